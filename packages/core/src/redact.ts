@@ -94,7 +94,7 @@ const KV_SECRET = /\b([A-Za-z][\w.-]*)(\s*[=:]\s*)("[^"]*"|'[^']*'|[^\s&;,'"]+)/
  */
 export function sanitizeErrorString(text: string): string {
   // eslint-disable-next-line no-control-regex
-  let s = text.replace(/[\u0000-\u0008\u000b-\u001f\u007f]/g, ' ');
+  let s = text.replace(/[\u0000-\u001f\u007f]/g, ' ');
   s = redactUrlsInString(s);
   s = s.replace(/\b(bearer|basic)\s+[A-Za-z0-9._~+/=-]+/gi, `$1 ${REDACTED}`);
   s = s.replace(KV_SECRET, (m, name: string, sep: string, value: string) => {

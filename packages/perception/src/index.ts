@@ -1,1 +1,16 @@
-export {};
+/**
+ * `@nv/perception`: the stage model — what a stage is, what it sees, what it returns,
+ * and how outputs accumulate within a frame. Needs no native code: stages written against
+ * this package are testable with `@nv/test-util` alone.
+ *
+ * @packageDocumentation
+ */
+export { createDetection } from './detection.js';
+export type { Detection, DetectionInit, DetectionSet } from './detection.js';
+export { createObservation, createTrack, TRACK_STATES } from './track.js';
+export type { Track, TrackObservation, TrackState, TrackInit, TrackObservationInit } from './track.js';
+export { signal } from './signal.js';
+export type { DerivedSignal, SignalValue, SceneFeature, SceneFeatureValue } from './signal.js';
+export { PerceptionArtifacts, EMPTY_OUTPUT, stageOutput, StageOutputBuilder } from './artifacts.js';
+export type { StageOutput, ReadonlyArtifacts } from './artifacts.js';
+export type { TemporalAccess } from './temporal-access.js';

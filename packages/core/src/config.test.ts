@@ -1,0 +1,91 @@
+import { describe, expect, it } from 'vitest';
+import {
+  ConfigError, DEFAULT_BACKPRESSURE_POLICY, DEFAULT_RECONNECT_POLICY, DEFAULT_RESTART_POLICY, DEFAULT_RETENTION_POLICY,
+  parseBackpressurePolicy, parseCameraMode, parseReconnectPolicy, parseSourceSpec, reconnectDelayMs, safeParseSourceSpec,
+} from './index.js';
+
+function configError(fn: () => unknown): ConfigError {
+  try { fn(); } catch (e) { if (ConfigError.isInstance(e)) return e; throw e; }
+  throw new Error('expected a ConfigError');
+}
+
+describe('SourceSpec', () => {
+  it('fills defaults per kind', () => {
+    expect(parseSourceSpec({ kind: 'file', path: '/v.mp4' })).toEqual({ kind: 'file', path: '/v.mp4', loop: false });
+    expect(parseSourceSpec({ kind: 'rtsp', url: 'rtsp://cam/live' })).toEqual({
+      kind: 'rtsp', url: 'rtsp://cam/live', transport: 'tcp', security: 'allowInsecure', latencyMs: 200, tcpTimeoutMs: 10_000,
+    });
+    expect(parseSourceSpec({ kind: 'testPattern' })).toMatchObject({ pattern: 'smpte', width: 1280, height: 720, fps: 30, live: false });
+    expect(parseSourceSpec({ kind: 'v4l2', device: '/dev/video0' })).toEqual({ kind: 'v4l2', device: '/dev/video0' });
+    expect(parseSourceSpec({ kind: 'custom', pipeline: 'videotestsrc' })).toEqual({ kind: 'custom', pipeline: 'videotestsrc' });
+  });
+
+  it.each([
+    ['rtsp://cam/x', undefined, 'allowInsecure'],
+    ['rtsps://cam/x', undefined, 'preferTls'],
+    ['cam/x', undefined, 'preferTls'],
+    ['rtsp://cam/x', 'requireTls', 'requireTls'],
+  ] as const)('rtsp %s with security %s → %s (reference defaults)', (url, security, expected) => {
+    expect(parseSourceSpec({ kind: 'rtsp', url, ...(security ? { security } : {}) })).toMatchObject({ security: expected });
+  });
+
+  it.each([
+    ['missing kind', { path: '/x' }, 'kind'],
+    ['unknown kind', { kind: 'ftp', path: '/x' }, 'kind'],
+    ['empty path', { kind: 'file', path: '' }, 'path'],
+    ['control char in path', { kind: 'file', path: '/a\nb' }, 'path'],
+    ['loop not boolean', { kind: 'file', path: '/a', loop: 'yes' }, 'loop'],
+    ['url with spaces', { kind: 'rtsp', url: 'rtsp://cam/x ! fakesink' }, 'url'],
+    ['bad transport', { kind: 'rtsp', url: 'rtsp://c/x', transport: 'sctp' }, 'transport'],
+    ['negative latency', { kind: 'rtsp', url: 'rtsp://c/x', latencyMs: -1 }, 'latencyMs'],
+    ['device not in /dev', { kind: 'v4l2', device: 'video0' }, 'device'],
+    ['zero fps', { kind: 'testPattern', fps: 0 }, 'fps'],
+    ['unknown field', { kind: 'file', path: '/a', lopo: true }, ''],
+  ])('%s → ConfigError naming the field', (_n, input, field) => {
+    const e = configError(() => parseSourceSpec(input));
+    expect(e.kind).toBe('InvalidConfig');
+    expect(e.field).toBe(field);
+    if (field) expect(e.message).toContain(`${field}:`);
+  });
+
+  it('safeParse returns instead of throwing', () => {
+    const r = safeParseSourceSpec({ kind: 'file' });
+    expect(r.success).toBe(false);
+    if (!r.success) expect(r.error.field).toBe('path');
+  });
+
+  it('never echoes credentials in a validation error', () => {
+    const e = configError(() => parseSourceSpec({ kind: 'rtsp', url: 'rtsp://admin:hunter2@cam/x y' }));
+    expect(e.message + JSON.stringify(e.toJSON())).not.toContain('hunter2');
+  });
+});
+
+describe('CameraMode is required and closed', () => {
+  it.each([['fixed'], ['observed']])('%s parses', (m) => expect(parseCameraMode(m)).toBe(m));
+  it.each([[undefined], ['ptz'], [0]])('%s is rejected', (m) => expect(() => parseCameraMode(m)).toThrow(/cameraMode|Invalid/));
+});
+
+describe('policies', () => {
+  it('defaults match the reference', () => {
+    expect(DEFAULT_RECONNECT_POLICY).toEqual({ maxAttempts: 0, baseDelayMs: 1000, maxDelayMs: 30000, backoff: 'exponential' });
+    expect(DEFAULT_RESTART_POLICY).toEqual({ maxRestarts: 5, restartWindowMs: 300000, restartDelayMs: 2000, restartOn: 'sourceOrStagePanic' });
+    expect(DEFAULT_BACKPRESSURE_POLICY).toEqual({ kind: 'dropOldest', queueDepth: 4 });
+    expect(DEFAULT_RETENTION_POLICY).toEqual({ maxTrackAgeMs: 30000, maxObservationsPerTrack: 100, maxConcurrentTracks: 500, maxTrajectoryPointsPerTrack: 1000 });
+  });
+
+  it.each([
+    ['exponential', 0, 1000], ['exponential', 1, 2000], ['exponential', 4, 16000], ['exponential', 5, 30000], ['exponential', 80, 30000],
+    ['linear', 0, 1000], ['linear', 2, 3000], ['linear', 40, 30000],
+  ] as const)('%s backoff attempt %i → %i ms', (backoff, attempt, ms) => {
+    expect(reconnectDelayMs(parseReconnectPolicy({ backoff }), attempt)).toBe(ms);
+  });
+
+  it.each([
+    [() => parseBackpressurePolicy({ queueDepth: 0 }), 'queueDepth'],
+    [() => parseBackpressurePolicy({ kind: 'dropAll' }), 'kind'],
+    [() => parseReconnectPolicy({ baseDelayMs: 5000, maxDelayMs: 100 }), 'maxDelayMs'],
+    [() => parseReconnectPolicy({ maxAttempts: 1.5 }), 'maxAttempts'],
+  ])('invalid policy names its field (%#)', (fn, field) => {
+    expect(configError(fn).field).toBe(field);
+  });
+});

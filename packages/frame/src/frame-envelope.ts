@@ -1,0 +1,147 @@
+/**
+ * The frame contract shared by every frame implementation: owned frames over plain memory
+ * (this package), and native frames over mapped GStreamer memory (`@nv/media`).
+ *
+ * @packageDocumentation
+ */
+import type { FeedId, MonotonicTs, TypedMetadata, WallTs } from '@nv/core';
+import type { FramePlane, PixelFormat } from './pixel-format.js';
+
+/** Where a frame's pixels physically live. */
+export const Residency = Object.freeze({
+  /** CPU memory. */
+  Host: 'host',
+  /** CUDA device memory. */
+  Cuda: 'cuda',
+} as const);
+/** One of the {@link Residency} literals. */
+export type Residency = (typeof Residency)[keyof typeof Residency];
+
+/** What host access a frame's pixels allow. */
+export const DataAccess = Object.freeze({
+  /** Pixels are in host memory; `plane()` / `hostData()` return views over them without copying. */
+  HostReadable: 'hostReadable',
+  /**
+   * Pixels live on a device; the first host access runs a materializer (a device→host copy)
+   * once and caches its result — or its failure — for the frame's lifetime.
+   */
+  MappableToHost: 'mappableToHost',
+  /** Pixels live on a device and cannot be read from the host; host access throws `NotHostAccessible`. */
+  Opaque: 'opaque',
+} as const);
+/** One of the {@link DataAccess} literals. */
+export type DataAccess = (typeof DataAccess)[keyof typeof DataAccess];
+
+/**
+ * Handle to a frame's pixels in CUDA device memory. Type only: the native addon fills it in.
+ * Plane `i` starts at `devicePtr + planeOffsets[i]` with row pitch `pitches[i]` bytes.
+ */
+export interface CudaFrameHandle {
+  /** Device address of the buffer (`CUdeviceptr`). */
+  readonly devicePtr: bigint;
+  /** Row pitch in bytes of each plane, in plane order. */
+  readonly pitches: readonly number[];
+  /** Byte offset of each plane from `devicePtr`, in plane order. */
+  readonly planeOffsets: readonly number[];
+  /** Bytes of device memory the buffer spans from `devicePtr`. */
+  readonly size: number;
+  /** CUDA device ordinal. */
+  readonly deviceId: number;
+  /** `cudaStream_t` the buffer is ordered on; `0n` is the legacy default stream. */
+  readonly stream: bigint;
+}
+
+/**
+ * A decoded video frame: a library-owned, reference-counted, read-only view of pixels plus
+ * their description and per-frame metadata.
+ *
+ * **Lifecycle.** A frame starts with one reference, held by whoever produced it (the
+ * runtime, for frames from a feed). Code that keeps a frame beyond the call that handed it
+ * over calls {@link FrameEnvelope.retain} and later {@link FrameEnvelope.release}. When the
+ * count reaches zero the memory is freed at once — not at garbage collection — and every
+ * `Uint8Array` previously returned by {@link FrameEnvelope.plane} / {@link FrameEnvelope.hostData}
+ * is detached (reads as length 0), so stale views can never reach freed or recycled memory.
+ *
+ * **Pixels.** `planes` describes each plane's geometry. Implementations may keep all planes
+ * in one buffer (`isContiguous`) or each in its own buffer, with arbitrary strides and
+ * offsets. Views are over the frame's own memory: never write through them.
+ *
+ * @example
+ * ```ts
+ * function keepForLater(frame: FrameEnvelope, cache: FrameEnvelope[]): void {
+ *   cache.push(frame.retain());            // our own reference
+ * }
+ * function dropLater(frame: FrameEnvelope): void {
+ *   frame.release();                       // memory freed when the last holder releases
+ * }
+ * const y = frame.plane(0);                // Uint8Array view, no copy
+ * const row10 = y.subarray(10 * frame.planes[0]!.stride, 10 * frame.planes[0]!.stride + frame.planes[0]!.rowBytes);
+ * ```
+ */
+export interface FrameEnvelope {
+  /** The feed the frame came from. */
+  readonly feedId: FeedId;
+  /** Per-session frame counter (restarts at 0 when a feed session restarts). */
+  readonly seq: number;
+  /** Media timestamp: nanoseconds since feed start. */
+  readonly ts: MonotonicTs;
+  /** Host wall-clock time when the frame was received (µs since epoch); 0 when unknown. */
+  readonly wallTs: WallTs;
+  /** Width in pixels. */
+  readonly width: number;
+  /** Height in pixels. */
+  readonly height: number;
+  /** Pixel format. */
+  readonly format: PixelFormat;
+  /** One descriptor per plane, in plane order (frozen). */
+  readonly planes: readonly FramePlane[];
+  /** Per-frame typed metadata. */
+  readonly metadata: TypedMetadata;
+  /** Where the pixels live. */
+  readonly residency: Residency;
+  /** What host access the pixels allow. */
+  readonly dataAccess: DataAccess;
+  /** Whether every plane is in one host buffer, so that {@link FrameEnvelope.hostData} can return it. */
+  readonly isContiguous: boolean;
+  /** Outstanding references; 0 once released. */
+  readonly refCount: number;
+  /** Whether the last reference was released (pixels are gone). */
+  readonly isReleased: boolean;
+  /** Device memory handle, for CUDA-resident frames; `undefined` otherwise. */
+  readonly deviceHandle?: CudaFrameHandle | undefined;
+
+  /**
+   * Adds a reference. Pair every call with one {@link FrameEnvelope.release}.
+   * @returns this frame
+   * @throws {FrameAccessError} (`Released`) when the frame was already released
+   */
+  retain(): this;
+
+  /**
+   * Drops a reference. At zero the pixels are freed immediately and all views handed out
+   * become detached (length 0).
+   * @throws {FrameAccessError} (`Released`) when the frame was already fully released
+   */
+  release(): void;
+
+  /**
+   * A view of plane `index` in host memory (`planes[index].size` bytes starting at the
+   * plane's first row). For `mappableToHost` frames the first call runs the materializer.
+   * @param index - plane index in `[0, planes.length)`
+   * @returns a read-only-by-contract `Uint8Array` over the frame's memory
+   * @throws {FrameAccessError} `Released` after release; `NotHostAccessible` for opaque
+   *   device frames; `MaterializationFailed` when the (cached) materialization failed
+   * @throws {InvalidArgumentError} for an index out of range
+   */
+  plane(index: number): Uint8Array;
+
+  /**
+   * The whole host buffer holding every plane at its described offset (for packed formats
+   * that is plane 0).
+   * @returns a read-only-by-contract `Uint8Array` over the frame's memory
+   * @throws {FrameAccessError} `Released`, `NotHostAccessible`, `MaterializationFailed` as for
+   *   {@link FrameEnvelope.plane}; `InvalidLayout` when the planes are not in one buffer
+   *   (`isContiguous` is false) — use `plane(i)` then
+   */
+  hostData(): Uint8Array;
+}

@@ -1,0 +1,9 @@
+// `npm run demo` will run the main job (an embedded video through detection, tracking and
+// OCR, with annotated output) once the CLI/demo issue lands. Until then it says so and
+// fails, rather than pretending.
+console.error(
+  'nv demo: not available yet. The demo lands with the CLI/demo issue (#6); ' +
+    'today nv ships its pure TypeScript layers (@nv/core, @nv/frame, @nv/view, @nv/perception, ' +
+    '@nv/temporal, @nv/test-util). Run `npm test` to exercise them.',
+);
+process.exit(1);
