@@ -14,3 +14,9 @@ export type { DerivedSignal, SignalValue, SceneFeature, SceneFeatureValue } from
 export { PerceptionArtifacts, EMPTY_OUTPUT, stageOutput, StageOutputBuilder } from './artifacts.js';
 export type { StageOutput, ReadonlyArtifacts } from './artifacts.js';
 export type { TemporalAccess } from './temporal-access.js';
+export type { Stage, StageContext, StageResult, StageCategory, StageCapabilities } from './stage.js';
+export type { BatchEntry, BatchProcessor } from './batch.js';
+export { validateStages, enforceStageValidation, formatValidationWarning } from './validate.js';
+export type { ValidationWarning, ValidationMode, PhasedPipeline } from './validate.js';
+export { runStages, StageCounters } from './run-stages.js';
+export type { StageOutcome, StageRecord, RunStagesResult, RunStagesInput } from './run-stages.js';

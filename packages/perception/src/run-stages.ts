@@ -1,0 +1,135 @@
+/**
+ * Runs a stage list over one frame with nv's merge and failure semantics. This is the
+ * single implementation of "one frame through the stages": the runtime's executor and
+ * `@nv/test-util`'s harness both call it, so tests exercise the production path.
+ */
+import { StageError, type FeedId, type StageMetrics } from '@nv/core';
+import type { FrameEnvelope } from '@nv/frame';
+import type { ViewSnapshot } from '@nv/view';
+import { PerceptionArtifacts, type StageOutput } from './artifacts.js';
+import type { Stage, StageContext } from './stage.js';
+import type { TemporalAccess } from './temporal-access.js';
+
+/** How one stage's call ended. */
+export type StageOutcome =
+  | { readonly kind: 'ok' }
+  | { readonly kind: 'error'; readonly error: StageError }
+  | { readonly kind: 'panic'; readonly error: unknown }
+  | { readonly kind: 'skipped' };
+
+/** Provenance of one stage on one frame. Times are from the runner's clock (ns). */
+export interface StageRecord {
+  readonly stageId: string;
+  readonly startNs: number;
+  readonly endNs: number;
+  readonly latencyNs: number;
+  readonly outcome: StageOutcome;
+}
+
+/** Result of {@link runStages}. */
+export interface RunStagesResult {
+  /** The merged outputs (complete only when `outcome.kind === 'ok'`). */
+  readonly artifacts: PerceptionArtifacts;
+  /** One record per stage, in order; stages after a failure are `skipped`. */
+  readonly records: readonly StageRecord[];
+  /**
+   * - `ok`: every stage succeeded; the frame yields an output;
+   * - `error`: a stage failed with a typed error; the frame is dropped, the feed continues;
+   * - `panic`: a stage threw something else; the feed must restart.
+   */
+  readonly outcome:
+    | { readonly kind: 'ok' }
+    | { readonly kind: 'error'; readonly stageId: string; readonly error: StageError }
+    | { readonly kind: 'panic'; readonly stageId: string; readonly error: unknown };
+}
+
+/** Mutable per-stage counters kept across frames by the caller. */
+export class StageCounters implements StageMetrics {
+  framesProcessed = 0;
+  errors = 0;
+}
+
+/** Inputs of {@link runStages} besides the stages. */
+export interface RunStagesInput {
+  readonly feedId: FeedId;
+  readonly frame: FrameEnvelope;
+  readonly view: ViewSnapshot;
+  readonly temporal: TemporalAccess;
+  /** Aborted when the feed stops. */
+  readonly signal?: AbortSignal;
+  /** Counters per stage id (created on demand). */
+  readonly counters?: Map<string, StageCounters>;
+  /** Monotonic clock in ns (default `performance.now()`-based). */
+  readonly clock?: () => number;
+  /** Start from these artifacts instead of empty ones (e.g. after a batch step). */
+  readonly artifacts?: PerceptionArtifacts;
+}
+
+const defaultClock = (): number => performance.now() * 1e6;
+const NEVER_ABORTED = new AbortController().signal;
+
+function isThenable(v: unknown): v is PromiseLike<unknown> {
+  return v !== null && (typeof v === 'object' || typeof v === 'function') && typeof (v as { then?: unknown }).then === 'function';
+}
+
+/**
+ * Runs `stages` in order on one frame. Each output is merged before the next stage runs.
+ * A `StageError` (thrown or rejected) stops the frame with outcome `error`; a malformed
+ * output (not an object, wrong field shapes) is reported as a `StageError` of that stage;
+ * any other exception stops it with outcome `panic`. Never throws.
+ *
+ * @example
+ * ```ts
+ * const r = await runStages([detector, tracker], { feedId, frame, view, temporal });
+ * if (r.outcome.kind === 'ok') emit(r.artifacts);
+ * ```
+ */
+export async function runStages(stages: readonly Stage[], input: RunStagesInput): Promise<RunStagesResult> {
+  const clock = input.clock ?? defaultClock;
+  const artifacts = input.artifacts ?? new PerceptionArtifacts();
+  const records: StageRecord[] = [];
+  const counters = input.counters ?? new Map<string, StageCounters>();
+  const signal = input.signal ?? NEVER_ABORTED;
+  let outcome: RunStagesResult['outcome'] = { kind: 'ok' };
+
+  for (let i = 0; i < stages.length; i++) {
+    const stage = stages[i]!;
+    let c = counters.get(stage.id);
+    if (!c) { c = new StageCounters(); counters.set(stage.id, c); }
+    const start = clock();
+    const ctx: StageContext = {
+      feedId: input.feedId, frame: input.frame, artifacts, view: input.view, temporal: input.temporal, metrics: c, signal,
+    };
+    let stageOutcome: StageOutcome;
+    let out: unknown;
+    try {
+      out = stage.process(ctx) as unknown;
+      if (isThenable(out)) out = await out;
+      stageOutcome = { kind: 'ok' };
+    } catch (e) {
+      stageOutcome = StageError.isInstance(e) ? { kind: 'error', error: e } : { kind: 'panic', error: e };
+    }
+    if (stageOutcome.kind === 'ok' && out !== undefined && out !== null) {
+      try {
+        artifacts.merge(out as StageOutput);
+      } catch (e) {
+        const detail = `invalid stage output: ${e instanceof Error ? e.message : String(e)}`;
+        stageOutcome = { kind: 'error', error: StageError.processingFailed(stage.id, detail, e) };
+      }
+    }
+    const end = clock();
+    c.framesProcessed++;
+    if (stageOutcome.kind === 'error') c.errors++;
+    records.push({ stageId: stage.id, startNs: start, endNs: end, latencyNs: end - start, outcome: stageOutcome });
+    if (stageOutcome.kind !== 'ok') {
+      outcome = stageOutcome.kind === 'error'
+        ? { kind: 'error', stageId: stage.id, error: stageOutcome.error }
+        : { kind: 'panic', stageId: stage.id, error: stageOutcome.error };
+      for (let j = i + 1; j < stages.length; j++) {
+        records.push({ stageId: stages[j]!.id, startNs: end, endNs: end, latencyNs: 0, outcome: { kind: 'skipped' } });
+      }
+      break;
+    }
+  }
+  return { artifacts, records, outcome };
+}

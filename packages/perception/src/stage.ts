@@ -1,0 +1,90 @@
+/**
+ * The stage contract: what users implement.
+ */
+import type { FeedId, StageMetrics } from '@nv/core';
+import type { FrameEnvelope } from '@nv/frame';
+import type { ViewEpoch, ViewSnapshot } from '@nv/view';
+import type { ReadonlyArtifacts, StageOutput } from './artifacts.js';
+import type { TemporalAccess } from './temporal-access.js';
+
+/** What kind of work a stage does (for diagnostics and validation). */
+export type StageCategory = 'frameAnalysis' | 'association' | 'temporalAnalysis' | 'sink' | 'custom';
+
+/**
+ * What a stage reads and writes. Optional; when present, the pipeline validator checks that
+ * every consumed artifact has an earlier producer.
+ */
+export interface StageCapabilities {
+  readonly consumesDetections?: boolean;
+  readonly consumesTracks?: boolean;
+  readonly consumesTemporal?: boolean;
+  readonly producesDetections?: boolean;
+  readonly producesTracks?: boolean;
+  readonly producesSignals?: boolean;
+  readonly producesSceneFeatures?: boolean;
+}
+
+/** Everything a stage sees for one frame. Valid only during the `process` call. */
+export interface StageContext {
+  /** The feed this frame belongs to. */
+  readonly feedId: FeedId;
+  /**
+   * The frame. Valid until `process` returns (or its promise settles); to keep it longer,
+   * `ctx.frame.retain()` and later `release()`.
+   */
+  readonly frame: FrameEnvelope;
+  /** Merged outputs of the stages that ran before this one for this frame. */
+  readonly artifacts: ReadonlyArtifacts;
+  /** The view state for this frame (frozen). */
+  readonly view: ViewSnapshot;
+  /** The temporal state as of the start of this frame (frozen). */
+  readonly temporal: TemporalAccess;
+  /** This stage's own counters so far. */
+  readonly metrics: StageMetrics;
+  /** Aborted when the feed is stopping; long async work should honour it. */
+  readonly signal: AbortSignal;
+}
+
+/** What `process` may return: an output, nothing (= empty output), or a promise of either. */
+export type StageResult = StageOutput | void | undefined | Promise<StageOutput | void | undefined>;
+
+/**
+ * A perception stage. Stages of one feed run in list order, one frame at a time, never
+ * concurrently within the feed; different feeds interleave on the JS thread, so put heavy
+ * work behind a promise (onnxruntime's `session.run`, a worker, the native addon).
+ *
+ * Failure semantics:
+ * - throw (or reject with) a `StageError` → this frame is dropped, a `StageError` health
+ *   event is emitted, the feed continues with the next frame;
+ * - throw anything else → treated as a panic: the feed restarts per its `RestartPolicy`
+ *   (stages' `onStop`, temporal state cleared, view epoch incremented, `onStart`).
+ *
+ * @example
+ * ```ts
+ * class Detector implements Stage {
+ *   readonly id = 'detector';
+ *   readonly capabilities = { producesDetections: true };
+ *   async onStart() { this.session = await InferenceSession.create(modelPath); }
+ *   async process(ctx: StageContext) {
+ *     const dets = await this.detect(ctx.frame);
+ *     return { detections: dets };
+ *   }
+ * }
+ * ```
+ */
+export interface Stage {
+  /** Unique within the feed's pipeline; used in provenance, metrics and health events. */
+  readonly id: string;
+  /** Process one frame. */
+  process(ctx: StageContext): StageResult;
+  /** Called once before the first frame (and after each restart). Throwing prevents the feed from starting. */
+  onStart?(): void | Promise<void>;
+  /** Called once at feed stop (and before each restart). Best effort: errors are reported, not rethrown. */
+  onStop?(): void | Promise<void>;
+  /** Called when the view epoch changes (camera moved discontinuously, or the feed restarted). Reset view-dependent state here. */
+  onViewEpochChange?(epoch: ViewEpoch): void | Promise<void>;
+  /** Default `custom`. */
+  readonly category?: StageCategory;
+  /** Declared inputs/outputs, for validation. */
+  readonly capabilities?: StageCapabilities;
+}

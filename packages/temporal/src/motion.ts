@@ -1,0 +1,230 @@
+/**
+ * Motion features of a trajectory segment: path length, net displacement, speeds, heading
+ * and a stationary flag, in normalized frame units (and normalized units per second).
+ *
+ * @packageDocumentation
+ */
+import { InvalidArgumentError, NS_PER_SEC, type Point2 } from '@nv/core';
+import type { TrajectoryPoint } from './trajectory-point.js';
+
+/**
+ * Summary of how an object moved over a run of trajectory points.
+ *
+ * Distances are in normalized coordinates (fractions of the frame); speeds are normalized
+ * units per second. Computed from point positions (bbox centres) and timestamps.
+ */
+export interface MotionFeatures {
+  /** Path length: the sum of the distances between consecutive points. */
+  readonly displacement: number;
+  /** Straight-line distance from the first point to the last. */
+  readonly netDisplacement: number;
+  /** `displacement` divided by the elapsed time first → last in seconds; 0 when no time elapsed. */
+  readonly meanSpeed: number;
+  /** Largest speed between two consecutive points (pairs with no elapsed time are skipped). */
+  readonly maxSpeed: number;
+  /**
+   * Heading of the net displacement, `atan2(dy, dx)` in radians (image axes: +y points down).
+   * `undefined` when the net displacement is below {@link DIRECTION_EPSILON}.
+   */
+  readonly direction: number | undefined;
+  /** Whether `meanSpeed` is below the stationary threshold. */
+  readonly isStationary: boolean;
+}
+
+/** Options for {@link computeMotionFeatures} and for trajectories. */
+export interface MotionOptions {
+  /**
+   * Mean speed (normalized units per second) below which a segment counts as stationary.
+   * Finite and > 0. Default {@link DEFAULT_STATIONARY_SPEED_THRESHOLD}.
+   */
+  readonly stationarySpeedThreshold?: number;
+}
+
+/** Default stationary threshold: 0.005 normalized units per second. */
+export const DEFAULT_STATIONARY_SPEED_THRESHOLD = 0.005;
+
+/** Net displacements below this (normalized units) have no defined direction. */
+export const DIRECTION_EPSILON = 1e-6;
+
+/** Features of a run with fewer than two points (nothing moved). */
+export const STATIONARY_MOTION: MotionFeatures = Object.freeze({
+  displacement: 0,
+  netDisplacement: 0,
+  meanSpeed: 0,
+  maxSpeed: 0,
+  direction: undefined,
+  isStationary: true,
+});
+
+/**
+ * Validates and resolves the stationary threshold.
+ * @throws {InvalidArgumentError} when not a finite number > 0
+ * @internal
+ */
+export function resolveStationaryThreshold(opts: MotionOptions | undefined): number {
+  const t = opts?.stationarySpeedThreshold;
+  if (t === undefined) return DEFAULT_STATIONARY_SPEED_THRESHOLD;
+  if (typeof t !== 'number' || !Number.isFinite(t) || t <= 0) {
+    throw new InvalidArgumentError('stationarySpeedThreshold', 'a finite number > 0', t);
+  }
+  return t;
+}
+
+function dist(a: Point2, b: Point2): number {
+  return Math.hypot(b.x - a.x, b.y - a.y);
+}
+
+/** Builds the frozen features from accumulated path length / max speed and the end points. */
+function finish(displacement: number, maxSpeed: number, first: TrajectoryPoint, last: TrajectoryPoint, threshold: number): MotionFeatures {
+  const dx = last.position.x - first.position.x;
+  const dy = last.position.y - first.position.y;
+  const netDisplacement = Math.hypot(dx, dy);
+  const elapsed = (last.ts - first.ts) / NS_PER_SEC;
+  const meanSpeed = elapsed > 0 ? displacement / elapsed : 0;
+  return Object.freeze({
+    displacement,
+    netDisplacement,
+    meanSpeed,
+    maxSpeed,
+    direction: netDisplacement >= DIRECTION_EPSILON ? Math.atan2(dy, dx) : undefined,
+    isStationary: meanSpeed < threshold,
+  });
+}
+
+/**
+ * Computes motion features of `points` (oldest first) from scratch, O(n).
+ *
+ * @param points - trajectory points, oldest first; fewer than two give {@link STATIONARY_MOTION}
+ * @param opts - stationary threshold
+ * @returns frozen features
+ * @throws {InvalidArgumentError} on a bad threshold
+ * @example
+ * ```ts
+ * const f = computeMotionFeatures([p(0 s, 0.1, 0.5), p(1 s, 0.4, 0.5)]);
+ * f.displacement // 0.3; f.meanSpeed // 0.3 per s; f.direction // 0 (moving right)
+ * ```
+ */
+export function computeMotionFeatures(points: readonly TrajectoryPoint[], opts?: MotionOptions): MotionFeatures {
+  const threshold = resolveStationaryThreshold(opts);
+  return computeRange((i) => points[i]!, 0, points.length, threshold);
+}
+
+/** Full computation over `at(start) … at(end - 1)`. @internal */
+export function computeRange(at: (i: number) => TrajectoryPoint, start: number, end: number, threshold: number): MotionFeatures {
+  if (end - start < 2) return STATIONARY_MOTION;
+  let displacement = 0;
+  let maxSpeed = 0;
+  let prev = at(start);
+  for (let i = start + 1; i < end; i++) {
+    const cur = at(i);
+    const d = dist(prev.position, cur.position);
+    displacement += d;
+    const dt = (cur.ts - prev.ts) / NS_PER_SEC;
+    if (dt > 0) {
+      const s = d / dt;
+      if (s > maxSpeed) maxSpeed = s;
+    }
+    prev = cur;
+  }
+  return finish(displacement, maxSpeed, at(start), at(end - 1), threshold);
+}
+
+/**
+ * Running motion state of one segment: O(1) per appended point, O(1) amortized per point
+ * trimmed from the front, exact recomputation when needed.
+ *
+ * Appending adds the new step in the same order as {@link computeMotionFeatures}, so an
+ * append-only run gives bit-identical results. Trimming subtracts the removed steps; when a
+ * removed step carried the maximum speed, or after as many incremental trims as there are
+ * points (bounding rounding drift), the state is recomputed exactly.
+ *
+ * @internal
+ */
+export class MotionAccumulator {
+  #displacement = 0;
+  #maxSpeed = 0;
+  #trims = 0;
+  #cached: MotionFeatures | undefined = STATIONARY_MOTION;
+  readonly threshold: number;
+
+  constructor(threshold: number) {
+    this.threshold = threshold;
+  }
+
+  /** Resets to the empty state. */
+  reset(): void {
+    this.#displacement = 0;
+    this.#maxSpeed = 0;
+    this.#trims = 0;
+    this.#cached = STATIONARY_MOTION;
+  }
+
+  /** Accounts for `cur` appended after `prev` (undefined when `cur` is the first point). */
+  push(prev: TrajectoryPoint | undefined, cur: TrajectoryPoint): void {
+    this.#cached = undefined;
+    if (prev === undefined) return;
+    const d = dist(prev.position, cur.position);
+    this.#displacement += d;
+    const dt = (cur.ts - prev.ts) / NS_PER_SEC;
+    if (dt > 0) {
+      const s = d / dt;
+      if (s > this.#maxSpeed) this.#maxSpeed = s;
+    }
+  }
+
+  /**
+   * Accounts for removing the first `n` of `length` points, read through `at` (indices
+   * relative to the window before removal).
+   */
+  trimFront(at: (i: number) => TrajectoryPoint, length: number, n: number): void {
+    this.#cached = undefined;
+    const remaining = length - n;
+    if (remaining < 2) {
+      this.#displacement = 0;
+      this.#maxSpeed = 0;
+      this.#trims = 0;
+      return;
+    }
+    let exact = false;
+    for (let i = 0; i < n; i++) {
+      const a = at(i), b = at(i + 1);
+      const d = dist(a.position, b.position);
+      this.#displacement -= d;
+      const dt = (b.ts - a.ts) / NS_PER_SEC;
+      if (this.#maxSpeed > 0 && dt > 0 && d / dt >= this.#maxSpeed) exact = true;
+    }
+    this.#trims += n;
+    if (exact || this.#trims >= remaining) this.recompute((i) => at(i + n), remaining);
+    else if (this.#displacement < 0) this.#displacement = 0;
+  }
+
+  /** Recomputes exactly from the `length` points read through `at`. */
+  recompute(at: (i: number) => TrajectoryPoint, length: number): void {
+    this.#cached = undefined;
+    this.#trims = 0;
+    let displacement = 0;
+    let maxSpeed = 0;
+    for (let i = 1; i < length; i++) {
+      const a = at(i - 1), b = at(i);
+      const d = dist(a.position, b.position);
+      displacement += d;
+      const dt = (b.ts - a.ts) / NS_PER_SEC;
+      if (dt > 0) {
+        const s = d / dt;
+        if (s > maxSpeed) maxSpeed = s;
+      }
+    }
+    this.#displacement = displacement;
+    this.#maxSpeed = maxSpeed;
+  }
+
+  /** Frozen features for the window whose first and last points are given (cached until the next change). */
+  features(first: TrajectoryPoint | undefined, last: TrajectoryPoint | undefined, length: number): MotionFeatures {
+    if (this.#cached !== undefined) return this.#cached;
+    const f = length < 2 || first === undefined || last === undefined
+      ? STATIONARY_MOTION
+      : finish(this.#displacement, this.#maxSpeed, first, last, this.threshold);
+    this.#cached = f;
+    return f;
+  }
+}
