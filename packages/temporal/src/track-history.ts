@@ -1,0 +1,207 @@
+/**
+ * Per-track history: latest state, a bounded ring of recent observations, the trajectory,
+ * and first/last-seen times.
+ *
+ * @packageDocumentation
+ */
+import { InvalidArgumentError, type MonotonicTs, type TrackId } from '@nv/core';
+import type { Track, TrackObservation, TrackState } from '@nv/perception';
+import { viewEpoch, type ViewEpoch } from '@nv/view';
+import { AppendWindow, type WindowCapture } from './append-window.js';
+import { freezeObservation, freezeTrack } from './frozen-track.js';
+import type { MotionOptions } from './motion.js';
+import { Trajectory, type ReadonlyTrajectory } from './trajectory.js';
+
+/** Input for {@link TrackHistory}. */
+export interface TrackHistoryInit {
+  /** The track as first committed (its `current` observation is not pushed automatically). */
+  readonly track: Track;
+  /** When it was first seen. */
+  readonly firstSeen: MonotonicTs;
+  /** The view epoch it was created in. */
+  readonly viewEpochAtCreation: ViewEpoch;
+  /** Observation ring depth (integer ≥ 1). */
+  readonly maxObservations: number;
+  /** Motion options of the trajectory. */
+  readonly motion?: MotionOptions;
+}
+
+function checkTs(name: string, ts: unknown): asserts ts is MonotonicTs {
+  if (typeof ts !== 'number' || !Number.isFinite(ts) || ts < 0) throw new InvalidArgumentError(name, 'finite nanoseconds >= 0', ts);
+}
+
+function checkDepth(n: unknown): asserts n is number {
+  if (typeof n !== 'number' || !Number.isSafeInteger(n) || n < 1) throw new InvalidArgumentError('maxObservations', 'an integer >= 1', n);
+}
+
+/**
+ * Frozen view of one track's history at the moment it was taken (what snapshots hold).
+ * Nothing reachable from it can be mutated, and later store changes do not show through.
+ */
+export class TrackHistorySnapshot {
+  /** The track id. */
+  readonly id: TrackId;
+  /** Latest committed state of the track. */
+  readonly track: Track;
+  /** When the track was first committed. */
+  readonly firstSeen: MonotonicTs;
+  /** When it was last committed. */
+  readonly lastSeen: MonotonicTs;
+  /** The view epoch it was created in. */
+  readonly viewEpochAtCreation: ViewEpoch;
+  /** Its trajectory. */
+  readonly trajectory: ReadonlyTrajectory;
+  readonly #observations: WindowCapture<TrackObservation>;
+
+  /** @internal built by {@link TrackHistory.snapshot} */
+  constructor(h: TrackHistory, observations: WindowCapture<TrackObservation>) {
+    this.id = h.track.id;
+    this.track = h.track;
+    this.firstSeen = h.firstSeen;
+    this.lastSeen = h.lastSeen;
+    this.viewEpochAtCreation = h.viewEpochAtCreation;
+    this.trajectory = h.trajectory.view();
+    this.#observations = observations;
+    Object.freeze(this);
+  }
+
+  /** Lifecycle state of the latest commit. */
+  get state(): TrackState { return this.track.state; }
+  /** Retained observations, oldest first (frozen; materialized on first access, then shared). */
+  get observations(): readonly TrackObservation[] { return this.#observations.toFrozenArray(); }
+  /** Number of retained observations. */
+  get observationCount(): number { return this.#observations.length; }
+}
+
+/**
+ * Mutable history of one track, owned by a {@link TemporalStore} (which never hands it out;
+ * readers get {@link TrackHistorySnapshot}s). Every mutation bumps {@link TrackHistory.generation},
+ * so an unchanged history's snapshot is reused from one frame to the next.
+ *
+ * Tracks and observations are stored as frozen copies with read-only metadata.
+ */
+export class TrackHistory {
+  #track: Track;
+  readonly #observations = new AppendWindow<TrackObservation>();
+  #maxObservations: number;
+  /** The track's trajectory. */
+  readonly trajectory: Trajectory;
+  /** When the track was first seen. */
+  readonly firstSeen: MonotonicTs;
+  #lastSeen: MonotonicTs;
+  /** The view epoch the track was created in. */
+  readonly viewEpochAtCreation: ViewEpoch;
+  #gen = 0;
+  #snap: TrackHistorySnapshot | undefined;
+  #snapGen = -1;
+  #snapTrajGen = -1;
+
+  /**
+   * @param init - first state, creation time and epoch, ring depth
+   * @throws {InvalidArgumentError} on a malformed track, time, epoch or depth
+   */
+  constructor(init: TrackHistoryInit) {
+    checkTs('firstSeen', init.firstSeen);
+    viewEpoch(init.viewEpochAtCreation);
+    checkDepth(init.maxObservations);
+    this.#track = freezeTrack(init.track);
+    this.firstSeen = init.firstSeen;
+    this.#lastSeen = init.firstSeen;
+    this.viewEpochAtCreation = init.viewEpochAtCreation;
+    this.#maxObservations = init.maxObservations;
+    this.trajectory = new Trajectory(init.motion);
+  }
+
+  /** The track id. */
+  get id(): TrackId { return this.#track.id; }
+  /** Latest committed state (frozen). */
+  get track(): Track { return this.#track; }
+  /** Lifecycle state of the latest commit. */
+  get state(): TrackState { return this.#track.state; }
+  /** When the track was last committed. */
+  get lastSeen(): MonotonicTs { return this.#lastSeen; }
+  /** Incremented on every change of this history (the trajectory has its own counter). */
+  get generation(): number { return this.#gen; }
+  /** Number of retained observations. */
+  get observationCount(): number { return this.#observations.length; }
+  /** Retained observations, oldest first (a frozen copy). */
+  get observations(): readonly TrackObservation[] { return this.#observations.capture().toFrozenArray(); }
+
+  /** Ring depth. */
+  get maxObservations(): number { return this.#maxObservations; }
+  /**
+   * Changes the ring depth, dropping the oldest observations beyond it.
+   * @throws {InvalidArgumentError} when not an integer ≥ 1
+   */
+  set maxObservations(n: number) {
+    checkDepth(n);
+    this.#maxObservations = n;
+    this.#trim();
+  }
+
+  #trim(): void {
+    const excess = this.#observations.length - this.#maxObservations;
+    if (excess > 0) {
+      this.#observations.dropFront(excess);
+      this.#gen++;
+    }
+  }
+
+  /**
+   * Replaces the latest state and last-seen time (the observation is not pushed; see
+   * {@link TrackHistory.pushObservation}).
+   * @param track - the new state; same id
+   * @param now - commit time, not before the previous one
+   * @throws {InvalidArgumentError} on a malformed track, another id, or a time going backwards
+   */
+  update(track: Track, now: MonotonicTs): void {
+    checkTs('now', now);
+    const t = freezeTrack(track);
+    if (t.id !== this.#track.id) throw new InvalidArgumentError('track.id', `the history's id (${this.#track.id})`, t.id);
+    if (now < this.#lastSeen) throw new InvalidArgumentError('now', `a timestamp >= last seen (${this.#lastSeen})`, now);
+    this.#track = t;
+    this.#lastSeen = now;
+    this.#gen++;
+  }
+
+  /**
+   * Appends an observation, dropping the oldest beyond the ring depth.
+   * @throws {InvalidArgumentError} on a malformed observation
+   */
+  pushObservation(obs: TrackObservation): void {
+    this.#observations.push(freezeObservation(obs));
+    this.#gen++;
+    this.#trim();
+  }
+
+  /** Removes and returns the oldest observation. */
+  popObservationFront(): TrackObservation | undefined {
+    const first = this.#observations.first();
+    if (first !== undefined) {
+      this.#observations.dropFront(1);
+      this.#gen++;
+    }
+    return first;
+  }
+
+  /** Removes all observations. */
+  clearObservations(): void {
+    if (this.#observations.length === 0) return;
+    this.#observations.clear();
+    this.#gen++;
+  }
+
+  /**
+   * A frozen view of the current state: O(1) (plus O(segments) for a changed trajectory);
+   * reused as long as neither this history nor its trajectory changed.
+   */
+  snapshot(): TrackHistorySnapshot {
+    const tg = this.trajectory.generation;
+    if (this.#snap === undefined || this.#snapGen !== this.#gen || this.#snapTrajGen !== tg) {
+      this.#snap = new TrackHistorySnapshot(this, this.#observations.capture());
+      this.#snapGen = this.#gen;
+      this.#snapTrajGen = tg;
+    }
+    return this.#snap;
+  }
+}
