@@ -1,5 +1,5 @@
 import { describe, it, expect } from 'vitest';
-import { AffineTransform2D, ConfigError, InvalidArgumentError, durationNs } from '@nv/core';
+import { AffineTransform2D, ConfigError, InvalidArgumentError, durationNs, monotonicTs } from '@nv/core';
 import type { CameraMotionState } from './camera-motion.js';
 import type { AccumulatedMotion, DefaultEpochPolicyOptions, EpochDecision, EpochPolicyContext } from './epoch-policy.js';
 import { DefaultEpochPolicy, checkEpochDecision, compensateDecision, degradeDecision, resolveEpochPolicyOptions } from './epoch-policy.js';
@@ -26,7 +26,7 @@ const SCALE105 = AffineTransform2D.scale(1.05, 1.05, C);
 const stable: CameraMotionState = { kind: 'stable' };
 const unknown: CameraMotionState = { kind: 'unknown' };
 const moving = (displacement?: number): CameraMotionState => (displacement === undefined ? { kind: 'moving' } : { kind: 'moving', displacement });
-const preset = [{ kind: 'presetRecall' as const, presetId: 2, ts: durationNs(0) as never }];
+const preset = [{ kind: 'presetRecall' as const, presetId: 2, ts: monotonicTs(0) }];
 
 interface Row {
   prevPtz?: PtzTelemetry;
@@ -61,7 +61,7 @@ describe('DefaultEpochPolicy.decide', () => {
     // 1. preset recall
     ['preset recall → segment even when stable', { report: { ptzEvents: preset } }, SEGMENT],
     ['preset recall beats a compensable transform', { prevPtz: P0, report: { ptz: at(20), frameTransform: est(T01, 0.95), ptzEvents: preset } }, SEGMENT],
-    ['moveStart/moveStop events are informational', { report: { ptzEvents: [{ kind: 'moveStart', ts: 0 as never }, { kind: 'moveStop', ts: 0 as never }] } }, CONTINUE],
+    ['moveStart/moveStop events are informational', { report: { ptzEvents: [{ kind: 'moveStart', ts: monotonicTs(0) }, { kind: 'moveStop', ts: monotonicTs(0) }] } }, CONTINUE],
     // 2. PTZ deltas
     ['pan 20° without transform → segment', { prevPtz: P0, report: { ptz: at(20) } }, SEGMENT],
     ['tilt 16° → segment', { prevPtz: P0, report: { ptz: at(0, 16) } }, SEGMENT],

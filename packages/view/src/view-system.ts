@@ -202,7 +202,9 @@ export class ViewSystem<F = unknown> {
    * @param ts - frame timestamp, ns since feed start
    * @param frame - the frame, passed to the provider
    * @returns the frame's view, decision, motion source and events
-   * @throws {InvalidArgumentError} for a bad `ts`, or when the policy returns an invalid decision
+   * @throws {InvalidArgumentError} (as a rejection) for a bad `ts` or an invalid decision from the policy;
+   *   an exception thrown by the policy itself is passed through. In both cases the view is left unchanged.
+   *   Provider failures never reject: they become a `providerError` event and an empty report.
    */
   update(ts: MonotonicTs, frame: F): Promise<ViewUpdate> {
     let t: MonotonicTs;

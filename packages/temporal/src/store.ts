@@ -1,0 +1,512 @@
+/**
+ * The per-feed temporal store: track histories, trajectories, retention and snapshots.
+ *
+ * @packageDocumentation
+ */
+import {
+  AffineTransform2D, InvalidArgumentError, NS_PER_MS, parseRetentionPolicy, type MonotonicTs, type RetentionPolicy,
+  type TrackId,
+} from '@nv/core';
+import type { Track, TrackState } from '@nv/perception';
+import { INITIAL_VIEW_EPOCH, viewEpoch, type ViewEpoch } from '@nv/view';
+import { freezeTrack } from './frozen-track.js';
+import { resolveStationaryThreshold, type MotionOptions } from './motion.js';
+import { SegmentBoundary } from './segment-boundary.js';
+import { SNAPSHOT_TOKEN, TemporalSnapshot } from './snapshot.js';
+import { TrackHistory, type TrackHistorySnapshot } from './track-history.js';
+import { canonicalBoundary, type ReadonlyTrajectory } from './trajectory.js';
+import { makePoint } from './trajectory-point.js';
+
+/** Options of a {@link TemporalStore}. */
+export interface TemporalStoreOptions {
+  /** Retention policy (partial; missing fields take the defaults: 30 s, 100, 500, 1000). */
+  readonly retention?: Partial<RetentionPolicy>;
+  /** Epoch the store starts in (default 0). */
+  readonly initialEpoch?: ViewEpoch;
+  /** Motion-feature options for every trajectory (stationary threshold). */
+  readonly motion?: MotionOptions;
+}
+
+/** Options of {@link TemporalStore.commitFrame}. */
+export interface CommitFrameOptions {
+  /**
+   * The track set is the tracker's complete set for this frame: tracks held by the store but
+   * absent from it end (segment closed `trackEnded`, history removed) before the set is
+   * committed, freeing capacity for new tracks. Default false.
+   */
+  readonly authoritative?: boolean;
+}
+
+/** What {@link TemporalStore.commitFrame} did. */
+export interface FrameCommitResult {
+  /** Tracks committed (updates plus new admissions). */
+  readonly admitted: number;
+  /** New tracks refused because the store was full of confirmed tracks. */
+  readonly rejected: number;
+  /** Ids of the refused tracks, in input order. */
+  readonly rejectedIds: readonly TrackId[];
+  /** Ids of tracks ended because they were absent from an authoritative set. */
+  readonly ended: readonly TrackId[];
+  /** Ids of tracks evicted to make room for new ones. */
+  readonly evicted: readonly TrackId[];
+}
+
+/** What a retention pass ({@link TemporalStore.enforceRetention}) did. */
+export interface RetentionReport {
+  /** Lost tracks evicted because `now − lastSeen ≥ maxTrackAgeMs`. */
+  readonly evictedByAge: readonly TrackId[];
+  /** Tracks evicted because the store held more than `maxConcurrentTracks`. */
+  readonly evictedByCap: readonly TrackId[];
+  /** Trajectory points pruned to meet `maxTrajectoryPointsPerTrack`. */
+  readonly prunedPoints: number;
+}
+
+/** Eviction priority: lower goes first; confirmed tracks are absent (never evicted). */
+const EVICTION_RANK: Partial<Record<TrackState, number>> = { lost: 0, coasted: 1, tentative: 2 };
+
+const EMPTY_IDS: readonly TrackId[] = Object.freeze([]);
+
+/**
+ * A feed's temporal state: one {@link TrackHistory} per track (latest state, bounded
+ * observation ring, epoch-segmented trajectory with motion features), a retention policy
+ * and the current view epoch. Owned by one feed's executor, which mutates it between frames;
+ * stages read it through immutable per-frame {@link TemporalSnapshot}s.
+ *
+ * Per-frame protocol (executor):
+ * 1. `beginFrame(now)` — retention (age eviction, cap, pruning) before the frame;
+ * 2. `snapshot()` — handed to every stage of the frame;
+ * 3. on the view system's decision: `applyCompensation(t)` (Compensate) or
+ *    `onEpochChange(from, to)` (Segment);
+ * 4. after the stages: `commitFrame(tracks, now, epoch, { authoritative })`.
+ *
+ * Time (`now`, ns on the feed's media clock) must not go backwards between calls; `clear()`
+ * (feed restart) resets it. Bad arguments throw {@link InvalidArgumentError} before
+ * anything changes.
+ *
+ * @example
+ * ```ts
+ * const store = new TemporalStore({ retention: { maxConcurrentTracks: 200 } });
+ * store.beginFrame(frame.ts);
+ * const snap = store.snapshot();           // stages read snap
+ * const r = store.commitFrame(tracks, frame.ts, view.epoch, { authoritative: true });
+ * if (r.rejected > 0) emitHealth({ type: 'TrackAdmissionRejected', rejectedCount: r.rejected });
+ * ```
+ */
+export class TemporalStore {
+  readonly #tracks = new Map<TrackId, TrackHistory>();
+  #retention: RetentionPolicy;
+  #epoch: ViewEpoch;
+  #clock = 0;
+  readonly #motion: MotionOptions;
+  #gen = 0;
+  #snap: TemporalSnapshot | undefined;
+  #snapGen = -1;
+
+  /**
+   * @param options - retention policy, initial epoch, motion options
+   * @throws {ConfigError} on an invalid retention policy
+   * @throws {InvalidArgumentError} on a bad epoch or stationary threshold
+   */
+  constructor(options: TemporalStoreOptions = {}) {
+    this.#retention = Object.freeze(parseRetentionPolicy(options.retention ?? {}));
+    this.#epoch = options.initialEpoch === undefined ? INITIAL_VIEW_EPOCH : viewEpoch(options.initialEpoch);
+    this.#motion = Object.freeze({ stationarySpeedThreshold: resolveStationaryThreshold(options.motion) });
+  }
+
+  // ------------------------------------------------------------------------------------------
+  // Reading
+
+  /** Current view epoch. */
+  get viewEpoch(): ViewEpoch { return this.#epoch; }
+  /** The retention policy in force (frozen, fully populated). */
+  get retention(): RetentionPolicy { return this.#retention; }
+  /** Number of tracks held. */
+  get trackCount(): number { return this.#tracks.size; }
+  /** Latest time passed to the store (0 after construction or `clear()`). */
+  get latestTs(): MonotonicTs { return this.#clock as MonotonicTs; }
+
+  /** Whether the track is held. */
+  has(id: TrackId): boolean { return this.#tracks.has(id); }
+  /** Ids of the held tracks, in admission order (a fresh array). */
+  trackIds(): TrackId[] { return [...this.#tracks.keys()]; }
+  /** Lifecycle state of the track's latest commit. */
+  trackState(id: TrackId): TrackState | undefined { return this.#tracks.get(id)?.state; }
+  /** Frozen view of the track's current history. */
+  history(id: TrackId): TrackHistorySnapshot | undefined { return this.#tracks.get(id)?.snapshot(); }
+  /** Frozen view of the track's current trajectory. */
+  trajectory(id: TrackId): ReadonlyTrajectory | undefined { return this.#tracks.get(id)?.trajectory.view(); }
+
+  /**
+   * The immutable per-frame snapshot. Consecutive snapshots share the frozen data of every
+   * track that did not change in between; with no change at all, the same snapshot object is
+   * returned.
+   *
+   * @returns the snapshot (implements `TemporalAccess`)
+   * @example
+   * ```ts
+   * const before = store.snapshot();
+   * store.commitFrame(tracks, now);
+   * before.trackCount // unchanged by the commit
+   * ```
+   */
+  snapshot(): TemporalSnapshot {
+    if (this.#snap !== undefined && this.#snapGen === this.#gen) return this.#snap;
+    const entries = new Map<TrackId, TrackHistorySnapshot>();
+    for (const [id, h] of this.#tracks) entries.set(id, h.snapshot());
+    this.#snap = new TemporalSnapshot(SNAPSHOT_TOKEN, entries, this.#epoch);
+    this.#snapGen = this.#gen;
+    return this.#snap;
+  }
+
+  // ------------------------------------------------------------------------------------------
+  // Configuration and epochs
+
+  /**
+   * Replaces the retention policy. Observation rings are truncated at once; the track cap,
+   * age and trajectory-point limits apply from the next {@link TemporalStore.enforceRetention}.
+   * @throws {ConfigError} on an invalid policy
+   */
+  setRetentionPolicy(policy: Partial<RetentionPolicy>): void {
+    this.#retention = Object.freeze(parseRetentionPolicy(policy));
+    for (const h of this.#tracks.values()) h.maxObservations = this.#retention.maxObservationsPerTrack;
+    this.#gen++;
+  }
+
+  /**
+   * Moves to a later epoch without touching segments: each live track is segmented lazily,
+   * at its next commit (`epochChange`). Prefer {@link TemporalStore.onEpochChange}, which
+   * segments every live track at once.
+   * @throws {InvalidArgumentError} on an invalid epoch or one before the current epoch
+   */
+  setViewEpoch(epoch: ViewEpoch): void {
+    this.#checkEpoch('epoch', epoch);
+    if (epoch !== this.#epoch) {
+      this.#epoch = epoch;
+      this.#gen++;
+    }
+  }
+
+  /**
+   * The epoch policy decided to segment: moves to epoch `to` and, for every track with an
+   * open segment, closes it with `epochChange{from: segment's epoch, to}` and opens a new one
+   * with the same boundary (see `Trajectory.changeEpoch` for how repeated changes with no point
+   * in between coalesce). Lost tracks (no open segment) are untouched.
+   *
+   * @param from - the epoch being left (≤ the current epoch)
+   * @param to - the new epoch (> `from`, ≥ the current epoch)
+   * @returns number of tracks segmented
+   * @throws {InvalidArgumentError} on invalid or out-of-order epochs
+   */
+  onEpochChange(from: ViewEpoch, to: ViewEpoch): number {
+    viewEpoch(from);
+    this.#checkEpoch('to', to);
+    if (from > this.#epoch) throw new InvalidArgumentError('from', `an epoch <= the current epoch (${this.#epoch})`, from);
+    if (to <= from) throw new InvalidArgumentError('to', `an epoch > from (${from})`, to);
+    this.#epoch = to;
+    let n = 0;
+    for (const h of this.#tracks.values()) if (h.trajectory.changeEpoch(to)) n++;
+    this.#gen++;
+    return n;
+  }
+
+  /**
+   * The epoch policy decided to compensate: transforms the geometry of every *active* segment
+   * of `epoch` (points directly, boxes re-bounded from their transformed corners; either may
+   * leave the frame), composes each segment's cumulative compensation and increments its
+   * count, and recomputes motion features. Observations, confidences and classes are not
+   * touched; closed segments are not touched. All-or-nothing.
+   *
+   * @param transform - the compensation transform
+   * @param epoch - whose segments to compensate (default: the current epoch)
+   * @returns number of segments compensated
+   * @throws {InvalidArgumentError} on a bad transform or epoch, or non-finite results (nothing changed)
+   * @example
+   * ```ts
+   * store.applyCompensation(AffineTransform2D.translation(-0.02, 0));
+   * const seg = store.trajectory(id)!.activeSegment!;
+   * seg.compensation!.invert().apply(seg.lastPoint!.position) // the recorded position
+   * ```
+   */
+  applyCompensation(transform: AffineTransform2D, epoch: ViewEpoch = this.#epoch): number {
+    if (!(transform instanceof AffineTransform2D)) throw new InvalidArgumentError('transform', 'an AffineTransform2D', transform);
+    viewEpoch(epoch);
+    const commits: Array<() => void> = [];
+    for (const h of this.#tracks.values()) {
+      const c = h.trajectory.prepareCompensation(transform, epoch);
+      if (c !== undefined) commits.push(c);
+    }
+    for (const c of commits) c();
+    if (commits.length > 0) this.#gen++;
+    return commits.length;
+  }
+
+  // ------------------------------------------------------------------------------------------
+  // Commits
+
+  /**
+   * Commits one track's state for the frame at `now`.
+   *
+   * - New track: when the store is full, a victim is evicted first (oldest `lastSeen` among
+   *   lost, then coasted, then tentative tracks; confirmed tracks never); if there is none the
+   *   track is refused (`false`). Otherwise a history is created with a segment opened by
+   *   `trackCreated`.
+   * - The state and last-seen time are replaced and the observation is pushed (ring capped).
+   * - If the open segment belongs to another epoch, it is closed and a new one opened
+   *   (`epochChange`).
+   * - A track re-acquired after being lost (no open segment, state not lost) gets a new
+   *   segment opened by `trackLost`.
+   * - A point (bbox centre, bbox, `now`) is appended to the open segment; a lost track that is
+   *   still reported lost records observations but no points.
+   * - State `lost` closes the open segment with `trackLost`.
+   * - Trajectory points are pruned to the cap.
+   *
+   * @param track - the tracker's output for this frame
+   * @param now - frame time (not before earlier calls)
+   * @param epoch - view epoch of the frame (default: the current epoch; a later one advances the store)
+   * @returns false when a new track was refused at the cap
+   * @throws {InvalidArgumentError} on a malformed track, time going backwards, or an epoch before the current one
+   */
+  commitTrack(track: Track, now: MonotonicTs, epoch?: ViewEpoch): boolean {
+    const t = freezeTrack(track);
+    this.#checkNow(now);
+    const e = epoch === undefined ? this.#epoch : this.#checkEpoch('epoch', epoch);
+    this.#clock = now;
+    this.#epoch = e;
+    this.#gen++;
+    const h = this.#tracks.get(t.id);
+    if (h !== undefined) {
+      this.#update(h, t, now, e);
+      return true;
+    }
+    return this.#admit(t, now, e, undefined) !== false;
+  }
+
+  /**
+   * Commits a frame's track set: ends absent tracks first when `authoritative`, then updates
+   * the tracks already held, then admits the new ones in input order (tracks admitted in this
+   * call are never chosen as eviction victims for one another). See
+   * {@link TemporalStore.commitTrack} for the per-track rules.
+   *
+   * @param tracks - the frame's tracks (ids must be unique)
+   * @param now - frame time
+   * @param epoch - view epoch of the frame (default: current)
+   * @param options - `authoritative`
+   * @returns counts and ids of admitted, rejected, ended and evicted tracks (frozen)
+   * @throws {InvalidArgumentError} on malformed tracks, duplicate ids, time going backwards or a stale epoch (nothing changed)
+   * @example
+   * ```ts
+   * const r = store.commitFrame(output.tracks, frame.ts, view.epoch, { authoritative: output.tracksAuthoritative });
+   * r.ended    // ids that left the scene
+   * r.rejected // admissions refused at the cap
+   * ```
+   */
+  commitFrame(tracks: readonly Track[], now: MonotonicTs, epoch?: ViewEpoch, options: CommitFrameOptions = {}): FrameCommitResult {
+    if (!Array.isArray(tracks)) throw new InvalidArgumentError('tracks', 'an array of Track', tracks);
+    const frozen = new Array<Track>(tracks.length);
+    const ids = new Set<TrackId>();
+    for (let i = 0; i < tracks.length; i++) {
+      const t = freezeTrack(tracks[i]!);
+      if (ids.has(t.id)) throw new InvalidArgumentError(`tracks[${i}].id`, 'a track id unique within the frame', t.id);
+      ids.add(t.id);
+      frozen[i] = t;
+    }
+    this.#checkNow(now);
+    const e = epoch === undefined ? this.#epoch : this.#checkEpoch('epoch', epoch);
+    this.#clock = now;
+    this.#epoch = e;
+    this.#gen++;
+
+    let ended: TrackId[] | undefined;
+    if (options.authoritative === true) {
+      for (const [id, h] of this.#tracks) {
+        if (ids.has(id)) continue;
+        h.trajectory.closeActiveSegment(SegmentBoundary.trackEnded);
+        this.#tracks.delete(id);
+        (ended ??= []).push(id);
+      }
+    }
+    let admitted = 0;
+    const fresh: Track[] = [];
+    for (const t of frozen) {
+      const h = this.#tracks.get(t.id);
+      if (h === undefined) fresh.push(t);
+      else {
+        this.#update(h, t, now, e);
+        admitted++;
+      }
+    }
+    let rejectedIds: TrackId[] | undefined;
+    let evicted: TrackId[] | undefined;
+    let newcomers: Set<TrackId> | undefined;
+    for (const t of fresh) {
+      const r = this.#admit(t, now, e, newcomers);
+      if (r === false) (rejectedIds ??= []).push(t.id);
+      else {
+        admitted++;
+        (newcomers ??= new Set()).add(t.id);
+        if (r !== true) (evicted ??= []).push(r);
+      }
+    }
+    return Object.freeze({
+      admitted,
+      rejected: rejectedIds?.length ?? 0,
+      rejectedIds: rejectedIds === undefined ? EMPTY_IDS : Object.freeze(rejectedIds),
+      ended: ended === undefined ? EMPTY_IDS : Object.freeze(ended),
+      evicted: evicted === undefined ? EMPTY_IDS : Object.freeze(evicted),
+    });
+  }
+
+  /** @returns true (admitted), the evicted victim's id (admitted after eviction), or false (refused) */
+  #admit(t: Track, now: MonotonicTs, epoch: ViewEpoch, protect: ReadonlySet<TrackId> | undefined): boolean | TrackId {
+    let victim: TrackId | undefined;
+    if (this.#tracks.size >= this.#retention.maxConcurrentTracks) {
+      victim = this.#findVictim(protect);
+      if (victim === undefined) return false;
+      this.#tracks.delete(victim);
+    }
+    const h = new TrackHistory({
+      track: t, firstSeen: now, viewEpochAtCreation: epoch, maxObservations: this.#retention.maxObservationsPerTrack,
+      motion: this.#motion,
+    });
+    h.trajectory.openSegment(epoch, SegmentBoundary.trackCreated);
+    this.#tracks.set(t.id, h);
+    this.#update(h, t, now, epoch);
+    return victim ?? true;
+  }
+
+  #update(h: TrackHistory, t: Track, now: MonotonicTs, epoch: ViewEpoch): void {
+    h.update(t, now);
+    h.pushObservation(t.current);
+    const traj = h.trajectory;
+    if (traj.hasActiveSegment) traj.changeEpoch(epoch);
+    else if (t.state !== 'lost') traj.openSegment(epoch, SegmentBoundary.trackLost);
+    const b = t.current.bbox;
+    traj.pushPoint(makePoint(now, Object.freeze({ x: (b.xMin + b.xMax) / 2, y: (b.yMin + b.yMax) / 2 }), b));
+    if (t.state === 'lost') traj.closeActiveSegment(SegmentBoundary.trackLost);
+    traj.pruneOldestPoints(this.#retention.maxTrajectoryPointsPerTrack);
+  }
+
+  #findVictim(protect: ReadonlySet<TrackId> | undefined): TrackId | undefined {
+    let best: TrackId | undefined;
+    let bestRank = Infinity;
+    let bestSeen = Infinity;
+    for (const [id, h] of this.#tracks) {
+      const rank = EVICTION_RANK[h.state];
+      if (rank === undefined || protect?.has(id) === true) continue;
+      if (rank < bestRank || (rank === bestRank && h.lastSeen < bestSeen)) {
+        best = id;
+        bestRank = rank;
+        bestSeen = h.lastSeen;
+      }
+    }
+    return best;
+  }
+
+  // ------------------------------------------------------------------------------------------
+  // Retention and endings
+
+  /**
+   * Runs retention before a frame (call it before {@link TemporalStore.snapshot}); same as
+   * {@link TemporalStore.enforceRetention}.
+   * @param now - the frame's time
+   * @throws {InvalidArgumentError} when time goes backwards
+   */
+  beginFrame(now: MonotonicTs): RetentionReport {
+    return this.enforceRetention(now);
+  }
+
+  /**
+   * Applies the retention policy at `now`:
+   * 1. lost tracks with `now − lastSeen ≥ maxTrackAgeMs` are evicted;
+   * 2. while more than `maxConcurrentTracks` are held, the oldest (by `lastSeen`) lost, then
+   *    coasted, then tentative track is evicted (confirmed tracks never are; only reachable
+   *    after lowering the cap with {@link TemporalStore.setRetentionPolicy}, since commits
+   *    enforce the cap strictly);
+   * 3. trajectories are pruned to `maxTrajectoryPointsPerTrack`.
+   *
+   * @returns evicted ids and pruned point count (frozen)
+   * @throws {InvalidArgumentError} when time goes backwards
+   */
+  enforceRetention(now: MonotonicTs): RetentionReport {
+    this.#checkNow(now);
+    this.#clock = now;
+    const maxAgeNs = this.#retention.maxTrackAgeMs * NS_PER_MS;
+    let byAge: TrackId[] | undefined;
+    for (const [id, h] of this.#tracks) {
+      if (h.state === 'lost' && now - h.lastSeen >= maxAgeNs) {
+        this.#tracks.delete(id);
+        (byAge ??= []).push(id);
+      }
+    }
+    let byCap: TrackId[] | undefined;
+    while (this.#tracks.size > this.#retention.maxConcurrentTracks) {
+      const v = this.#findVictim(undefined);
+      if (v === undefined) break;
+      this.#tracks.delete(v);
+      (byCap ??= []).push(v);
+    }
+    let prunedPoints = 0;
+    const maxPts = this.#retention.maxTrajectoryPointsPerTrack;
+    for (const h of this.#tracks.values()) prunedPoints += h.trajectory.pruneOldestPoints(maxPts);
+    if (byAge !== undefined || byCap !== undefined || prunedPoints > 0) this.#gen++;
+    return Object.freeze({
+      evictedByAge: byAge === undefined ? EMPTY_IDS : Object.freeze(byAge),
+      evictedByCap: byCap === undefined ? EMPTY_IDS : Object.freeze(byCap),
+      prunedPoints,
+    });
+  }
+
+  /**
+   * Ends a track normally: closes its open segment with `trackEnded` and removes it.
+   * @returns the final history (frozen), or undefined for an unknown id
+   */
+  endTrack(id: TrackId): TrackHistorySnapshot | undefined {
+    const h = this.#tracks.get(id);
+    if (h === undefined) return undefined;
+    h.trajectory.closeActiveSegment(SegmentBoundary.trackEnded);
+    this.#tracks.delete(id);
+    this.#gen++;
+    return h.snapshot();
+  }
+
+  /**
+   * Closes every open segment with `boundary` (tracks stay).
+   * @returns number of segments closed
+   * @throws {InvalidArgumentError} on a bad boundary
+   */
+  closeAllSegments(boundary: SegmentBoundary): number {
+    const b = canonicalBoundary('boundary', boundary);
+    let n = 0;
+    for (const h of this.#tracks.values()) if (h.trajectory.closeActiveSegment(b)) n++;
+    if (n > 0) this.#gen++;
+    return n;
+  }
+
+  /**
+   * Feed restart: closes every open segment with `feedRestart`, then removes every track and
+   * resets the store's clock (the new session's timestamps start over). The epoch is kept;
+   * the runtime moves it forward for the new session.
+   * @returns the final histories (frozen)
+   */
+  clear(): readonly TrackHistorySnapshot[] {
+    this.closeAllSegments(SegmentBoundary.feedRestart);
+    const out = Object.freeze([...this.#tracks.values()].map((h) => h.snapshot()));
+    this.#tracks.clear();
+    this.#clock = 0;
+    this.#gen++;
+    return out;
+  }
+
+  // ------------------------------------------------------------------------------------------
+
+  #checkNow(now: MonotonicTs): void {
+    if (typeof now !== 'number' || !Number.isFinite(now) || now < 0) throw new InvalidArgumentError('now', 'finite nanoseconds >= 0', now);
+    if (now < this.#clock) throw new InvalidArgumentError('now', `a timestamp >= the latest one given to the store (${this.#clock})`, now);
+  }
+
+  #checkEpoch(name: string, epoch: ViewEpoch): ViewEpoch {
+    viewEpoch(epoch);
+    if (epoch < this.#epoch) throw new InvalidArgumentError(name, `an epoch >= the current epoch (${this.#epoch})`, epoch);
+    return epoch;
+  }
+}

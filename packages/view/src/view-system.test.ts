@@ -1,0 +1,337 @@
+import { describe, it, expect } from 'vitest';
+import { AffineTransform2D, ConfigError, InvalidArgumentError, ViewError, monotonicTs } from '@nv/core';
+import type { MonotonicTs } from '@nv/core';
+import type { EpochPolicy, EpochPolicyContext } from './epoch-policy.js';
+import { DefaultEpochPolicy, continueDecision } from './epoch-policy.js';
+import type { MotionReport } from './motion-report.js';
+import { ptzTelemetry } from './ptz.js';
+import { globalTransformEstimate } from './transform.js';
+import type { MotionPollContext, ViewStateProvider, ViewUpdate } from './view-system.js';
+import { ViewSystem } from './view-system.js';
+
+const FRAME_NS = 33_000_000;
+const ts = (i: number): MonotonicTs => monotonicTs(i * FRAME_NS);
+const deg = (d: number): number => (d * Math.PI) / 180;
+const ptzAt = (i: number, pan: number, tilt = 0, zoom = 0.5) => ptzTelemetry(pan, tilt, zoom, i * FRAME_NS);
+const est = (t: AffineTransform2D, confidence = 0.9, method: 'featureMatching' | 'external' | 'ptzModel' = 'featureMatching') =>
+  globalTransformEstimate(t, confidence, method);
+
+type Step = MotionReport | Error | (() => Promise<MotionReport>);
+
+/** A provider that returns one scripted entry per poll and records what it was given. */
+function scripted(steps: Step[]): ViewStateProvider<string> & { calls: MotionPollContext<string>[] } {
+  const calls: MotionPollContext<string>[] = [];
+  return {
+    calls,
+    poll(ctx) {
+      calls.push(ctx);
+      const s = steps[calls.length - 1];
+      if (s === undefined) throw new Error(`script exhausted at poll ${calls.length}`);
+      if (s instanceof Error) throw s;
+      if (typeof s === 'function') return s();
+      return s;
+    },
+  };
+}
+
+async function runAll(view: ViewSystem<string>, n: number, from = 0): Promise<ViewUpdate[]> {
+  const out: ViewUpdate[] = [];
+  for (let i = from; i < from + n; i++) out.push(await view.update(ts(i), `frame-${i}`));
+  return out;
+}
+
+describe('ViewSystem construction', () => {
+  it.each<[string, () => unknown, string, string]>([
+    ['observed without a provider', () => new ViewSystem({ mode: 'observed' }), 'config', 'CameraModeConflict'],
+    ['fixed with a provider', () => new ViewSystem({ mode: 'fixed', provider: scripted([]) }), 'config', 'CameraModeConflict'],
+    ['an unknown mode', () => new ViewSystem({ mode: 'ptz' as never, provider: scripted([]) }), 'config', 'InvalidConfig'],
+    ['a provider without poll', () => new ViewSystem({ mode: 'observed', provider: {} as never }), 'argument', 'InvalidArgument'],
+    ['a policy without decide', () => new ViewSystem({ mode: 'fixed', policy: {} as never }), 'argument', 'InvalidArgument'],
+    ['bad motion options', () => new ViewSystem({ mode: 'fixed', motion: { ptzDeadband: -1 } }), 'argument', 'InvalidArgument'],
+    ['bad stability options', () => new ViewSystem({ mode: 'fixed', stability: { settlingFrames: -2 } }), 'argument', 'InvalidArgument'],
+    ['no options object', () => new ViewSystem(undefined as never), 'argument', 'InvalidArgument'],
+  ])('rejects %s', (_n, make, category, kind) => {
+    let caught: unknown;
+    try { make(); } catch (e) { caught = e; }
+    expect(caught).toMatchObject({ category, kind });
+    if (category === 'config') expect(ConfigError.isInstance(caught)).toBe(true);
+  });
+});
+
+describe('ViewSystem — fixed camera', () => {
+  it('is stable / valid / epoch 0 forever, never changes version, never decides', async () => {
+    const view = new ViewSystem<string>({ mode: 'fixed' });
+    const first = view.snapshot;
+    const updates = await runAll(view, 5);
+    for (const u of updates) {
+      expect(u.snapshot).toBe(first);
+      expect(u).toMatchObject({ decision: undefined, motionSource: { kind: 'none' }, events: [], changed: false });
+    }
+    expect(first.state).toMatchObject({
+      epoch: 0, version: 0, motion: { kind: 'stable' }, transition: 'settled', validity: { kind: 'valid' }, stabilityScore: 1,
+    });
+  });
+
+  it('restart increments the epoch and version even for a fixed camera', async () => {
+    const view = new ViewSystem<string>({ mode: 'fixed' });
+    const r = view.restart();
+    expect(r.snapshot.state).toMatchObject({ epoch: 1, version: 1, motion: { kind: 'stable' }, transition: 'settled', stabilityScore: 1 });
+    expect(r.events).toEqual([{ type: 'epochChanged', epoch: 1, previousEpoch: 0, cause: 'restart' }]);
+    const [u] = await runAll(view, 1);
+    expect(u!.snapshot).toBe(r.snapshot);
+  });
+
+  it('rejects a bad timestamp', async () => {
+    const view = new ViewSystem<string>({ mode: 'fixed' });
+    await expect(view.update(-1 as MonotonicTs, 'f')).rejects.toSatisfy(InvalidArgumentError.isInstance);
+  });
+});
+
+describe('ViewSystem — observed camera', () => {
+  it('an empty report is unknown motion and degraded{unknown}, never stable; version moves only on change', async () => {
+    const view = new ViewSystem<string>({ mode: 'observed', provider: scripted([{}, {}, {}, {}]) });
+    const us = await runAll(view, 4);
+    for (const u of us) {
+      expect(u.snapshot.motion).toEqual({ kind: 'unknown' });
+      expect(u.snapshot.validity).toEqual({ kind: 'degraded', reason: 'unknown' });
+      expect(u.motionSource).toEqual({ kind: 'none' });
+      expect(u.decision).toEqual({ kind: 'continue' });
+      expect(u.snapshot.stabilityScore).toBe(0);
+    }
+    expect(us.map((u) => u.snapshot.transition)).toEqual(['moveStart', 'moving', 'moving', 'moving']);
+    expect(us.map((u) => u.snapshot.version)).toEqual([1, 2, 2, 2]);
+    expect(us.map((u) => u.changed)).toEqual([true, true, false, false]);
+    expect(us[3]!.snapshot).toBe(us[2]!.snapshot);
+    // validity was already degraded{unknown} in the initial observed state: no event
+    expect(us.flatMap((u) => u.events)).toEqual([]);
+  });
+
+  it('passes ts, frame and the previous snapshot to the provider', async () => {
+    const provider = scripted([{}, {}]);
+    const view = new ViewSystem<string>({ mode: 'observed', provider });
+    const before = view.snapshot;
+    const [u0] = await runAll(view, 2);
+    expect(provider.calls[0]).toEqual({ ts: ts(0), frame: 'frame-0', previousView: before });
+    expect(provider.calls[1]!.previousView).toBe(u0!.snapshot);
+  });
+
+  it('a confident near-identity transform gives stable / valid / inferred and recovers stability', async () => {
+    const steps = Array.from({ length: 5 }, () => ({ frameTransform: est(AffineTransform2D.translation(0.001, 0), 0.9) }));
+    const view = new ViewSystem<string>({ mode: 'observed', provider: scripted(steps), stability: { settlingFrames: 4 } });
+    const us = await runAll(view, 5);
+    expect(us[0]!.motionSource).toEqual({ kind: 'inferred', confidence: 0.9 });
+    expect(us.map((u) => u.snapshot.transition)).toEqual(['settled', 'settled', 'settled', 'settled', 'settled']);
+    expect(us.map((u) => u.snapshot.validity.kind)).toEqual(['valid', 'valid', 'valid', 'valid', 'valid']);
+    expect(us.map((u) => u.snapshot.stabilityScore)).toEqual([0.25, 0.5, 0.75, 1, 1]);
+    expect(us[4]!.changed).toBe(false);
+  });
+
+  it('segment: epoch + 1, phase moveStart, validity valid, stability 0, epochChanged event', async () => {
+    const provider = scripted([{ ptz: ptzAt(0, 0) }, { ptz: ptzAt(1, 0) }, { ptz: ptzAt(2, 20) }, { ptz: ptzAt(3, 20) }, { ptz: ptzAt(4, 20) }]);
+    const view = new ViewSystem<string>({ mode: 'observed', provider, stability: { settlingFrames: 2 } });
+    const us = await runAll(view, 5);
+    const seg = us[2]!;
+    expect(seg.decision).toEqual({ kind: 'segment' });
+    expect(seg.snapshot.state).toMatchObject({
+      epoch: 1, transition: 'moveStart', validity: { kind: 'valid' }, stabilityScore: 0, motionSource: { kind: 'telemetry' },
+    });
+    expect(seg.snapshot.motion.kind).toBe('moving');
+    expect(seg.events).toEqual([{ type: 'epochChanged', epoch: 1, previousEpoch: 0, cause: 'segment' }]);
+    expect(us.map((u) => u.snapshot.transition)).toEqual(['moveStart', 'moveEnd', 'moveStart', 'moveEnd', 'settled']);
+    expect(us.map((u) => u.snapshot.epoch)).toEqual([0, 0, 1, 1, 1]);
+    expect(us[4]!.snapshot.stabilityScore).toBe(1);
+  });
+
+  it('compensate: same epoch, degraded{reason}, transform handed back and announced', async () => {
+    const T = AffineTransform2D.translation(-0.1, 0);
+    const provider = scripted([{ ptz: ptzAt(0, 0) }, { ptz: ptzAt(1, 0) }, { ptz: ptzAt(2, 20), frameTransform: est(T, 0.9, 'ptzModel') }]);
+    const view = new ViewSystem<string>({ mode: 'observed', provider });
+    const us = await runAll(view, 3);
+    const c = us[2]!;
+    expect(c.decision).toEqual({ kind: 'compensate', reason: 'ptzMoving', transform: T });
+    expect(c.compensation).toBe(T);
+    expect(c.snapshot.epoch).toBe(0);
+    expect(c.snapshot.validity).toEqual({ kind: 'degraded', reason: 'ptzMoving' });
+    expect(c.events).toEqual([
+      { type: 'compensationApplied', epoch: 0, reason: 'ptzMoving', transform: T },
+      { type: 'degraded', reason: 'ptzMoving', stabilityScore: c.snapshot.stabilityScore },
+    ]);
+    expect(c.snapshot.globalTransform).toMatchObject({ transform: T, method: 'ptzModel', computedAt: c.snapshot.version });
+  });
+
+  it('compensation ceiling: a large rotation segments instead of compensating', async () => {
+    const T = AffineTransform2D.rotation(deg(10), { x: 0.5, y: 0.5 });
+    const provider = scripted([{ ptz: ptzAt(0, 0) }, { ptz: ptzAt(1, 20), frameTransform: est(T, 0.99, 'ptzModel') }]);
+    const view = new ViewSystem<string>({ mode: 'observed', provider });
+    const us = await runAll(view, 2);
+    expect(us[1]!.decision).toEqual({ kind: 'segment' });
+    expect(us[1]!.compensation).toBeUndefined();
+  });
+
+  it('small PTZ moves degrade; the degraded event fires once per change of reason', async () => {
+    const provider = scripted([
+      { ptz: ptzAt(0, 0) }, { ptz: ptzAt(1, 0) }, { ptz: ptzAt(2, 2) }, { ptz: ptzAt(3, 4) }, { ptz: ptzAt(4, 4, 0, 0.55) }, { ptz: ptzAt(5, 4, 0, 0.55) },
+    ]);
+    const view = new ViewSystem<string>({ mode: 'observed', provider });
+    const us = await runAll(view, 6);
+    expect(us.map((u) => u.decision?.kind)).toEqual(['continue', 'continue', 'degrade', 'degrade', 'degrade', 'continue']);
+    expect(us.map((u) => u.snapshot.validity)).toEqual([
+      { kind: 'degraded', reason: 'unknown' }, { kind: 'valid' }, { kind: 'degraded', reason: 'ptzMoving' },
+      { kind: 'degraded', reason: 'ptzMoving' }, { kind: 'degraded', reason: 'zoomChange' }, { kind: 'valid' },
+    ]);
+    expect(us.map((u) => u.events.map((e) => e.type))).toEqual([[], [], ['degraded'], [], ['degraded'], []]);
+    const m = us[2]!.snapshot.motion;
+    expect(m.kind === 'moving' && m.angularVelocity).toBeCloseTo(2 / (FRAME_NS / 1e9), 6);
+  });
+
+  it('a slow pan that never crosses the per-frame threshold segments when it ends', async () => {
+    // frames 0-2 establish a settled PTZ baseline (0: no baseline → unknown, 1: moveEnd, 2: settled)
+    const steps: MotionReport[] = [{ ptz: ptzAt(0, 0) }, { ptz: ptzAt(1, 0) }, { ptz: ptzAt(2, 0) }];
+    for (let i = 1; i <= 10; i++) steps.push({ ptz: ptzAt(i + 2, 2 * i) }); // frames 3-12: 2°/frame → 20°
+    steps.push({ ptz: ptzAt(13, 20) }, { ptz: ptzAt(14, 20) }); // 13: moveEnd, 14: after the segment
+    const seen: EpochPolicyContext[] = [];
+    const base = new DefaultEpochPolicy();
+    const spy: EpochPolicy = { decide: (ctx) => { seen.push(ctx); return base.decide(ctx); } };
+    const view = new ViewSystem<string>({ mode: 'observed', provider: scripted(steps), policy: spy });
+    const us = await runAll(view, 15);
+    const kinds = us.map((u) => u.decision?.kind);
+    expect(us[2]!.snapshot.transition).toBe('settled');
+    expect(kinds.slice(3, 13)).toEqual(Array(10).fill('degrade'));
+    expect(kinds[13]).toBe('segment');
+    expect(us.map((u) => u.snapshot.epoch)).toEqual([...Array(13).fill(0), 1, 1]);
+    expect(seen[13]!.transition).toBe('moveEnd');
+    expect(seen[13]!.accumulated?.ptz?.pan).toBeCloseTo(20, 9);
+    expect(seen[13]!.accumulated?.frames).toBe(11);
+    expect(seen[2]!.accumulated).toBeUndefined();
+    expect(us[14]!.snapshot.transition).toBe('moveEnd');
+  });
+
+  it('without segmentOnAccumulatedMotion the same slow pan keeps its epoch', async () => {
+    const steps: MotionReport[] = [{ ptz: ptzAt(0, 0) }, { ptz: ptzAt(1, 0) }, { ptz: ptzAt(2, 0) }];
+    for (let i = 1; i <= 10; i++) steps.push({ ptz: ptzAt(i + 2, 2 * i) });
+    steps.push({ ptz: ptzAt(13, 20) });
+    const view = new ViewSystem<string>({
+      mode: 'observed', provider: scripted(steps), policy: new DefaultEpochPolicy({ segmentOnAccumulatedMotion: false }),
+    });
+    const us = await runAll(view, 14);
+    expect(us[13]!.decision).toEqual({ kind: 'continue' });
+    expect(us[13]!.snapshot.epoch).toBe(0);
+  });
+
+  it('keeps ptz and globalTransform when a report omits them; ts-only changes do not bump the version', async () => {
+    const T = AffineTransform2D.translation(0.002, 0);
+    const provider = scripted([
+      { ptz: ptzAt(0, 5), frameTransform: est(T, 0.9) }, { ptz: ptzAt(1, 5) }, { ptz: ptzAt(2, 5) }, { ptz: ptzAt(3, 5) }, { ptz: ptzAt(4, 6) },
+    ]);
+    const view = new ViewSystem<string>({ mode: 'observed', provider, stability: { settlingFrames: 0 } });
+    const us = await runAll(view, 5);
+    // frame 0: no PTZ baseline, the near-identity transform says stable → settled/valid/1.0 at once
+    expect(us.map((u) => u.snapshot.version)).toEqual([1, 1, 1, 1, 2]);
+    expect(us.map((u) => u.changed)).toEqual([true, false, false, false, true]);
+    expect(us[3]!.snapshot).toBe(us[0]!.snapshot);
+    expect(us[3]!.snapshot.ptz?.ts).toBe(ts(0)); // pose unchanged since frame 0
+    expect(us[4]!.snapshot.ptz).toEqual(ptzAt(4, 6));
+    expect(us[4]!.snapshot.globalTransform).toMatchObject({ transform: T, computedAt: 1 });
+  });
+
+  it('a low-confidence transform is unknown motion with degraded{inferredMotionLowConfidence}', async () => {
+    const view = new ViewSystem<string>({ mode: 'observed', provider: scripted([{ frameTransform: est(AffineTransform2D.IDENTITY, 0.2) }]) });
+    const [u] = await runAll(view, 1);
+    expect(u!.snapshot.motion).toEqual({ kind: 'unknown' });
+    expect(u!.snapshot.validity).toEqual({ kind: 'degraded', reason: 'inferredMotionLowConfidence' });
+    expect(u!.motionSource).toEqual({ kind: 'inferred', confidence: 0.2 });
+    expect(u!.events).toEqual([{ type: 'degraded', reason: 'inferredMotionLowConfidence', stabilityScore: 0 }]);
+  });
+
+  it('a preset recall segments; with no motion data the new epoch is still degraded{unknown}', async () => {
+    const view = new ViewSystem<string>({ mode: 'observed', provider: scripted([{ ptzEvents: [{ kind: 'presetRecall', presetId: 4, ts: ts(0) }] }]) });
+    const [u] = await runAll(view, 1);
+    expect(u!.decision).toEqual({ kind: 'segment' });
+    expect(u!.snapshot.epoch).toBe(1);
+    expect(u!.snapshot.validity).toEqual({ kind: 'degraded', reason: 'unknown' });
+  });
+
+  it('a ptzModel transform without telemetry warns and counts as external', async () => {
+    const view = new ViewSystem<string>({ mode: 'observed', provider: scripted([{ frameTransform: est(AffineTransform2D.IDENTITY, 0.9, 'ptzModel') }]) });
+    const [u] = await runAll(view, 1);
+    expect(u!.motionSource).toEqual({ kind: 'external' });
+    expect(u!.events[0]).toMatchObject({ type: 'motionSourceWarning', warning: { kind: 'ptzModelWithoutTelemetry' } });
+  });
+
+  it.each<[string, Step]>([
+    ['a throwing provider', new Error('camera offline')],
+    ['a rejected promise', () => Promise.reject(new Error('timeout'))],
+    ['an invalid report', { ptz: { pan: 0, tilt: 0, zoom: 2, ts: 0 } as never }],
+    ['a non-object report', 7 as never],
+  ])('%s is reported and treated as an empty report', async (_n, step) => {
+    const view = new ViewSystem<string>({ mode: 'observed', provider: scripted([{ frameTransform: est(AffineTransform2D.IDENTITY) }, step]) });
+    const us = await runAll(view, 2);
+    expect(us[0]!.snapshot.validity.kind).toBe('valid');
+    const u = us[1]!;
+    expect(u.snapshot.motion).toEqual({ kind: 'unknown' });
+    expect(u.snapshot.validity).toEqual({ kind: 'degraded', reason: 'unknown' });
+    expect(u.events[0]).toMatchObject({ type: 'providerError' });
+    const err = (u.events[0] as { error: unknown }).error;
+    expect(ViewError.isInstance(err)).toBe(true);
+    expect((err as ViewError).kind).toBe('InvalidMotionReport');
+  });
+
+  it('async providers work and updates are serialized in call order', async () => {
+    let release!: () => void;
+    const gate = new Promise<void>((r) => { release = r; });
+    const provider = scripted([
+      async () => { await gate; return { frameTransform: est(AffineTransform2D.translation(0.1, 0)) }; },
+      { frameTransform: est(AffineTransform2D.IDENTITY) },
+    ]);
+    const view = new ViewSystem<string>({ mode: 'observed', provider });
+    const p0 = view.update(ts(0), 'a');
+    const p1 = view.update(ts(1), 'b');
+    await Promise.resolve();
+    expect(provider.calls).toHaveLength(1);
+    release();
+    const [u0, u1] = await Promise.all([p0, p1]);
+    expect(u0.snapshot.motion.kind).toBe('moving');
+    expect(provider.calls[1]!.previousView).toBe(u0.snapshot);
+    expect(u1.snapshot.transition).toBe('moveEnd');
+  });
+
+  it('passes the phase, accumulated motion and media-clock state duration to the policy', async () => {
+    const seen: EpochPolicyContext[] = [];
+    const policy: EpochPolicy = { decide: (ctx) => { seen.push(ctx); return continueDecision(); } };
+    const T = AffineTransform2D.translation(0.05, 0);
+    const provider = scripted([{ frameTransform: est(T) }, { frameTransform: est(T) }, { frameTransform: est(T) }, { frameTransform: est(AffineTransform2D.IDENTITY) }]);
+    const view = new ViewSystem<string>({ mode: 'observed', provider, policy });
+    await runAll(view, 4);
+    expect(seen.map((c) => c.transition)).toEqual(['moveStart', 'moving', 'moving', 'moveEnd']);
+    expect(seen.map((c) => c.stateDuration)).toEqual([0, FRAME_NS, 2 * FRAME_NS, 0]);
+    expect(seen.map((c) => c.accumulated?.frames)).toEqual([1, 2, 3, 4]);
+    expect(seen[3]!.accumulated?.displacement).toBeCloseTo(0.15, 9);
+    expect(seen[0]!.previousView.version).toBe(0);
+  });
+
+  it('a policy returning an invalid decision rejects the update and leaves the view untouched', async () => {
+    const bad: EpochPolicy = { decide: () => ({ kind: 'explode' }) as never };
+    const view = new ViewSystem<string>({ mode: 'observed', provider: scripted([{}, {}]), policy: bad });
+    const before = view.snapshot;
+    await expect(view.update(ts(0), 'f')).rejects.toSatisfy(InvalidArgumentError.isInstance);
+    expect(view.snapshot).toBe(before);
+    await expect(view.update(ts(1), 'g')).rejects.toThrow(/decision\.kind/);
+  });
+
+  it('restart on an observed camera: epoch + 1, version + 1, initial observed state, PTZ history cleared', async () => {
+    const provider = scripted([{ ptz: ptzAt(0, 0) }, { ptz: ptzAt(1, 0) }, { ptz: ptzTelemetry(90, 0, 0.5, 0) }]);
+    const view = new ViewSystem<string>({ mode: 'observed', provider });
+    const us = await runAll(view, 2);
+    const r = view.restart();
+    expect(r.snapshot.state).toMatchObject({
+      epoch: 1, version: us[1]!.snapshot.version + 1, motion: { kind: 'unknown' }, transition: 'settled',
+      validity: { kind: 'degraded', reason: 'unknown' }, stabilityScore: 0, ptz: undefined,
+    });
+    expect(r.events).toEqual([{ type: 'epochChanged', epoch: 1, previousEpoch: 0, cause: 'restart' }]);
+    // after the restart the 90° pose has no baseline: unknown, not a 90° jump
+    const u = await view.update(monotonicTs(0), 'after');
+    expect(u.decision).toEqual({ kind: 'continue' });
+    expect(u.snapshot.epoch).toBe(1);
+    expect(u.snapshot.motion).toEqual({ kind: 'unknown' });
+  });
+});
