@@ -15,6 +15,13 @@
 /** Compaction happens once at least this many dropped slots lead the backing array. */
 const COMPACT_MIN = 32;
 
+const EMPTY: readonly never[] = Object.freeze([]);
+
+/** A frozen copy of `buf[start, end)` (a shared empty array when empty). */
+export function frozenSlice<T>(buf: readonly T[], start: number, end: number): readonly T[] {
+  return start >= end ? (EMPTY as readonly T[]) : Object.freeze(buf.slice(start, end));
+}
+
 /** Immutable view of `buf[start, end)` as it was when captured. */
 export class WindowCapture<T> {
   readonly #buf: readonly T[];
@@ -26,7 +33,6 @@ export class WindowCapture<T> {
     this.#buf = buf;
     this.#start = start;
     this.#end = end;
-    if (start === end) this.#frozen = EMPTY as readonly T[];
   }
 
   /** Number of captured elements. */
@@ -39,12 +45,10 @@ export class WindowCapture<T> {
 
   /** A frozen array of the captured elements, materialized on first call and cached. */
   toFrozenArray(): readonly T[] {
-    if (this.#frozen === undefined) this.#frozen = Object.freeze(this.#buf.slice(this.#start, this.#end));
-    return this.#frozen;
+    return (this.#frozen ??= frozenSlice(this.#buf, this.#start, this.#end));
   }
 }
 
-const EMPTY: readonly never[] = Object.freeze([]);
 
 /** Growable window with O(1) append, amortized O(1) front drop, O(1) capture. */
 export class AppendWindow<T> {
@@ -95,6 +99,12 @@ export class AppendWindow<T> {
 
   /** A fresh copy of the elements, oldest first. */
   toArray(): T[] { return this.#buf.slice(this.#start); }
+
+  /** The backing array (read-only use: capture together with {@link AppendWindow.start} and its current length). */
+  get buffer(): readonly T[] { return this.#buf; }
+
+  /** Index of the oldest element in {@link AppendWindow.buffer}. */
+  get start(): number { return this.#start; }
 
   /** O(1) immutable capture of the current elements. */
   capture(): WindowCapture<T> { return new WindowCapture(this.#buf, this.#start, this.#buf.length); }

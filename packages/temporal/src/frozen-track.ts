@@ -47,6 +47,32 @@ export class ReadonlyTypedMetadata extends TypedMetadata {
 }
 
 const STATES = new Set<string>(TRACK_STATES);
+/** A validated, frozen observation copy (re-freezing it is a no-op). */
+class SealedObservation implements TrackObservation {
+  constructor(
+    readonly ts: TrackObservation['ts'],
+    readonly bbox: BBox,
+    readonly confidence: number,
+    readonly state: TrackState,
+    readonly detectionId: TrackObservation['detectionId'],
+    readonly metadata: TypedMetadata,
+  ) {
+    Object.freeze(this);
+  }
+}
+
+/** A validated, frozen track copy (re-freezing it is a no-op). */
+class SealedTrack implements Track {
+  constructor(
+    readonly id: Track['id'],
+    readonly classId: number,
+    readonly state: TrackState,
+    readonly current: TrackObservation,
+    readonly metadata: TypedMetadata,
+  ) {
+    Object.freeze(this);
+  }
+}
 
 function checkMetadata(name: string, m: unknown): asserts m is TypedMetadata {
   if (!(m instanceof TypedMetadata)) throw new InvalidArgumentError(name, 'a TypedMetadata', m);
@@ -58,6 +84,7 @@ function checkMetadata(name: string, m: unknown): asserts m is TypedMetadata {
  */
 export function freezeObservation(o: TrackObservation, name = 'observation'): TrackObservation {
   if (typeof o !== 'object' || o === null) throw new InvalidArgumentError(name, 'a TrackObservation', o);
+  if (o instanceof SealedObservation) return o;
   if (!(o.bbox instanceof BBox)) throw new InvalidArgumentError(`${name}.bbox`, 'a BBox', o.bbox);
   if (!STATES.has(o.state)) throw new InvalidArgumentError(`${name}.state`, `one of ${TRACK_STATES.join(', ')}`, o.state);
   if (typeof o.ts !== 'number' || !Number.isFinite(o.ts) || o.ts < 0) throw new InvalidArgumentError(`${name}.ts`, 'finite nanoseconds >= 0', o.ts);
@@ -66,8 +93,7 @@ export function freezeObservation(o: TrackObservation, name = 'observation'): Tr
   }
   checkMetadata(`${name}.metadata`, o.metadata);
   const metadata = ReadonlyTypedMetadata.copyOf(o.metadata);
-  if (Object.isFrozen(o) && metadata === o.metadata) return o;
-  return Object.freeze({ ts: o.ts, bbox: o.bbox, confidence: o.confidence, state: o.state, detectionId: o.detectionId, metadata });
+  return new SealedObservation(o.ts, o.bbox, o.confidence, o.state, o.detectionId, metadata);
 }
 
 /**
@@ -76,12 +102,12 @@ export function freezeObservation(o: TrackObservation, name = 'observation'): Tr
  */
 export function freezeTrack(t: Track): Track {
   if (typeof t !== 'object' || t === null) throw new InvalidArgumentError('track', 'a Track', t);
+  if (t instanceof SealedTrack) return t;
   if (!Number.isSafeInteger(t.id) || t.id < 0) throw new InvalidArgumentError('track.id', 'a non-negative safe integer', t.id);
   if (!Number.isSafeInteger(t.classId) || t.classId < 0) throw new InvalidArgumentError('track.classId', 'a non-negative integer', t.classId);
   if (!STATES.has(t.state)) throw new InvalidArgumentError('track.state', `one of ${TRACK_STATES.join(', ')}`, t.state);
   checkMetadata('track.metadata', t.metadata);
   const current = freezeObservation(t.current, 'track.current');
   const metadata = ReadonlyTypedMetadata.copyOf(t.metadata);
-  if (Object.isFrozen(t) && current === t.current && metadata === t.metadata) return t;
-  return Object.freeze({ id: t.id, classId: t.classId, state: t.state as TrackState, current, metadata });
+  return new SealedTrack(t.id, t.classId, t.state, current, metadata);
 }

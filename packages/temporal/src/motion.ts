@@ -71,14 +71,15 @@ export function resolveStationaryThreshold(opts: MotionOptions | undefined): num
 }
 
 function dist(a: Point2, b: Point2): number {
-  return Math.hypot(b.x - a.x, b.y - a.y);
+  const dx = b.x - a.x, dy = b.y - a.y;
+  return Math.sqrt(dx * dx + dy * dy); // faster than Math.hypot; no overflow risk at these magnitudes
 }
 
-/** Builds the frozen features from accumulated path length / max speed and the end points. */
-function finish(displacement: number, maxSpeed: number, first: TrajectoryPoint, last: TrajectoryPoint, threshold: number): MotionFeatures {
+/** Builds the frozen features from accumulated path length / max speed and the end points. @internal */
+export function finishMotion(displacement: number, maxSpeed: number, first: TrajectoryPoint, last: TrajectoryPoint, threshold: number): MotionFeatures {
   const dx = last.position.x - first.position.x;
   const dy = last.position.y - first.position.y;
-  const netDisplacement = Math.hypot(dx, dy);
+  const netDisplacement = Math.sqrt(dx * dx + dy * dy);
   const elapsed = (last.ts - first.ts) / NS_PER_SEC;
   const meanSpeed = elapsed > 0 ? displacement / elapsed : 0;
   return Object.freeze({
@@ -106,45 +107,29 @@ function finish(displacement: number, maxSpeed: number, first: TrajectoryPoint, 
  */
 export function computeMotionFeatures(points: readonly TrajectoryPoint[], opts?: MotionOptions): MotionFeatures {
   const threshold = resolveStationaryThreshold(opts);
-  return computeRange((i) => points[i]!, 0, points.length, threshold);
-}
-
-/** Full computation over `at(start) … at(end - 1)`. @internal */
-export function computeRange(at: (i: number) => TrajectoryPoint, start: number, end: number, threshold: number): MotionFeatures {
-  if (end - start < 2) return STATIONARY_MOTION;
-  let displacement = 0;
-  let maxSpeed = 0;
-  let prev = at(start);
-  for (let i = start + 1; i < end; i++) {
-    const cur = at(i);
-    const d = dist(prev.position, cur.position);
-    displacement += d;
-    const dt = (cur.ts - prev.ts) / NS_PER_SEC;
-    if (dt > 0) {
-      const s = d / dt;
-      if (s > maxSpeed) maxSpeed = s;
-    }
-    prev = cur;
-  }
-  return finish(displacement, maxSpeed, at(start), at(end - 1), threshold);
+  if (points.length < 2) return STATIONARY_MOTION;
+  const acc = new MotionAccumulator(threshold);
+  acc.recompute(points, 0, points.length);
+  return finishMotion(acc.displacement, acc.maxSpeed, points[0]!, points[points.length - 1]!, threshold);
 }
 
 /**
- * Running motion state of one segment: O(1) per appended point, O(1) amortized per point
- * trimmed from the front, exact recomputation when needed.
+ * Running motion state of one segment over `buf[start, end)`: O(1) per appended point, O(1)
+ * amortized per point trimmed from the front, exact recomputation when needed.
  *
- * Appending adds the new step in the same order as {@link computeMotionFeatures}, so an
- * append-only run gives bit-identical results. Trimming subtracts the removed steps; when a
- * removed step carried the maximum speed, or after as many incremental trims as there are
- * points (bounding rounding drift), the state is recomputed exactly.
+ * Appending adds the new step in the same order as a full computation, so an append-only run
+ * gives bit-identical results. Trimming subtracts the removed steps; when the last step
+ * carrying the maximum speed leaves, or after as many incremental trims as there are points
+ * (bounding rounding drift), the state is recomputed exactly.
  *
  * @internal
  */
 export class MotionAccumulator {
   #displacement = 0;
   #maxSpeed = 0;
+  /** Steps in the window whose speed equals `#maxSpeed`. */
+  #maxCount = 0;
   #trims = 0;
-  #cached: MotionFeatures | undefined = STATIONARY_MOTION;
   readonly threshold: number;
 
   constructor(threshold: number) {
@@ -155,76 +140,71 @@ export class MotionAccumulator {
   reset(): void {
     this.#displacement = 0;
     this.#maxSpeed = 0;
+    this.#maxCount = 0;
     this.#trims = 0;
-    this.#cached = STATIONARY_MOTION;
   }
 
   /** Accounts for `cur` appended after `prev` (undefined when `cur` is the first point). */
   push(prev: TrajectoryPoint | undefined, cur: TrajectoryPoint): void {
-    this.#cached = undefined;
     if (prev === undefined) return;
     const d = dist(prev.position, cur.position);
     this.#displacement += d;
     const dt = (cur.ts - prev.ts) / NS_PER_SEC;
     if (dt > 0) {
-      const s = d / dt;
-      if (s > this.#maxSpeed) this.#maxSpeed = s;
+      const v = d / dt;
+      if (v > this.#maxSpeed) {
+        this.#maxSpeed = v;
+        this.#maxCount = 1;
+      } else if (v === this.#maxSpeed && v > 0) this.#maxCount++;
     }
   }
 
-  /**
-   * Accounts for removing the first `n` of `length` points, read through `at` (indices
-   * relative to the window before removal).
-   */
-  trimFront(at: (i: number) => TrajectoryPoint, length: number, n: number): void {
-    this.#cached = undefined;
-    const remaining = length - n;
+  /** Accounts for removing `buf[start, start + n)` from the window `buf[start, end)`. */
+  trimFront(buf: readonly TrajectoryPoint[], start: number, end: number, n: number): void {
+    const remaining = end - start - n;
     if (remaining < 2) {
-      this.#displacement = 0;
-      this.#maxSpeed = 0;
-      this.#trims = 0;
+      this.reset();
       return;
     }
     let exact = false;
-    for (let i = 0; i < n; i++) {
-      const a = at(i), b = at(i + 1);
+    for (let i = start; i < start + n; i++) {
+      const a = buf[i]!, b = buf[i + 1]!;
       const d = dist(a.position, b.position);
       this.#displacement -= d;
       const dt = (b.ts - a.ts) / NS_PER_SEC;
-      if (this.#maxSpeed > 0 && dt > 0 && d / dt >= this.#maxSpeed) exact = true;
+      if (dt > 0 && this.#maxSpeed > 0 && d / dt === this.#maxSpeed && --this.#maxCount === 0) exact = true;
     }
     this.#trims += n;
-    if (exact || this.#trims >= remaining) this.recompute((i) => at(i + n), remaining);
+    if (exact || this.#trims >= remaining) this.recompute(buf, start + n, end);
     else if (this.#displacement < 0) this.#displacement = 0;
   }
 
-  /** Recomputes exactly from the `length` points read through `at`. */
-  recompute(at: (i: number) => TrajectoryPoint, length: number): void {
-    this.#cached = undefined;
+  /** Recomputes exactly from `buf[start, end)`. */
+  recompute(buf: readonly TrajectoryPoint[], start: number, end: number): void {
     this.#trims = 0;
     let displacement = 0;
     let maxSpeed = 0;
-    for (let i = 1; i < length; i++) {
-      const a = at(i - 1), b = at(i);
+    let maxCount = 0;
+    for (let i = start + 1; i < end; i++) {
+      const a = buf[i - 1]!, b = buf[i]!;
       const d = dist(a.position, b.position);
       displacement += d;
       const dt = (b.ts - a.ts) / NS_PER_SEC;
       if (dt > 0) {
-        const s = d / dt;
-        if (s > maxSpeed) maxSpeed = s;
+        const v = d / dt;
+        if (v > maxSpeed) {
+          maxSpeed = v;
+          maxCount = 1;
+        } else if (v === maxSpeed && v > 0) maxCount++;
       }
     }
     this.#displacement = displacement;
     this.#maxSpeed = maxSpeed;
+    this.#maxCount = maxCount;
   }
 
-  /** Frozen features for the window whose first and last points are given (cached until the next change). */
-  features(first: TrajectoryPoint | undefined, last: TrajectoryPoint | undefined, length: number): MotionFeatures {
-    if (this.#cached !== undefined) return this.#cached;
-    const f = length < 2 || first === undefined || last === undefined
-      ? STATIONARY_MOTION
-      : finish(this.#displacement, this.#maxSpeed, first, last, this.threshold);
-    this.#cached = f;
-    return f;
-  }
+  /** Path length of the window. */
+  get displacement(): number { return this.#displacement; }
+  /** Maximum step speed of the window. */
+  get maxSpeed(): number { return this.#maxSpeed; }
 }

@@ -40,61 +40,73 @@ export class TemporalSnapshot implements TemporalAccess {
   readonly viewEpoch: ViewEpoch;
   /** Number of tracks held. */
   readonly trackCount: number;
-  readonly #entries: ReadonlyMap<TrackId, TrackHistorySnapshot>;
-  #ids: readonly TrackId[] | undefined;
-  #histories: readonly TrackHistorySnapshot[] | undefined;
+  readonly #ids: readonly TrackId[];
+  readonly #index: ReadonlyMap<TrackId, number>;
+  readonly #entries: TrackHistorySnapshot[];
 
-  /** @internal built by `TemporalStore.snapshot()` */
-  constructor(token: typeof SNAPSHOT_TOKEN, entries: ReadonlyMap<TrackId, TrackHistorySnapshot>, epoch: ViewEpoch) {
+  /**
+   * @internal built by `TemporalStore.snapshot()`: `ids` (frozen) and `index` (id → position)
+   * are shared between snapshots while membership is unchanged and never mutated; `entries`
+   * is owned by this snapshot.
+   */
+  constructor(
+    token: typeof SNAPSHOT_TOKEN, ids: readonly TrackId[], index: ReadonlyMap<TrackId, number>, entries: TrackHistorySnapshot[],
+    epoch: ViewEpoch,
+  ) {
     if (token !== TOKEN) throw new InvalidArgumentError('TemporalSnapshot', 'construction through TemporalStore.snapshot()', 'a direct constructor call');
+    this.#ids = ids;
+    this.#index = index;
     this.#entries = entries;
     this.viewEpoch = epoch;
-    this.trackCount = entries.size;
+    this.trackCount = entries.length;
     Object.freeze(this);
   }
 
-  /** Ids of all tracks held, in admission order (frozen). */
-  trackIds(): readonly TrackId[] {
-    return (this.#ids ??= Object.freeze([...this.#entries.keys()]));
+  #get(id: TrackId): TrackHistorySnapshot | undefined {
+    const i = this.#index.get(id);
+    return i === undefined ? undefined : this.#entries[i];
   }
 
+  /** Ids of all tracks held, in admission order (frozen). */
+  trackIds(): readonly TrackId[] { return this.#ids; }
+
   /** Whether the track is held. */
-  has(id: TrackId): boolean { return this.#entries.has(id); }
+  has(id: TrackId): boolean { return this.#index.has(id); }
 
   /** Latest committed state of the track (frozen). */
-  getTrack(id: TrackId): Track | undefined { return this.#entries.get(id)?.track; }
+  getTrack(id: TrackId): Track | undefined { return this.#get(id)?.track; }
 
   /** Lifecycle state of the track's latest commit. */
-  trackState(id: TrackId): TrackState | undefined { return this.#entries.get(id)?.track.state; }
+  trackState(id: TrackId): TrackState | undefined { return this.#get(id)?.track.state; }
 
   /** Retained observations, oldest first (frozen; empty for an unknown track). */
   recentObservations(id: TrackId): readonly TrackObservation[] {
-    return this.#entries.get(id)?.observations ?? EMPTY_OBSERVATIONS;
+    return this.#get(id)?.observations ?? EMPTY_OBSERVATIONS;
   }
 
   /** When the track was first committed. */
-  firstSeen(id: TrackId): MonotonicTs | undefined { return this.#entries.get(id)?.firstSeen; }
+  firstSeen(id: TrackId): MonotonicTs | undefined { return this.#get(id)?.firstSeen; }
 
   /** When the track was last committed. */
-  lastSeen(id: TrackId): MonotonicTs | undefined { return this.#entries.get(id)?.lastSeen; }
+  lastSeen(id: TrackId): MonotonicTs | undefined { return this.#get(id)?.lastSeen; }
 
   /** View epoch the track was created in. */
-  trackCreationEpoch(id: TrackId): ViewEpoch | undefined { return this.#entries.get(id)?.viewEpochAtCreation; }
+  trackCreationEpoch(id: TrackId): ViewEpoch | undefined { return this.#get(id)?.viewEpochAtCreation; }
 
   /** Total trajectory points retained (0 for an unknown track). */
-  trajectoryPointCount(id: TrackId): number { return this.#entries.get(id)?.trajectory.totalPoints ?? 0; }
+  trajectoryPointCount(id: TrackId): number { return this.#get(id)?.trajectoryPointCount ?? 0; }
 
   /** Trajectory segments retained (0 for an unknown track). */
-  trajectorySegmentCount(id: TrackId): number { return this.#entries.get(id)?.trajectory.segmentCount ?? 0; }
+  trajectorySegmentCount(id: TrackId): number { return this.#get(id)?.trajectorySegmentCount ?? 0; }
 
   /** The track's trajectory (read-only), with segments, points and motion features. */
-  trajectory(id: TrackId): ReadonlyTrajectory | undefined { return this.#entries.get(id)?.trajectory; }
+  trajectory(id: TrackId): ReadonlyTrajectory | undefined { return this.#get(id)?.trajectory; }
 
   /** The track's full history view. */
-  history(id: TrackId): TrackHistorySnapshot | undefined { return this.#entries.get(id); }
+  history(id: TrackId): TrackHistorySnapshot | undefined { return this.#get(id); }
 
   /** All track histories, in admission order (frozen). */
   histories(): readonly TrackHistorySnapshot[] {
-    return (this.#histories ??= Object.freeze([...this.#entries.values()]));
+    return Object.isFrozen(this.#entries) ? this.#entries : Object.freeze(this.#entries);
   }
 }

@@ -101,6 +101,10 @@ export class TemporalStore {
   #gen = 0;
   #snap: TemporalSnapshot | undefined;
   #snapGen = -1;
+  /** Frozen ids and id → position index of the last snapshot; rebuilt when membership changes. */
+  #ids: readonly TrackId[] = Object.freeze([]);
+  #index: ReadonlyMap<TrackId, number> = new Map();
+  #membershipChanged = false;
 
   /**
    * @param options - retention policy, initial epoch, motion options
@@ -151,11 +155,27 @@ export class TemporalStore {
    */
   snapshot(): TemporalSnapshot {
     if (this.#snap !== undefined && this.#snapGen === this.#gen) return this.#snap;
-    const entries = new Map<TrackId, TrackHistorySnapshot>();
-    for (const [id, h] of this.#tracks) entries.set(id, h.snapshot());
-    this.#snap = new TemporalSnapshot(SNAPSHOT_TOKEN, entries, this.#epoch);
+    if (this.#membershipChanged) {
+      const ids = [...this.#tracks.keys()];
+      this.#ids = Object.freeze(ids);
+      this.#index = new Map(ids.map((id, i) => [id, i]));
+      this.#membershipChanged = false;
+    }
+    const entries = new Array<TrackHistorySnapshot>(this.#tracks.size);
+    let i = 0;
+    for (const h of this.#tracks.values()) entries[i++] = h.snapshot();
+    this.#snap = new TemporalSnapshot(SNAPSHOT_TOKEN, this.#ids, this.#index, entries, this.#epoch);
     this.#snapGen = this.#gen;
     return this.#snap;
+  }
+
+  #add(id: TrackId, h: TrackHistory): void {
+    this.#tracks.set(id, h);
+    this.#membershipChanged = true;
+  }
+
+  #remove(id: TrackId): void {
+    if (this.#tracks.delete(id)) this.#membershipChanged = true;
   }
 
   // ------------------------------------------------------------------------------------------
@@ -321,7 +341,7 @@ export class TemporalStore {
       for (const [id, h] of this.#tracks) {
         if (ids.has(id)) continue;
         h.trajectory.closeActiveSegment(SegmentBoundary.trackEnded);
-        this.#tracks.delete(id);
+        this.#remove(id);
         (ended ??= []).push(id);
       }
     }
@@ -362,14 +382,14 @@ export class TemporalStore {
     if (this.#tracks.size >= this.#retention.maxConcurrentTracks) {
       victim = this.#findVictim(protect);
       if (victim === undefined) return false;
-      this.#tracks.delete(victim);
+      this.#remove(victim);
     }
     const h = new TrackHistory({
       track: t, firstSeen: now, viewEpochAtCreation: epoch, maxObservations: this.#retention.maxObservationsPerTrack,
       motion: this.#motion,
     });
     h.trajectory.openSegment(epoch, SegmentBoundary.trackCreated);
-    this.#tracks.set(t.id, h);
+    this.#add(t.id, h);
     this.#update(h, t, now, epoch);
     return victim ?? true;
   }
@@ -381,7 +401,7 @@ export class TemporalStore {
     if (traj.hasActiveSegment) traj.changeEpoch(epoch);
     else if (t.state !== 'lost') traj.openSegment(epoch, SegmentBoundary.trackLost);
     const b = t.current.bbox;
-    traj.pushPoint(makePoint(now, Object.freeze({ x: (b.xMin + b.xMax) / 2, y: (b.yMin + b.yMax) / 2 }), b));
+    traj.appendTrustedPoint(makePoint(now, Object.freeze({ x: (b.xMin + b.xMax) / 2, y: (b.yMin + b.yMax) / 2 }), b));
     if (t.state === 'lost') traj.closeActiveSegment(SegmentBoundary.trackLost);
     traj.pruneOldestPoints(this.#retention.maxTrajectoryPointsPerTrack);
   }
@@ -434,7 +454,7 @@ export class TemporalStore {
     let byAge: TrackId[] | undefined;
     for (const [id, h] of this.#tracks) {
       if (h.state === 'lost' && now - h.lastSeen >= maxAgeNs) {
-        this.#tracks.delete(id);
+        this.#remove(id);
         (byAge ??= []).push(id);
       }
     }
@@ -442,7 +462,7 @@ export class TemporalStore {
     while (this.#tracks.size > this.#retention.maxConcurrentTracks) {
       const v = this.#findVictim(undefined);
       if (v === undefined) break;
-      this.#tracks.delete(v);
+      this.#remove(v);
       (byCap ??= []).push(v);
     }
     let prunedPoints = 0;
@@ -464,7 +484,7 @@ export class TemporalStore {
     const h = this.#tracks.get(id);
     if (h === undefined) return undefined;
     h.trajectory.closeActiveSegment(SegmentBoundary.trackEnded);
-    this.#tracks.delete(id);
+    this.#remove(id);
     this.#gen++;
     return h.snapshot();
   }
@@ -492,6 +512,7 @@ export class TemporalStore {
     this.closeAllSegments(SegmentBoundary.feedRestart);
     const out = Object.freeze([...this.#tracks.values()].map((h) => h.snapshot()));
     this.#tracks.clear();
+    this.#membershipChanged = true;
     this.#clock = 0;
     this.#gen++;
     return out;

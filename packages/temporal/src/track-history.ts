@@ -7,10 +7,10 @@
 import { InvalidArgumentError, type MonotonicTs, type TrackId } from '@nv/core';
 import type { Track, TrackObservation, TrackState } from '@nv/perception';
 import { viewEpoch, type ViewEpoch } from '@nv/view';
-import { AppendWindow, type WindowCapture } from './append-window.js';
+import { AppendWindow, frozenSlice } from './append-window.js';
 import { freezeObservation, freezeTrack } from './frozen-track.js';
 import type { MotionOptions } from './motion.js';
-import { Trajectory, type ReadonlyTrajectory } from './trajectory.js';
+import { Trajectory, TrajectoryView, type ReadonlyTrajectory, type SegmentCapture, type TrajectorySegment } from './trajectory.js';
 
 /** Input for {@link TrackHistory}. */
 export interface TrackHistoryInit {
@@ -49,28 +49,48 @@ export class TrackHistorySnapshot {
   readonly lastSeen: MonotonicTs;
   /** The view epoch it was created in. */
   readonly viewEpochAtCreation: ViewEpoch;
-  /** Its trajectory. */
-  readonly trajectory: ReadonlyTrajectory;
-  readonly #observations: WindowCapture<TrackObservation>;
+  readonly #buf: readonly TrackObservation[];
+  readonly #start: number;
+  readonly #end: number;
+  readonly #closedSegments: readonly TrajectorySegment[];
+  readonly #activeSegment: SegmentCapture | undefined;
+  readonly #totalPoints: number;
+  #observations: readonly TrackObservation[] | undefined;
+  #trajectory: ReadonlyTrajectory | undefined;
 
   /** @internal built by {@link TrackHistory.snapshot} */
-  constructor(h: TrackHistory, observations: WindowCapture<TrackObservation>) {
+  constructor(h: TrackHistory, buf: readonly TrackObservation[], start: number) {
     this.id = h.track.id;
     this.track = h.track;
     this.firstSeen = h.firstSeen;
     this.lastSeen = h.lastSeen;
     this.viewEpochAtCreation = h.viewEpochAtCreation;
-    this.trajectory = h.trajectory.view();
-    this.#observations = observations;
+    this.#buf = buf;
+    this.#start = start;
+    this.#end = buf.length;
+    this.#closedSegments = h.trajectory.closedSegmentViews();
+    this.#activeSegment = h.trajectory.captureActive();
+    this.#totalPoints = h.trajectory.totalPoints;
     Object.freeze(this);
   }
+
+  /** Its trajectory (frozen; built on first access). */
+  get trajectory(): ReadonlyTrajectory {
+    return (this.#trajectory ??= new TrajectoryView(this.#closedSegments, this.#activeSegment, this.#totalPoints));
+  }
+  /** Trajectory points retained (no materialization). */
+  get trajectoryPointCount(): number { return this.#totalPoints; }
+  /** Trajectory segments retained (no materialization). */
+  get trajectorySegmentCount(): number { return this.#closedSegments.length + (this.#activeSegment === undefined ? 0 : 1); }
 
   /** Lifecycle state of the latest commit. */
   get state(): TrackState { return this.track.state; }
   /** Retained observations, oldest first (frozen; materialized on first access, then shared). */
-  get observations(): readonly TrackObservation[] { return this.#observations.toFrozenArray(); }
+  get observations(): readonly TrackObservation[] {
+    return (this.#observations ??= frozenSlice(this.#buf, this.#start, this.#end));
+  }
   /** Number of retained observations. */
-  get observationCount(): number { return this.#observations.length; }
+  get observationCount(): number { return this.#end - this.#start; }
 }
 
 /**
@@ -198,7 +218,7 @@ export class TrackHistory {
   snapshot(): TrackHistorySnapshot {
     const tg = this.trajectory.generation;
     if (this.#snap === undefined || this.#snapGen !== this.#gen || this.#snapTrajGen !== tg) {
-      this.#snap = new TrackHistorySnapshot(this, this.#observations.capture());
+      this.#snap = new TrackHistorySnapshot(this, this.#observations.buffer, this.#observations.start);
       this.#snapGen = this.#gen;
       this.#snapTrajGen = tg;
     }

@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { AffineTransform2D, BBox, InvalidArgumentError, monotonicTs, NS_PER_SEC } from '@nv/core';
+import { AffineTransform2D, BBox, InvalidArgumentError, monotonicTs } from '@nv/core';
 import { viewEpoch, type ViewEpoch } from '@nv/view';
 import { computeMotionFeatures } from './motion.js';
 import { SegmentBoundary } from './segment-boundary.js';

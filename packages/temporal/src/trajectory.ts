@@ -7,8 +7,10 @@ import {
   AffineTransform2D, BBox, InvalidArgumentError, point2Unbounded, type DurationNs,
 } from '@nv/core';
 import { viewEpoch, type ViewEpoch } from '@nv/view';
-import { AppendWindow, type WindowCapture } from './append-window.js';
-import { MotionAccumulator, resolveStationaryThreshold, type MotionFeatures, type MotionOptions } from './motion.js';
+import { AppendWindow, frozenSlice } from './append-window.js';
+import {
+  finishMotion, MotionAccumulator, resolveStationaryThreshold, STATIONARY_MOTION, type MotionFeatures, type MotionOptions,
+} from './motion.js';
 import { SEGMENT_BOUNDARY_KINDS, SegmentBoundary } from './segment-boundary.js';
 import { makePoint, type TrajectoryPoint } from './trajectory-point.js';
 
@@ -116,62 +118,130 @@ class SegmentState {
 
   changed(): void { this.#view = undefined; }
 
-  features(): MotionFeatures {
-    return this.motion.features(this.points.first(), this.points.last(), this.points.length);
-  }
-
   view(): SegmentView {
-    return (this.#view ??= new SegmentView(this));
+    return (this.#view ??= new SegmentView(new SegmentCapture(this)));
   }
 }
 
-/** Frozen view of a segment as of its creation. */
-class SegmentView implements TrajectorySegment {
+/**
+ * The state of a segment at one moment, in O(1): scalar fields, the append-only point buffer
+ * with its bounds, and the running motion sums. Internal (never handed out, so not frozen).
+ * @internal
+ */
+export class SegmentCapture {
   readonly viewEpoch: ViewEpoch;
-  readonly motion: MotionFeatures;
   readonly openedBy: SegmentBoundary;
   readonly closedBy: SegmentBoundary | undefined;
   readonly compensation: AffineTransform2D | undefined;
   readonly compensationCount: number;
-  readonly #points: WindowCapture<TrajectoryPoint>;
+  readonly buf: readonly TrajectoryPoint[];
+  readonly start: number;
+  readonly end: number;
+  readonly displacement: number;
+  readonly maxSpeed: number;
+  readonly threshold: number;
 
   constructor(s: SegmentState) {
     this.viewEpoch = s.viewEpoch;
-    this.motion = s.features();
     this.openedBy = s.openedBy;
     this.closedBy = s.closedBy;
     this.compensation = s.compensation;
     this.compensationCount = s.compensationCount;
-    this.#points = s.points.capture();
-    Object.freeze(this);
-  }
-
-  get points(): readonly TrajectoryPoint[] { return this.#points.toFrozenArray(); }
-  get pointCount(): number { return this.#points.length; }
-  pointAt(i: number): TrajectoryPoint | undefined { return this.#points.at(i); }
-  get firstPoint(): TrajectoryPoint | undefined { return this.#points.at(0); }
-  get lastPoint(): TrajectoryPoint | undefined { return this.#points.at(this.#points.length - 1); }
-  get isActive(): boolean { return this.closedBy === undefined; }
-  get duration(): DurationNs | undefined {
-    const n = this.#points.length;
-    if (n < 2) return undefined;
-    return (this.#points.at(n - 1)!.ts - this.#points.at(0)!.ts) as DurationNs;
+    this.buf = s.points.buffer;
+    this.start = s.points.start;
+    this.end = this.buf.length;
+    this.displacement = s.motion.displacement;
+    this.maxSpeed = s.motion.maxSpeed;
+    this.threshold = s.motion.threshold;
   }
 }
 
-/** Frozen view of a whole trajectory. */
-class TrajectoryView implements ReadonlyTrajectory {
-  readonly segments: readonly TrajectorySegment[];
-  readonly activeSegment: TrajectorySegment | undefined;
-  readonly totalPoints: number;
-  constructor(segs: readonly SegmentState[], total: number) {
-    this.segments = Object.freeze(segs.map((s) => s.view()));
-    const last = this.segments[this.segments.length - 1];
-    this.activeSegment = last?.isActive ? last : undefined;
-    this.totalPoints = total;
+/** Frozen view of a captured segment; points and motion features are materialized on first access and cached. */
+class SegmentView implements TrajectorySegment {
+  readonly #c: SegmentCapture;
+  #points: readonly TrajectoryPoint[] | undefined;
+  #motion: MotionFeatures | undefined;
+
+  constructor(c: SegmentCapture) {
+    this.#c = c;
     Object.freeze(this);
   }
-  get segmentCount(): number { return this.segments.length; }
+
+  get viewEpoch(): ViewEpoch { return this.#c.viewEpoch; }
+  get openedBy(): SegmentBoundary { return this.#c.openedBy; }
+  get closedBy(): SegmentBoundary | undefined { return this.#c.closedBy; }
+  get compensation(): AffineTransform2D | undefined { return this.#c.compensation; }
+  get compensationCount(): number { return this.#c.compensationCount; }
+  get points(): readonly TrajectoryPoint[] { return (this.#points ??= frozenSlice(this.#c.buf, this.#c.start, this.#c.end)); }
+  get pointCount(): number { return this.#c.end - this.#c.start; }
+  pointAt(i: number): TrajectoryPoint | undefined {
+    const c = this.#c;
+    return Number.isInteger(i) && i >= 0 && i < c.end - c.start ? c.buf[c.start + i] : undefined;
+  }
+  get firstPoint(): TrajectoryPoint | undefined { const c = this.#c; return c.start < c.end ? c.buf[c.start] : undefined; }
+  get lastPoint(): TrajectoryPoint | undefined { const c = this.#c; return c.start < c.end ? c.buf[c.end - 1] : undefined; }
+  get motion(): MotionFeatures {
+    if (this.#motion === undefined) {
+      const c = this.#c;
+      this.#motion = c.end - c.start < 2
+        ? STATIONARY_MOTION
+        : finishMotion(c.displacement, c.maxSpeed, c.buf[c.start]!, c.buf[c.end - 1]!, c.threshold);
+    }
+    return this.#motion;
+  }
+  get isActive(): boolean { return this.#c.closedBy === undefined; }
+  get duration(): DurationNs | undefined {
+    const c = this.#c;
+    if (c.end - c.start < 2) return undefined;
+    return (c.buf[c.end - 1]!.ts - c.buf[c.start]!.ts) as DurationNs;
+  }
+  /** Plain-object form (for logging / JSON). */
+  toJSON(): Record<string, unknown> {
+    return {
+      viewEpoch: this.viewEpoch, openedBy: this.openedBy, closedBy: this.closedBy, compensation: this.compensation,
+      compensationCount: this.compensationCount, motion: this.motion, points: this.points,
+    };
+  }
+}
+
+const NO_SEGMENTS: readonly SegmentView[] = Object.freeze([]);
+
+/**
+ * Frozen view of a whole trajectory at one moment, built from the (cached, frozen) views of
+ * the closed segments and a capture of the active one; the active segment's view and the
+ * `segments` array are built on first access.
+ * @internal
+ */
+export class TrajectoryView implements ReadonlyTrajectory {
+  readonly #closed: readonly TrajectorySegment[];
+  readonly #capture: SegmentCapture | undefined;
+  readonly #total: number;
+  #active: TrajectorySegment | undefined;
+  #segments: readonly TrajectorySegment[] | undefined;
+
+  constructor(closed: readonly TrajectorySegment[], active: SegmentCapture | SegmentView | undefined, total: number) {
+    this.#closed = closed;
+    if (active instanceof SegmentView) this.#active = active;
+    else this.#capture = active;
+    this.#total = total;
+    Object.freeze(this);
+  }
+
+  get activeSegment(): TrajectorySegment | undefined {
+    if (this.#active === undefined && this.#capture !== undefined) this.#active = new SegmentView(this.#capture);
+    return this.#active;
+  }
+  get segments(): readonly TrajectorySegment[] {
+    if (this.#segments === undefined) {
+      const a = this.activeSegment;
+      this.#segments = a === undefined ? this.#closed : Object.freeze(this.#closed.length === 0 ? [a] : [...this.#closed, a]);
+    }
+    return this.#segments;
+  }
+  get totalPoints(): number { return this.#total; }
+  get segmentCount(): number { return this.#closed.length + (this.#capture !== undefined || this.#active !== undefined ? 1 : 0); }
+  /** Plain-object form (for logging / JSON). */
+  toJSON(): Record<string, unknown> { return { totalPoints: this.totalPoints, segments: this.segments }; }
 }
 
 /**
@@ -199,6 +269,7 @@ export class Trajectory implements ReadonlyTrajectory {
   #total = 0;
   #gen = 0;
   #view: TrajectoryView | undefined;
+  #closedViews: readonly TrajectorySegment[] | undefined = NO_SEGMENTS;
   /** Stationary threshold used for every segment's motion features. */
   readonly stationarySpeedThreshold: number;
 
@@ -230,7 +301,28 @@ export class Trajectory implements ReadonlyTrajectory {
 
   /** Frozen view of the current state (cached until the next mutation). */
   view(): ReadonlyTrajectory {
-    return (this.#view ??= new TrajectoryView(this.#segs, this.#total));
+    return (this.#view ??= new TrajectoryView(this.closedSegmentViews(), this.#active()?.view(), this.#total));
+  }
+
+  /**
+   * O(1) capture of the open segment for snapshots (undefined when none is open).
+   * @internal
+   */
+  captureActive(): SegmentCapture | undefined {
+    const a = this.#active();
+    return a === undefined ? undefined : new SegmentCapture(a);
+  }
+
+  /**
+   * Frozen views of the closed segments (all but an open last one), cached until one changes.
+   * @internal
+   */
+  closedSegmentViews(): readonly TrajectorySegment[] {
+    if (this.#closedViews === undefined) {
+      const n = this.#segs.length - (this.#active() === undefined ? 0 : 1);
+      this.#closedViews = n === 0 ? NO_SEGMENTS : Object.freeze(this.#segs.slice(0, n).map((x) => x.view()));
+    }
+    return this.#closedViews;
   }
 
   #active(): SegmentState | undefined {
@@ -238,9 +330,11 @@ export class Trajectory implements ReadonlyTrajectory {
     return s?.isActive ? s : undefined;
   }
 
-  #changed(seg?: SegmentState): void {
+  /** Records a mutation; `structural` when the closed segments (set or content) changed. */
+  #changed(seg?: SegmentState, structural = true): void {
     this.#gen++;
     this.#view = undefined;
+    if (structural) this.#closedViews = undefined;
     seg?.changed();
   }
 
@@ -341,11 +435,27 @@ export class Trajectory implements ReadonlyTrajectory {
       throw new InvalidArgumentError('point.ts', `a timestamp >= the segment's last point (${prev.ts})`, point.ts);
     }
     const p = Object.isFrozen(point) && Object.isFrozen(point.position) ? point : makePoint(point.ts, point2Unbounded(point.position.x, point.position.y), point.bbox);
+    this.#append(active, prev, p);
+    return true;
+  }
+
+  /**
+   * {@link Trajectory.pushPoint} for a point the caller built frozen and validated, with a
+   * timestamp not before the active segment's last point (the store's commit path).
+   * @internal
+   */
+  appendTrustedPoint(point: TrajectoryPoint): boolean {
+    const active = this.#active();
+    if (active === undefined) return false;
+    this.#append(active, active.points.last(), point);
+    return true;
+  }
+
+  #append(active: SegmentState, prev: TrajectoryPoint | undefined, p: TrajectoryPoint): void {
     active.points.push(p);
     active.motion.push(prev, p);
     this.#total++;
-    this.#changed(active);
-    return true;
+    this.#changed(active, false);
   }
 
   /**
@@ -367,20 +477,22 @@ export class Trajectory implements ReadonlyTrajectory {
       toRemove -= seg.points.length;
       drop++;
     }
+    let structural = drop > 0;
     if (drop > 0) this.#segs.splice(0, drop);
     for (const seg of this.#segs) {
       if (toRemove === 0) break;
       const len = seg.points.length;
       const n = Math.min(toRemove, len);
       if (n === 0) continue;
-      seg.motion.trimFront((i) => seg.points.at(i), len, n);
+      seg.motion.trimFront(seg.points.buffer, seg.points.start, seg.points.buffer.length, n);
       seg.points.dropFront(n);
       seg.changed();
+      if (!seg.isActive) structural = true;
       toRemove -= n;
     }
     const removed = this.#total - maxPoints - toRemove;
     this.#total -= removed;
-    this.#changed();
+    this.#changed(undefined, structural);
     return removed;
   }
 
@@ -423,10 +535,10 @@ export class Trajectory implements ReadonlyTrajectory {
     }
     return () => {
       active.points.replace(next);
-      active.motion.recompute((i) => next[i]!, n);
+      active.motion.recompute(next, 0, n);
       active.compensation = active.compensation === undefined ? transform : active.compensation.then(transform);
       active.compensationCount++;
-      this.#changed(active);
+      this.#changed(active, false);
     };
   }
 }

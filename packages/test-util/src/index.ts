@@ -1,1 +1,18 @@
-export {};
+/**
+ * `@nv/test-util`: test your stages without media — synthetic frames with known content,
+ * configurable mock stages, a controllable clock, and a harness that runs a stage list with
+ * the real view system and temporal store, exactly as a feed would.
+ *
+ * @packageDocumentation
+ */
+export { TestClock } from './clock.js';
+export {
+  MockStage, NoOpStage, MockDetectorStage, MockTrackerStage, CountingSinkStage,
+} from './mock-stages.js';
+export type { MockStageOptions, MockCall, MockObject, MockTrackerOptions, PerFrame } from './mock-stages.js';
+export {
+  solidFrame, gradientFrame, gradientPixel, checkerFrame, boxFrame, frameSequence, readSeqMarker, readPixel, compareFrames, testFeedId,
+} from './synthetic.js';
+export type { SyntheticFrameOptions } from './synthetic.js';
+export { PipelineHarness } from './harness.js';
+export type { PipelineHarnessOptions, HarnessFrameResult } from './harness.js';
