@@ -1,0 +1,483 @@
+#include "native_source.h"
+
+#include <chrono>
+#include <cstring>
+#include <utility>
+
+namespace nv {
+
+std::atomic<int64_t> NativeSource::live_sources{0};
+
+namespace {
+
+std::string ToStr(const gchar* s) { return s ? std::string(s) : std::string(); }
+
+// Whether a dynamically added pad carries video (raw, encoded, or RTP media=video).
+bool IsVideoPad(GstPad* pad) {
+  GstCaps* caps = gst_pad_get_current_caps(pad);
+  if (caps == nullptr) caps = gst_pad_query_caps(pad, nullptr);
+  if (caps == nullptr) return true;
+  bool video = true;
+  if (gst_caps_get_size(caps) > 0) {
+    const GstStructure* s = gst_caps_get_structure(caps, 0);
+    const std::string name = gst_structure_get_name(s);
+    if (name.rfind("audio/", 0) == 0 || name.rfind("text/", 0) == 0 || name.rfind("subpicture/", 0) == 0) video = false;
+    if (name == "application/x-rtp") {
+      const gchar* media = gst_structure_get_string(s, "media");
+      video = media != nullptr && std::strcmp(media, "video") == 0;
+    }
+  }
+  gst_caps_unref(caps);
+  return video;
+}
+
+bool HasSometimesSrc(GstElement* e) {
+  const GList* l = gst_element_class_get_pad_template_list(GST_ELEMENT_GET_CLASS(e));
+  for (; l != nullptr; l = l->next) {
+    auto* t = static_cast<GstPadTemplate*>(l->data);
+    if (GST_PAD_TEMPLATE_DIRECTION(t) == GST_PAD_SRC && GST_PAD_TEMPLATE_PRESENCE(t) == GST_PAD_SOMETIMES) return true;
+  }
+  return false;
+}
+
+}  // namespace
+
+Napi::Function NativeSource::Init(Napi::Env env) {
+  return DefineClass(env, "NativeSource", {
+    InstanceMethod<&NativeSource::Start>("start"),
+    InstanceMethod<&NativeSource::Pause>("pause"),
+    InstanceMethod<&NativeSource::Resume>("resume"),
+    InstanceMethod<&NativeSource::Stop>("stop"),
+    InstanceMethod<&NativeSource::Dispose>("dispose"),
+    InstanceMethod<&NativeSource::Pull>("pull"),
+    InstanceMethod<&NativeSource::PollEvents>("pollEvents"),
+    InstanceMethod<&NativeSource::Stats>("stats"),
+  });
+}
+
+NativeSource::NativeSource(const Napi::CallbackInfo& info) : Napi::ObjectWrap<NativeSource>(info) {
+  Napi::Env env = info.Env();
+  if (info.Length() < 1 || !info[0].IsObject()) throw Napi::TypeError::New(env, "NativeSource: options object required");
+  Napi::Object opts = info[0].As<Napi::Object>();
+  if (!opts.Get("elements").IsArray()) throw Napi::TypeError::New(env, "NativeSource: options.elements must be an array");
+  if (!opts.Get("onWake").IsFunction()) throw Napi::TypeError::New(env, "NativeSource: options.onWake must be a function");
+  Napi::Array elements = opts.Get("elements").As<Napi::Array>();
+
+  Napi::Object queue = opts.Get("queue").IsObject() ? opts.Get("queue").As<Napi::Object>() : Napi::Object::New(env);
+  if (queue.Get("depth").IsNumber()) {
+    const int64_t d = queue.Get("depth").As<Napi::Number>().Int64Value();
+    if (d < 1 || d > 1024) throw Napi::RangeError::New(env, "NativeSource: queue.depth must be in [1, 1024]");
+    depth_ = static_cast<size_t>(d);
+  }
+  const std::string policy = queue.Get("policy").IsString() ? queue.Get("policy").As<Napi::String>().Utf8Value() : "dropOldest";
+  if (policy == "dropOldest") policy_ = Policy::kDropOldest;
+  else if (policy == "dropNewest") policy_ = Policy::kDropNewest;
+  else if (policy == "block") policy_ = Policy::kBlock;
+  else throw Napi::RangeError::New(env, "NativeSource: queue.policy must be dropOldest, dropNewest or block");
+  loop_ = opts.Get("loop").ToBoolean().Value();
+  bool sync = false;
+  if (opts.Get("appsink").IsObject()) sync = opts.Get("appsink").As<Napi::Object>().Get("sync").ToBoolean().Value();
+
+  pipeline_ = gst_pipeline_new(nullptr);
+  gst_object_ref_sink(pipeline_);
+  std::vector<GstElement*> chain;
+  try {
+    for (uint32_t i = 0; i < elements.Length(); i++) {
+      if (!elements.Get(i).IsObject()) throw Napi::TypeError::New(env, "NativeSource: elements[" + std::to_string(i) + "] must be an object");
+      Napi::Object spec = elements.Get(i).As<Napi::Object>();
+      GstElement* el = nullptr;
+      if (spec.Get("launch").IsString()) {
+        // The explicit `custom` escape hatch: a trusted fragment parsed by GStreamer.
+        GError* err = nullptr;
+        const std::string launch = spec.Get("launch").As<Napi::String>().Utf8Value();
+        el = gst_parse_bin_from_description(launch.c_str(), TRUE, &err);
+        if (el == nullptr || err != nullptr) {
+          const std::string msg = err ? err->message : "unknown error";
+          if (err) g_error_free(err);
+          if (el) gst_object_unref(el);
+          throw Napi::Error::New(env, "custom pipeline fragment could not be parsed: " + msg);
+        }
+      } else {
+        const std::string factory = spec.Get("factory").As<Napi::String>().Utf8Value();
+        el = gst_element_factory_make(factory.c_str(), nullptr);
+        if (el == nullptr) throw Napi::Error::New(env, "GStreamer element '" + factory + "' is not available (plugin missing)");
+        if (spec.Get("props").IsObject()) {
+          Napi::Object props = spec.Get("props").As<Napi::Object>();
+          Napi::Array keys = props.GetPropertyNames();
+          for (uint32_t k = 0; k < keys.Length(); k++) {
+            const std::string key = keys.Get(k).As<Napi::String>().Utf8Value();
+            const std::string value = props.Get(key).ToString().Utf8Value();
+            if (g_object_class_find_property(G_OBJECT_GET_CLASS(el), key.c_str()) == nullptr) {
+              gst_object_unref(el);
+              throw Napi::Error::New(env, "element '" + factory + "' has no property '" + key + "'");
+            }
+            if (key == "caps") {
+              GstCaps* caps = gst_caps_from_string(value.c_str());
+              if (caps == nullptr) { gst_object_unref(el); throw Napi::Error::New(env, "invalid caps for '" + factory + "'"); }
+              g_object_set(el, "caps", caps, nullptr);
+              gst_caps_unref(caps);
+            } else {
+              // A literal property value (never parsed as pipeline syntax).
+              gst_util_set_object_arg(G_OBJECT(el), key.c_str(), value.c_str());
+            }
+          }
+        }
+      }
+      gst_bin_add(GST_BIN(pipeline_), el);
+      chain.push_back(el);
+    }
+    appsink_ = gst_element_factory_make("appsink", "nvsink");
+    if (appsink_ == nullptr) throw Napi::Error::New(env, "GStreamer element 'appsink' is not available");
+    g_object_set(appsink_, "sync", sync ? TRUE : FALSE, "max-buffers", 1, "drop", FALSE, "emit-signals", FALSE,
+                 "enable-last-sample", FALSE, nullptr);
+    GstAppSinkCallbacks cb{};
+    cb.new_sample = &NativeSource::OnNewSample;
+    gst_app_sink_set_callbacks(GST_APP_SINK(appsink_), &cb, this, nullptr);
+    gst_bin_add(GST_BIN(pipeline_), appsink_);
+    chain.push_back(appsink_);
+    for (size_t i = 0; i + 1 < chain.size(); i++) {
+      if (gst_element_link(chain[i], chain[i + 1])) continue;
+      if (HasSometimesSrc(chain[i]) || GST_IS_BIN(chain[i])) {
+        g_signal_connect(chain[i], "pad-added", G_CALLBACK(&NativeSource::OnPadAdded), chain[i + 1]);
+        continue;
+      }
+      throw Napi::Error::New(env, std::string("could not link ") + GST_ELEMENT_NAME(chain[i]) + " to " + GST_ELEMENT_NAME(chain[i + 1]));
+    }
+  } catch (...) {
+    gst_object_unref(pipeline_);
+    pipeline_ = nullptr;
+    appsink_ = nullptr;
+    throw;
+  }
+
+  tsfn_ = Napi::ThreadSafeFunction::New(env, opts.Get("onWake").As<Napi::Function>(), "nv-source-wake", 0, 1);
+  tsfn_live_ = true;
+  tsfn_.Unref(env);  // only a started source keeps the event loop alive
+  live_sources++;
+}
+
+NativeSource::~NativeSource() {
+  StopInternal();
+  if (tsfn_live_) {
+    tsfn_.Release();
+    tsfn_live_ = false;
+  }
+  if (pipeline_ != nullptr) gst_object_unref(pipeline_);
+  if (last_caps_ != nullptr) gst_caps_unref(last_caps_);
+  live_sources--;
+}
+
+GstFlowReturn NativeSource::OnNewSample(GstAppSink* sink, gpointer user_data) {
+  auto* self = static_cast<NativeSource*>(user_data);
+  GstSample* sample = gst_app_sink_pull_sample(sink);
+  if (sample == nullptr) return GST_FLOW_FLUSHING;
+  self->Enqueue(sample);
+  std::lock_guard<std::mutex> lock(self->mu_);
+  return self->stopping_ ? GST_FLOW_FLUSHING : GST_FLOW_OK;
+}
+
+void NativeSource::Enqueue(GstSample* sample) {
+  GstCaps* caps = gst_sample_get_caps(sample);
+  if (caps == nullptr) { gst_sample_unref(sample); return; }
+  if (last_caps_ == nullptr || !gst_caps_is_equal(caps, last_caps_)) {
+    if (!gst_video_info_from_caps(&vinfo_, caps)) {
+      gst_sample_unref(sample);
+      PushEvent(Event{"error", {{"domain", "nv"}, {"message", "caps are not raw video"}}, {}});
+      return;
+    }
+    if (last_caps_ != nullptr) gst_caps_unref(last_caps_);
+    last_caps_ = gst_caps_ref(caps);
+    Event ev{"caps", {{"format", gst_video_format_to_string(GST_VIDEO_INFO_FORMAT(&vinfo_))}}, {}};
+    ev.num["width"] = GST_VIDEO_INFO_WIDTH(&vinfo_);
+    ev.num["height"] = GST_VIDEO_INFO_HEIGHT(&vinfo_);
+    ev.num["fpsN"] = GST_VIDEO_INFO_FPS_N(&vinfo_);
+    ev.num["fpsD"] = GST_VIDEO_INFO_FPS_D(&vinfo_);
+    PushEvent(std::move(ev));
+  }
+  GstBuffer* buf = gst_sample_get_buffer(sample);
+  const int64_t pts = (buf && GST_BUFFER_PTS_IS_VALID(buf)) ? static_cast<int64_t>(GST_BUFFER_PTS(buf)) : -1;
+  const int64_t dur = (buf && GST_BUFFER_DURATION_IS_VALID(buf)) ? static_cast<int64_t>(GST_BUFFER_DURATION(buf)) : -1;
+  if (loop_restart_.exchange(false)) {
+    loop_offset_ = last_end_ts_;
+    first_pts_ = -1;
+  }
+  if (first_pts_ < 0 && pts >= 0) first_pts_ = pts;
+  int64_t ts = pts >= 0 ? (pts - first_pts_) + loop_offset_ : last_end_ts_;
+  if (ts < last_end_ts_ - (dur > 0 ? dur : 0) && ts < 0) ts = last_end_ts_;
+  auto item = FrameItem::Create(sample, vinfo_);
+  if (!item) {
+    PushEvent(Event{"error", {{"domain", "nv"}, {"message", "could not map video frame"}}, {}});
+    return;
+  }
+  item->seq = seq_++;
+  item->ts_ns = ts;
+  item->duration_ns = dur;
+  item->wall_us = g_get_real_time();
+  last_end_ts_ = ts + (dur > 0 ? dur : 0);
+
+  std::shared_ptr<FrameItem> evicted;
+  {
+    std::unique_lock<std::mutex> lock(mu_);
+    if (stopping_) return;
+    if (queue_.size() >= depth_) {
+      if (policy_ == Policy::kDropOldest) {
+        evicted = std::move(queue_.front());
+        queue_.pop_front();
+        dropped_++;
+      } else if (policy_ == Policy::kDropNewest) {
+        dropped_++;
+        lock.unlock();
+        item->Free(false);
+        return;
+      } else {
+        space_cv_.wait(lock, [this] { return stopping_ || queue_.size() < depth_; });
+        if (stopping_) return;
+      }
+    }
+    queue_.push_back(std::move(item));
+    pushed_++;
+    if (queue_.size() > max_depth_seen_) max_depth_seen_ = queue_.size();
+  }
+  if (evicted) evicted->Free(false);
+  Wake();
+}
+
+void NativeSource::PushEvent(Event ev) {
+  {
+    std::lock_guard<std::mutex> lock(mu_);
+    if (events_.size() >= kMaxEvents) {
+      events_dropped_++;
+      return;
+    }
+    events_.push_back(std::move(ev));
+  }
+  Wake();
+}
+
+void NativeSource::Wake() {
+  if (wake_pending_.exchange(true)) return;
+  if (!tsfn_live_) return;
+  napi_status st = tsfn_.NonBlockingCall([this](Napi::Env env, Napi::Function fn) {
+    wake_pending_.store(false);
+    if (env != nullptr && fn != nullptr) fn.Call({});
+  });
+  if (st != napi_ok) wake_pending_.store(false);
+}
+
+void NativeSource::OnPadAdded(GstElement* element, GstPad* pad, gpointer next_element) {
+  auto* next = static_cast<GstElement*>(next_element);
+  if (!IsVideoPad(pad)) return;
+  GstPad* sinkpad = gst_element_get_static_pad(next, "sink");
+  if (sinkpad == nullptr) return;
+  if (!gst_pad_is_linked(sinkpad)) gst_pad_link(pad, sinkpad);
+  gst_object_unref(sinkpad);
+}
+
+void NativeSource::ReportDecoder() {
+  if (decoder_reported_ || pipeline_ == nullptr) return;
+  GstIterator* it = gst_bin_iterate_recurse(GST_BIN(pipeline_));
+  GValue item = G_VALUE_INIT;
+  bool done = false;
+  Event ev{"decoder", {}, {}};
+  while (!done) {
+    switch (gst_iterator_next(it, &item)) {
+      case GST_ITERATOR_OK: {
+        auto* el = GST_ELEMENT(g_value_get_object(&item));
+        GstElementFactory* f = gst_element_get_factory(el);
+        if (f != nullptr) {
+          const gchar* klass = gst_element_factory_get_metadata(f, GST_ELEMENT_METADATA_KLASS);
+          if (klass && std::strstr(klass, "Decoder") && std::strstr(klass, "Video")) {
+            ev.str["factory"] = GST_OBJECT_NAME(f);
+            ev.str["klass"] = klass;
+            ev.num["hardware"] = std::strstr(klass, "Hardware") ? 1 : 0;
+            done = true;
+          }
+        }
+        g_value_reset(&item);
+        break;
+      }
+      case GST_ITERATOR_RESYNC: gst_iterator_resync(it); break;
+      default: done = true; break;
+    }
+  }
+  g_value_unset(&item);
+  gst_iterator_free(it);
+  decoder_reported_ = true;
+  PushEvent(std::move(ev));
+}
+
+void NativeSource::HandleBusMessage(GstMessage* msg) {
+  switch (GST_MESSAGE_TYPE(msg)) {
+    case GST_MESSAGE_ERROR:
+    case GST_MESSAGE_WARNING: {
+      GError* err = nullptr;
+      gchar* dbg = nullptr;
+      const bool is_err = GST_MESSAGE_TYPE(msg) == GST_MESSAGE_ERROR;
+      if (is_err) gst_message_parse_error(msg, &err, &dbg);
+      else gst_message_parse_warning(msg, &err, &dbg);
+      Event ev{is_err ? "error" : "warning", {}, {}};
+      ev.str["domain"] = err ? g_quark_to_string(err->domain) : "";
+      ev.num["code"] = err ? err->code : 0;
+      ev.str["message"] = err ? ToStr(err->message) : "";
+      ev.str["debug"] = ToStr(dbg);
+      ev.str["source"] = GST_MESSAGE_SRC(msg) ? ToStr(GST_OBJECT_NAME(GST_MESSAGE_SRC(msg))) : "";
+      if (GST_MESSAGE_SRC(msg) && GST_IS_ELEMENT(GST_MESSAGE_SRC(msg))) {
+        GstElementFactory* f = gst_element_get_factory(GST_ELEMENT(GST_MESSAGE_SRC(msg)));
+        if (f) ev.str["factory"] = GST_OBJECT_NAME(f);
+      }
+      if (err) g_error_free(err);
+      g_free(dbg);
+      PushEvent(std::move(ev));
+      break;
+    }
+    case GST_MESSAGE_EOS:
+      if (loop_) {
+        loop_restart_.store(true);
+        if (!gst_element_seek_simple(pipeline_, GST_FORMAT_TIME, static_cast<GstSeekFlags>(GST_SEEK_FLAG_FLUSH | GST_SEEK_FLAG_KEY_UNIT), 0)) {
+          PushEvent(Event{"eos", {}, {}});
+        } else {
+          PushEvent(Event{"loop", {}, {}});
+        }
+      } else {
+        PushEvent(Event{"eos", {}, {}});
+      }
+      break;
+    case GST_MESSAGE_STATE_CHANGED:
+      if (GST_MESSAGE_SRC(msg) == GST_OBJECT(pipeline_)) {
+        GstState old_state, new_state, pending;
+        gst_message_parse_state_changed(msg, &old_state, &new_state, &pending);
+        PushEvent(Event{"state", {{"from", gst_element_state_get_name(old_state)}, {"to", gst_element_state_get_name(new_state)}}, {}});
+        if (new_state == GST_STATE_PAUSED || new_state == GST_STATE_PLAYING) ReportDecoder();
+      }
+      break;
+    case GST_MESSAGE_QOS: {
+      guint64 processed = 0, dropped = 0;
+      GstFormat fmt;
+      gst_message_parse_qos_stats(msg, &fmt, &processed, &dropped);
+      Event ev{"qos", {}, {}};
+      ev.num["processed"] = static_cast<double>(processed);
+      ev.num["dropped"] = static_cast<double>(dropped);
+      PushEvent(std::move(ev));
+      break;
+    }
+    default:
+      break;
+  }
+}
+
+void NativeSource::BusLoop() {
+  GstBus* bus = gst_element_get_bus(pipeline_);
+  while (bus_run_.load()) {
+    GstMessage* msg = gst_bus_timed_pop(bus, 50 * GST_MSECOND);
+    if (msg == nullptr) continue;
+    HandleBusMessage(msg);
+    gst_message_unref(msg);
+  }
+  gst_object_unref(bus);
+}
+
+Napi::Value NativeSource::Start(const Napi::CallbackInfo& info) {
+  Napi::Env env = info.Env();
+  if (stopped_) throw Napi::Error::New(env, "source was stopped; create a new one");
+  if (started_) return Napi::Boolean::New(env, true);
+  started_ = true;
+  if (tsfn_live_ && !tsfn_ref_) { tsfn_.Ref(env); tsfn_ref_ = true; }
+  bus_run_.store(true);
+  bus_thread_ = std::thread([this] { BusLoop(); });
+  const GstStateChangeReturn r = gst_element_set_state(pipeline_, GST_STATE_PLAYING);
+  return Napi::Boolean::New(env, r != GST_STATE_CHANGE_FAILURE);
+}
+
+Napi::Value NativeSource::Pause(const Napi::CallbackInfo& info) {
+  if (started_ && !stopped_) gst_element_set_state(pipeline_, GST_STATE_PAUSED);
+  return info.Env().Undefined();
+}
+
+Napi::Value NativeSource::Resume(const Napi::CallbackInfo& info) {
+  if (started_ && !stopped_) gst_element_set_state(pipeline_, GST_STATE_PLAYING);
+  return info.Env().Undefined();
+}
+
+void NativeSource::StopInternal() {
+  if (stopped_) return;
+  stopped_ = true;
+  {
+    std::lock_guard<std::mutex> lock(mu_);
+    stopping_ = true;
+  }
+  space_cv_.notify_all();
+  if (pipeline_ != nullptr) gst_element_set_state(pipeline_, GST_STATE_NULL);
+  bus_run_.store(false);
+  if (bus_thread_.joinable()) bus_thread_.join();
+  std::deque<std::shared_ptr<FrameItem>> drained;
+  {
+    std::lock_guard<std::mutex> lock(mu_);
+    drained.swap(queue_);
+  }
+  for (auto& f : drained) f->Free(false);
+}
+
+Napi::Value NativeSource::Stop(const Napi::CallbackInfo& info) {
+  StopInternal();
+  if (tsfn_live_ && tsfn_ref_) { tsfn_.Unref(info.Env()); tsfn_ref_ = false; }
+  return info.Env().Undefined();
+}
+
+Napi::Value NativeSource::Dispose(const Napi::CallbackInfo& info) {
+  StopInternal();
+  if (tsfn_live_) {
+    if (tsfn_ref_) { tsfn_.Unref(info.Env()); tsfn_ref_ = false; }
+    tsfn_.Release();
+    tsfn_live_ = false;
+  }
+  return info.Env().Undefined();
+}
+
+Napi::Value NativeSource::Pull(const Napi::CallbackInfo& info) {
+  Napi::Env env = info.Env();
+  std::shared_ptr<FrameItem> item;
+  {
+    std::lock_guard<std::mutex> lock(mu_);
+    if (queue_.empty()) return env.Null();
+    item = std::move(queue_.front());
+    queue_.pop_front();
+    pulled_++;
+  }
+  space_cv_.notify_one();
+  return NativeFrame::Wrap(env, std::move(item));
+}
+
+Napi::Value NativeSource::PollEvents(const Napi::CallbackInfo& info) {
+  Napi::Env env = info.Env();
+  std::deque<Event> evs;
+  {
+    std::lock_guard<std::mutex> lock(mu_);
+    evs.swap(events_);
+  }
+  Napi::Array out = Napi::Array::New(env, evs.size());
+  uint32_t i = 0;
+  for (auto& e : evs) {
+    Napi::Object o = Napi::Object::New(env);
+    o.Set("type", e.type);
+    for (auto& kv : e.str) o.Set(kv.first, kv.second);
+    for (auto& kv : e.num) o.Set(kv.first, Napi::Number::New(env, kv.second));
+    out.Set(i++, o);
+  }
+  return out;
+}
+
+Napi::Value NativeSource::Stats(const Napi::CallbackInfo& info) {
+  Napi::Env env = info.Env();
+  Napi::Object o = Napi::Object::New(env);
+  std::lock_guard<std::mutex> lock(mu_);
+  o.Set("queued", Napi::Number::New(env, static_cast<double>(queue_.size())));
+  o.Set("capacity", Napi::Number::New(env, static_cast<double>(depth_)));
+  o.Set("maxQueued", Napi::Number::New(env, static_cast<double>(max_depth_seen_)));
+  o.Set("pushed", Napi::Number::New(env, static_cast<double>(pushed_)));
+  o.Set("pulled", Napi::Number::New(env, static_cast<double>(pulled_)));
+  o.Set("dropped", Napi::Number::New(env, static_cast<double>(dropped_)));
+  o.Set("eventsDropped", Napi::Number::New(env, static_cast<double>(events_dropped_)));
+  return o;
+}
+
+}  // namespace nv
