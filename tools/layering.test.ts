@@ -4,7 +4,7 @@ import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
 
 // Proves the layering check (dependency-cruiser, .dependency-cruiser.cjs) actually rejects
-// an import that DESIGN.md's table forbids, rather than passing vacuously.
+// an import that the layering table (ARCHITECTURE.md §1) forbids, rather than passing vacuously.
 const root = join(import.meta.dirname, '..');
 
 function cruise(): { ok: boolean; out: string } {

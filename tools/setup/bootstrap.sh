@@ -10,10 +10,18 @@ cd "$(dirname "$0")/../.."
 
 log() { printf '[nv setup] %s\n' "$*"; }
 
+# --- 0. Node ------------------------------------------------------------------
+if ! node -e 'const [a,b]=process.versions.node.split(".").map(Number);process.exit(a>20||(a===20&&b>=19)?0:1)'; then
+  log "Node $(node -v) is too old: nv needs Node >= 20.19 (install it from nodejs.org or NodeSource, then retry)" >&2
+  exit 1
+fi
+SUDO=""; [ "$(id -u)" = "0" ] || SUDO="sudo"
+
 # --- 1. system packages ---------------------------------------------------
 APT_PACKAGES="pkg-config cmake g++ make libgstreamer1.0-dev libgstreamer-plugins-base1.0-dev \
 libgstreamer-plugins-bad1.0-dev gstreamer1.0-plugins-base gstreamer1.0-plugins-good \
-gstreamer1.0-plugins-bad gstreamer1.0-plugins-ugly gstreamer1.0-libav gstreamer1.0-tools"
+gstreamer1.0-plugins-bad gstreamer1.0-plugins-ugly gstreamer1.0-libav gstreamer1.0-tools \
+python3-gst-1.0 gir1.2-gst-rtsp-server-1.0 python3-gi"
 
 missing=""
 for p in $APT_PACKAGES; do
@@ -26,7 +34,6 @@ if [ -n "$missing" ]; then
     log "missing system packages:$missing — run as root or install them, then retry" >&2
     exit 1
   fi
-  SUDO=""; [ "$(id -u)" = "0" ] || SUDO="sudo"
   log "installing system packages:$missing"
   $SUDO apt-get update -qq
   DEBIAN_FRONTEND=noninteractive $SUDO apt-get install -y -qq --no-install-recommends $missing >/dev/null
@@ -38,7 +45,7 @@ fi
 PNPM_VERSION=$(node -p "require('./package.json').packageManager.split('@')[1]")
 if ! command -v pnpm >/dev/null 2>&1 || [ "$(pnpm --version 2>/dev/null)" != "$PNPM_VERSION" ]; then
   log "installing pnpm@$PNPM_VERSION"
-  npm install -g --no-fund --no-audit "pnpm@$PNPM_VERSION" >/dev/null
+  $SUDO npm install -g --no-fund --no-audit "pnpm@$PNPM_VERSION" >/dev/null
 else
   log "pnpm $PNPM_VERSION present"
 fi

@@ -40,7 +40,9 @@ describe('SourceSpec', () => {
     ['negative latency', { kind: 'rtsp', url: 'rtsp://c/x', latencyMs: -1 }, 'latencyMs'],
     ['device not in /dev', { kind: 'v4l2', device: 'video0' }, 'device'],
     ['zero fps', { kind: 'testPattern', fps: 0 }, 'fps'],
-    ['unknown field', { kind: 'file', path: '/a', lopo: true }, ''],
+    ['unknown field', { kind: 'file', path: '/a', lopo: true }, 'lopo'],
+    ['http url for rtsp', { kind: 'rtsp', url: 'http://cam/x' }, 'url'],
+    ['file url for rtsp', { kind: 'rtsp', url: 'file:///etc/passwd' }, 'url'],
   ])('%s → ConfigError naming the field', (_n, input, field) => {
     const e = configError(() => parseSourceSpec(input));
     expect(e.kind).toBe('InvalidConfig');

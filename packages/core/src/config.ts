@@ -54,7 +54,7 @@ const FileSourceSchema = z.object({
 
 const RtspSourceSchema = z.object({
   kind: z.literal('rtsp'),
-  url: safeString('url').regex(/^(rtsps?:\/\/|rtspt:\/\/)?[^\s]+$/i, 'url must be an rtsp:// or rtsps:// URL without spaces'),
+  url: safeString('url').regex(/^(?:(?:rtsps?|rtspt):\/\/|(?![a-z][a-z0-9+.-]*:\/\/))\S+$/i, 'url must be an rtsp:// or rtsps:// URL (or host/path) without spaces'),
   transport: RtspTransportSchema.default('tcp'),
   /** Default: `allowInsecure` for an explicit `rtsp://` URL, `preferTls` otherwise. */
   security: RtspSecurityPolicySchema.optional(),
@@ -199,7 +199,9 @@ export function safeParseConfig<S extends z.ZodType>(schema: S, input: unknown, 
   const r = schema.safeParse(input);
   if (r.success) return { success: true, value: r.data };
   const issues: ConfigIssue[] = r.error.issues.map((i) => {
-    const p = formatConfigPath(i.path);
+    // An unknown key is reported at its parent by zod; name the key itself.
+    const keys = i.code === 'unrecognized_keys' ? (i as { keys?: readonly string[] }).keys ?? [] : [];
+    const p = formatConfigPath(keys.length ? [...i.path, keys[0]!] : i.path);
     const field = prefix ? (p ? (p.startsWith('[') ? prefix + p : `${prefix}.${p}`) : prefix) : p;
     return { field, message: i.message };
   });

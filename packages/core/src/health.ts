@@ -31,8 +31,8 @@ export type HealthEvent =
   | { readonly type: 'FeedStopped'; readonly feedId: FeedId; readonly reason: StopReason }
   | { readonly type: 'BackpressureDrop'; readonly feedId: FeedId; readonly framesDropped: number }
   | { readonly type: 'FrameLag'; readonly feedId: FeedId; readonly frameAgeMs: number; readonly framesLagged: number }
-  | { readonly type: 'ViewEpochChanged'; readonly feedId: FeedId; readonly epoch: number }
-  | { readonly type: 'ViewDegraded'; readonly feedId: FeedId; readonly stabilityScore: number }
+  | { readonly type: 'ViewEpochChanged'; readonly feedId: FeedId; readonly epoch: number; readonly cause: 'segment' | 'restart' }
+  | { readonly type: 'ViewDegraded'; readonly feedId: FeedId; readonly reason: string; readonly stabilityScore: number }
   | { readonly type: 'ViewCompensationApplied'; readonly feedId: FeedId; readonly epoch: number }
   | { readonly type: 'OutputLagged'; readonly messagesLost: number }
   | { readonly type: 'SourceEos'; readonly feedId: FeedId }

@@ -13,6 +13,12 @@ describe('redactUrl', () => {
     ['suffix-style names', 'https://h/p?api_key=k1&x-auth-token=t&keyframe=3', 'https://h/p?api_key=***&x-auth-token=***&keyframe=3'],
     ['both, with fragment', 'rtsp://a:b@h/p?sig=zz#frag', 'rtsp://***@h/p?sig=***#frag'],
     ['not a url', 'just text', 'just text'],
+    ['unescaped / in password', 'rtsp://admin:p/ss@cam/live', 'rtsp://***@cam/live'],
+    ['unescaped ? in password', 'rtsp://admin:pa?ss@cam', 'rtsp://***@cam'],
+    ['unescaped # in password', 'rtsp://admin:pa#ss@cam/x', 'rtsp://***@cam/x'],
+    ['port then @ in path is not userinfo', 'rtsp://cam:554/a@b', 'rtsp://cam:554/a@b'],
+    ['camelCase secret param', 'rtsp://cam/x?accessToken=abc&user=bob', 'rtsp://cam/x?accessToken=***&user=bob'],
+    ['token in fragment', 'https://h/p#access_token=abc&x=1', 'https://h/p#access_token=***&x=1'],
   ])('%s', (_n, input, expected) => {
     expect(redactUrl(input)).toBe(expected);
   });

@@ -19,7 +19,7 @@ export const SECRET_PARAM_NAMES: readonly string[] = [
 ];
 
 function isSecretName(name: string): boolean {
-  const n = name.toLowerCase();
+  const n = name.replace(/([a-z0-9])([A-Z])/g, '$1_$2').toLowerCase();
   if (SECRET_PARAM_NAMES.includes(n)) return true;
   const last = n.split(/[_\-.]/).pop() ?? n;
   return SECRET_PARAM_NAMES.includes(last);
@@ -47,17 +47,24 @@ export function redactUrl(url: string): string {
   const at = authority.lastIndexOf('@');
   if (at >= 0) {
     out = out.slice(0, authStart) + REDACTED + authority.slice(at) + rest.slice(authority.length);
+  } else {
+    // Passwords with unescaped '/', '?' or '#' (common in camera configs) end the authority
+    // early. If the text up to the last '@' looks like "user:secret", treat it as userinfo
+    // anyway — over-redacting a URL is better than leaking a password.
+    const lastAt = rest.lastIndexOf('@');
+    const colon = rest.indexOf(':');
+    if (lastAt > 0 && colon > 0 && colon < lastAt) {
+      const user = rest.slice(0, colon);
+      const afterColon = rest.slice(colon + 1, lastAt);
+      const looksLikePort = /^\d+(?:[/?#]|$)/.test(afterColon);
+      if (!/[/?#]/.test(user) && !looksLikePort) out = out.slice(0, authStart) + REDACTED + rest.slice(lastAt);
+    }
   }
   return redactQuery(out);
 }
 
-function redactQuery(url: string): string {
-  const q = url.indexOf('?');
-  if (q < 0) return url;
-  const hash = url.indexOf('#', q);
-  const end = hash >= 0 ? hash : url.length;
-  const query = url
-    .slice(q + 1, end)
+function redactParams(params: string): string {
+  return params
     .split(/([&;])/)
     .map((part) => {
       const eq = part.indexOf('=');
@@ -67,7 +74,16 @@ function redactQuery(url: string): string {
       return isSecretName(name) ? `${part.slice(0, eq)}=${REDACTED}` : part;
     })
     .join('');
-  return url.slice(0, q + 1) + query + url.slice(end);
+}
+
+function redactQuery(url: string): string {
+  const hash = url.indexOf('#');
+  const beforeHash = hash >= 0 ? url.slice(0, hash) : url;
+  const fragment = hash >= 0 ? url.slice(hash + 1) : undefined;
+  const q = beforeHash.indexOf('?');
+  const base = q >= 0 ? beforeHash.slice(0, q + 1) + redactParams(beforeHash.slice(q + 1)) : beforeHash;
+  // Fragments can carry tokens too (e.g. OAuth-style `#access_token=…`).
+  return fragment === undefined ? base : `${base}#${redactParams(fragment)}`;
 }
 
 const URL_IN_TEXT = /\b(?:rtsps?|rtspt|https?|srt|rtmps?|udp|tcp):\/\/[^\s'"<>)]+/gi;

@@ -61,6 +61,8 @@ describe('artifact merge rules', () => {
     ['not an object', 42],
     ['detections not an array', { detections: 'x' }],
     ['artifacts not TypedMetadata', { artifacts: { k: 1 } }],
+    ['signals not an array', { signals: 5 }],
+    ['scene features not an array', { sceneFeatures: {} }],
   ])('rejects a malformed output: %s', (_n, bad) => {
     expect(() => new PerceptionArtifacts().merge(bad as StageOutput)).toThrow(/Expected/);
   });

@@ -115,13 +115,13 @@ export class PerceptionArtifacts implements ReadonlyArtifacts {
       this.tracks = Object.freeze([...output.tracks]);
       this.tracksAuthoritative = true;
     }
-    if (output.signals !== undefined && output.signals.length > 0) {
+    if (output.signals !== undefined) {
       if (!Array.isArray(output.signals)) throw new InvalidArgumentError('output.signals', 'an array of signals', output.signals);
-      this.signals = Object.freeze([...this.signals, ...output.signals]);
+      if (output.signals.length > 0) this.signals = Object.freeze([...this.signals, ...output.signals]);
     }
-    if (output.sceneFeatures !== undefined && output.sceneFeatures.length > 0) {
+    if (output.sceneFeatures !== undefined) {
       if (!Array.isArray(output.sceneFeatures)) throw new InvalidArgumentError('output.sceneFeatures', 'an array of scene features', output.sceneFeatures);
-      this.sceneFeatures = Object.freeze([...this.sceneFeatures, ...output.sceneFeatures]);
+      if (output.sceneFeatures.length > 0) this.sceneFeatures = Object.freeze([...this.sceneFeatures, ...output.sceneFeatures]);
     }
     if (output.artifacts !== undefined) {
       if (!(output.artifacts instanceof TypedMetadata)) throw new InvalidArgumentError('output.artifacts', 'a TypedMetadata', output.artifacts);

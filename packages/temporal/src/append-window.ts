@@ -29,6 +29,11 @@ export class WindowCapture<T> {
   readonly #end: number;
   #frozen: readonly T[] | undefined;
 
+  /**
+   * @param buf - the backing array (elements below `end` must never change)
+   * @param start - index of the oldest captured element
+   * @param end - one past the newest captured element
+   */
   constructor(buf: readonly T[], start: number, end: number) {
     this.#buf = buf;
     this.#start = start;

@@ -130,8 +130,10 @@ export class MotionAccumulator {
   /** Steps in the window whose speed equals `#maxSpeed`. */
   #maxCount = 0;
   #trims = 0;
+  /** Stationary speed threshold (normalized units per second) used when finishing the features. */
   readonly threshold: number;
 
+  /** @param threshold - stationary speed threshold (already validated) */
   constructor(threshold: number) {
     this.threshold = threshold;
   }

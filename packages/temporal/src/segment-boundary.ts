@@ -23,7 +23,13 @@ import { formatViewEpoch, viewEpoch, type ViewEpoch } from '@nv/view';
  */
 export type SegmentBoundary =
   | { readonly kind: 'trackCreated' }
-  | { readonly kind: 'epochChange'; readonly fromEpoch: ViewEpoch; readonly toEpoch: ViewEpoch }
+  | {
+    readonly kind: 'epochChange';
+    /** Epoch of the segment being closed. */
+    readonly fromEpoch: ViewEpoch;
+    /** Epoch of the segment being opened. */
+    readonly toEpoch: ViewEpoch;
+  }
   | { readonly kind: 'feedRestart' }
   | { readonly kind: 'trackLost' }
   | { readonly kind: 'trackEnded' };
@@ -42,6 +48,7 @@ const TRACK_LOST: SegmentBoundary = Object.freeze({ kind: 'trackLost' });
 const TRACK_ENDED: SegmentBoundary = Object.freeze({ kind: 'trackEnded' });
 
 /**
+ * Builds an `epochChange` boundary.
  * @param fromEpoch - epoch the closed segment belongs to
  * @param toEpoch - epoch the new segment belongs to (must differ)
  * @returns a frozen `epochChange` boundary
@@ -85,7 +92,10 @@ export const SegmentBoundary = Object.freeze({
   trackLost: TRACK_LOST,
   /** Track ended normally. */
   trackEnded: TRACK_ENDED,
+  /** Builds a validated, frozen `epochChange{fromEpoch → toEpoch}` boundary (throws InvalidArgumentError on equal or invalid epochs). */
   epochChange,
+  /** Structural equality of two boundaries. */
   equals,
+  /** Human-readable form, e.g. `epochChange(epoch-1→epoch-2)`. */
   format,
 });

@@ -363,13 +363,77 @@ describe('store compensation', () => {
     ts.forEach((t) => s.applyCompensation(t));
     const seg = s.trajectory(id(1))!.activeSegment!;
     expect(seg.compensationCount).toBe(3);
-    const inv = seg.compensation!.invert();
+    const inv = seg.compensation!.invert(); // all points predate every compensation here
+    expect(seg.points.map((_p, i) => seg.compensationIndexAt(i))).toEqual([0, 0, 0]);
     seg.points.forEach((p, i) => {
       const back = inv.apply(p.position);
       expect(Math.abs(back.x - xs[i]!)).toBeLessThanOrEqual(1e-9);
       expect(Math.abs(back.y - 0.4)).toBeLessThanOrEqual(1e-9);
       expect(inv.applyToBBox(p.bbox).equals(BBox.of(xs[i]! - 0.05, 0.35, xs[i]! + 0.05, 0.45), 1e-9)).toBe(true);
     });
+  });
+});
+
+describe('store compensation with interleaved commits', () => {
+  it('recovers points committed before, between and after compensations', () => {
+    const s = store();
+    const script: Array<['commit', number] | ['comp', AffineTransform2D]> = [
+      ['commit', 0.2], ['comp', AffineTransform2D.translation(0.1, 0)], ['commit', 0.5],
+      ['comp', AffineTransform2D.scale(1.1, 1.1, { x: 0.5, y: 0.5 })], ['commit', 0.6], ['comp', AffineTransform2D.rotation(0.02, { x: 0.5, y: 0.4 })],
+    ];
+    const xs: number[] = [];
+    let f = 0;
+    for (const [op, v] of script) {
+      if (op === 'commit') {
+        s.commitTrack(mk(1, 'confirmed', f, v, 0.4), T(f));
+        f++;
+        xs.push(v);
+      } else expect(s.applyCompensation(v)).toBe(1);
+    }
+    const seg = s.trajectory(id(1))!.activeSegment!;
+    expect(seg.compensationCount).toBe(3);
+    expect(xs.map((_x, i) => seg.compensationIndexAt(i))).toEqual([0, 1, 2]);
+    xs.forEach((x, i) => {
+      const back = seg.originalPosition(i)!;
+      expect(Math.abs(back.x - x)).toBeLessThanOrEqual(1e-9);
+      expect(Math.abs(back.y - 0.4)).toBeLessThanOrEqual(1e-9);
+    });
+  });
+
+  it.each<[string, AffineTransform2D]>([
+    ['singular', AffineTransform2D.scale(1, 0)],
+    ['near-singular', new AffineTransform2D([2e-5, 0, 0.1, 0, 2e-5, 0])],
+  ])('refuses a %s transform before changing anything', (_n, t) => {
+    const s = store();
+    expect(() => s.applyCompensation(t)).toThrow(InvalidArgumentError); // empty store too
+    s.commitTrack(mk(1, 'confirmed', 0, 0.3, 0.4), T(0));
+    const snap = s.snapshot();
+    expect(() => s.applyCompensation(t)).toThrow(InvalidArgumentError);
+    expect(s.snapshot()).toBe(snap);
+    const seg = s.trajectory(id(1))!.activeSegment!;
+    expect(seg.compensationCount).toBe(0);
+    expect(seg.points[0]!.position.x).toBeCloseTo(0.3, 12);
+  });
+});
+
+describe('cap with only confirmed tracks over it', () => {
+  it('never evicts confirmed tracks; the store stays over the cap and refuses (and reports) admissions', () => {
+    const s = store();
+    s.commitFrame([mk(1, 'confirmed', 0), mk(2, 'confirmed', 0), mk(3, 'confirmed', 0)], T(0));
+    s.setRetentionPolicy({ maxConcurrentTracks: 2 });
+    const r = s.enforceRetention(T(1));
+    expect(r.evictedByCap).toEqual([]);
+    expect(s.trackCount).toBe(3);
+    const c = s.commitFrame([mk(1, 'confirmed', 2), mk(2, 'confirmed', 2), mk(3, 'confirmed', 2), mk(4, 'tentative', 2)], T(2));
+    expect(c.rejectedIds).toEqual([id(4)]);
+    expect(c.evicted).toEqual([]);
+    expect(s.trackCount).toBe(3);
+    expect(s.commitTrack(mk(5, 'tentative', 3), T(3))).toBe(false);
+    // room appears only once a confirmed track leaves
+    s.endTrack(id(1));
+    s.endTrack(id(2));
+    expect(s.commitTrack(mk(5, 'tentative', 4), T(4))).toBe(true);
+    expect(s.trackIds()).toEqual([id(3), id(5)]);
   });
 });
 

@@ -4,8 +4,8 @@
  * @packageDocumentation
  */
 import {
-  AffineTransform2D, InvalidArgumentError, NS_PER_MS, parseRetentionPolicy, type MonotonicTs, type RetentionPolicy,
-  type TrackId,
+  InvalidArgumentError, NS_PER_MS, parseRetentionPolicy, type MonotonicTs, type RetentionPolicy,
+  type AffineTransform2D, type TrackId,
 } from '@nv/core';
 import type { Track, TrackState } from '@nv/perception';
 import { INITIAL_VIEW_EPOCH, viewEpoch, type ViewEpoch } from '@nv/view';
@@ -14,7 +14,7 @@ import { resolveStationaryThreshold, type MotionOptions } from './motion.js';
 import { SegmentBoundary } from './segment-boundary.js';
 import { SNAPSHOT_TOKEN, TemporalSnapshot } from './snapshot.js';
 import { TrackHistory, type TrackHistorySnapshot } from './track-history.js';
-import { canonicalBoundary, type ReadonlyTrajectory } from './trajectory.js';
+import { canonicalBoundary, checkCompensation, type ReadonlyTrajectory } from './trajectory.js';
 import { makePoint } from './trajectory-point.js';
 
 /** Options of a {@link TemporalStore}. */
@@ -78,6 +78,15 @@ const EMPTY_IDS: readonly TrackId[] = Object.freeze([]);
  * 3. on the view system's decision: `applyCompensation(t)` (Compensate) or
  *    `onEpochChange(from, to)` (Segment);
  * 4. after the stages: `commitFrame(tracks, now, epoch, { authoritative })`.
+ *
+ * Track cap (`maxConcurrentTracks`): confirmed tracks are never evicted, neither at
+ * admission nor by retention — the store never silently drops a confirmed track. When the
+ * store is full and no lost, coasted or tentative track can make room, the new track is
+ * refused and reported (`commitTrack` returns false; `commitFrame` lists it in
+ * `rejectedIds`). Commits therefore never exceed the cap; the number of held tracks can
+ * exceed it only after the cap was lowered with {@link TemporalStore.setRetentionPolicy}
+ * below the number of confirmed tracks held, and it stays above the cap until those tracks
+ * end, are lost and age out, or are removed.
  *
  * Time (`now`, ns on the feed's media clock) must not go backwards between calls; `clear()`
  * (feed restart) resets it. Bad arguments throw {@link InvalidArgumentError} before
@@ -184,6 +193,9 @@ export class TemporalStore {
   /**
    * Replaces the retention policy. Observation rings are truncated at once; the track cap,
    * age and trajectory-point limits apply from the next {@link TemporalStore.enforceRetention}.
+   * Lowering `maxConcurrentTracks` below the number of confirmed tracks held is the only way
+   * the store can hold more tracks than the cap: confirmed tracks are never evicted to meet it.
+   * @param policy - the new policy (partial; missing fields take the defaults, not the old values)
    * @throws {ConfigError} on an invalid policy
    */
   setRetentionPolicy(policy: Partial<RetentionPolicy>): void {
@@ -234,21 +246,23 @@ export class TemporalStore {
    * of `epoch` (points directly, boxes re-bounded from their transformed corners; either may
    * leave the frame), composes each segment's cumulative compensation and increments its
    * count, and recomputes motion features. Observations, confidences and classes are not
-   * touched; closed segments are not touched. All-or-nothing.
+   * touched; closed segments are not touched; points committed later are not transformed
+   * (they are recorded in the compensated frame). All-or-nothing.
    *
-   * @param transform - the compensation transform
+   * @param transform - the compensation transform; its linear part must be invertible (|determinant| ≥ 1e-9)
    * @param epoch - whose segments to compensate (default: the current epoch)
    * @returns number of segments compensated
-   * @throws {InvalidArgumentError} on a bad transform or epoch, or non-finite results (nothing changed)
+   * @throws {InvalidArgumentError} on a transform that is not an `AffineTransform2D` or is
+   *   (near-)singular, a bad epoch, or non-finite results (nothing changed)
    * @example
    * ```ts
    * store.applyCompensation(AffineTransform2D.translation(-0.02, 0));
    * const seg = store.trajectory(id)!.activeSegment!;
-   * seg.compensation!.invert().apply(seg.lastPoint!.position) // the recorded position
+   * seg.originalPosition(seg.pointCount - 1) // the last point as recorded
    * ```
    */
   applyCompensation(transform: AffineTransform2D, epoch: ViewEpoch = this.#epoch): number {
-    if (!(transform instanceof AffineTransform2D)) throw new InvalidArgumentError('transform', 'an AffineTransform2D', transform);
+    checkCompensation(transform);
     viewEpoch(epoch);
     const commits: Array<() => void> = [];
     for (const h of this.#tracks.values()) {
@@ -439,11 +453,14 @@ export class TemporalStore {
    * Applies the retention policy at `now`:
    * 1. lost tracks with `now − lastSeen ≥ maxTrackAgeMs` are evicted;
    * 2. while more than `maxConcurrentTracks` are held, the oldest (by `lastSeen`) lost, then
-   *    coasted, then tentative track is evicted (confirmed tracks never are; only reachable
-   *    after lowering the cap with {@link TemporalStore.setRetentionPolicy}, since commits
-   *    enforce the cap strictly);
+   *    coasted, then tentative track is evicted. Confirmed tracks are never evicted: when only
+   *    confirmed tracks remain above the cap, the pass stops and the store stays over the cap
+   *    (it is not an error; new admissions are refused and reported until there is room).
+   *    Being over the cap is only possible after lowering it with
+   *    {@link TemporalStore.setRetentionPolicy}, since commits enforce the cap strictly;
    * 3. trajectories are pruned to `maxTrajectoryPointsPerTrack`.
    *
+   * @param now - the frame's time (not before earlier calls)
    * @returns evicted ids and pruned point count (frozen)
    * @throws {InvalidArgumentError} when time goes backwards
    */

@@ -238,3 +238,133 @@ describe('Trajectory compensation', () => {
     expect(() => tr.applyCompensation({ m: [1, 0, 0, 0, 1, 0] } as never)).toThrow(InvalidArgumentError);
   });
 });
+
+describe('Trajectory compensation: points appended after a compensation', () => {
+  it('recovers a point recorded in the already-compensated frame (reviewer repro)', () => {
+    const tr = new Trajectory();
+    tr.openSegment(E(0), SegmentBoundary.trackCreated);
+    tr.pushPoint(pt(0, 0.2, 0.5));
+    tr.applyCompensation(AffineTransform2D.translation(0.1, 0));
+    tr.pushPoint(pt(1, 0.5, 0.5));
+    const seg = tr.activeSegment!;
+    expect(seg.points.map((p) => p.position.x)).toEqual([expect.closeTo(0.3, 12), 0.5]);
+    expect([0, 1].map((i) => seg.compensationIndexAt(i))).toEqual([0, 1]);
+    expect(seg.originalPosition(0)!.x).toBeCloseTo(0.2, 12);
+    expect(seg.originalPosition(1)!.x).toBe(0.5);
+    expect(seg.originalPoint(1)).toBe(seg.points[1]);
+    expect(seg.restoreTransformAt(1)!.isIdentity()).toBe(true);
+    // the cumulative transform only inverts points appended before the first compensation
+    expect(seg.compensation!.invert().apply(seg.points[1]!.position).x).toBeCloseTo(0.4, 12);
+    expect([-1, 2, 0.5].map((i) => [seg.compensationIndexAt(i), seg.restoreTransformAt(i), seg.originalPosition(i), seg.originalPoint(i)]))
+      .toEqual([[undefined, undefined, undefined, undefined], [undefined, undefined, undefined, undefined], [undefined, undefined, undefined, undefined]]);
+  });
+
+  type Op = readonly ['add', number, number] | readonly ['comp', AffineTransform2D] | readonly ['prune', number];
+  const tr01 = AffineTransform2D.translation(0.1, -0.04);
+  const sc = AffineTransform2D.scale(1.07, 0.94, { x: 0.5, y: 0.5 });
+  const rot = AffineTransform2D.rotation(0.04, { x: 0.5, y: 0.5 });
+  it.each<[string, Op[], boolean]>([
+    ['translate between adds', [['add', 0.2, 0.3], ['comp', tr01], ['add', 0.5, 0.3], ['add', 0.55, 0.35]], true],
+    ['translate, scale, interleaved', [['add', 0.2, 0.3], ['comp', tr01], ['add', 0.5, 0.3], ['comp', sc], ['add', 0.6, 0.1], ['add', 0.62, 0.12]], true],
+    ['translate, scale, rotate, interleaved', [
+      ['add', 0.2, 0.3], ['add', 0.21, 0.31], ['comp', tr01], ['add', 0.5, 0.3], ['comp', sc], ['add', 0.6, 0.1],
+      ['comp', rot], ['add', 0.7, 0.8],
+    ], false],
+    ['compensations before any add, and back to back', [['comp', sc], ['add', 0.4, 0.4], ['comp', rot], ['comp', tr01], ['add', 0.9, 0.1], ['comp', sc]], false],
+    ['with pruning of the oldest points in between', [
+      ['add', 0.1, 0.1], ['comp', tr01], ['add', 0.2, 0.2], ['add', 0.3, 0.3], ['comp', sc], ['prune', 2], ['add', 0.4, 0.4], ['comp', tr01],
+    ], true],
+  ])('recovers every recorded point to 1e-9 (%s)', (_n, ops, boxesExact) => {
+    const tr = new Trajectory();
+    tr.openSegment(E(0), SegmentBoundary.trackCreated);
+    const recorded: { p: TrajectoryPoint; k: number }[] = [];
+    const comps: AffineTransform2D[] = [];
+    let ms = 0;
+    for (const op of ops) {
+      if (op[0] === 'add') {
+        const p = pt(ms++, op[1], op[2]);
+        tr.pushPoint(p);
+        recorded.push({ p, k: comps.length });
+      } else if (op[0] === 'comp') {
+        expect(tr.applyCompensation(op[1])).toBe(true);
+        comps.push(op[1]);
+      } else {
+        tr.pruneOldestPoints(recorded.length - op[1]);
+        recorded.splice(0, op[1]);
+      }
+    }
+    const seg = tr.activeSegment!;
+    expect(seg.pointCount).toBe(recorded.length);
+    expect(seg.compensationCount).toBe(comps.length);
+    const cum = comps.reduce((a, t) => a.then(t));
+    seg.compensation!.m.forEach((v, j) => expect(v).toBeCloseTo(cum.m[j]!, 12));
+    recorded.forEach(({ p: o, k }, i) => {
+      expect(seg.compensationIndexAt(i)).toBe(k);
+      // the current point is the recorded one moved by exactly the compensations after it
+      const fwd = comps.slice(k).reduce((q, t) => t.apply(q), o.position);
+      expect(Math.abs(seg.points[i]!.position.x - fwd.x)).toBeLessThanOrEqual(1e-9);
+      expect(Math.abs(seg.points[i]!.position.y - fwd.y)).toBeLessThanOrEqual(1e-9);
+      const back = seg.originalPosition(i)!;
+      expect(Object.isFrozen(back)).toBe(true);
+      expect(Math.abs(back.x - o.position.x)).toBeLessThanOrEqual(1e-9);
+      expect(Math.abs(back.y - o.position.y)).toBeLessThanOrEqual(1e-9);
+      const op = seg.originalPoint(i)!;
+      expect(Object.isFrozen(op)).toBe(true);
+      expect(op.ts).toBe(o.ts);
+      expect(op.position).toEqual(back);
+      if (boxesExact || k === comps.length) expect(op.bbox.equals(o.bbox, 1e-9)).toBe(true);
+      else {
+        expect(op.bbox.xMin).toBeLessThanOrEqual(o.bbox.xMin + 1e-9);
+        expect(op.bbox.xMax).toBeGreaterThanOrEqual(o.bbox.xMax - 1e-9);
+        expect(op.bbox.yMin).toBeLessThanOrEqual(o.bbox.yMin + 1e-9);
+        expect(op.bbox.yMax).toBeGreaterThanOrEqual(o.bbox.yMax - 1e-9);
+      }
+    });
+  });
+
+  it('a view taken before a later compensation keeps recovering with its own state', () => {
+    const tr = new Trajectory();
+    tr.openSegment(E(0), SegmentBoundary.trackCreated);
+    tr.pushPoint(pt(0, 0.2, 0.3));
+    tr.applyCompensation(AffineTransform2D.translation(0.1, 0));
+    tr.pushPoint(pt(1, 0.5, 0.3));
+    const before = tr.activeSegment!;
+    tr.applyCompensation(AffineTransform2D.scale(2));
+    tr.pushPoint(pt(2, 0.7, 0.3));
+    const after = tr.activeSegment!;
+    expect([0, 1].map((i) => before.originalPosition(i)!.x)).toEqual([expect.closeTo(0.2, 12), 0.5]);
+    expect(before.compensationCount).toBe(1);
+    expect(after.points.map((p) => p.position.x)).toEqual([expect.closeTo(0.6, 12), expect.closeTo(1, 12), 0.7]);
+    expect([0, 1, 2].map((i) => after.originalPosition(i)!.x)).toEqual([expect.closeTo(0.2, 12), expect.closeTo(0.5, 12), 0.7]);
+    expect([0, 1, 2].map((i) => after.compensationIndexAt(i))).toEqual([0, 1, 2]);
+  });
+
+  it.each<[string, AffineTransform2D]>([
+    ['zero scale', AffineTransform2D.scale(0, 1)],
+    ['rank-one matrix', new AffineTransform2D([1, 2, 0.1, 2, 4, 0])],
+    ['near-singular scale (det 1e-10)', AffineTransform2D.scale(1e-5, 1e-5)],
+    ['near-singular shear (det 5e-10)', new AffineTransform2D([1, 1, 0, 1, 1 + 5e-10, 0])],
+  ])('refuses a singular transform before changing anything (%s)', (_n, t) => {
+    const tr = new Trajectory();
+    tr.openSegment(E(0), SegmentBoundary.trackCreated);
+    const p = pt(0, 0.2, 0.3);
+    tr.pushPoint(p);
+    const gen = tr.generation;
+    expect(() => tr.applyCompensation(t)).toThrow(InvalidArgumentError);
+    expect(tr.generation).toBe(gen);
+    const seg = tr.activeSegment!;
+    expect(seg.compensationCount).toBe(0);
+    expect(seg.compensation).toBeUndefined();
+    expect(seg.points[0]).toBe(p);
+    // also refused with nothing to compensate
+    expect(() => new Trajectory().applyCompensation(t)).toThrow(InvalidArgumentError);
+  });
+
+  it('accepts a transform with |det| exactly at the 1e-9 limit', () => {
+    const tr = new Trajectory();
+    tr.openSegment(E(0), SegmentBoundary.trackCreated);
+    tr.pushPoint(pt(0, 0.2, 0.3));
+    expect(tr.applyCompensation(AffineTransform2D.scale(1e-9, 1))).toBe(true);
+    expect(tr.activeSegment!.originalPosition(0)!.x).toBeCloseTo(0.2, 9);
+  });
+});

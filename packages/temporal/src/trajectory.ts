@@ -4,7 +4,7 @@
  * @packageDocumentation
  */
 import {
-  AffineTransform2D, BBox, InvalidArgumentError, point2Unbounded, type DurationNs,
+  AffineTransform2D, BBox, InvalidArgumentError, point2Unbounded, type DurationNs, type Point2,
 } from '@nv/core';
 import { viewEpoch, type ViewEpoch } from '@nv/view';
 import { AppendWindow, frozenSlice } from './append-window.js';
@@ -39,13 +39,63 @@ export interface TrajectorySegment {
   /** Why it was closed; undefined while active. */
   readonly closedBy: SegmentBoundary | undefined;
   /**
-   * Cumulative compensation applied to the segment's geometry (all compensations composed
-   * in order: `first.then(second)…`); undefined when never compensated. Its inverse maps the
-   * points back to the coordinates they were recorded in.
+   * The composition, in order, of every compensation applied to this segment so far
+   * (`c1.then(c2)…then(cn)`); undefined when never compensated. It maps the segment's
+   * coordinate frame as it was when the segment opened to its current frame.
+   *
+   * Its inverse recovers the as-recorded coordinates only of points appended before the
+   * first compensation ({@link TrajectorySegment.compensationIndexAt} `=== 0`): a point
+   * appended after compensation `k` was recorded in the already-compensated frame and has
+   * since been transformed only by compensations `k+1…n`. Use
+   * {@link TrajectorySegment.originalPosition} / {@link TrajectorySegment.originalPoint} /
+   * {@link TrajectorySegment.restoreTransformAt} for any point.
    */
   readonly compensation: AffineTransform2D | undefined;
   /** How many compensations were applied (boxes grow under rotation with each). */
   readonly compensationCount: number;
+  /**
+   * How many of the segment's compensations had already been applied when point `i` was
+   * appended (0…`compensationCount`); compensations after that one were applied to the point.
+   *
+   * @param i - point index (0 = oldest surviving point)
+   * @returns the count, or undefined when `i` is out of range
+   */
+  compensationIndexAt(i: number): number | undefined;
+  /**
+   * The transform taking point `i`'s current coordinates back to the coordinates it was
+   * recorded in: the inverse of the compensations applied after the point was appended
+   * (`k` = {@link TrajectorySegment.compensationIndexAt}, `n` = `compensationCount`; the
+   * result is `cₙ⁻¹.then(…).then(cₖ₊₁⁻¹)`, i.e. `x ↦ cum_k(cum_n⁻¹(x))`). Identity when no
+   * compensation was applied after the point was appended.
+   *
+   * @param i - point index (0 = oldest surviving point)
+   * @returns the transform, or undefined when `i` is out of range
+   */
+  restoreTransformAt(i: number): AffineTransform2D | undefined;
+  /**
+   * Point `i`'s position in the coordinates it was recorded in (exact up to rounding).
+   *
+   * @param i - point index (0 = oldest surviving point)
+   * @returns the frozen position, or undefined when `i` is out of range
+   * @example
+   * ```ts
+   * // commit x = 0.2; compensate translation(+0.1); commit x = 0.5
+   * seg.points.map((p) => p.position.x)          // [0.3, 0.5]
+   * [0, 1].map((i) => seg.originalPosition(i)!.x) // [0.2, 0.5]
+   * ```
+   */
+  originalPosition(i: number): Point2 | undefined;
+  /**
+   * Point `i` in the coordinates it was recorded in: same timestamp, position as
+   * {@link TrajectorySegment.originalPosition}, box mapped back through
+   * {@link TrajectorySegment.restoreTransformAt} (exact for translations and scales; under
+   * rotation the box is the re-bounded envelope of the compensated envelope, so it contains
+   * the recorded box but is larger). The point itself when nothing was applied after it.
+   *
+   * @param i - point index (0 = oldest surviving point)
+   * @returns the frozen point, or undefined when `i` is out of range
+   */
+  originalPoint(i: number): TrajectoryPoint | undefined;
   /** Whether the segment is still open. */
   readonly isActive: boolean;
   /** Time from the first to the last point; undefined with fewer than two points. */
@@ -97,14 +147,49 @@ function checkPoint(p: unknown): asserts p is TrajectoryPoint {
   }
 }
 
+/**
+ * The compensation state of a segment between two compensations: how many had been applied
+ * and their composition. Every point appended in that interval refers to the same frozen
+ * stamp, so recovering its recorded coordinates costs one pointer per point.
+ */
+interface CompensationStamp {
+  /** Compensations applied so far. */
+  readonly count: number;
+  /** Their composition in order; undefined when none. */
+  readonly cumulative: AffineTransform2D | undefined;
+}
+
+const NO_COMPENSATION: CompensationStamp = Object.freeze({ count: 0, cumulative: undefined });
+
+/** Smallest |determinant| accepted for a compensation transform. */
+const MIN_COMPENSATION_DETERMINANT = 1e-9;
+
+/**
+ * Validates a compensation transform: an {@link AffineTransform2D} whose linear part is
+ * invertible (|determinant| ≥ 1e-9).
+ * @throws {InvalidArgumentError} otherwise
+ * @internal
+ */
+export function checkCompensation(transform: unknown): asserts transform is AffineTransform2D {
+  if (!(transform instanceof AffineTransform2D)) throw new InvalidArgumentError('transform', 'an AffineTransform2D', transform);
+  const det = transform.determinant;
+  if (!(Math.abs(det) >= MIN_COMPENSATION_DETERMINANT)) {
+    throw new InvalidArgumentError('transform', `an invertible transform (|determinant| >= ${MIN_COMPENSATION_DETERMINANT})`, `determinant ${det}`);
+  }
+}
+
 /** Mutable state of one segment (owned by a {@link Trajectory}). */
 class SegmentState {
   readonly viewEpoch: ViewEpoch;
   readonly openedBy: SegmentBoundary;
   closedBy: SegmentBoundary | undefined;
-  compensation: AffineTransform2D | undefined;
-  compensationCount = 0;
+  /** Current compensation state (count and cumulative transform). */
+  stamp: CompensationStamp = NO_COMPENSATION;
+  /** Inverse of `stamp.cumulative`, composed from the inverses of the individual compensations. */
+  inverse: AffineTransform2D | undefined;
   readonly points = new AppendWindow<TrajectoryPoint>();
+  /** Parallel to `points`: the compensation stamp current when each point was appended. */
+  readonly stamps = new AppendWindow<CompensationStamp>();
   readonly motion: MotionAccumulator;
   #view: SegmentView | undefined;
 
@@ -129,27 +214,45 @@ class SegmentState {
  * @internal
  */
 export class SegmentCapture {
+  /** The segment's view epoch. */
   readonly viewEpoch: ViewEpoch;
+  /** Why the segment was opened. */
   readonly openedBy: SegmentBoundary;
+  /** Why it was closed; undefined while active. */
   readonly closedBy: SegmentBoundary | undefined;
-  readonly compensation: AffineTransform2D | undefined;
-  readonly compensationCount: number;
+  /** Compensation count and cumulative transform at capture time. */
+  readonly stamp: CompensationStamp;
+  /** Inverse of the cumulative compensation at capture time; undefined when never compensated. */
+  readonly inverse: AffineTransform2D | undefined;
+  /** Backing array of the point window (elements below `end` never change). */
   readonly buf: readonly TrajectoryPoint[];
+  /** Index of the oldest captured point in `buf`. */
   readonly start: number;
+  /** One past the newest captured point in `buf`. */
   readonly end: number;
+  /** Backing array of the per-point compensation stamps (parallel to the points). */
+  readonly stampBuf: readonly CompensationStamp[];
+  /** Index of the oldest captured point's stamp in `stampBuf`. */
+  readonly stampStart: number;
+  /** Running path length of the captured points. */
   readonly displacement: number;
+  /** Running maximum step speed of the captured points. */
   readonly maxSpeed: number;
+  /** Stationary speed threshold of the segment's motion features. */
   readonly threshold: number;
 
+  /** @param s - the segment to capture */
   constructor(s: SegmentState) {
     this.viewEpoch = s.viewEpoch;
     this.openedBy = s.openedBy;
     this.closedBy = s.closedBy;
-    this.compensation = s.compensation;
-    this.compensationCount = s.compensationCount;
+    this.stamp = s.stamp;
+    this.inverse = s.inverse;
     this.buf = s.points.buffer;
     this.start = s.points.start;
     this.end = this.buf.length;
+    this.stampBuf = s.stamps.buffer;
+    this.stampStart = s.stamps.start;
     this.displacement = s.motion.displacement;
     this.maxSpeed = s.motion.maxSpeed;
     this.threshold = s.motion.threshold;
@@ -170,13 +273,41 @@ class SegmentView implements TrajectorySegment {
   get viewEpoch(): ViewEpoch { return this.#c.viewEpoch; }
   get openedBy(): SegmentBoundary { return this.#c.openedBy; }
   get closedBy(): SegmentBoundary | undefined { return this.#c.closedBy; }
-  get compensation(): AffineTransform2D | undefined { return this.#c.compensation; }
-  get compensationCount(): number { return this.#c.compensationCount; }
+  get compensation(): AffineTransform2D | undefined { return this.#c.stamp.cumulative; }
+  get compensationCount(): number { return this.#c.stamp.count; }
   get points(): readonly TrajectoryPoint[] { return (this.#points ??= frozenSlice(this.#c.buf, this.#c.start, this.#c.end)); }
   get pointCount(): number { return this.#c.end - this.#c.start; }
   pointAt(i: number): TrajectoryPoint | undefined {
     const c = this.#c;
     return Number.isInteger(i) && i >= 0 && i < c.end - c.start ? c.buf[c.start + i] : undefined;
+  }
+  #stampAt(i: number): CompensationStamp | undefined {
+    const c = this.#c;
+    return Number.isInteger(i) && i >= 0 && i < c.end - c.start ? c.stampBuf[c.stampStart + i] : undefined;
+  }
+  compensationIndexAt(i: number): number | undefined { return this.#stampAt(i)?.count; }
+  restoreTransformAt(i: number): AffineTransform2D | undefined {
+    const s = this.#stampAt(i);
+    if (s === undefined) return undefined;
+    const c = this.#c;
+    if (s.count === c.stamp.count || c.inverse === undefined) return AffineTransform2D.IDENTITY;
+    return s.cumulative === undefined ? c.inverse : c.inverse.then(s.cumulative);
+  }
+  originalPosition(i: number): Point2 | undefined {
+    const p = this.pointAt(i);
+    if (p === undefined) return undefined;
+    const t = this.restoreTransformAt(i)!;
+    if (t === AffineTransform2D.IDENTITY) return p.position;
+    const q = t.apply(p.position);
+    return point2Unbounded(q.x, q.y);
+  }
+  originalPoint(i: number): TrajectoryPoint | undefined {
+    const p = this.pointAt(i);
+    if (p === undefined) return undefined;
+    const t = this.restoreTransformAt(i)!;
+    if (t === AffineTransform2D.IDENTITY) return p;
+    const q = t.apply(p.position);
+    return makePoint(p.ts, point2Unbounded(q.x, q.y), t.applyToBBox(p.bbox));
   }
   get firstPoint(): TrajectoryPoint | undefined { const c = this.#c; return c.start < c.end ? c.buf[c.start] : undefined; }
   get lastPoint(): TrajectoryPoint | undefined { const c = this.#c; return c.start < c.end ? c.buf[c.end - 1] : undefined; }
@@ -219,6 +350,11 @@ export class TrajectoryView implements ReadonlyTrajectory {
   #active: TrajectorySegment | undefined;
   #segments: readonly TrajectorySegment[] | undefined;
 
+  /**
+   * @param closed - frozen views of the closed segments, oldest first
+   * @param active - the open segment (a capture, viewed on first access, or a ready view), if any
+   * @param total - points across all segments
+   */
   constructor(closed: readonly TrajectorySegment[], active: SegmentCapture | SegmentView | undefined, total: number) {
     this.#closed = closed;
     if (active instanceof SegmentView) this.#active = active;
@@ -227,10 +363,12 @@ export class TrajectoryView implements ReadonlyTrajectory {
     Object.freeze(this);
   }
 
+  /** The open segment's view (built on first access), if one was open. */
   get activeSegment(): TrajectorySegment | undefined {
     if (this.#active === undefined && this.#capture !== undefined) this.#active = new SegmentView(this.#capture);
     return this.#active;
   }
+  /** All segments, oldest first, the open one last (frozen; built on first access). */
   get segments(): readonly TrajectorySegment[] {
     if (this.#segments === undefined) {
       const a = this.activeSegment;
@@ -238,7 +376,9 @@ export class TrajectoryView implements ReadonlyTrajectory {
     }
     return this.#segments;
   }
+  /** Points across all segments. */
   get totalPoints(): number { return this.#total; }
+  /** Number of segments, open and closed. */
   get segmentCount(): number { return this.#closed.length + (this.#capture !== undefined || this.#active !== undefined ? 1 : 0); }
   /** Plain-object form (for logging / JSON). */
   toJSON(): Record<string, unknown> { return { totalPoints: this.totalPoints, segments: this.segments }; }
@@ -453,6 +593,7 @@ export class Trajectory implements ReadonlyTrajectory {
 
   #append(active: SegmentState, prev: TrajectoryPoint | undefined, p: TrajectoryPoint): void {
     active.points.push(p);
+    active.stamps.push(active.stamp);
     active.motion.push(prev, p);
     this.#total++;
     this.#changed(active, false);
@@ -486,6 +627,7 @@ export class Trajectory implements ReadonlyTrajectory {
       if (n === 0) continue;
       seg.motion.trimFront(seg.points.buffer, seg.points.start, seg.points.buffer.length, n);
       seg.points.dropFront(n);
+      seg.stamps.dropFront(n);
       seg.changed();
       if (!seg.isActive) structural = true;
       toRemove -= n;
@@ -500,12 +642,24 @@ export class Trajectory implements ReadonlyTrajectory {
    * Transforms every point of the active segment through `transform` (positions directly,
    * boxes re-bounded from their transformed corners, possibly leaving the frame), composes
    * the segment's cumulative compensation (`previous.then(transform)`), increments its
-   * compensation count and recomputes its motion features. Timestamps are unchanged.
+   * compensation count and recomputes its motion features. Timestamps are unchanged. Points
+   * appended later are not transformed by it; each point remembers how many compensations
+   * preceded it, so {@link TrajectorySegment.originalPosition} can undo exactly the ones
+   * applied after it.
    *
-   * @param transform - the compensation
+   * @param transform - the compensation; its linear part must be invertible (|determinant| ≥ 1e-9)
    * @param epoch - when given, only a segment of this epoch is compensated
    * @returns whether a segment was compensated
-   * @throws {InvalidArgumentError} on a bad transform, or when transformed geometry is not finite (nothing is changed then)
+   * @throws {InvalidArgumentError} on a transform that is not an {@link AffineTransform2D} or is
+   *   (near-)singular, or when transformed geometry is not finite (nothing is changed then)
+   * @example
+   * ```ts
+   * t.pushPoint(trajectoryPoint(monotonicTs(0), BBox.of(0.15, 0.1, 0.25, 0.2))); // x = 0.2
+   * t.applyCompensation(AffineTransform2D.translation(0.1, 0));
+   * t.pushPoint(trajectoryPoint(monotonicTs(1e9), BBox.of(0.45, 0.1, 0.55, 0.2))); // x = 0.5
+   * t.activeSegment!.originalPosition(0)!.x // 0.2
+   * t.activeSegment!.originalPosition(1)!.x // 0.5 (recorded after the compensation)
+   * ```
    */
   applyCompensation(transform: AffineTransform2D, epoch?: ViewEpoch): boolean {
     const commit = this.prepareCompensation(transform, epoch);
@@ -515,15 +669,16 @@ export class Trajectory implements ReadonlyTrajectory {
   }
 
   /**
-   * First half of {@link Trajectory.applyCompensation}: computes the transformed points
-   * without changing anything, so a caller can compensate many trajectories atomically.
+   * First half of {@link Trajectory.applyCompensation}: validates the transform and computes
+   * the transformed points and compensation state without changing anything, so a caller can
+   * compensate many trajectories atomically.
    *
    * @returns a function that installs the result, or undefined when there is nothing to compensate
-   * @throws {InvalidArgumentError} on a bad transform or non-finite transformed geometry
+   * @throws {InvalidArgumentError} on a bad or (near-)singular transform, or non-finite results
    * @internal
    */
   prepareCompensation(transform: AffineTransform2D, epoch?: ViewEpoch): (() => void) | undefined {
-    if (!(transform instanceof AffineTransform2D)) throw new InvalidArgumentError('transform', 'an AffineTransform2D', transform);
+    checkCompensation(transform);
     const active = this.#active();
     if (active === undefined || (epoch !== undefined && active.viewEpoch !== epoch)) return undefined;
     const n = active.points.length;
@@ -533,11 +688,19 @@ export class Trajectory implements ReadonlyTrajectory {
       const q = transform.apply(p.position);
       next[i] = makePoint(p.ts, point2Unbounded(q.x, q.y), transform.applyToBBox(p.bbox));
     }
+    const prev = active.stamp;
+    const stamp: CompensationStamp = Object.freeze({
+      count: prev.count + 1,
+      cumulative: prev.cumulative === undefined ? transform : prev.cumulative.then(transform),
+    });
+    // (c1…cn)⁻¹ = cn⁻¹.then((c1…cn−1)⁻¹), built from well-conditioned single inverses.
+    const inv = transform.invert();
+    const inverse = active.inverse === undefined ? inv : inv.then(active.inverse);
     return () => {
       active.points.replace(next);
       active.motion.recompute(next, 0, n);
-      active.compensation = active.compensation === undefined ? transform : active.compensation.then(transform);
-      active.compensationCount++;
+      active.stamp = stamp;
+      active.inverse = inverse;
       this.#changed(active, false);
     };
   }

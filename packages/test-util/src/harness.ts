@@ -134,8 +134,8 @@ export class PipelineHarness {
       const prevEpoch = this.#view.snapshot.epoch;
       const vu = await this.#view.update(frame.ts, frame);
       for (const ev of vu.events) {
-        if (ev.type === 'epochChanged') health.push({ type: 'ViewEpochChanged', feedId: this.feedId, epoch: ev.epoch });
-        else if (ev.type === 'degraded') health.push({ type: 'ViewDegraded', feedId: this.feedId, stabilityScore: ev.stabilityScore });
+        if (ev.type === 'epochChanged') health.push({ type: 'ViewEpochChanged', feedId: this.feedId, epoch: ev.epoch, cause: ev.cause });
+        else if (ev.type === 'degraded') health.push({ type: 'ViewDegraded', feedId: this.feedId, reason: ev.reason, stabilityScore: ev.stabilityScore });
         else if (ev.type === 'compensationApplied') health.push({ type: 'ViewCompensationApplied', feedId: this.feedId, epoch: ev.epoch });
       }
       if (vu.snapshot.epoch !== prevEpoch) {
@@ -198,7 +198,7 @@ export class PipelineHarness {
     this.temporal.clear();
     const vu = this.#view.restart();
     this.temporal.setViewEpoch(vu.snapshot.epoch);
-    out.push({ type: 'ViewEpochChanged', feedId: this.feedId, epoch: vu.snapshot.epoch });
+    out.push({ type: 'ViewEpochChanged', feedId: this.feedId, epoch: vu.snapshot.epoch, cause: 'restart' });
     for (const s of this.#stages) await s.onViewEpochChange?.(vu.snapshot.epoch);
     this.#state = 'idle';
     await this.start();

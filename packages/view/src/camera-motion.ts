@@ -42,11 +42,18 @@ const TELEMETRY: MotionSource = Object.freeze({ kind: 'telemetry' });
 const EXTERNAL: MotionSource = Object.freeze({ kind: 'external' });
 const NONE: MotionSource = Object.freeze({ kind: 'none' });
 
-/** @returns the shared frozen `stable` motion state */
+/**
+ * The `stable` motion state.
+ * @returns the shared frozen `stable` motion state
+ */
 export function stableMotion(): CameraMotionState { return STABLE; }
-/** @returns the shared frozen `unknown` motion state */
+/**
+ * The `unknown` motion state.
+ * @returns the shared frozen `unknown` motion state
+ */
 export function unknownMotion(): CameraMotionState { return UNKNOWN; }
 /**
+ * Builds a `moving` motion state.
  * @param opts - optional unsigned angular speed (deg/s) and displacement (normalized)
  * @returns a frozen `moving` motion state (absent fields are omitted, not `undefined`)
  * @throws {InvalidArgumentError} for a negative, NaN or infinite value
@@ -59,13 +66,23 @@ export function movingMotion(opts: { angularVelocity?: number | undefined; displ
   return Object.freeze(out);
 }
 
-/** @returns the shared frozen `telemetry` source */
+/**
+ * The `telemetry` motion source.
+ * @returns the shared frozen `telemetry` source
+ */
 export function telemetrySource(): MotionSource { return TELEMETRY; }
-/** @returns the shared frozen `external` source */
+/**
+ * The `external` motion source.
+ * @returns the shared frozen `external` source
+ */
 export function externalSource(): MotionSource { return EXTERNAL; }
-/** @returns the shared frozen `none` source */
+/**
+ * The `none` motion source.
+ * @returns the shared frozen `none` source
+ */
 export function noneSource(): MotionSource { return NONE; }
 /**
+ * Builds an `inferred` motion source.
  * @param confidence - estimator confidence in [0, 1]
  * @returns a frozen `inferred` source
  * @throws {InvalidArgumentError} when `confidence` is outside [0, 1] or not finite

@@ -23,6 +23,9 @@ const ROT4 = AffineTransform2D.rotation(deg(4), C).then(T01);
 const SCALE115 = AffineTransform2D.scale(1.15, 1.15, C);
 const SCALE092 = AffineTransform2D.scale(0.92, 0.92, C);
 const SCALE105 = AffineTransform2D.scale(1.05, 1.05, C);
+// singular (det 0) yet unit column norms and zero rotation: passes the rotation/scale ceiling
+const SINGULAR = new AffineTransform2D([1, 1, 0.3, 0, 0, 0]);
+const COLLAPSE = AffineTransform2D.scale(0, 0, C); // everything onto the centre
 const stable: CameraMotionState = { kind: 'stable' };
 const unknown: CameraMotionState = { kind: 'unknown' };
 const moving = (displacement?: number): CameraMotionState => (displacement === undefined ? { kind: 'moving' } : { kind: 'moving', displacement });
@@ -91,11 +94,27 @@ describe('DefaultEpochPolicy.decide', () => {
     ['displacement 0.3 + low-confidence transform → segment', { motion: moving(0.3), report: { frameTransform: est(T03, 0.6) } }, SEGMENT],
     ['ceiling: displacement 0.3 + 6° rotation → segment', { motion: moving(0.3), report: { frameTransform: est(ROT6, 0.99) } }, SEGMENT],
     ['ceiling: displacement 0.3 + 15% scale → segment', { motion: moving(0.3), report: { frameTransform: est(SCALE115, 0.99) } }, SEGMENT],
-    ['displacement 0.1 → degrade{inferredMotionLowConfidence}', { motion: moving(0.1) }, degrade('inferredMotionLowConfidence')],
-    ['displacement exactly 0.25 is not above the threshold → degrade', { motion: moving(0.25) }, degrade('inferredMotionLowConfidence')],
+    // singular transforms never compensate
+    ['singular: pan 20° + det-0 transform (conf 0.99) → segment', { prevPtz: P0, report: { ptz: at(20), frameTransform: est(SINGULAR, 0.99) } }, SEGMENT],
+    ['singular: displacement 0.3 + det-0 transform → segment', { motion: moving(0.3), report: { frameTransform: est(SINGULAR, 0.99) } }, SEGMENT],
+    ['singular: det 1e-10 transform → segment', { motion: moving(0.3), report: { frameTransform: est(new AffineTransform2D([1, 1, 0.3, 0, 1e-10, 0]), 0.99) } }, SEGMENT],
+    ['singular: a collapse to a point → segment even with the ceilings lifted', { prevPtz: P0, report: { ptz: at(0, 0, 0.9), frameTransform: est(COLLAPSE, 0.99) }, options: { maxCompensationScaleChange: 10, maxCompensationRotationDeg: 180 } }, SEGMENT],
+    // small motion: the degrade reason follows the report
+    ['displacement 0.1, hint only → degrade{unknown}', { motion: moving(0.1) }, degrade('unknown')],
+    ['displacement 0.1, confident inferred transform → degrade{unknown}', { motion: moving(0.1), report: { frameTransform: est(T01, 0.9) } }, degrade('unknown')],
+    ['displacement 0.1, transform conf exactly 0.8 → degrade{unknown}', { motion: moving(0.1), report: { frameTransform: est(T01, 0.8) } }, degrade('unknown')],
+    ['displacement 0.1, external transform → degrade{unknown}', { motion: moving(0.1), report: { frameTransform: globalTransformEstimate(T01, 1, 'external') } }, degrade('unknown')],
+    ['displacement 0.1, transform conf 0.6 → degrade{inferredMotionLowConfidence}', { motion: moving(0.1), report: { frameTransform: est(T01, 0.6) } }, degrade('inferredMotionLowConfidence')],
+    ['displacement 0.1, low-confidence external transform → degrade{inferredMotionLowConfidence}', { motion: moving(0.1), report: { frameTransform: globalTransformEstimate(T01, 0.5, 'external') } }, degrade('inferredMotionLowConfidence')],
+    ['displacement 0.1, conf 0.9 under compensateMinConfidence 0.95 → degrade{inferredMotionLowConfidence}', { motion: moving(0.1), report: { frameTransform: est(T01, 0.9) }, options: { compensateMinConfidence: 0.95 } }, degrade('inferredMotionLowConfidence')],
+    ['displacement 0.1, telemetry source → degrade{ptzMoving}', { motion: moving(0.1), report: { ptz: at(3), frameTransform: est(T01, 0.9) } }, degrade('ptzMoving')],
+    ['displacement 0.1, telemetry beats a low-confidence transform → degrade{ptzMoving}', { motion: moving(0.1), report: { ptz: at(3), frameTransform: est(T01, 0.3) } }, degrade('ptzMoving')],
+    ['displacement exactly 0.25 is not above the threshold → degrade', { motion: moving(0.25) }, degrade('unknown')],
     ['displacement 0 → continue', { motion: moving(0) }, CONTINUE],
     ['displacement 0.1 with degradeOnSmallMotion=false → continue', { motion: moving(0.1), options: { degradeOnSmallMotion: false } }, CONTINUE],
     ['moving without displacement → degrade{unknown}', { motion: moving() }, degrade('unknown')],
+    ['moving without displacement, telemetry source → degrade{ptzMoving}', { motion: moving(), report: { ptz: at(3) } }, degrade('ptzMoving')],
+    ['moving without displacement, low-confidence transform → degrade{inferredMotionLowConfidence}', { motion: moving(), report: { frameTransform: est(T01, 0.4) } }, degrade('inferredMotionLowConfidence')],
     ['moving without displacement, degradeOnSmallMotion=false → continue', { motion: moving(), options: { degradeOnSmallMotion: false } }, CONTINUE],
     ['unknown motion → continue (validity is degraded by the view system)', { motion: unknown }, CONTINUE],
     // 4. accumulated motion at moveEnd
@@ -104,10 +123,16 @@ describe('DefaultEpochPolicy.decide', () => {
     ['moveEnd after 0.3 accumulated displacement → segment', { motion: stable, transition: 'moveEnd', accumulated: { frames: 9, displacement: 0.3 } }, SEGMENT],
     ['moveEnd after a small episode → continue', { motion: stable, transition: 'moveEnd', accumulated: { frames: 3, ptz: { pan: 4, tilt: 1, zoom: 0 }, displacement: 0.05 } }, CONTINUE],
     ['moveEnd large episode with segmentOnAccumulatedMotion=false → continue', { motion: stable, transition: 'moveEnd', accumulated: { frames: 20, displacement: 0.5 }, options: { segmentOnAccumulatedMotion: false } }, CONTINUE],
-    ['mid-move large accumulation is not judged yet', { motion: moving(0.05), transition: 'moving', accumulated: { frames: 20, displacement: 0.5 } }, degrade('inferredMotionLowConfidence')],
+    ['mid-move large accumulation is not judged yet', { motion: moving(0.05), transition: 'moving', accumulated: { frames: 20, displacement: 0.5 } }, degrade('unknown')],
   ])('%s', (_n, row, want) => {
     const policy = new DefaultEpochPolicy(row.options);
     expect(policy.decide(ctxOf(row))).toEqual(want);
+  });
+
+  it('the singular test transforms pass the rotation/scale ceiling, so only invertibility refuses them', () => {
+    const policy = new DefaultEpochPolicy({ maxCompensationScaleChange: 10, maxCompensationRotationDeg: 180 });
+    expect(new DefaultEpochPolicy().withinCompensationCeiling(SINGULAR)).toBe(true);
+    expect(policy.withinCompensationCeiling(COLLAPSE)).toBe(true);
   });
 
   it('has the documented defaults', () => {
@@ -150,5 +175,28 @@ describe('EpochDecision helpers', () => {
     expect(() => checkEpochDecision('d', { kind: 'degrade', reason: 'rain' })).toThrow(InvalidArgumentError);
     expect(() => checkEpochDecision('d', { kind: 'compensate', reason: 'largeJump' })).toThrow(InvalidArgumentError);
     expect(() => compensateDecision('ptzMoving', { m: [1, 0, Number.NaN, 0, 1, 0] } as never)).toThrow(InvalidArgumentError);
+  });
+
+  it.each<[string, readonly number[]]>([
+    ['determinant 0 (rank 1)', [1, 1, 0.3, 0, 0, 0]],
+    ['determinant 1e-10', [1, 1, 0, 0, 1e-10, 0]],
+    ['all-zero linear part', [0, 0, 0.5, 0, 0, 0.5]],
+  ])('refuse a singular compensation transform: %s', (_n, m) => {
+    const t = new AffineTransform2D(m as [number, number, number, number, number, number]);
+    expect(() => compensateDecision('largeJump', t)).toThrow(InvalidArgumentError);
+    let caught: unknown;
+    try { checkEpochDecision('d', { kind: 'compensate', reason: 'largeJump', transform: { m } }); } catch (e) { caught = e; }
+    expect(InvalidArgumentError.isInstance(caught)).toBe(true);
+    expect((caught as InvalidArgumentError).argument).toBe('d.transform');
+  });
+
+  it.each<[string, readonly number[]]>([
+    ['determinant exactly 1e-9', [1, 1, 0, 0, 1e-9, 0]],
+    ['a reflection (determinant -1)', [-1, 0, 1, 0, 1, 0]],
+    ['identity', [1, 0, 0, 0, 1, 0]],
+  ])('accept an invertible compensation transform: %s', (_n, m) => {
+    const t = new AffineTransform2D(m as [number, number, number, number, number, number]);
+    expect(compensateDecision('largeJump', t)).toEqual({ kind: 'compensate', reason: 'largeJump', transform: t });
+    expect(checkEpochDecision('d', { kind: 'compensate', reason: 'largeJump', transform: { m } }).kind).toBe('compensate');
   });
 });

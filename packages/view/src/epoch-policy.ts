@@ -8,10 +8,11 @@ import { AffineTransform2D, ConfigError, InvalidArgumentError } from '@nv/core';
 import type { DurationNs } from '@nv/core';
 import type { CameraMotionState } from './camera-motion.js';
 import type { MotionReport } from './motion-report.js';
+import { deriveMotionSource } from './motion-report.js';
 import type { PtzDeltas } from './ptz.js';
 import { ptzDeltas } from './ptz.js';
-import { absRotationDegrees, checkAffineTransform, scaleChange } from './transform.js';
-import type { TransitionPhase } from './transition.js';
+import { absRotationDegrees, checkCompensationTransform, isCompensableTransform, scaleChange } from './transform.js';
+import type { TransitionPhase, nextTransitionPhase } from './transition.js';
 import type { DegradationReason } from './validity.js';
 import { checkDegradationReason } from './validity.js';
 import type { ViewSnapshot } from './view-state.js';
@@ -35,11 +36,19 @@ export type EpochDecision =
 const CONTINUE: EpochDecision = Object.freeze({ kind: 'continue' });
 const SEGMENT: EpochDecision = Object.freeze({ kind: 'segment' });
 
-/** @returns the shared `continue` decision */
+/**
+ * The `continue` decision.
+ * @returns the shared `continue` decision
+ */
 export function continueDecision(): EpochDecision { return CONTINUE; }
-/** @returns the shared `segment` decision */
+/**
+ * The `segment` decision.
+ * @returns the shared `segment` decision
+ */
 export function segmentDecision(): EpochDecision { return SEGMENT; }
 /**
+ * Builds a `degrade` decision.
+ * @param reason - why the context is degraded
  * @returns a frozen `degrade` decision
  * @throws {InvalidArgumentError} for an unknown reason
  */
@@ -47,19 +56,26 @@ export function degradeDecision(reason: DegradationReason): EpochDecision {
   return Object.freeze({ kind: 'degrade', reason: checkDegradationReason('reason', reason) });
 }
 /**
+ * Builds a `compensate` decision.
+ * @param reason - why the context is degraded while compensating
+ * @param transform - previous → current frame transform to apply to stored positions
  * @returns a frozen `compensate` decision
- * @throws {InvalidArgumentError} for an unknown reason or a non-finite transform
+ * @throws {InvalidArgumentError} for an unknown reason, a non-finite transform, or a singular one
+ *   (|determinant| below `MIN_COMPENSATION_DETERMINANT`)
  */
 export function compensateDecision(reason: DegradationReason, transform: AffineTransform2D): EpochDecision {
   return Object.freeze({
-    kind: 'compensate', reason: checkDegradationReason('reason', reason), transform: checkAffineTransform('transform', transform),
+    kind: 'compensate', reason: checkDegradationReason('reason', reason), transform: checkCompensationTransform('transform', transform),
   });
 }
 
 /**
  * Checks a decision returned by a (possibly user-written) policy.
+ * @param name - argument name for error messages
+ * @param v - the decision to check
  * @returns a frozen copy
- * @throws {InvalidArgumentError} naming the invalid field
+ * @throws {InvalidArgumentError} naming the invalid field; a `compensate` transform must be finite
+ *   and invertible (|determinant| ≥ `MIN_COMPENSATION_DETERMINANT`)
  */
 export function checkEpochDecision(name: string, v: unknown): EpochDecision {
   if (!isObject(v)) throw new InvalidArgumentError(name, 'an EpochDecision object', v);
@@ -70,7 +86,7 @@ export function checkEpochDecision(name: string, v: unknown): EpochDecision {
     case 'compensate': return Object.freeze({
       kind: 'compensate',
       reason: checkDegradationReason(`${name}.reason`, v['reason']),
-      transform: checkAffineTransform(`${name}.transform`, v['transform']),
+      transform: checkCompensationTransform(`${name}.transform`, v['transform']),
     });
     default: throw new InvalidArgumentError(`${name}.kind`, "'continue', 'degrade', 'compensate' or 'segment'", v['kind']);
   }
@@ -102,7 +118,7 @@ export interface EpochPolicyContext {
   readonly motionState: CameraMotionState;
   /** How long the camera has been in this motion state kind (media clock), 0 on the first frame of it. */
   readonly stateDuration: DurationNs;
-  /** This frame's transition phase per the state machine (before any `segment` override). */
+  /** This frame's transition phase per the state machine ({@link nextTransitionPhase}); a `segment` decision does not change it. */
   readonly transition: TransitionPhase;
   /** Motion accumulated over the current episode, when one is in progress. */
   readonly accumulated?: AccumulatedMotion | undefined;
@@ -121,6 +137,7 @@ export interface EpochPolicyContext {
  */
 export interface EpochPolicy {
   /**
+   * Decides what to do about this frame's motion.
    * @param ctx - previous view, this frame's report, motion state, phase and accumulated motion
    * @returns the decision for this frame
    */
@@ -208,10 +225,13 @@ export function resolveEpochPolicyOptions(options: Partial<DefaultEpochPolicyOpt
  *    compensation ceiling**, else `segment`. Otherwise, with `degradeOnSmallMotion`, any
  *    above `ptzDeadband` → `degrade{zoomChange}` (only zoom moved) or `degrade{ptzMoving}`.
  * 3. Motion `moving` with a displacement d: d > `segmentDisplacementThreshold` →
- *    `compensate{largeJump}` (same confidence and ceiling conditions) else `segment`;
- *    otherwise with `degradeOnSmallMotion` and d > 0 → `degrade{inferredMotionLowConfidence}`.
- *    Motion `moving` without a displacement (a hint or PTZ-only) with `degradeOnSmallMotion`
- *    → `degrade{unknown}`: motion of unknown size is never "continue".
+ * *    `compensate{largeJump}` (same confidence and ceiling conditions) else `segment`;
+ *    otherwise with `degradeOnSmallMotion` and d > 0 → `degrade{r}`. Motion `moving`
+ *    without a displacement (a hint or PTZ-only) with `degradeOnSmallMotion` → `degrade{r}`
+ *    too: motion of unknown size is never "continue". The reason `r` for these small
+ *    motions depends on the report: `ptzMoving` when its motion source is telemetry (it
+ *    carries `ptz`), else `inferredMotionLowConfidence` when it carries a `frameTransform`
+ *    with confidence below `compensateMinConfidence`, else `unknown`.
  * 4. With `segmentOnAccumulatedMotion`, on a `moveEnd` frame whose episode accumulated a PTZ
  *    change or displacement above a segment threshold → `segment` (a slow pan that never
  *    crossed a threshold in one frame still leaves old coordinates incompatible).
@@ -219,7 +239,9 @@ export function resolveEpochPolicyOptions(options: Partial<DefaultEpochPolicyOpt
  *
  * Compensation ceiling: AABB re-bounding under rotation inflates boxes, so a transform with
  * |rotation| > `maxCompensationRotationDeg` or scale change (max |s − 1| over both axes) >
- * `maxCompensationScaleChange` is refused and the decision becomes `segment`.
+ * `maxCompensationScaleChange` is refused and the decision becomes `segment`. A singular
+ * transform (|determinant| below `MIN_COMPENSATION_DETERMINANT`) is refused the same way, so
+ * this policy never returns a `compensate` decision that {@link checkEpochDecision} rejects.
  *
  * @example
  * ```ts
@@ -232,6 +254,7 @@ export class DefaultEpochPolicy implements EpochPolicy {
   readonly options: DefaultEpochPolicyOptions;
 
   /**
+   * Creates a policy with the given thresholds.
    * @param options - overrides of {@link DEFAULT_EPOCH_POLICY_OPTIONS}
    * @throws {InvalidArgumentError} for out-of-range values
    * @throws {ConfigError} `InvalidPolicy` for unknown options or inconsistent thresholds
@@ -272,9 +295,9 @@ export class DefaultEpochPolicy implements EpochPolicy {
     if (m.kind === 'moving') {
       if (m.displacement !== undefined) {
         if (m.displacement > o.segmentDisplacementThreshold) return this.#compensateOrSegment(report, 'largeJump');
-        if (o.degradeOnSmallMotion && m.displacement > 0) return degradeDecision('inferredMotionLowConfidence');
+        if (o.degradeOnSmallMotion && m.displacement > 0) return degradeDecision(this.#smallMotionReason(report));
       } else if (o.degradeOnSmallMotion) {
-        return degradeDecision('unknown');
+        return degradeDecision(this.#smallMotionReason(report));
       }
     }
 
@@ -290,9 +313,17 @@ export class DefaultEpochPolicy implements EpochPolicy {
 
   #compensateOrSegment(report: MotionReport, reason: DegradationReason): EpochDecision {
     const t = report.frameTransform;
-    if (t !== undefined && t.confidence >= this.options.compensateMinConfidence && this.withinCompensationCeiling(t.transform)) {
+    if (t !== undefined && t.confidence >= this.options.compensateMinConfidence
+      && isCompensableTransform(t.transform) && this.withinCompensationCeiling(t.transform)) {
       return compensateDecision(reason, t.transform);
     }
     return SEGMENT;
+  }
+
+  #smallMotionReason(report: MotionReport): DegradationReason {
+    if (deriveMotionSource(report).kind === 'telemetry') return 'ptzMoving';
+    const t = report.frameTransform;
+    if (t !== undefined && t.confidence < this.options.compensateMinConfidence) return 'inferredMotionLowConfidence';
+    return 'unknown';
   }
 }

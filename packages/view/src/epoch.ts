@@ -25,6 +25,7 @@ function checkCounter(name: string, n: number): void {
 }
 
 /**
+ * Validating constructor for {@link ViewEpoch}.
  * @param n - non-negative safe integer
  * @returns `n` as a {@link ViewEpoch}
  * @throws {InvalidArgumentError} when `n` is not a non-negative safe integer
@@ -36,6 +37,7 @@ export function viewEpoch(n: number): ViewEpoch {
 }
 
 /**
+ * Validating constructor for {@link ViewVersion}.
  * @param n - non-negative safe integer
  * @returns `n` as a {@link ViewVersion}
  * @throws {InvalidArgumentError} when `n` is not a non-negative safe integer
@@ -52,6 +54,7 @@ export const INITIAL_VIEW_EPOCH: ViewEpoch = 0 as ViewEpoch;
 export const INITIAL_VIEW_VERSION: ViewVersion = 0 as ViewVersion;
 
 /**
+ * The epoch following `e`.
  * @param e - current epoch
  * @returns the epoch after `e`
  * @throws {InvalidArgumentError} when `e` is not a valid epoch or `e + 1` would exceed the safe-integer range
@@ -61,6 +64,7 @@ export function nextEpoch(e: ViewEpoch): ViewEpoch {
 }
 
 /**
+ * The version following `v`.
  * @param v - current version
  * @returns the version after `v`
  * @throws {InvalidArgumentError} when `v` is not a valid version or `v + 1` would exceed the safe-integer range

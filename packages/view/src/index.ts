@@ -23,8 +23,9 @@ export type { PtzTelemetry, PtzEvent, PtzDeltas } from './ptz.js';
 export {
   TRANSFORM_ESTIMATION_METHODS, globalTransformEstimate, checkAffineTransform, checkGlobalTransformEstimate,
   displacementMagnitude, maxFrameDisplacement, scaleChange, absRotationDegrees, transformEstimateContentEquals,
+  MIN_COMPENSATION_DETERMINANT, isCompensableTransform, checkCompensationTransform,
 } from './transform.js';
-export type { TransformEstimationMethod, GlobalTransformEstimate } from './transform.js';
+export type { TransformEstimationMethod, GlobalTransformEstimate, GlobalTransformEstimateInput } from './transform.js';
 export { TRANSITION_PHASES, checkTransitionPhase, nextTransitionPhase } from './transition.js';
 export type { TransitionPhase } from './transition.js';
 export {

@@ -9,7 +9,7 @@ import type { CameraMotionState, MotionSource } from './camera-motion.js';
 import { checkCameraMotionState, externalSource, inferredSource, noneSource, telemetrySource } from './camera-motion.js';
 import type { PtzEvent, PtzTelemetry } from './ptz.js';
 import { checkPtzEvent, checkPtzTelemetry } from './ptz.js';
-import type { GlobalTransformEstimate } from './transform.js';
+import type { GlobalTransformEstimate, GlobalTransformEstimateInput } from './transform.js';
 import { checkGlobalTransformEstimate } from './transform.js';
 import { isObject } from './validate.js';
 
@@ -23,7 +23,7 @@ export interface MotionReport {
   /** PTZ telemetry, when the camera reports it. */
   readonly ptz?: PtzTelemetry | undefined;
   /** Previous → current frame transform (optical flow, homography, PTZ model, external). */
-  readonly frameTransform?: GlobalTransformEstimate | undefined;
+  readonly frameTransform?: GlobalTransformEstimateInput | undefined;
   /** The provider's own verdict on motion; when present it is used as is. */
   readonly motionHint?: CameraMotionState | undefined;
   /** Discrete PTZ events since the previous frame (a `presetRecall` opens a new epoch by default). */

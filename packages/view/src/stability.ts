@@ -73,6 +73,7 @@ export interface StabilityInput {
 }
 
 /**
+ * The stability state at the start of a session (or after a restart).
  * @param score - starting score in [0, 1] (1 for fixed cameras, 0 for observed ones)
  * @returns a state that recovers from `score`
  * @throws {InvalidArgumentError} when `score` is outside [0, 1]
@@ -125,6 +126,7 @@ export class StabilityTracker {
   readonly options: StabilityOptions;
 
   /**
+   * Creates a tracker starting at `initialScore`.
    * @param initialScore - starting score in [0, 1]
    * @param options - overrides of {@link DEFAULT_STABILITY_OPTIONS}
    * @throws {InvalidArgumentError} for a bad score or options

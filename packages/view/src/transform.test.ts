@@ -1,7 +1,7 @@
 import { describe, it, expect } from 'vitest';
 import { AffineTransform2D, InvalidArgumentError } from '@nv/core';
 import {
-  absRotationDegrees, checkAffineTransform, displacementMagnitude, globalTransformEstimate, maxFrameDisplacement, scaleChange,
+  MIN_COMPENSATION_DETERMINANT, absRotationDegrees, checkAffineTransform, checkCompensationTransform, isCompensableTransform, displacementMagnitude, globalTransformEstimate, maxFrameDisplacement, scaleChange,
   transformEstimateContentEquals,
 } from './transform.js';
 
@@ -44,6 +44,25 @@ describe('GlobalTransformEstimate validation', () => {
     expect(checkAffineTransform('t', { m: [1, 0, 0.1, 0, 1, 0] }).translationMagnitude).toBeCloseTo(0.1, 12);
     expect(() => checkAffineTransform('t', { m: [1, 0, Number.NaN, 0, 1, 0] })).toThrow(InvalidArgumentError);
     expect(() => checkAffineTransform('t', [1, 0, 0, 0, 1, 0])).toThrow(InvalidArgumentError);
+  });
+  it.each<[string, AffineTransform2D, boolean]>([
+    ['identity', AffineTransform2D.IDENTITY, true],
+    ['rotation 30°', AffineTransform2D.rotation(deg(30)), true],
+    ['reflection', new AffineTransform2D([-1, 0, 1, 0, 1, 0]), true],
+    ['determinant exactly the minimum', new AffineTransform2D([1, 0, 0, 0, MIN_COMPENSATION_DETERMINANT, 0]), true],
+    ['determinant just below the minimum', new AffineTransform2D([1, 0, 0, 0, 0.99 * MIN_COMPENSATION_DETERMINANT, 0]), false],
+    ['negative determinant just below the minimum in size', new AffineTransform2D([1, 0, 0, 0, -0.99 * MIN_COMPENSATION_DETERMINANT, 0]), false],
+    ['rank-1 with unit columns', new AffineTransform2D([1, 1, 0.3, 0, 0, 0]), false],
+    ['scale 0 on one axis', AffineTransform2D.scale(0, 1), false],
+  ])('compensation invertibility of %s', (_n, t, ok) => {
+    expect(MIN_COMPENSATION_DETERMINANT).toBe(1e-9);
+    expect(isCompensableTransform(t)).toBe(ok);
+    if (ok) expect(checkCompensationTransform('t', t)).toBe(t);
+    else expect(() => checkCompensationTransform('t', t)).toThrow(InvalidArgumentError);
+  });
+  it('a singular frame-transform estimate is still a valid estimate (only compensation refuses it)', () => {
+    expect(globalTransformEstimate(AffineTransform2D.scale(0, 1), 0.9, 'featureMatching').transform.determinant).toBe(0);
+    expect(() => checkCompensationTransform('t', { m: [1, 0, Number.NaN, 0, 1, 0] })).toThrow(InvalidArgumentError);
   });
   it('content equality ignores computedAt', () => {
     const a = globalTransformEstimate(AffineTransform2D.translation(0.1, 0), 0.9, 'featureMatching', 1);

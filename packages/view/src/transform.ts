@@ -38,6 +38,9 @@ export interface GlobalTransformEstimate {
   readonly computedAt: ViewVersion;
 }
 
+/** A transform estimate as a provider reports it: `computedAt` is optional (the view system stamps it). */
+export type GlobalTransformEstimateInput = Omit<GlobalTransformEstimate, 'computedAt'> & { readonly computedAt?: ViewVersion };
+
 /**
  * Validating constructor for {@link GlobalTransformEstimate}.
  * @param transform - previous → current frame transform
@@ -57,7 +60,14 @@ export function globalTransformEstimate(
   return checkGlobalTransformEstimate('transformEstimate', { transform, confidence, method, computedAt });
 }
 
-/** Checks and copies an {@link AffineTransform2D} (accepts one from another package copy). */
+/**
+ * Checks and copies an {@link AffineTransform2D} (accepts one from another package copy).
+ * Singular transforms are accepted here; see {@link checkCompensationTransform}.
+ * @param name - argument name for error messages
+ * @param v - value to check
+ * @returns `v` itself, or a copy when it came from another package copy
+ * @throws {InvalidArgumentError} when `v` is not a transform with six finite coefficients
+ */
 export function checkAffineTransform(name: string, v: unknown): AffineTransform2D {
   if (v instanceof AffineTransform2D) return v;
   if (isObject(v) && Array.isArray(v['m']) && v['m'].length === 6) {
@@ -68,6 +78,39 @@ export function checkAffineTransform(name: string, v: unknown): AffineTransform2
     }
   }
   throw new InvalidArgumentError(name, 'an AffineTransform2D', v);
+}
+
+/**
+ * Smallest |determinant| of a transform's linear part that {@link checkCompensationTransform}
+ * accepts. Below it the transform collapses the image onto (nearly) a line or a point, so
+ * positions compensated with it are meaningless and cannot be mapped back.
+ */
+export const MIN_COMPENSATION_DETERMINANT = 1e-9;
+
+/**
+ * Whether a transform is invertible enough to compensate stored positions with.
+ * @param transform - the transform to test
+ * @returns `true` when |determinant| ≥ {@link MIN_COMPENSATION_DETERMINANT}
+ * @example `isCompensableTransform(AffineTransform2D.scale(0, 1)) // false`
+ */
+export function isCompensableTransform(transform: AffineTransform2D): boolean {
+  return Math.abs(transform.determinant) >= MIN_COMPENSATION_DETERMINANT;
+}
+
+/**
+ * Checks a transform meant for compensation: {@link checkAffineTransform} plus invertibility.
+ * @param name - argument name for error messages
+ * @param v - value to check
+ * @returns the checked transform
+ * @throws {InvalidArgumentError} when `v` is not a finite transform or its |determinant| is
+ *   below {@link MIN_COMPENSATION_DETERMINANT} (singular)
+ */
+export function checkCompensationTransform(name: string, v: unknown): AffineTransform2D {
+  const t = checkAffineTransform(name, v);
+  if (!isCompensableTransform(t)) {
+    throw new InvalidArgumentError(name, `an invertible transform (|determinant| >= ${MIN_COMPENSATION_DETERMINANT})`, v);
+  }
+  return t;
 }
 
 /**
@@ -84,7 +127,8 @@ export function checkGlobalTransformEstimate(name: string, v: unknown): GlobalTr
     transform: checkAffineTransform(`${name}.transform`, v['transform']),
     confidence: checkRange(`${name}.confidence`, v['confidence'], 0, 1),
     method: method as TransformEstimationMethod,
-    computedAt: checkCount(`${name}.computedAt`, v['computedAt']) as ViewVersion,
+    // Providers cannot know the view version; the view system stamps it. Default 0.
+    computedAt: (v['computedAt'] === undefined ? 0 : checkCount(`${name}.computedAt`, v['computedAt'])) as ViewVersion,
   });
 }
 

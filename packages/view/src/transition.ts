@@ -30,6 +30,10 @@ export const TRANSITION_PHASES: readonly TransitionPhase[] = Object.freeze([
 ] satisfies TransitionPhase[]);
 
 /**
+ * Checks that a value is a {@link TransitionPhase}.
+ * @param name - argument name for the error message
+ * @param v - value to check
+ * @returns `v` as a {@link TransitionPhase}
  * @throws {InvalidArgumentError} when `v` is not a {@link TransitionPhase}
  */
 export function checkTransitionPhase(name: string, v: unknown): TransitionPhase {

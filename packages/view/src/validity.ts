@@ -37,11 +37,18 @@ export type ContextValidity =
 const VALID: ContextValidity = Object.freeze({ kind: 'valid' });
 const INVALID: ContextValidity = Object.freeze({ kind: 'invalid' });
 
-/** @returns the (frozen, shared) `valid` validity */
+/**
+ * The `valid` validity.
+ * @returns the (frozen, shared) `valid` validity
+ */
 export function validValidity(): ContextValidity { return VALID; }
-/** @returns the (frozen, shared) `invalid` validity */
+/**
+ * The `invalid` validity.
+ * @returns the (frozen, shared) `invalid` validity
+ */
 export function invalidValidity(): ContextValidity { return INVALID; }
 /**
+ * Builds a `degraded` validity.
  * @param reason - why the context is degraded
  * @returns a frozen `degraded` validity
  * @throws {InvalidArgumentError} when `reason` is not a {@link DegradationReason}
@@ -53,6 +60,7 @@ export function degradedValidity(reason: DegradationReason): ContextValidity {
 }
 
 /**
+ * Checks that a value is a {@link DegradationReason}.
  * @param name - argument name for the error message
  * @param v - value to check
  * @returns `v` as a {@link DegradationReason}

@@ -157,6 +157,7 @@ export class ViewSnapshot implements ViewStamp {
   }
 
   /**
+   * Validates a view state and wraps it in an immutable snapshot.
    * @param state - a view state (validated and deep-copied)
    * @returns a snapshot of it
    * @throws {InvalidArgumentError} naming the first invalid field
@@ -165,9 +166,15 @@ export class ViewSnapshot implements ViewStamp {
     return new ViewSnapshot(checkViewState(state));
   }
 
-  /** @returns a snapshot of {@link fixedInitialViewState} */
+  /**
+   * The initial view of a fixed camera.
+   * @returns a snapshot of {@link fixedInitialViewState}
+   */
   static fixedInitial(): ViewSnapshot { return new ViewSnapshot(fixedInitialViewState()); }
-  /** @returns a snapshot of {@link observedInitialViewState} */
+  /**
+   * The initial view of an observed camera.
+   * @returns a snapshot of {@link observedInitialViewState}
+   */
   static observedInitial(): ViewSnapshot { return new ViewSnapshot(observedInitialViewState()); }
 
   /** Discontinuity counter. */

@@ -2,10 +2,12 @@ import { describe, it, expect } from 'vitest';
 import { AffineTransform2D, ConfigError, InvalidArgumentError, ViewError, monotonicTs } from '@nv/core';
 import type { MonotonicTs } from '@nv/core';
 import type { EpochPolicy, EpochPolicyContext } from './epoch-policy.js';
-import { DefaultEpochPolicy, continueDecision } from './epoch-policy.js';
+import { DefaultEpochPolicy, continueDecision, segmentDecision } from './epoch-policy.js';
 import type { MotionReport } from './motion-report.js';
 import { ptzTelemetry } from './ptz.js';
 import { globalTransformEstimate } from './transform.js';
+import type { TransitionPhase } from './transition.js';
+import { nextTransitionPhase } from './transition.js';
 import type { MotionPollContext, ViewStateProvider, ViewUpdate } from './view-system.js';
 import { ViewSystem } from './view-system.js';
 
@@ -126,7 +128,7 @@ describe('ViewSystem — observed camera', () => {
     expect(us[4]!.changed).toBe(false);
   });
 
-  it('segment: epoch + 1, phase moveStart, validity valid, stability 0, epochChanged event', async () => {
+  it('segment: epoch + 1, phase per the table, validity valid, stability 0, epochChanged event', async () => {
     const provider = scripted([{ ptz: ptzAt(0, 0) }, { ptz: ptzAt(1, 0) }, { ptz: ptzAt(2, 20) }, { ptz: ptzAt(3, 20) }, { ptz: ptzAt(4, 20) }]);
     const view = new ViewSystem<string>({ mode: 'observed', provider, stability: { settlingFrames: 2 } });
     const us = await runAll(view, 5);
@@ -140,6 +142,56 @@ describe('ViewSystem — observed camera', () => {
     expect(us.map((u) => u.snapshot.transition)).toEqual(['moveStart', 'moveEnd', 'moveStart', 'moveEnd', 'settled']);
     expect(us.map((u) => u.snapshot.epoch)).toEqual([0, 0, 1, 1, 1]);
     expect(us[4]!.snapshot.stabilityScore).toBe(1);
+  });
+
+  it('a preset recall on a still camera segments without leaving settled', async () => {
+    const preset = [{ kind: 'presetRecall' as const, presetId: 3, ts: ts(3) }];
+    const provider = scripted([{ ptz: ptzAt(0, 0) }, { ptz: ptzAt(1, 0) }, { ptz: ptzAt(2, 0) }, { ptz: ptzAt(3, 0), ptzEvents: preset }]);
+    const view = new ViewSystem<string>({ mode: 'observed', provider });
+    const us = await runAll(view, 4);
+    expect(us.map((u) => u.snapshot.transition)).toEqual(['moveStart', 'moveEnd', 'settled', 'settled']);
+    const seg = us[3]!;
+    expect(seg.decision).toEqual({ kind: 'segment' });
+    expect(seg.changed).toBe(true);
+    expect(seg.snapshot.state).toMatchObject({ epoch: 1, motion: { kind: 'stable' }, transition: 'settled', validity: { kind: 'valid' }, stabilityScore: 0 });
+    expect(seg.snapshot.version).toBe(us[2]!.snapshot.version + 1);
+    expect(seg.events).toEqual([{ type: 'epochChanged', epoch: 1, previousEpoch: 0, cause: 'segment' }]);
+  });
+
+  const STABLE_HINT: MotionReport = { motionHint: { kind: 'stable' } };
+  const MOVING_HINT: MotionReport = { motionHint: { kind: 'moving', displacement: 0.05 } };
+  const UNKNOWN_HINT: MotionReport = { motionHint: { kind: 'unknown' } };
+  // prefixes of hints that leave the view in a given phase (from the initial `settled`)
+  const REACH: Record<TransitionPhase, MotionReport[]> = {
+    settled: [STABLE_HINT], moveStart: [MOVING_HINT], moving: [MOVING_HINT, MOVING_HINT], moveEnd: [MOVING_HINT, STABLE_HINT],
+  };
+  it.each<[TransitionPhase, string, MotionReport, TransitionPhase]>([
+    ['settled', 'stable', STABLE_HINT, 'settled'],
+    ['settled', 'moving', MOVING_HINT, 'moveStart'],
+    ['settled', 'unknown', UNKNOWN_HINT, 'moveStart'],
+    ['moveStart', 'moving', MOVING_HINT, 'moving'],
+    ['moveStart', 'unknown', UNKNOWN_HINT, 'moving'],
+    ['moveStart', 'stable', STABLE_HINT, 'moveEnd'],
+    ['moving', 'moving', MOVING_HINT, 'moving'],
+    ['moving', 'unknown', UNKNOWN_HINT, 'moving'],
+    ['moving', 'stable', STABLE_HINT, 'moveEnd'],
+    ['moveEnd', 'stable', STABLE_HINT, 'settled'],
+    ['moveEnd', 'moving', MOVING_HINT, 'moveStart'],
+    ['moveEnd', 'unknown', UNKNOWN_HINT, 'moveStart'],
+  ])('a segment decision keeps the table phase: %s + %s → %s', async (prevPhase, _m, last, want) => {
+    const prefix = REACH[prevPhase];
+    let calls = 0; // segment on the last frame only
+    const policy: EpochPolicy = { decide: () => (++calls === prefix.length + 1 ? segmentDecision() : continueDecision()) };
+    const view = new ViewSystem<string>({ mode: 'observed', provider: scripted([...prefix, last]), policy });
+    const us = await runAll(view, prefix.length + 1);
+    const before = us[prefix.length - 1]!, seg = us[prefix.length]!;
+    expect(before.snapshot.transition).toBe(prevPhase);
+    expect(before.snapshot.epoch).toBe(0);
+    expect(seg.decision).toEqual({ kind: 'segment' });
+    expect(seg.snapshot.transition).toBe(want);
+    expect(seg.snapshot.transition).toBe(nextTransitionPhase(prevPhase, seg.snapshot.motion));
+    expect(seg.snapshot.epoch).toBe(1);
+    expect(seg.events[0]).toEqual({ type: 'epochChanged', epoch: 1, previousEpoch: 0, cause: 'segment' });
   });
 
   it('compensate: same epoch, degraded{reason}, transform handed back and announced', async () => {
@@ -203,7 +255,9 @@ describe('ViewSystem — observed camera', () => {
     expect(seen[13]!.accumulated?.ptz?.pan).toBeCloseTo(20, 9);
     expect(seen[13]!.accumulated?.frames).toBe(11);
     expect(seen[2]!.accumulated).toBeUndefined();
-    expect(us[14]!.snapshot.transition).toBe('moveEnd');
+    // the segment does not touch the phase: 13 stays moveEnd, 14 (stable) settles per the table
+    expect(us[13]!.snapshot.transition).toBe('moveEnd');
+    expect(us[14]!.snapshot.transition).toBe('settled');
   });
 
   it('without segmentOnAccumulatedMotion the same slow pan keeps its epoch', async () => {
@@ -307,6 +361,24 @@ describe('ViewSystem — observed camera', () => {
     expect(seen.map((c) => c.accumulated?.frames)).toEqual([1, 2, 3, 4]);
     expect(seen[3]!.accumulated?.displacement).toBeCloseTo(0.15, 9);
     expect(seen[0]!.previousView.version).toBe(0);
+  });
+
+  it('a singular frame transform never compensates: the default policy segments instead', async () => {
+    const SING = new AffineTransform2D([1, 1, 0.3, 0, 0, 0]);
+    const provider = scripted([{ ptz: ptzAt(0, 0) }, { ptz: ptzAt(1, 20), frameTransform: est(SING, 0.99, 'ptzModel') }]);
+    const view = new ViewSystem<string>({ mode: 'observed', provider });
+    const us = await runAll(view, 2);
+    expect(us[1]!.decision).toEqual({ kind: 'segment' });
+    expect(us[1]!.compensation).toBeUndefined();
+    expect(us[1]!.snapshot.epoch).toBe(1);
+  });
+
+  it('a policy returning a singular compensation rejects the update and leaves the view untouched', async () => {
+    const bad: EpochPolicy = { decide: () => ({ kind: 'compensate', reason: 'largeJump', transform: AffineTransform2D.scale(0, 1) }) };
+    const view = new ViewSystem<string>({ mode: 'observed', provider: scripted([{ frameTransform: est(AffineTransform2D.translation(0.3, 0)) }]), policy: bad });
+    const before = view.snapshot;
+    await expect(view.update(ts(0), 'f')).rejects.toSatisfy(InvalidArgumentError.isInstance);
+    expect(view.snapshot).toBe(before);
   });
 
   it('a policy returning an invalid decision rejects the update and leaves the view untouched', async () => {

@@ -52,6 +52,7 @@ export interface MotionPollContext<F = unknown> {
  */
 export interface ViewStateProvider<F = unknown> {
   /**
+   * Reports this frame's camera motion.
    * @param ctx - timestamp, frame and previous view
    * @returns this frame's report (or a promise of it)
    */
@@ -124,8 +125,10 @@ function checkTs(ts: unknown): MonotonicTs {
  * - `degrade{r}` → validity `degraded{r}`.
  * - `compensate{r, T}` → validity `degraded{r}`; `T` is returned as `compensation` (and in a
  *   `compensationApplied` event) for the temporal store; the episode's accumulators restart.
- * - `segment` → epoch + 1, validity `valid`, stability 0, phase forced to `moveStart` (the
- *   first frame of the new epoch), `epochChanged` event.
+ * - `segment` → epoch + 1, validity `valid`, stability 0, `epochChanged` event. The phase is
+ *   not overridden: it always follows the transition table ({@link nextTransitionPhase}), so a
+ *   preset recall on a still camera segments with phase `settled`. The epoch change is
+ *   signalled only by the epoch bump and the `epochChanged` event.
  *
  * Whatever the decision, an `unknown` motion state leaves validity `degraded` (reason
  * `unknown`, or `inferredMotionLowConfidence` for a low-confidence transform) unless the
@@ -163,6 +166,7 @@ export class ViewSystem<F = unknown> {
   #tail: Promise<unknown> = Promise.resolve();
 
   /**
+   * Creates the view system for one feed.
    * @param options - mode, provider, policy and thresholds
    * @throws {ConfigError} `CameraModeConflict` for observed without a provider or fixed with one;
    *   `InvalidConfig` for an unknown mode
@@ -289,7 +293,6 @@ export class ViewSystem<F = unknown> {
     }));
 
     let epoch = prev.epoch;
-    let transition = phase;
     let validity: ContextValidity;
     switch (decision.kind) {
       case 'degrade':
@@ -301,7 +304,6 @@ export class ViewSystem<F = unknown> {
     }
     if (decision.kind === 'segment') {
       epoch = nextEpoch(prev.epoch);
-      transition = 'moveStart';
       episode = undefined;
     } else if (decision.kind === 'compensate' && episode !== undefined) {
       episode = { frames: episode.frames, ptzBase: pose, transform: undefined };
@@ -312,14 +314,16 @@ export class ViewSystem<F = unknown> {
     this.#stability = nextStability(this.#stability, { motion, segmented: decision.kind === 'segment' }, this.#stabilityOptions);
 
     const ptz = report.ptz !== undefined && !ptzPoseEquals(report.ptz, prev.ptz) ? report.ptz : prev.ptz;
-    const newTransform = report.frameTransform !== undefined && !transformEstimateContentEquals(report.frameTransform, prev.globalTransform)
-      ? report.frameTransform : undefined;
+    // Validated reports always carry `computedAt` (defaulted to 0; restamped below).
+    const reported = report.frameTransform as GlobalTransformEstimate | undefined;
+    const newTransform = reported !== undefined && !transformEstimateContentEquals(reported, prev.globalTransform)
+      ? reported : undefined;
     const candidate: ViewState = {
       epoch,
       version: prev.version,
       motion,
       motionSource,
-      transition,
+      transition: phase,
       ptz,
       globalTransform: newTransform ?? prev.globalTransform,
       validity,

@@ -1,0 +1,11 @@
+/**
+ * `@nv/media`: video sources decoded by GStreamer into zero-copy, ref-counted frames. The
+ * only package that loads nv's native addon.
+ *
+ * @packageDocumentation
+ */
+export { MediaSource, mediaDiagnostics } from './source.js';
+export type { MediaSourceOptions, MediaEvent, MediaEventType, MediaSourceStats } from './source.js';
+export { NativeFrame } from './native-frame.js';
+export { buildPipeline } from './pipeline.js';
+export type { OutputOptions, PipelinePolicies, BuiltPipeline } from './pipeline.js';

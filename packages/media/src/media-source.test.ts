@@ -1,0 +1,229 @@
+import { existsSync } from 'node:fs';
+import { join } from 'node:path';
+import { FrameAccessError, MediaError } from '@nv/core';
+import { describe, expect, it } from 'vitest';
+import { loadBinding } from './binding.js';
+import { MediaSource, mediaDiagnostics, type MediaEvent } from './index.js';
+import { h264Clip, scratch, textFile, threadCount, truncatedClip } from './test-fixtures.js';
+
+async function collect(src: MediaSource, onFrame?: (f: import('./native-frame.js').NativeFrame) => void | Promise<void>) {
+  let n = 0;
+  for await (const f of src.frames()) {
+    try { await onFrame?.(f); } finally { if (!f.isReleased) f.release(); }
+    n++;
+  }
+  return n;
+}
+
+async function expectMediaError(spec: unknown, kinds: string[], opts = {}): Promise<MediaError> {
+  const src = new MediaSource(spec, opts);
+  const t0 = Date.now();
+  try {
+    await collect(src);
+  } catch (e) {
+    expect(MediaError.isInstance(e)).toBe(true);
+    expect(kinds).toContain((e as MediaError).kind);
+    expect(Date.now() - t0).toBeLessThan(15_000);
+    await src.stop();
+    return e as MediaError;
+  }
+  throw new Error('expected a MediaError');
+}
+
+describe('MediaSource: files and test patterns (real GStreamer)', () => {
+  it('a generated 300-frame H.264 clip yields 300 frames with the right size, format and strides', async () => {
+    const path = h264Clip('clip300', 300);
+    const src = new MediaSource({ kind: 'file', path }, { backpressure: { kind: 'block' } });
+    const events: MediaEvent[] = [];
+    src.on('streamStarted', (e) => events.push(e));
+    src.on('eos', (e) => events.push(e));
+    const seqs: number[] = [];
+    let lastTs = -1;
+    const n = await collect(src, (f) => {
+      expect(f.width).toBe(320);
+      expect(f.height).toBe(240);
+      expect(f.format).toBe('I420');
+      expect(f.planes.map((p) => p.height)).toEqual([240, 120, 120]);
+      expect(f.planes[0]!.stride).toBeGreaterThanOrEqual(320);
+      expect(f.plane(0).length).toBe(f.planes[0]!.stride * 240);
+      expect(f.ts).toBeGreaterThan(lastTs);
+      lastTs = f.ts;
+      seqs.push(f.seq);
+    });
+    expect(n).toBe(300);
+    expect(seqs).toEqual(Array.from({ length: 300 }, (_, i) => i));
+    expect(events[0]).toMatchObject({ type: 'streamStarted', width: 320, height: 240, format: 'I420' });
+    expect(String((events[0] as { decoder?: string }).decoder)).toMatch(/h264/);
+    expect(events.at(-1)).toEqual({ type: 'eos' });
+    expect(src.stats().dropped).toBe(0);
+    await src.stop();
+  });
+
+  it.each([
+    ['red', 'RGB8', [255, 0, 0]],
+    ['white', 'RGB8', [255, 255, 255]],
+    ['blue', 'BGR8', [255, 0, 0]],
+    ['black', 'RGBA8', [0, 0, 0, 255]],
+  ] as const)('test pattern %s in %s reads back the expected pixel values', async (pattern, format, px) => {
+    const src = new MediaSource({ kind: 'testPattern', pattern, width: 64, height: 48, frames: 3 }, { output: { format } });
+    await collect(src, (f) => {
+      const bpp = px.length;
+      const p = f.plane(0);
+      const mid = 24 * f.planes[0]!.stride + 32 * bpp;
+      expect(Array.from(p.subarray(mid, mid + bpp))).toEqual([...px]);
+    });
+    await src.stop();
+  });
+
+  it('white in NV12 is limited-range Y 235, U/V 128; scaling happens before conversion', async () => {
+    const src = new MediaSource({ kind: 'testPattern', pattern: 'white', width: 1280, height: 720, frames: 2 }, { output: { format: 'NV12', width: 320, height: 180 } });
+    await collect(src, (f) => {
+      expect([f.width, f.height, f.format]).toEqual([320, 180, 'NV12']);
+      expect(f.plane(0)[100]).toBeGreaterThanOrEqual(234); // 235 ± 1 rounding through scale + convert
+      expect(f.plane(0)[100]).toBeLessThanOrEqual(235);
+      expect(Array.from(f.plane(1).subarray(0, 2))).toEqual([128, 128]);
+    });
+    await src.stop();
+  });
+
+  it('zero copy: the plane ArrayBuffer IS the mapped GStreamer memory (address identity)', async () => {
+    const b = loadBinding();
+    expect(b.__testArrayBufferAddress).toBeTypeOf('function');
+    const src = new MediaSource({ kind: 'testPattern', frames: 2, width: 64, height: 48 }, { output: { format: 'I420' } });
+    await collect(src, (f) => {
+      for (let i = 0; i < 3; i++) {
+        const view = f.plane(i);
+        const abAddr = b.__testArrayBufferAddress!(view.buffer as ArrayBuffer);
+        expect(abAddr).toBe(f._handle.__testMappedAddress!(i));
+        // A copy lives elsewhere: the hook can tell the difference.
+        expect(b.__testArrayBufferAddress!(view.slice().buffer as ArrayBuffer)).not.toBe(abAddr);
+      }
+    });
+    await src.stop();
+  });
+
+  it('release() detaches every view at once and later access is a typed error', async () => {
+    const src = new MediaSource({ kind: 'testPattern', frames: 1, width: 64, height: 48 }, { output: { format: 'NV12' } });
+    const f = (await src.next())!;
+    const y = f.plane(0), uv = f.plane(1), sub = y.subarray(10, 20);
+    expect(y.length).toBeGreaterThan(0);
+    const before = mediaDiagnostics().liveFrames;
+    f.retain();
+    f.release();
+    expect(y.length).toBeGreaterThan(0); // still one reference
+    f.release();
+    expect([y.length, uv.length, sub.length, y.byteLength]).toEqual([0, 0, 0, 0]);
+    expect(mediaDiagnostics().liveFrames).toBe(before - 1);
+    expect(() => f.plane(0)).toThrow(expect.objectContaining({ kind: 'Released' }));
+    try { f.plane(0); } catch (e) { expect(FrameAccessError.isInstance(e)).toBe(true); }
+    expect(() => f.release()).toThrow(/already released/);
+    expect(() => f.retain()).toThrow(/Released/);
+    await src.stop();
+  });
+
+  it('a looping file keeps going with monotonic timestamps', async () => {
+    const path = h264Clip('clip10', 10);
+    const src = new MediaSource({ kind: 'file', path, loop: true }, { backpressure: { kind: 'block' } });
+    let loops = 0;
+    src.on('loop', () => { loops++; });
+    let last = -1, n = 0;
+    for await (const f of src.frames()) {
+      expect(f.ts).toBeGreaterThan(last);
+      last = f.ts;
+      f.release();
+      if (++n === 25) break;
+    }
+    await src.stop();
+    expect(loops).toBeGreaterThanOrEqual(2);
+  });
+});
+
+describe('MediaSource: backpressure', () => {
+  const slow = (ms: number) => () => new Promise<void>((r) => setTimeout(r, ms));
+  it.each(['dropOldest', 'dropNewest'] as const)('%s drops and counts with a slow consumer; depth never exceeds its bound', async (kind) => {
+    const src = new MediaSource({ kind: 'testPattern', frames: 60, width: 64, height: 48 }, { backpressure: { kind, queueDepth: 2 } });
+    const seqs: number[] = [];
+    const n = await collect(src, async (f) => { seqs.push(f.seq); await slow(4)(); });
+    const st = src.stats();
+    expect(st.dropped).toBeGreaterThan(0);
+    expect(n + st.dropped).toBe(60);
+    expect(st.maxQueued).toBeLessThanOrEqual(2);
+    expect(seqs).toEqual([...seqs].sort((a, b) => a - b));
+    if (kind === 'dropOldest') expect(seqs.at(-1)).toBe(59); // the newest frame always survives
+    else expect(seqs.slice(0, 2)).toEqual([0, 1]); // the first frames always survive
+    await src.stop();
+  });
+
+  it('block loses nothing: the producer waits', async () => {
+    const src = new MediaSource({ kind: 'testPattern', frames: 40, width: 64, height: 48 }, { backpressure: { kind: 'block', queueDepth: 2 } });
+    const n = await collect(src, slow(2));
+    expect(n).toBe(40);
+    expect(src.stats()).toMatchObject({ dropped: 0 });
+    expect(src.stats().maxQueued).toBeLessThanOrEqual(2);
+    await src.stop();
+  });
+});
+
+describe('MediaSource: bad input is a typed MediaError, fast, no crash', () => {
+  it('missing file', async () => { await expectMediaError({ kind: 'file', path: join(scratch, 'nope.mp4') }, ['SourceNotFound']); });
+  it('a directory', async () => { await expectMediaError({ kind: 'file', path: scratch }, ['SourceNotFound', 'InvalidMedia']); });
+  it('a text file', async () => { await expectMediaError({ kind: 'file', path: textFile() }, ['InvalidMedia', 'Unsupported']); });
+  it('a truncated MP4', async () => { await expectMediaError({ kind: 'file', path: truncatedClip() }, ['InvalidMedia', 'DecodeFailed']); });
+  it('a missing V4L2 device (no retry)', async () => {
+    await expectMediaError({ kind: 'v4l2', device: '/dev/video-nv-missing' }, ['ConnectionFailed', 'SourceNotFound'], { reconnect: { maxAttempts: 1, baseDelayMs: 10, maxDelayMs: 10 } });
+  });
+
+  it('a path crafted with launch syntax opens only the literal path', async () => {
+    const pwned = join(scratch, 'pwned.txt');
+    const e = await expectMediaError({ kind: 'file', path: `${h264Clip('clip10', 10)} ! filesink location=${pwned}` }, ['SourceNotFound']);
+    expect(e.message).toContain('! filesink');
+    expect(existsSync(pwned)).toBe(false);
+  });
+
+  it('custom pipelines are refused unless explicitly trusted', () => {
+    expect(() => new MediaSource({ kind: 'custom', pipeline: 'videotestsrc num-buffers=1' })).toThrow(expect.objectContaining({ kind: 'CustomPipelineRejected' }));
+  });
+
+  it('a trusted custom fragment runs', async () => {
+    const src = new MediaSource({ kind: 'custom', pipeline: 'videotestsrc num-buffers=5 ! capsfilter caps=video/x-raw,width=32,height=32' }, { customPipelinePolicy: 'allowTrusted', backpressure: { kind: 'block' } });
+    expect(await collect(src)).toBe(5);
+    await src.stop();
+  });
+
+  it('bad options name the field', () => {
+    expect(() => new MediaSource({ kind: 'file', path: '/x' }, { output: { format: 'YUY2' as never } })).toThrow(/output\.format/);
+    expect(() => new MediaSource({ kind: 'file', path: '/x' }, { backpressure: { queueDepth: 0 } })).toThrow(/queueDepth/);
+    expect(() => new MediaSource({ kind: 'file' })).toThrow(/path/);
+  });
+});
+
+describe('MediaSource: lifecycle', () => {
+  it('100 create/start/stop cycles leak no pipelines, threads or frames', async () => {
+    const base = mediaDiagnostics();
+    const threadsBefore = threadCount();
+    for (let i = 0; i < 100; i++) {
+      const src = new MediaSource({ kind: 'testPattern', frames: 3, width: 32, height: 32 });
+      const f = await src.next();
+      f?.release();
+      await src.stop();
+      await src.stop(); // idempotent
+    }
+    await new Promise((r) => setTimeout(r, 200));
+    globalThis.gc?.();
+    const after = mediaDiagnostics();
+    expect(after.liveFrames).toBe(base.liveFrames);
+    expect(after.leakedFrames).toBe(base.leakedFrames);
+    // Sources are freed by GC once unreachable; their threads are joined at stop().
+    expect(threadCount() - threadsBefore).toBeLessThan(8);
+  }, 60_000);
+
+  it('stop() while frames are queued frees them; handed-out frames stay valid until released', async () => {
+    const src = new MediaSource({ kind: 'testPattern', frames: 50, width: 32, height: 32 }, { backpressure: { kind: 'block', queueDepth: 4 } });
+    const f = (await src.next())!;
+    await new Promise((r) => setTimeout(r, 50));
+    await src.stop();
+    expect(f.plane(0).length).toBeGreaterThan(0);
+    f.release();
+    expect(src.stats().queued).toBe(0);
+  });
+});

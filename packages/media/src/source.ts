@@ -1,0 +1,386 @@
+/**
+ * `MediaSource`: one video source (file, RTSP, V4L2, test pattern, custom) decoded by
+ * GStreamer into zero-copy `NativeFrame`s, with a bounded frame queue, typed events and —
+ * for live sources — reconnection.
+ */
+import {
+  ConfigError, MediaError, NvError, parseBackpressurePolicy, parseReconnectPolicy, parseSourceSpec, reconnectDelayMs, redactUrl,
+  type BackpressurePolicy, type CustomPipelinePolicy, type FeedId, type ReconnectPolicy, type SourceSpec,
+  feedId as toFeedId,
+} from '@nv/core';
+import type { PixelFormat } from '@nv/frame';
+import { loadBinding, type RawEvent, type RawSource, type RawStats } from './binding.js';
+import { mapBusError } from './errors.js';
+import { NativeFrame } from './native-frame.js';
+import { buildPipeline, checkOutputOptions, type OutputOptions } from './pipeline.js';
+
+/** Options of a {@link MediaSource}. */
+export interface MediaSourceOptions {
+  /** Feed id stamped on frames (default 1). */
+  readonly feedId?: FeedId | number;
+  /** Output format, size, pacing, decoder preference. */
+  readonly output?: OutputOptions;
+  /** Frame-queue policy (default dropOldest, depth 4). */
+  readonly backpressure?: Partial<BackpressurePolicy>;
+  /** Reconnection of live sources (default: forever, 1 s → 30 s exponential). */
+  readonly reconnect?: Partial<ReconnectPolicy>;
+  /** Whether `custom` sources and post-decode hooks are accepted (default `reject`). */
+  readonly customPipelinePolicy?: CustomPipelinePolicy;
+  /**
+   * A source that delivers no frame for this long (from start, or since the last frame) is
+   * treated as disconnected (live) or failed with `Timeout` (files). Default 10 000 ms.
+   */
+  readonly noFrameTimeoutMs?: number;
+}
+
+/** Something that happened to a source. */
+export type MediaEvent =
+  | {
+      readonly type: 'streamStarted'; readonly width: number; readonly height: number; readonly format: PixelFormat | string;
+      readonly fps: number | undefined; readonly decoder: string | undefined; readonly hardware: boolean;
+    }
+  | { readonly type: 'connected' }
+  | { readonly type: 'disconnected'; readonly error: MediaError }
+  | { readonly type: 'reconnecting'; readonly attempt: number; readonly delayMs: number }
+  | { readonly type: 'insecureRtsp'; readonly redactedUrl: string }
+  | { readonly type: 'eos' }
+  | { readonly type: 'loop' }
+  | { readonly type: 'error'; readonly error: MediaError }
+  | { readonly type: 'warning'; readonly message: string }
+  | { readonly type: 'stateChanged'; readonly from: string; readonly to: string }
+  | { readonly type: 'qos'; readonly processed: number; readonly dropped: number }
+  | { readonly type: 'stopped' };
+
+/** The `type` of each {@link MediaEvent}. */
+export type MediaEventType = MediaEvent['type'];
+type Listener<T extends MediaEventType> = (ev: Extract<MediaEvent, { type: T }>) => void;
+
+/** Queue and lifecycle counters. */
+export interface MediaSourceStats extends RawStats {
+  /** Sessions started (1 + reconnections). */
+  readonly sessions: number;
+  /** Frames handed out. */
+  readonly delivered: number;
+}
+
+type Terminal = { kind: 'eos' } | { kind: 'stopped' } | { kind: 'error'; error: MediaError };
+
+/**
+ * A decoded video source.
+ *
+ * @example
+ * ```ts
+ * const src = new MediaSource({ kind: 'file', path: 'clip.mp4' }, { output: { format: 'RGB8', width: 640, height: 360 } });
+ * src.on('streamStarted', (e) => console.log(e.width, e.height, e.decoder));
+ * for await (const frame of src.frames()) {
+ *   try { use(frame.plane(0)); } finally { frame.release(); }
+ * }
+ * ```
+ */
+export class MediaSource {
+  readonly spec: SourceSpec;
+  readonly feedId: FeedId;
+  readonly #opts: MediaSourceOptions;
+  readonly #policy: BackpressurePolicy;
+  readonly #reconnect: ReconnectPolicy;
+  readonly #noFrameMs: number;
+  readonly #listeners = new Map<MediaEventType, Set<(ev: MediaEvent) => void>>();
+  #native: RawSource | undefined;
+  #terminal: Terminal | undefined;
+  #waiter: (() => void) | undefined;
+  #state: 'idle' | 'running' | 'reconnecting' | 'stopped' = 'idle';
+  #sessions = 0;
+  #delivered = 0;
+  #attempt = 0;
+  #sawFrameThisSession = false;
+  #everConnected = false;
+  #plainRtsp = false;
+  #watchdog: NodeJS.Timeout | undefined;
+  #retryTimer: NodeJS.Timeout | undefined;
+  #lastStats: RawStats | undefined;
+  #decoder: { name: string | undefined; hardware: boolean } = { name: undefined, hardware: false };
+  #pendingStart: { width: number; height: number; format: string; fps: number | undefined } | undefined;
+
+  /**
+   * Validates everything up front; nothing is opened until {@link MediaSource.start}.
+   * @throws {ConfigError} on an invalid spec or options (naming the field)
+   * @throws {MediaError} `CustomPipelineRejected`, `InsecureRtspRejected`, or `Unsupported` when the addon is missing
+   */
+  constructor(spec: unknown, options: MediaSourceOptions = {}) {
+    this.spec = parseSourceSpec(spec);
+    this.#opts = options;
+    this.feedId = toFeedId(options.feedId ?? 1);
+    this.#policy = parseBackpressurePolicy(options.backpressure ?? {});
+    this.#reconnect = parseReconnectPolicy(options.reconnect ?? {});
+    this.#noFrameMs = options.noFrameTimeoutMs ?? 10_000;
+    if (!Number.isFinite(this.#noFrameMs) || this.#noFrameMs < 100) throw ConfigError.invalidPolicy('noFrameTimeoutMs must be >= 100', 'noFrameTimeoutMs');
+    checkOutputOptions(options.output ?? {});
+    // Build once now so that bad options and refused fragments fail at construction.
+    buildPipeline(this.spec, options.output ?? {}, { customPipelinePolicy: options.customPipelinePolicy ?? 'reject' });
+    loadBinding();
+  }
+
+  /** Subscribes to an event type. @returns a function that unsubscribes */
+  on<T extends MediaEventType>(type: T, listener: Listener<T>): () => void {
+    let set = this.#listeners.get(type);
+    if (!set) { set = new Set(); this.#listeners.set(type, set); }
+    set.add(listener as (ev: MediaEvent) => void);
+    return () => set.delete(listener as (ev: MediaEvent) => void);
+  }
+
+  /** Starts decoding. Idempotent. @throws {MediaError} if the source was stopped */
+  start(): void {
+    if (this.#state === 'stopped') throw MediaError.unsupported('source was stopped; create a new MediaSource');
+    if (this.#state !== 'idle') return;
+    this.#openSession();
+  }
+
+  /** Pauses a running pipeline (frames stop; nothing is torn down). */
+  pause(): void { this.#native?.pause(); }
+  /** Resumes after {@link MediaSource.pause}. */
+  resume(): void { this.#native?.resume(); }
+
+  /**
+   * Stops and frees every native resource (pipeline, threads, queued frames). Frames already
+   * handed out stay valid until released. Idempotent.
+   */
+  async stop(): Promise<void> {
+    if (this.#state === 'stopped') return;
+    this.#state = 'stopped';
+    this.#clearTimers();
+    this.#closeSession();
+    this.#finish({ kind: 'stopped' });
+    this.#emit({ type: 'stopped' });
+  }
+
+  /** Queue and lifecycle counters. */
+  stats(): MediaSourceStats {
+    const raw = this.#native?.stats() ?? this.#lastStats ?? { queued: 0, capacity: this.#policy.queueDepth, maxQueued: 0, pushed: 0, pulled: 0, dropped: 0, eventsDropped: 0 };
+    return { ...raw, sessions: this.#sessions, delivered: this.#delivered };
+  }
+
+  /**
+   * Frames in decode order. Each frame is the caller's: `release()` it when done. Ends at end
+   * of stream or `stop()`; throws the fatal `MediaError` if the source fails for good (files:
+   * any error; live sources: reconnection attempts exhausted). Starts the source if needed.
+   */
+  async *frames(): AsyncGenerator<NativeFrame, void, undefined> {
+    this.start();
+    for (;;) {
+      const f = this.#pull();
+      if (f) { yield f; continue; }
+      if (this.#terminal) {
+        if (this.#terminal.kind === 'error') throw this.#terminal.error;
+        return;
+      }
+      await new Promise<void>((resolve) => { this.#waiter = resolve; });
+    }
+  }
+
+  /** The next frame, or `undefined` at the end. Same rules as {@link MediaSource.frames}. */
+  async next(): Promise<NativeFrame | undefined> {
+    this.start();
+    for (;;) {
+      const f = this.#pull();
+      if (f) return f;
+      if (this.#terminal) {
+        if (this.#terminal.kind === 'error') throw this.#terminal.error;
+        return undefined;
+      }
+      await new Promise<void>((resolve) => { this.#waiter = resolve; });
+    }
+  }
+
+  #pull(): NativeFrame | undefined {
+    const n = this.#native;
+    if (!n) return undefined;
+    const raw = n.pull();
+    if (!raw) return undefined;
+    this.#delivered++;
+    this.#sawFrameThisSession = true;
+    this.#armWatchdog();
+    return new NativeFrame(raw, this.feedId);
+  }
+
+  #openSession(): void {
+    const b = loadBinding();
+    const built = buildPipeline(this.spec, this.#opts.output ?? {}, {
+      customPipelinePolicy: this.#opts.customPipelinePolicy ?? 'reject', forcePlainRtsp: this.#plainRtsp,
+    });
+    if (built.insecure && built.url) this.#emit({ type: 'insecureRtsp', redactedUrl: redactUrl(built.url) });
+    this.#sessions++;
+    this.#sawFrameThisSession = false;
+    this.#pendingStart = undefined;
+    this.#decoder = { name: undefined, hardware: false };
+    let native: RawSource;
+    try {
+      native = new b.NativeSource({
+        elements: built.elements, appsink: { sync: built.sync }, queue: { depth: this.#policy.queueDepth, policy: this.#policy.kind },
+        loop: built.loop, onWake: () => this.#onWake(native),
+      });
+    } catch (e) {
+      this.#fail(MediaError.unsupported(`pipeline could not be built: ${(e as Error).message}`));
+      return;
+    }
+    this.#native = native;
+    this.#state = 'running';
+    this.#armWatchdog();
+    native.start();
+  }
+
+  #closeSession(): void {
+    const n = this.#native;
+    if (!n) return;
+    this.#native = undefined;
+    n.dispose();
+    this.#lastStats = n.stats();
+  }
+
+  #onWake(native: RawSource): void {
+    if (native !== this.#native) return; // a stale session's wake-up
+    for (const ev of native.pollEvents()) this.#handle(ev);
+    this.#wakeWaiter();
+  }
+
+  #wakeWaiter(): void {
+    const w = this.#waiter;
+    this.#waiter = undefined;
+    w?.();
+  }
+
+  #handle(ev: RawEvent): void {
+    switch (ev.type) {
+      case 'caps': {
+        const fpsN = Number(ev['fpsN']), fpsD = Number(ev['fpsD']);
+        this.#pendingStart = { width: Number(ev['width']), height: Number(ev['height']), format: gstToNv(String(ev['format'])), fps: fpsD > 0 && fpsN > 0 ? fpsN / fpsD : undefined };
+        this.#announceStart();
+        break;
+      }
+      case 'decoder':
+        this.#decoder = { name: ev['factory'] ? String(ev['factory']) : undefined, hardware: Number(ev['hardware']) === 1 };
+        if (this.#opts.output?.decode === 'requireHardware' && this.#decoder.name && !this.#decoder.hardware) {
+          this.#fail(MediaError.unsupported(`a hardware decoder is required but GStreamer chose ${this.#decoder.name} (software)`), false);
+        }
+        this.#announceStart();
+        break;
+      case 'error':
+        this.#onError(mapBusError(ev, this.spec));
+        break;
+      case 'warning':
+        this.#emit({ type: 'warning', message: new MediaError('DecodeFailed', { detail: String(ev['message'] ?? '') }).detail ?? '' });
+        break;
+      case 'eos':
+        // EOS ends files, test patterns and custom fragments; for cameras (RTSP, V4L2) it means
+        // the server or device went away, so they reconnect.
+        if (this.spec.kind !== 'rtsp' && this.spec.kind !== 'v4l2') {
+          this.#emit({ type: 'eos' });
+          this.#clearTimers();
+          this.#finish({ kind: 'eos' });
+        } else {
+          this.#onError(MediaError.eos());
+        }
+        break;
+      case 'loop':
+        this.#emit({ type: 'loop' });
+        break;
+      case 'state':
+        this.#emit({ type: 'stateChanged', from: String(ev['from']), to: String(ev['to']) });
+        break;
+      case 'qos':
+        this.#emit({ type: 'qos', processed: Number(ev['processed']), dropped: Number(ev['dropped']) });
+        break;
+    }
+  }
+
+  #announceStart(): void {
+    const s = this.#pendingStart;
+    if (!s) return;
+    this.#pendingStart = undefined;
+    this.#emit({ type: 'streamStarted', ...s, decoder: this.#decoder.name, hardware: this.#decoder.hardware });
+    if (this.#isLive()) {
+      this.#attempt = 0;
+      this.#everConnected = true;
+      this.#emit({ type: 'connected' });
+    }
+  }
+
+  #isLive(): boolean {
+    return this.spec.kind === 'rtsp' || this.spec.kind === 'v4l2' || this.spec.kind === 'custom' || (this.spec.kind === 'testPattern' && this.spec.live);
+  }
+
+  #onError(error: MediaError): void {
+    if (this.#state !== 'running') return;
+    if (!this.#isLive()) { this.#fail(error); return; }
+    this.#emit({ type: 'disconnected', error });
+    this.#closeSession();
+    if (this.spec.kind === 'rtsp' && this.spec.security === 'preferTls' && !this.#everConnected && !this.#plainRtsp) {
+      this.#plainRtsp = true; // TLS refused: fall back to plain RTSP (reported as insecureRtsp on the next session)
+    }
+    this.#attempt++;
+    if (this.#reconnect.maxAttempts > 0 && this.#attempt > this.#reconnect.maxAttempts) {
+      this.#fail(MediaError.connectionFailed(this.spec.kind === 'rtsp' ? this.spec.url : String(this.spec.kind),
+        `gave up after ${this.#reconnect.maxAttempts} reconnection attempts; last error: ${error.message}`, error));
+      return;
+    }
+    const delayMs = reconnectDelayMs(this.#reconnect, this.#attempt - 1);
+    this.#state = 'reconnecting';
+    this.#clearTimers();
+    this.#emit({ type: 'reconnecting', attempt: this.#attempt, delayMs });
+    this.#retryTimer = setTimeout(() => {
+      this.#retryTimer = undefined;
+      if (this.#state === 'reconnecting') this.#openSession();
+    }, delayMs);
+  }
+
+  #fail(error: MediaError, emitDisconnected = false): void {
+    if (emitDisconnected) this.#emit({ type: 'disconnected', error });
+    this.#emit({ type: 'error', error });
+    this.#state = 'stopped';
+    this.#clearTimers();
+    this.#closeSession();
+    this.#finish({ kind: 'error', error });
+  }
+
+  #finish(t: Terminal): void {
+    if (!this.#terminal) this.#terminal = t;
+    this.#wakeWaiter();
+  }
+
+  #armWatchdog(): void {
+    if (this.#watchdog) clearTimeout(this.#watchdog);
+    this.#watchdog = setTimeout(() => {
+      this.#watchdog = undefined;
+      if (this.#state !== 'running') return;
+      // Frames still waiting in the queue mean a slow consumer, not a silent source.
+      if ((this.#native?.stats().queued ?? 0) > 0) { this.#armWatchdog(); return; }
+      this.#onError(MediaError.timeout(`no frame for ${this.#noFrameMs} ms`));
+    }, this.#noFrameMs);
+    this.#watchdog.unref();
+  }
+
+  #clearTimers(): void {
+    if (this.#watchdog) { clearTimeout(this.#watchdog); this.#watchdog = undefined; }
+    if (this.#retryTimer) { clearTimeout(this.#retryTimer); this.#retryTimer = undefined; }
+  }
+
+  #emit(ev: MediaEvent): void {
+    const set = this.#listeners.get(ev.type);
+    if (!set) return;
+    for (const l of [...set]) {
+      try { l(ev); } catch (e) {
+        // A listener's exception must not break the source; surface it asynchronously.
+        queueMicrotask(() => { throw NvError.isInstance(e) ? e : e; });
+      }
+    }
+  }
+}
+
+function gstToNv(f: string): string {
+  return ({ RGB: 'RGB8', BGR: 'BGR8', RGBA: 'RGBA8', NV12: 'NV12', I420: 'I420', GRAY8: 'GRAY8' } as Record<string, string>)[f] ?? f;
+}
+
+/** Native diagnostics: live/leaked frames and live sources across the process. */
+export function mediaDiagnostics(): { liveFrames: number; leakedFrames: number; createdFrames: number; liveSources: number; gstreamer: string } {
+  const b = loadBinding();
+  return { ...b.counters(), gstreamer: b.gstVersion() };
+}
