@@ -121,7 +121,7 @@ export function buildPipeline(spec: SourceSpec, output: OutputOptions = {}, poli
     head.push({ launch: output.postDecodeHook });
   }
   const caps: string[] = ['video/x-raw'];
-  caps.push(format === 'native' ? 'format=(string){ I420, NV12, GRAY8, RGBA, RGB, BGR }' : `format=${NV_FORMAT_TO_GST[format]}`);
+  caps.push(format === 'native' ? 'format=(string){I420,NV12,GRAY8,RGBA,RGB,BGR}' : `format=${NV_FORMAT_TO_GST[format]}`);
   if (output.width !== undefined) caps.push(`width=${output.width}`);
   if (output.height !== undefined) caps.push(`height=${output.height}`);
   if (output.width !== undefined || output.height !== undefined) caps.push('pixel-aspect-ratio=1/1');

@@ -1,0 +1,78 @@
+#!/usr/bin/python3
+"""Minimal RTSP test server for @nv/media's tests (run with /usr/bin/python3, which has gi).
+
+Serves a live H.264 test pattern (320x240 @ 30 fps, pattern=ball) at
+rtsp://127.0.0.1:<port>/test. With --user/--password, basic auth is required and anonymous
+clients are refused. Prints "READY <port>" on stdout once the server is attached, then runs
+until SIGTERM/SIGINT.
+
+Usage: /usr/bin/python3 rtsp-server.py --port 8554 [--user U --password P]
+"""
+import argparse
+import signal
+import sys
+
+import gi
+
+gi.require_version('Gst', '1.0')
+gi.require_version('GstRtspServer', '1.0')
+from gi.repository import GLib, Gst, GstRtspServer  # noqa: E402
+
+LAUNCH = (
+    '( videotestsrc is-live=true pattern=ball '
+    '! video/x-raw,format=I420,width=320,height=240,framerate=30/1 '
+    '! x264enc tune=zerolatency speed-preset=ultrafast key-int-max=15 '
+    '! rtph264pay name=pay0 pt=96 )'
+)
+
+
+def main() -> int:
+    parser = argparse.ArgumentParser(description=__doc__)
+    parser.add_argument('--port', type=int, required=True)
+    parser.add_argument('--user')
+    parser.add_argument('--password')
+    args = parser.parse_args()
+    if (args.user is None) != (args.password is None):
+        parser.error('--user and --password must be given together')
+
+    Gst.init(None)
+    server = GstRtspServer.RTSPServer()
+    server.set_address('127.0.0.1')
+    server.set_service(str(args.port))
+
+    factory = GstRtspServer.RTSPMediaFactory()
+    factory.set_launch(LAUNCH)
+    factory.set_shared(True)
+
+    if args.user is not None:
+        auth = GstRtspServer.RTSPAuth()
+        token = GstRtspServer.RTSPToken.new()
+        token.set_string(GstRtspServer.RTSP_TOKEN_MEDIA_FACTORY_ROLE, args.user)
+        basic = GstRtspServer.RTSPAuth.make_basic(args.user, args.password)
+        auth.add_basic(basic, token)
+        # No default token: anonymous clients get 401.
+        server.set_auth(auth)
+        factory.add_role_from_structure(Gst.Structure.new_from_string(
+            f'{args.user}, media.factory.access=(boolean)true, media.factory.construct=(boolean)true'))
+
+    server.get_mount_points().add_factory('/test', factory)
+
+    loop = GLib.MainLoop()
+    if server.attach(None) == 0:
+        print(f'FAILED to bind 127.0.0.1:{args.port}', file=sys.stderr, flush=True)
+        return 1
+
+    def on_signal(*_a):
+        loop.quit()
+        return GLib.SOURCE_REMOVE
+
+    GLib.unix_signal_add(GLib.PRIORITY_DEFAULT, signal.SIGTERM, on_signal)
+    GLib.unix_signal_add(GLib.PRIORITY_DEFAULT, signal.SIGINT, on_signal)
+
+    print(f'READY {args.port}', flush=True)
+    loop.run()
+    return 0
+
+
+if __name__ == '__main__':
+    sys.exit(main())

@@ -1,0 +1,270 @@
+/**
+ * RTSP end-to-end tests against a real GStreamer RTSP server (rtsp-server.py, run with the
+ * system python that has GObject introspection). Skipped when that server cannot run.
+ */
+import { spawn, spawnSync, type ChildProcess } from 'node:child_process';
+import { existsSync } from 'node:fs';
+import { createServer } from 'node:net';
+import { dirname, join } from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { ConfigError, MediaError, reconnectDelayMs, parseReconnectPolicy } from '@nv/core';
+import { afterEach, describe, expect, it } from 'vitest';
+import { MediaSource, type MediaEvent } from './index.js';
+import type { NativeFrame } from './native-frame.js';
+import { scratch } from './test-fixtures.js';
+
+const PYTHON = '/usr/bin/python3';
+const SERVER_SCRIPT = join(dirname(fileURLToPath(import.meta.url)), 'rtsp-server.py');
+
+function serverAvailable(): boolean {
+  if (!existsSync(PYTHON)) return false;
+  const r = spawnSync(PYTHON, ['-c', "import gi; gi.require_version('GstRtspServer', '1.0'); from gi.repository import GstRtspServer"], {
+    stdio: 'ignore', timeout: 10_000, env: pythonEnv(),
+  });
+  return r.status === 0;
+}
+
+/** The pyenv python on PATH may export variables that would confuse the system python. */
+function pythonEnv(): NodeJS.ProcessEnv {
+  const env = { ...process.env };
+  delete env['PYTHONHOME'];
+  delete env['PYTHONPATH'];
+  return env;
+}
+
+async function freePort(): Promise<number> {
+  return new Promise((resolve, reject) => {
+    const s = createServer();
+    s.once('error', reject);
+    s.listen(0, '127.0.0.1', () => {
+      const addr = s.address();
+      const port = typeof addr === 'object' && addr ? addr.port : 0;
+      s.close(() => resolve(port));
+    });
+  });
+}
+
+interface RtspServer { readonly port: number; readonly proc: ChildProcess; readonly url: string }
+
+const running = new Set<ChildProcess>();
+
+/** Starts rtsp-server.py on `port` and waits (≤ 10 s) for its READY line. */
+async function startServer(port: number, auth?: { user: string; password: string }): Promise<RtspServer> {
+  const args = [SERVER_SCRIPT, '--port', String(port)];
+  if (auth) args.push('--user', auth.user, '--password', auth.password);
+  const proc = spawn(PYTHON, args, { stdio: ['ignore', 'pipe', 'pipe'], env: pythonEnv() });
+  running.add(proc);
+  proc.once('exit', () => running.delete(proc));
+  let stderr = '';
+  proc.stderr!.on('data', (d: Buffer) => { stderr += d.toString(); });
+  await new Promise<void>((resolve, reject) => {
+    let out = '';
+    const timer = setTimeout(() => fail(new Error(`RTSP server not READY within 10 s; stderr: ${stderr}`)), 10_000);
+    const onData = (d: Buffer) => {
+      out += d.toString();
+      if (out.includes(`READY ${port}`)) { cleanup(); resolve(); }
+    };
+    const onExit = (code: number | null) => fail(new Error(`RTSP server exited (${code}) before READY; stderr: ${stderr}`));
+    function cleanup() { clearTimeout(timer); proc.stdout!.off('data', onData); proc.off('exit', onExit); }
+    function fail(e: Error) { cleanup(); void stopServer(proc); reject(e); }
+    proc.stdout!.on('data', onData);
+    proc.once('exit', onExit);
+  });
+  return { port, proc, url: `rtsp://127.0.0.1:${port}/test` };
+}
+
+/** SIGTERM, then SIGKILL after 2 s; resolves once the process has exited. */
+async function stopServer(proc: ChildProcess, signal: NodeJS.Signals = 'SIGTERM'): Promise<void> {
+  if (proc.exitCode !== null || proc.signalCode !== null) return;
+  const exited = new Promise<void>((resolve) => proc.once('exit', () => resolve()));
+  proc.kill(signal);
+  const timer = setTimeout(() => proc.kill('SIGKILL'), 2_000);
+  await exited;
+  clearTimeout(timer);
+}
+
+const sleep = (ms: number) => new Promise<void>((r) => setTimeout(r, ms));
+
+/** Records every event of interest, in order. */
+function record(src: MediaSource): MediaEvent[] {
+  const events: MediaEvent[] = [];
+  for (const t of ['streamStarted', 'connected', 'disconnected', 'reconnecting', 'insecureRtsp', 'error', 'warning', 'stopped'] as const) {
+    src.on(t, (e) => events.push(e));
+  }
+  return events;
+}
+
+/** Pulls `n` frames (checking their size), releasing each; fails after `timeoutMs`. */
+async function takeFrames(src: MediaSource, n: number, timeoutMs: number): Promise<NativeFrame[]> {
+  const seen: NativeFrame[] = [];
+  const deadline = Date.now() + timeoutMs;
+  while (seen.length < n) {
+    const left = deadline - Date.now();
+    if (left <= 0) throw new Error(`only ${seen.length}/${n} frames within ${timeoutMs} ms`);
+    let timer: NodeJS.Timeout | undefined;
+    const f = await Promise.race([
+      src.next(),
+      new Promise<'timeout'>((r) => { timer = setTimeout(() => r('timeout'), left); }),
+    ]).finally(() => clearTimeout(timer));
+    if (f === 'timeout') throw new Error(`only ${seen.length}/${n} frames within ${timeoutMs} ms`);
+    if (f === undefined) throw new Error(`stream ended after ${seen.length}/${n} frames`);
+    try {
+      expect(f.width).toBe(320);
+      expect(f.height).toBe(240);
+    } finally { f.release(); }
+    seen.push(f);
+  }
+  return seen;
+}
+
+/** Runs the source to its end and returns the error it failed with. */
+async function expectFailure(src: MediaSource): Promise<unknown> {
+  try {
+    for await (const f of src.frames()) f.release();
+  } catch (e) {
+    return e;
+  }
+  throw new Error('expected the source to fail');
+}
+
+/** Every textual trace of an error: message, JSON, stack, and the same for its causes. */
+function errorTexts(e: unknown, depth = 0): string[] {
+  if (depth > 5 || e === undefined || e === null) return [];
+  if (!(e instanceof Error)) return [String(e)];
+  const json = typeof (e as { toJSON?: unknown }).toJSON === 'function' ? JSON.stringify((e as unknown as { toJSON(): unknown }).toJSON()) : '';
+  return [e.message, String(e), json, e.stack ?? '', ...errorTexts((e as { cause?: unknown }).cause, depth + 1)];
+}
+
+function eventTexts(events: MediaEvent[]): string[] {
+  return events.flatMap((ev) => [
+    JSON.stringify(ev, (_k, v: unknown) => (v instanceof Error ? { texts: errorTexts(v) } : v)),
+    ...('error' in ev ? errorTexts(ev.error) : []),
+  ]);
+}
+
+const sources = new Set<MediaSource>();
+function track(src: MediaSource): MediaSource { sources.add(src); return src; }
+
+describe.skipIf(!serverAvailable())('MediaSource: RTSP against a real RTSP server', () => {
+  afterEach(async () => {
+    for (const s of sources) await s.stop();
+    sources.clear();
+    await Promise.all([...running].map((p) => stopServer(p)));
+  });
+
+  it('frames flow from rtsp://127.0.0.1:PORT/test with streamStarted and connected', async () => {
+    const server = await startServer(await freePort());
+    const src = track(new MediaSource({ kind: 'rtsp', url: server.url }, { noFrameTimeoutMs: 5_000, reconnect: { maxAttempts: 1 } }));
+    const events = record(src);
+    await takeFrames(src, 10, 10_000);
+    await src.stop();
+    const types = events.map((e) => e.type);
+    expect(types.slice(0, 2)).toEqual(['streamStarted', 'connected']);
+    expect(events[0]).toMatchObject({ type: 'streamStarted', width: 320, height: 240 });
+    expect(types).toContain('insecureRtsp'); // plain rtsp:// is reported
+    expect(types).not.toContain('disconnected');
+    expect(types).not.toContain('error');
+    expect(types.at(-1)).toBe('stopped');
+  });
+
+  it('survives the server being killed mid-stream and restarted on the same port', async () => {
+    const port = await freePort();
+    let server = await startServer(port);
+    const reconnect = { baseDelayMs: 200, maxDelayMs: 1_000, backoff: 'exponential' } as const;
+    const src = track(new MediaSource({ kind: 'rtsp', url: server.url }, { reconnect, noFrameTimeoutMs: 2_000 }));
+    const events = record(src);
+    await takeFrames(src, 5, 10_000);
+    const before = events.length;
+
+    await stopServer(server.proc, 'SIGKILL');
+    await sleep(1_500);
+    server = await startServer(port);
+
+    await takeFrames(src, 5, 25_000);
+    const after = events.slice(before).filter((e) => e.type !== 'warning' && e.type !== 'insecureRtsp');
+    const types = after.map((e) => e.type);
+
+    // disconnected, reconnecting #1, (disconnected, reconnecting #n)*, streamStarted, connected.
+    expect(types[0]).toBe('disconnected');
+    const lastConnected = types.lastIndexOf('connected');
+    expect(lastConnected).toBeGreaterThan(0);
+    expect(types.indexOf('connected')).toBe(lastConnected); // connected exactly once after the kill
+    const reconnecting = after.filter((e): e is Extract<MediaEvent, { type: 'reconnecting' }> => e.type === 'reconnecting');
+    expect(reconnecting.length).toBeGreaterThanOrEqual(1);
+    expect(types.lastIndexOf('reconnecting')).toBeLessThan(lastConnected);
+    expect(types.slice(lastConnected - 1, lastConnected + 1)).toEqual(['streamStarted', 'connected']);
+    // Every reconnecting follows a disconnected; nothing else before the session comes back.
+    const retries = types.slice(0, lastConnected - 1);
+    for (let i = 0; i < retries.length; i += 2) expect(retries.slice(i, i + 2)).toEqual(['disconnected', 'reconnecting']);
+    // Attempts count 1, 2, …; delays follow the policy (200, 400, 800, capped at 1000) and never decrease.
+    const policy = parseReconnectPolicy(reconnect);
+    reconnecting.forEach((e, i) => {
+      expect(e.attempt).toBe(i + 1);
+      expect(e.delayMs).toBe(reconnectDelayMs(policy, i));
+      expect(e.delayMs).toBe(Math.min(1_000, 200 * 2 ** i));
+      if (i > 0) expect(e.delayMs).toBeGreaterThanOrEqual(reconnecting[i - 1]!.delayMs);
+    });
+    for (const e of after) if (e.type === 'disconnected') expect(MediaError.isInstance(e.error)).toBe(true);
+    expect(src.stats().sessions).toBe(1 + reconnecting.length);
+    expect(events.some((e) => e.type === 'error')).toBe(false);
+    await src.stop();
+  }, 45_000);
+
+  it('an unreachable host fails with ConnectionFailed after the allowed attempts', async () => {
+    const src = track(new MediaSource({ kind: 'rtsp', url: 'rtsp://127.0.0.1:1/test' }, {
+      reconnect: { maxAttempts: 2, baseDelayMs: 100, maxDelayMs: 100 }, noFrameTimeoutMs: 5_000,
+    }));
+    const events = record(src);
+    const t0 = Date.now();
+    const err = await expectFailure(src);
+    expect(Date.now() - t0).toBeLessThan(20_000);
+    expect(MediaError.isInstance(err)).toBe(true);
+    expect((err as MediaError).kind).toBe('ConnectionFailed');
+    const reconnecting = events.filter((e) => e.type === 'reconnecting');
+    expect(reconnecting).toEqual([
+      { type: 'reconnecting', attempt: 1, delayMs: 100 },
+      { type: 'reconnecting', attempt: 2, delayMs: 100 },
+    ]);
+    expect(events.filter((e) => e.type === 'disconnected')).toHaveLength(3);
+    expect(events.filter((e) => e.type === 'connected')).toHaveLength(0);
+    expect(events.filter((e) => e.type === 'error')).toHaveLength(1);
+  }, 25_000);
+
+  it('wrong credentials fail with ConnectionFailed without leaking the password; right ones stream', async () => {
+    const server = await startServer(await freePort(), { user: 'admin', password: 'secret' });
+    const bad = track(new MediaSource({ kind: 'rtsp', url: `rtsp://admin:wrong@127.0.0.1:${server.port}/test` }, {
+      reconnect: { maxAttempts: 1, baseDelayMs: 100, maxDelayMs: 100 }, noFrameTimeoutMs: 5_000,
+    }));
+    const events = record(bad);
+    const err = await expectFailure(bad);
+    expect(MediaError.isInstance(err)).toBe(true);
+    expect((err as MediaError).kind).toBe('ConnectionFailed');
+    expect(events.filter((e) => e.type === 'reconnecting')).toHaveLength(1);
+    expect(events.some((e) => e.type === 'connected')).toBe(false);
+    const texts = [...errorTexts(err), ...eventTexts(events)];
+    expect(texts.join('\n')).toMatch(/127\.0\.0\.1/); // the texts are real, and name the host
+    for (const t of texts) expect(t).not.toContain('wrong');
+    await bad.stop();
+
+    const good = track(new MediaSource({ kind: 'rtsp', url: `rtsp://admin:secret@127.0.0.1:${server.port}/test` }, {
+      reconnect: { maxAttempts: 1 }, noFrameTimeoutMs: 5_000,
+    }));
+    const goodEvents = record(good);
+    await takeFrames(good, 5, 10_000);
+    expect(goodEvents.map((e) => e.type)).toContain('connected');
+    for (const t of eventTexts(goodEvents)) expect(t).not.toContain('secret');
+  }, 30_000);
+
+  it('an RTSP URL carrying launch syntax is refused by validation and nothing runs', async () => {
+    const port = await freePort();
+    const target = join(scratch, 'pwned-rtsp');
+    let caught: unknown;
+    try {
+      track(new MediaSource({ kind: 'rtsp', url: `rtsp://127.0.0.1:${port}/test ! filesink location=${target}` }));
+    } catch (e) { caught = e; }
+    expect(ConfigError.isInstance(caught)).toBe(true);
+    expect((caught as ConfigError).message).toMatch(/url/);
+    await sleep(200);
+    expect(existsSync(target)).toBe(false);
+  });
+});
