@@ -259,7 +259,17 @@ void NativeSource::Wake() {
   if (!tsfn_live_) return;
   napi_status st = tsfn_.NonBlockingCall([this](Napi::Env env, Napi::Function fn) {
     wake_pending_.store(false);
-    if (env != nullptr && fn != nullptr) fn.Call({});
+    if (env == nullptr || fn == nullptr) return;
+    // Raw call: while an environment (e.g. a terminating worker) cannot run JS, the call fails;
+    // the C++ wrapper would then try to build an Error object, which also fails and aborts.
+    napi_value result;
+    napi_value undefined;
+    if (napi_get_undefined(env, &undefined) != napi_ok) return;
+    if (napi_call_function(env, undefined, fn, 0, nullptr, &result) == napi_pending_exception) {
+      napi_value ex;
+      napi_get_and_clear_last_exception(env, &ex);
+      napi_fatal_exception(env, ex);  // a throwing onWake is a bug in the JS layer: report it as uncaught
+    }
   });
   if (st != napi_ok) wake_pending_.store(false);
 }
