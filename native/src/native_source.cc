@@ -187,6 +187,7 @@ void NativeSource::Enqueue(GstSample* sample) {
     }
     if (last_caps_ != nullptr) gst_caps_unref(last_caps_);
     last_caps_ = gst_caps_ref(caps);
+    ReportDecoder();  // the decoder exists by now, so `decoder` precedes `caps`
     Event ev{"caps", {{"format", gst_video_format_to_string(GST_VIDEO_INFO_FORMAT(&vinfo_))}}, {}};
     ev.num["width"] = GST_VIDEO_INFO_WIDTH(&vinfo_);
     ev.num["height"] = GST_VIDEO_INFO_HEIGHT(&vinfo_);
@@ -284,7 +285,7 @@ void NativeSource::OnPadAdded(GstElement* element, GstPad* pad, gpointer next_el
 }
 
 void NativeSource::ReportDecoder() {
-  if (decoder_reported_ || pipeline_ == nullptr) return;
+  if (decoder_reported_.load() || pipeline_ == nullptr) return;
   GstIterator* it = gst_bin_iterate_recurse(GST_BIN(pipeline_));
   GValue item = G_VALUE_INIT;
   bool done = false;
@@ -312,7 +313,10 @@ void NativeSource::ReportDecoder() {
   }
   g_value_unset(&item);
   gst_iterator_free(it);
-  decoder_reported_ = true;
+  // Live pipelines (rtspsrc) reach PAUSED before decodebin has created its decoder: only report
+  // once one exists (checked again when the first caps arrive).
+  if (ev.str.count("factory") == 0) return;
+  if (decoder_reported_.exchange(true)) return;
   PushEvent(std::move(ev));
 }
 

@@ -108,7 +108,7 @@ class NativeSource : public Napi::ObjectWrap<NativeSource> {
   std::atomic<bool> bus_run_{false};
   bool started_ = false;
   bool stopped_ = false;
-  bool decoder_reported_ = false;
+  std::atomic<bool> decoder_reported_{false};
 };
 
 }  // namespace nv

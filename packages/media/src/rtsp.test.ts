@@ -161,7 +161,8 @@ describe.skipIf(!serverAvailable())('MediaSource: RTSP against a real RTSP serve
     const types = events.map((e) => e.type);
     expect(events[0]).toEqual({ type: 'insecureRtsp', redactedUrl: server.url }); // plain rtsp:// is reported
     expect(types.slice(1, 3)).toEqual(['streamStarted', 'connected']);
-    expect(events[1]).toMatchObject({ type: 'streamStarted', width: 320, height: 240 });
+    expect(events[1]).toMatchObject({ type: 'streamStarted', width: 320, height: 240, hardware: false });
+    expect(String((events[1] as { decoder?: string }).decoder)).toMatch(/h264/); // the decoder decodebin chose (software here)
     expect(types).not.toContain('disconnected');
     expect(types).not.toContain('error');
     expect(types.at(-1)).toBe('stopped');

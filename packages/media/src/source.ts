@@ -95,6 +95,7 @@ export class MediaSource {
   #sawFrameThisSession = false;
   #everConnected = false;
   #plainRtsp = false;
+  #insecureReported = false;
   #watchdog: NodeJS.Timeout | undefined;
   #retryTimer: NodeJS.Timeout | undefined;
   #lastStats: RawStats | undefined;
@@ -207,7 +208,10 @@ export class MediaSource {
     const built = buildPipeline(this.spec, this.#opts.output ?? {}, {
       customPipelinePolicy: this.#opts.customPipelinePolicy ?? 'reject', forcePlainRtsp: this.#plainRtsp,
     });
-    if (built.insecure && built.url) this.#emit({ type: 'insecureRtsp', redactedUrl: redactUrl(built.url) });
+    if (built.insecure && built.url && !this.#insecureReported) {
+      this.#insecureReported = true; // once per source, not on every reconnection
+      this.#emit({ type: 'insecureRtsp', redactedUrl: redactUrl(built.url) });
+    }
     this.#sessions++;
     this.#sawFrameThisSession = false;
     this.#pendingStart = undefined;
