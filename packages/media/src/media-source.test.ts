@@ -190,6 +190,13 @@ describe('MediaSource: bad input is a typed MediaError, fast, no crash', () => {
     await src.stop();
   });
 
+  it('CUDA residency is a typed Unsupported error at construction, never a silent host fallback', () => {
+    const make = () => new MediaSource({ kind: 'testPattern' }, { residency: 'cuda' });
+    expect(make).toThrow(expect.objectContaining({ kind: 'Unsupported' }));
+    try { make(); } catch (e) { expect(MediaError.isInstance(e)).toBe(true); expect((e as Error).message).toMatch(/CUDA/); }
+    expect(() => new MediaSource({ kind: 'testPattern' }, { residency: 'gpu' as never })).toThrow(/residency/);
+  });
+
   it('bad options name the field', () => {
     expect(() => new MediaSource({ kind: 'file', path: '/x' }, { output: { format: 'YUY2' as never } })).toThrow(/output\.format/);
     expect(() => new MediaSource({ kind: 'file', path: '/x' }, { backpressure: { queueDepth: 0 } })).toThrow(/queueDepth/);

@@ -31,6 +31,13 @@ export interface MediaSourceOptions {
    * treated as disconnected (live) or failed with `Timeout` (files). Default 10 000 ms.
    */
   readonly noFrameTimeoutMs?: number;
+  /**
+   * Where frames live: `host` (default) or `cuda`. `cuda` is refused with `MediaError.Unsupported`
+   * at construction when GStreamer's CUDA elements are missing (no GPU/driver) — never a silent
+   * host fallback. The CUDA frame path itself is not implemented yet, so today `cuda` is refused
+   * on every machine, with the reason.
+   */
+  readonly residency?: 'host' | 'cuda';
 }
 
 /** Something that happened to a source. */
@@ -118,7 +125,16 @@ export class MediaSource {
     checkOutputOptions(options.output ?? {});
     // Build once now so that bad options and refused fragments fail at construction.
     buildPipeline(this.spec, options.output ?? {}, { customPipelinePolicy: options.customPipelinePolicy ?? 'reject' });
-    loadBinding();
+    const b = loadBinding();
+    if (options.residency !== undefined && options.residency !== 'host' && options.residency !== 'cuda') {
+      throw ConfigError.invalidPolicy(`residency must be 'host' or 'cuda', not '${String(options.residency)}'`, 'residency');
+    }
+    if (options.residency === 'cuda') {
+      const missing = ['cudaupload', 'cudaconvert'].filter((e) => !b.hasElement(e));
+      throw MediaError.unsupported(missing.length > 0
+        ? `CUDA residency requested but GStreamer's CUDA elements (${missing.join(', ')}) are not available here (no NVIDIA GPU/driver, or GStreamer built without CUDA)`
+        : 'CUDA residency requested: GStreamer CUDA elements are present, but nv does not implement CUDA frames yet');
+    }
   }
 
   /** Subscribes to an event type. @returns a function that unsubscribes */
