@@ -51,6 +51,7 @@ export abstract class NvError extends Error {
   abstract readonly kind: string;
   private readonly [NV_ERROR] = true;
 
+  /** Sanitizes `options.message` and attaches `options.cause`. */
   protected constructor(options: NvErrorOptions) {
     super(sanitizeErrorString(options.message), options.cause === undefined ? undefined : { cause: options.cause });
   }
@@ -99,8 +100,11 @@ export type MediaErrorKind =
  * it triggers reconnection or a feed restart, never a crash.
  */
 export class MediaError extends NvError {
+  /** Always `'media'`: the layer that raised it. */
   readonly category = 'media' as const;
+  /** Error name as it appears in stack traces and logs (`NV_MediaError`). */
   override readonly name = 'NV_MediaError';
+  /** Which variant of {@link MediaErrorKind} this is. */
   readonly kind: MediaErrorKind;
   /** The source URL with credentials redacted, when the error concerns one. */
   readonly url: string | undefined;
@@ -156,8 +160,11 @@ export type StageErrorKind = 'ProcessingFailed' | 'ResourceExhausted' | 'ModelLo
  * ```
  */
 export class StageError extends NvError {
+  /** Always `'stage'`: the layer that raised it. */
   readonly category = 'stage' as const;
+  /** Error name as it appears in stack traces and logs (`NV_StageError`). */
   override readonly name = 'NV_StageError';
+  /** Which variant of {@link StageErrorKind} this is. */
   readonly kind: StageErrorKind;
   /** The id of the stage that failed. */
   readonly stageId: string;
@@ -165,6 +172,7 @@ export class StageError extends NvError {
   readonly detail: string | undefined;
   private readonly [STAGE] = true;
 
+  /** Prefer the static factories; this constructor sanitizes the message. */
   constructor(kind: StageErrorKind, stageId: string, detail?: string, cause?: unknown) {
     super({ message: `${kind} in stage '${stageId}'${detail ? `: ${detail}` : ''}`, cause });
     this.kind = kind;
@@ -189,12 +197,16 @@ export type TemporalErrorKind = 'TrackNotFound' | 'RetentionLimitExceeded';
 
 /** A temporal-store failure (unknown track, cap reached). */
 export class TemporalError extends NvError {
+  /** Always `'temporal'`: the layer that raised it. */
   readonly category = 'temporal' as const;
+  /** Error name as it appears in stack traces and logs (`NV_TemporalError`). */
   override readonly name = 'NV_TemporalError';
+  /** Which variant of {@link TemporalErrorKind} this is. */
   readonly kind: TemporalErrorKind;
   /** The track concerned, when there is one. */
   readonly trackId: number | undefined;
   private readonly [TEMPORAL] = true;
+  /** Prefer the static factories; this constructor sanitizes the message. */
   constructor(kind: TemporalErrorKind, message: string, trackId?: number) {
     super({ message });
     this.kind = kind;
@@ -216,10 +228,14 @@ export type ViewErrorKind = 'InvalidMotionReport' | 'TransformFailed';
 
 /** A view-system failure: a malformed motion report or a non-invertible transform. */
 export class ViewError extends NvError {
+  /** Always `'view'`: the layer that raised it. */
   readonly category = 'view' as const;
+  /** Error name as it appears in stack traces and logs (`NV_ViewError`). */
   override readonly name = 'NV_ViewError';
+  /** Which variant of {@link ViewErrorKind} this is. */
   readonly kind: ViewErrorKind;
   private readonly [VIEW] = true;
+  /** Prefer the static factories; this constructor sanitizes the message. */
   constructor(kind: ViewErrorKind, detail: string) {
     super({ message: `${kind}: ${detail}` });
     this.kind = kind;
@@ -247,10 +263,14 @@ export type RuntimeErrorKind =
 
 /** A programmer-facing runtime error (unknown feed, wrong lifecycle state, limits). */
 export class RuntimeError extends NvError {
+  /** Always `'runtime'`: the layer that raised it. */
   readonly category = 'runtime' as const;
+  /** Error name as it appears in stack traces and logs (`NV_RuntimeError`). */
   override readonly name = 'NV_RuntimeError';
+  /** Which variant of {@link RuntimeErrorKind} this is. */
   readonly kind: RuntimeErrorKind;
   private readonly [RUNTIME] = true;
+  /** Prefer the static factories; this constructor sanitizes the message. */
   constructor(kind: RuntimeErrorKind, message: string, cause?: unknown) {
     super({ message, cause });
     this.kind = kind;
@@ -300,14 +320,18 @@ export interface ConfigIssue {
  * `field` names the (first) offending field; `issues` lists all of them.
  */
 export class ConfigError extends NvError {
+  /** Always `'config'`: the layer that raised it. */
   readonly category = 'config' as const;
+  /** Error name as it appears in stack traces and logs (`NV_ConfigError`). */
   override readonly name = 'NV_ConfigError';
+  /** Which variant of {@link ConfigErrorKind} this is. */
   readonly kind: ConfigErrorKind;
   /** Dotted path of the first offending field, when known. */
   readonly field: string | undefined;
   /** Every problem found (at least one for `InvalidConfig`). */
   readonly issues: readonly ConfigIssue[];
   private readonly [CONFIG] = true;
+  /** Prefer the static factories; this constructor sanitizes the message. */
   constructor(kind: ConfigErrorKind, message: string, opts: { field?: string; issues?: readonly ConfigIssue[]; cause?: unknown } = {}) {
     super({ message, cause: opts.cause });
     this.kind = kind;
@@ -345,10 +369,14 @@ export type FrameAccessErrorKind = 'Released' | 'NotHostAccessible' | 'Materiali
 
 /** Frame pixel access failed: the frame was released, lives on a device, or a conversion is not supported. */
 export class FrameAccessError extends NvError {
+  /** Always `'frame'`: the layer that raised it. */
   readonly category = 'frame' as const;
+  /** Error name as it appears in stack traces and logs (`NV_FrameAccessError`). */
   override readonly name = 'NV_FrameAccessError';
+  /** Which variant of {@link FrameAccessErrorKind} this is. */
   readonly kind: FrameAccessErrorKind;
   private readonly [FRAME] = true;
+  /** Prefer the static factories; this constructor sanitizes the message. */
   constructor(kind: FrameAccessErrorKind, detail: string, cause?: unknown) {
     super({ message: `${kind}: ${detail}`, cause });
     this.kind = kind;
@@ -375,12 +403,16 @@ const ARG = Symbol.for('nv.error.argument');
  * The message reads "Expected X for Y but received Z".
  */
 export class InvalidArgumentError extends NvError {
+  /** Always `'argument'`: the layer that raised it. */
   readonly category = 'argument' as const;
+  /** Error name as it appears in stack traces and logs (`NV_InvalidArgumentError`). */
   override readonly name = 'NV_InvalidArgumentError';
+  /** Always `'InvalidArgument'`: the only variant. */
   readonly kind = 'InvalidArgument' as const;
   /** Name of the offending argument or field. */
   readonly argument: string;
   private readonly [ARG] = true;
+  /** Builds the message "Expected `expected` for `argument` but received `received`". */
   constructor(argument: string, expected: string, received: unknown) {
     super({ message: `Expected ${expected} for ${argument} but received ${describe(received)}` });
     this.argument = argument;

@@ -12,7 +12,9 @@ import { InvalidArgumentError, ViewError } from './errors.js';
 
 /** A point in normalized coordinates. */
 export interface Point2 {
+  /** Horizontal coordinate, normalized (0 = left edge, 1 = right edge). */
   readonly x: number;
+  /** Vertical coordinate, normalized (0 = top edge, 1 = bottom edge). */
   readonly y: number;
 }
 
@@ -59,9 +61,13 @@ export function distance(a: Point2, b: Point2): number {
  */
 export class BBox {
   private constructor(
+    /** Left edge, normalized (in [0,1] unless built unbounded). */
     readonly xMin: number,
+    /** Top edge, normalized (in [0,1] unless built unbounded). */
     readonly yMin: number,
+    /** Right edge, normalized (in [0,1] unless built unbounded). */
     readonly xMax: number,
+    /** Bottom edge, normalized (in [0,1] unless built unbounded). */
     readonly yMax: number,
   ) {
     Object.freeze(this);

@@ -77,11 +77,15 @@ export class StageOutputBuilder {
 
 /** The read-only view of the accumulator that stages get in their context. */
 export interface ReadonlyArtifacts {
+  /** The current detection set (from the last stage that returned detections). */
   readonly detections: DetectionSet;
+  /** The current track set (from the last stage that returned tracks). */
   readonly tracks: readonly Track[];
   /** True once any stage in this frame returned `tracks` (absent tracks then end). */
   readonly tracksAuthoritative: boolean;
+  /** All derived signals appended so far this frame, in stage order. */
   readonly signals: readonly DerivedSignal[];
+  /** All scene features appended so far this frame, in stage order. */
   readonly sceneFeatures: readonly SceneFeature[];
   /** Typed artifacts; read with `get(key)`. Do not mutate. */
   readonly stageArtifacts: Pick<TypedMetadata, 'get' | 'has' | 'size' | 'keys' | 'toJSON'>;
@@ -93,11 +97,17 @@ export interface ReadonlyArtifacts {
  * what another stage produced.
  */
 export class PerceptionArtifacts implements ReadonlyArtifacts {
+  /** The current detection set (frozen; replaced on merge). */
   detections: DetectionSet = Object.freeze([]);
+  /** The current track set (frozen; replaced on merge). */
   tracks: readonly Track[] = Object.freeze([]);
+  /** True once any merged output in this frame carried `tracks`. */
   tracksAuthoritative = false;
+  /** Derived signals appended so far this frame (frozen). */
   signals: readonly DerivedSignal[] = Object.freeze([]);
+  /** Scene features appended so far this frame (frozen). */
   sceneFeatures: readonly SceneFeature[] = Object.freeze([]);
+  /** Typed artifacts merged from stage outputs (last writer wins per key). */
   readonly stageArtifacts = new TypedMetadata();
 
   /**

@@ -12,9 +12,11 @@ import type { StageCapabilities, StageCategory } from './stage.js';
  * left `undefined` after a successful `process` counts as an empty output.
  */
 export interface BatchEntry {
+  /** The feed this frame belongs to. */
   readonly feedId: FeedId;
   /** Valid until `process` settles; `retain()` to keep it longer. */
   readonly frame: FrameEnvelope;
+  /** The view state of the feed for this frame (frozen). */
   readonly view: ViewSnapshot;
   /** Set by the processor. */
   output: StageOutput | undefined;
@@ -48,5 +50,6 @@ export interface BatchProcessor {
   onStop?(): void | Promise<void>;
   /** Default `frameAnalysis`. */
   readonly category?: StageCategory;
+  /** Declared inputs/outputs, for pipeline validation. */
   readonly capabilities?: StageCapabilities;
 }

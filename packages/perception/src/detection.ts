@@ -21,12 +21,17 @@ export interface Detection {
 
 /** Input for {@link createDetection}. */
 export interface DetectionInit {
+  /** Unique within the feed. */
   readonly id: DetectionId;
+  /** Model class index; must be a non-negative integer. */
   readonly classId: number;
   /** Clamped to [0, 1]; NaN becomes 0. */
   readonly confidence: number;
+  /** Where, in normalized [0,1] coordinates. */
   readonly bbox: BBox;
+  /** Optional re-identification / feature vector (copied into a Float32Array if given as numbers). */
   readonly embedding?: Float32Array | readonly number[];
+  /** Free-form typed extras; defaults to empty metadata. */
   readonly metadata?: TypedMetadata;
 }
 

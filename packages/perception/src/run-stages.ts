@@ -19,10 +19,15 @@ export type StageOutcome =
 
 /** Provenance of one stage on one frame. Times are from the runner's clock (ns). */
 export interface StageRecord {
+  /** Id of the stage this record describes. */
   readonly stageId: string;
+  /** Clock reading when the stage was called, in ns. */
   readonly startNs: number;
+  /** Clock reading after its output was merged (or it failed), in ns. */
   readonly endNs: number;
+  /** `endNs − startNs`, in ns (0 for a skipped stage). */
   readonly latencyNs: number;
+  /** How the stage's call ended. */
   readonly outcome: StageOutcome;
 }
 
@@ -45,15 +50,21 @@ export interface RunStagesResult {
 
 /** Mutable per-stage counters kept across frames by the caller. */
 export class StageCounters implements StageMetrics {
+  /** Frames the stage has processed (successfully or not). */
   framesProcessed = 0;
+  /** Typed errors (`StageError`s, including malformed outputs) the stage produced. */
   errors = 0;
 }
 
 /** Inputs of {@link runStages} besides the stages. */
 export interface RunStagesInput {
+  /** The feed the frame belongs to (passed to each stage's context). */
   readonly feedId: FeedId;
+  /** The frame to process; must stay valid until `runStages` settles. */
   readonly frame: FrameEnvelope;
+  /** The feed's view state for this frame (frozen). */
   readonly view: ViewSnapshot;
+  /** The feed's temporal state as of the start of this frame (frozen). */
   readonly temporal: TemporalAccess;
   /** Aborted when the feed stops. */
   readonly signal?: AbortSignal;

@@ -15,8 +15,11 @@ export type SignalValue =
  * different stages are allowed and disambiguated by provenance.
  */
 export interface DerivedSignal {
+  /** User-defined signal name (e.g. `crowd_density`). */
   readonly name: string;
+  /** The tagged value (scalar, vector, boolean or categorical). */
   readonly value: SignalValue;
+  /** Timestamp of the frame the signal was computed for. */
   readonly ts: MonotonicTs;
 }
 
@@ -27,10 +30,13 @@ export type SceneFeatureValue =
 
 /** A scene-level observation (e.g. `weather: rain`, `occupancy distribution`). */
 export interface SceneFeature {
+  /** User-defined feature name (e.g. `weather`). */
   readonly name: string;
+  /** The tagged value (any signal value, or a label→weight distribution). */
   readonly value: SceneFeatureValue;
   /** In [0, 1] when the producer knows it. */
   readonly confidence: number | undefined;
+  /** Timestamp of the frame the feature was observed in. */
   readonly ts: MonotonicTs;
 }
 
@@ -38,7 +44,10 @@ export interface SceneFeature {
 export const signal = {
   /** @example `signal.scalar('speed', 3.2, ts)` */
   scalar: (name: string, value: number, ts: MonotonicTs): DerivedSignal => ({ name, value: { kind: 'scalar', value }, ts }),
+  /** A signal with a numeric vector value. */
   vector: (name: string, value: readonly number[], ts: MonotonicTs): DerivedSignal => ({ name, value: { kind: 'vector', value }, ts }),
+  /** A signal with a boolean value. */
   boolean: (name: string, value: boolean, ts: MonotonicTs): DerivedSignal => ({ name, value: { kind: 'boolean', value }, ts }),
+  /** A signal with a categorical (string label) value. */
   categorical: (name: string, value: string, ts: MonotonicTs): DerivedSignal => ({ name, value: { kind: 'categorical', value }, ts }),
 } as const;

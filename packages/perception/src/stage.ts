@@ -15,12 +15,19 @@ export type StageCategory = 'frameAnalysis' | 'association' | 'temporalAnalysis'
  * every consumed artifact has an earlier producer.
  */
 export interface StageCapabilities {
+  /** Reads `ctx.artifacts.detections` (needs an earlier detection producer). */
   readonly consumesDetections?: boolean;
+  /** Reads `ctx.artifacts.tracks` (needs an earlier track producer). */
   readonly consumesTracks?: boolean;
+  /** Reads the feed's temporal state via `ctx.temporal`. */
   readonly consumesTemporal?: boolean;
+  /** Returns `detections` in its output. */
   readonly producesDetections?: boolean;
+  /** Returns `tracks` in its output. */
   readonly producesTracks?: boolean;
+  /** Returns `signals` in its output. */
   readonly producesSignals?: boolean;
+  /** Returns `sceneFeatures` in its output. */
   readonly producesSceneFeatures?: boolean;
 }
 

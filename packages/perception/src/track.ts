@@ -17,33 +17,47 @@ export const TRACK_STATES: readonly TrackState[] = Object.freeze(['tentative', '
 
 /** One observation of a track in one frame. */
 export interface TrackObservation {
+  /** Timestamp of the frame this observation belongs to. */
   readonly ts: MonotonicTs;
+  /** Where the track was (or was predicted to be), in normalized coordinates. */
   readonly bbox: BBox;
   /** In [0, 1]. */
   readonly confidence: number;
+  /** The track's lifecycle state at this observation. */
   readonly state: TrackState;
   /** The detection it was matched to, if any (absent when coasting). */
   readonly detectionId: DetectionId | undefined;
+  /** Free-form typed extras for this observation. */
   readonly metadata: TypedMetadata;
 }
 
 /** A track as reported by a tracker stage for the current frame. */
 export interface Track {
+  /** Unique within the feed; stable across frames. */
   readonly id: TrackId;
+  /** Model class index of the tracked object. */
   readonly classId: number;
+  /** Current lifecycle state. */
   readonly state: TrackState;
   /** This frame's observation. */
   readonly current: TrackObservation;
+  /** Free-form typed extras for the track. */
   readonly metadata: TypedMetadata;
 }
 
 /** Input for {@link createObservation}. */
 export interface TrackObservationInit {
+  /** Timestamp of the frame this observation belongs to. */
   readonly ts: MonotonicTs;
+  /** Where, in normalized coordinates; must be a BBox. */
   readonly bbox: BBox;
+  /** Clamped to [0, 1]; NaN becomes 0. */
   readonly confidence: number;
+  /** Lifecycle state at this observation; must be one of {@link TRACK_STATES}. */
   readonly state: TrackState;
+  /** The detection it was matched to; omit when coasting. */
   readonly detectionId?: DetectionId;
+  /** Free-form typed extras; defaults to empty metadata. */
   readonly metadata?: TypedMetadata;
 }
 
@@ -64,10 +78,15 @@ export function createObservation(init: TrackObservationInit): TrackObservation 
 
 /** Input for {@link createTrack}. */
 export interface TrackInit {
+  /** Unique within the feed; stable across frames. */
   readonly id: TrackId;
+  /** Model class index; must be a non-negative integer. */
   readonly classId: number;
+  /** Current lifecycle state; must be one of {@link TRACK_STATES}. */
   readonly state: TrackState;
+  /** This frame's observation (see {@link createObservation}). */
   readonly current: TrackObservation;
+  /** Free-form typed extras; defaults to empty metadata. */
   readonly metadata?: TypedMetadata;
 }
 

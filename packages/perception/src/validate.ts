@@ -15,8 +15,11 @@ export type ValidationMode = 'off' | 'warn' | 'error';
 
 /** A pipeline split around an optional shared batch processor: `pre` stages, the batch step, `post` stages. */
 export interface PhasedPipeline {
+  /** Stages run before the batch step (or all stages when there is none). */
   readonly pre: readonly Stage[];
+  /** The shared batch processor, if the pipeline uses one. */
   readonly batch?: BatchProcessor;
+  /** Stages run after the batch step. */
   readonly post?: readonly Stage[];
 }
 
