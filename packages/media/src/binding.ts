@@ -14,6 +14,8 @@ export interface ElementSpec {
   readonly factory: string;
   /** Property values as strings, set with `gst_util_set_object_arg` (never parsed as launch syntax). */
   readonly props?: Readonly<Record<string, string>>;
+  /** For `decodebin`: steer decoder selection (`cpuOnly` skips hardware decoders, `requireHardware` skips software ones, `preferHardware` tries hardware first). */
+  readonly decodePreference?: 'auto' | 'cpuOnly' | 'preferHardware' | 'requireHardware';
 }
 /** The explicit `custom` escape hatch: a trusted launch fragment. */
 export interface LaunchSpec {

@@ -138,6 +138,24 @@ describe('MediaSource: files and test patterns (real GStreamer)', () => {
   });
 });
 
+describe('MediaSource: decoder preference', () => {
+  it.each(['cpuOnly', 'preferHardware'] as const)('%s decodes and reports the decoder actually chosen', async (decode) => {
+    const src = new MediaSource({ kind: 'file', path: h264Clip('clip10', 10) }, { output: { decode }, backpressure: { kind: 'block' } });
+    let started: Extract<MediaEvent, { type: 'streamStarted' }> | undefined;
+    src.on('streamStarted', (e) => { started = e; });
+    expect(await collect(src)).toBe(10);
+    expect(started?.decoder).toMatch(/h264/);
+    if (decode === 'cpuOnly') expect(started?.hardware).toBe(false);
+    await src.stop();
+  });
+
+  it('requireHardware without a hardware decoder fails with a typed error, never a silent software fallback', async () => {
+    const { hasHw } = { hasHw: ['nvh264dec', 'vaapih264dec', 'vah264dec', 'v4l2h264dec'].some((e) => loadBinding().hasElement(e)) };
+    if (hasHw) return; // a machine with a hardware H.264 decoder decodes instead
+    await expectMediaError({ kind: 'file', path: h264Clip('clip10', 10) }, ['Unsupported'], { output: { decode: 'requireHardware' } });
+  });
+});
+
 describe('MediaSource: backpressure', () => {
   const slow = (ms: number) => () => new Promise<void>((r) => setTimeout(r, ms));
   it.each(['dropOldest', 'dropNewest'] as const)('%s drops and counts with a slow consumer; depth never exceeds its bound', async (kind) => {

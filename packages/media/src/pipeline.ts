@@ -71,6 +71,11 @@ export function buildPipeline(spec: SourceSpec, output: OutputOptions = {}, poli
   const threads = output.convertThreads ?? 2;
   if (!Number.isInteger(threads) || threads < 0 || threads > 64) throw new InvalidArgumentError('output.convertThreads', 'an integer in [0, 64]', threads);
   const trusted = policies.customPipelinePolicy === 'allowTrusted';
+  const decode = output.decode ?? 'auto';
+  if (!['auto', 'cpuOnly', 'preferHardware', 'requireHardware'].includes(decode)) {
+    throw new InvalidArgumentError('output.decode', "'auto', 'cpuOnly', 'preferHardware' or 'requireHardware'", decode);
+  }
+  const decodebin: ElementSpec = decode === 'auto' ? { factory: 'decodebin' } : { factory: 'decodebin', decodePreference: decode };
 
   const head: (ElementSpec | LaunchSpec)[] = [];
   let live = false;
@@ -79,7 +84,7 @@ export function buildPipeline(spec: SourceSpec, output: OutputOptions = {}, poli
   let insecure: boolean | undefined;
   switch (spec.kind) {
     case 'file':
-      head.push({ factory: 'filesrc', props: { location: spec.path } }, { factory: 'decodebin' });
+      head.push({ factory: 'filesrc', props: { location: spec.path } }, decodebin);
       loop = spec.loop;
       break;
     case 'testPattern': {
@@ -101,12 +106,12 @@ export function buildPipeline(spec: SourceSpec, output: OutputOptions = {}, poli
       head.push({
         factory: 'rtspsrc',
         props: { location: u, protocols: spec.transport === 'udp' ? 'udp' : 'tcp', latency: String(spec.latencyMs), 'tcp-timeout': String(spec.tcpTimeoutMs * 1000) },
-      }, { factory: 'decodebin' });
+      }, decodebin);
       live = true;
       break;
     }
     case 'v4l2':
-      head.push({ factory: 'v4l2src', props: { device: spec.device } }, { factory: 'decodebin' });
+      head.push({ factory: 'v4l2src', props: { device: spec.device } }, decodebin);
       live = true;
       break;
     case 'custom':

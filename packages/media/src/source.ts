@@ -283,9 +283,15 @@ export class MediaSource {
         }
         this.#announceStart();
         break;
-      case 'error':
-        this.#onError(mapBusError(ev, this.spec));
+      case 'error': {
+        let error = mapBusError(ev, this.spec);
+        if (this.#opts.output?.decode === 'requireHardware' && this.#decoder.name === undefined) {
+          // Every software decoder was skipped and no hardware decoder could take the stream.
+          error = MediaError.unsupported(`no hardware decoder available for this stream (decode: requireHardware): ${error.detail ?? error.message}`);
+        }
+        this.#onError(error);
         break;
+      }
       case 'warning':
         this.#emit({ type: 'warning', message: new MediaError('DecodeFailed', { detail: String(ev['message'] ?? '') }).detail ?? '' });
         break;
