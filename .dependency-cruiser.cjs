@@ -22,13 +22,23 @@ const layerRules = Object.entries(ALLOWED).map(([pkg, allowed]) => ({
   name: `layering-${pkg}`,
   comment: `@nv/${pkg} may import only: ${allowed.length ? allowed.map((a) => '@nv/' + a).join(', ') : 'no other nv package'}`,
   severity: 'error',
-  from: { path: `^packages/${pkg}/` },
+  from: { path: `^packages/${pkg}/`, pathNot: '\\.test\\.ts$' },
   to: { path: `^packages/(?!(?:${[pkg, ...allowed].join('|')})/)[^/]+/` },
+}));
+
+// Tests may additionally use @nv/test-util (never the other way round: sources may not).
+const testLayerRules = Object.entries(ALLOWED).map(([pkg, allowed]) => ({
+  name: `layering-${pkg}-tests`,
+  comment: `tests of @nv/${pkg} may import its allowed packages and @nv/test-util`,
+  severity: 'error',
+  from: { path: `^packages/${pkg}/.*\\.test\\.ts$` },
+  to: { path: `^packages/(?!(?:${[...new Set([pkg, ...allowed, 'test-util'])].join('|')})/)[^/]+/` },
 }));
 
 module.exports = {
   forbidden: [
     ...layerRules,
+    ...testLayerRules,
     {
       name: 'no-circular',
       severity: 'error',

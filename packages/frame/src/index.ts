@@ -20,3 +20,4 @@ export { DeviceFrame, createDeviceFrame } from './device-frame.js';
 export type { DeviceFrameInit } from './device-frame.js';
 export { convertFrame, DEFAULT_CONVERT_OPTIONS, YUV_MATRIX_WEIGHTS } from './convert.js';
 export type { ConvertOptions, YuvMatrix, YuvRange } from './convert.js';
+export type { FrameSource, FrameSourceEvent, FrameSourceStats } from './frame-source.js';

@@ -8,7 +8,7 @@ import {
   type BackpressurePolicy, type CustomPipelinePolicy, type FeedId, type ReconnectPolicy, type SourceSpec,
   feedId as toFeedId,
 } from '@nv/core';
-import type { PixelFormat } from '@nv/frame';
+import type { FrameSource, FrameSourceEvent, PixelFormat } from '@nv/frame';
 import { loadBinding, type RawEvent, type RawSource, type RawStats } from './binding.js';
 import { mapBusError } from './errors.js';
 import { NativeFrame } from './native-frame.js';
@@ -84,7 +84,9 @@ type Terminal = { kind: 'eos' } | { kind: 'stopped' } | { kind: 'error'; error: 
  * }
  * ```
  */
-export class MediaSource {
+export class MediaSource implements FrameSource {
+  /** {@inheritDoc FrameSource.specificationVersion} */
+  readonly specificationVersion = 'v1' as const;
   readonly spec: SourceSpec;
   readonly feedId: FeedId;
   readonly #opts: MediaSourceOptions;
@@ -143,6 +145,21 @@ export class MediaSource {
     if (!set) { set = new Set(); this.#listeners.set(type, set); }
     set.add(listener as (ev: MediaEvent) => void);
     return () => set.delete(listener as (ev: MediaEvent) => void);
+  }
+
+  /**
+   * {@inheritDoc FrameSource.onEvent} Maps media events to the runtime-neutral source events.
+   */
+  onEvent(listener: (e: FrameSourceEvent) => void): () => void {
+    const offs = [
+      this.on('connected', () => listener({ type: 'connected' })),
+      this.on('disconnected', (e) => listener({ type: 'disconnected', error: e.error })),
+      this.on('reconnecting', (e) => listener({ type: 'reconnecting', attempt: e.attempt, delayMs: e.delayMs })),
+      this.on('insecureRtsp', (e) => listener({ type: 'insecure', redactedUrl: e.redactedUrl })),
+      this.on('streamStarted', (e) => listener({ type: 'decoder', decoder: e.decoder, hardware: e.hardware })),
+      this.on('eos', () => listener({ type: 'eos' })),
+    ];
+    return () => offs.forEach((off) => off());
   }
 
   /** Starts decoding. Idempotent. @throws {MediaError} if the source was stopped */

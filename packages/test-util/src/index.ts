@@ -16,3 +16,5 @@ export {
 export type { SyntheticFrameOptions } from './synthetic.js';
 export { PipelineHarness } from './harness.js';
 export type { PipelineHarnessOptions, HarnessFrameResult } from './harness.js';
+export { SyntheticSource } from './synthetic-source.js';
+export type { SyntheticSourceOptions } from './synthetic-source.js';

@@ -1,0 +1,50 @@
+/**
+ * The contract between a feed and whatever produces its frames: `@nv/media`'s GStreamer
+ * sources in production, synthetic sources in tests.
+ */
+import type { FrameEnvelope } from './frame-envelope.js';
+
+/** Something that happened to a source, in runtime-neutral terms. */
+export type FrameSourceEvent =
+  | { readonly type: 'connected' }
+  | { readonly type: 'disconnected'; readonly error: Error }
+  | { readonly type: 'reconnecting'; readonly attempt: number; readonly delayMs: number }
+  | { readonly type: 'insecure'; readonly redactedUrl: string }
+  | { readonly type: 'decoder'; readonly decoder: string | undefined; readonly hardware: boolean }
+  | { readonly type: 'eos' };
+
+/** Queue counters of a source. */
+export interface FrameSourceStats {
+  /** Frames waiting in the source's bounded queue. */
+  readonly queued: number;
+  /** The queue's bound. */
+  readonly capacity: number;
+  /** Frames dropped by backpressure so far. */
+  readonly dropped: number;
+}
+
+/**
+ * A producer of frames for one feed session.
+ *
+ * @example
+ * ```ts
+ * const src: FrameSource = { specificationVersion: 'v1', next: async () => frames.shift(), stop: () => {} };
+ * ```
+ */
+export interface FrameSource {
+  /** Contract version. */
+  readonly specificationVersion: 'v1';
+  /**
+   * The next frame, or `undefined` at the end of the stream. The caller owns the returned
+   * reference and must `release()` it. Rejects with a `MediaError` when the source fails for good.
+   */
+  next(): Promise<FrameEnvelope | undefined>;
+  /** Begins producing (optional; `next()` may start lazily). */
+  start?(): void | Promise<void>;
+  /** Stops and frees resources; pending `next()` calls resolve `undefined`. Idempotent. */
+  stop(): void | Promise<void>;
+  /** Subscribes to source events; returns an unsubscribe function. */
+  onEvent?(listener: (e: FrameSourceEvent) => void): () => void;
+  /** Queue counters. */
+  stats?(): FrameSourceStats;
+}

@@ -1,0 +1,63 @@
+/**
+ * What a feed emits for every successfully processed frame, and where it goes.
+ */
+import type { FeedId, MonotonicTs, WallTs } from '@nv/core';
+import type { FrameEnvelope } from '@nv/frame';
+import type { ReadonlyArtifacts, StageRecord } from '@nv/perception';
+import type { EpochDecision, MotionSource, ViewSnapshot } from '@nv/view';
+
+/** How the view system treated this frame. */
+export interface ViewProvenance {
+  /** Derived motion source (`none` for fixed cameras). */
+  readonly motionSource: MotionSource;
+  /** The epoch policy's decision (`undefined` for fixed cameras). */
+  readonly decision: EpochDecision | undefined;
+  /** View epoch after the update. */
+  readonly epoch: number;
+  /** View version after the update. */
+  readonly version: number;
+  /** Stability score after the update, in [0, 1]. */
+  readonly stabilityScore: number;
+}
+
+/** Where the frame's time went. Times are `performance.now()`-based nanoseconds. */
+export interface Provenance {
+  /** Per-stage records, in order. */
+  readonly stages: readonly StageRecord[];
+  /** View-system decisions for this frame. */
+  readonly view: ViewProvenance;
+  /** When the executor took the frame from the source (ns). */
+  readonly receivedAtNs: number;
+  /** When the last stage and the temporal commit finished (ns). */
+  readonly completedAtNs: number;
+  /** `completedAtNs − receivedAtNs`. */
+  readonly totalLatencyNs: number;
+  /** Whether `frame` is attached to the output. */
+  readonly frameIncluded: boolean;
+}
+
+/** One output per processed frame, in frame order per feed. */
+export interface OutputEnvelope {
+  readonly feedId: FeedId;
+  readonly seq: number;
+  readonly ts: MonotonicTs;
+  readonly wallTs: WallTs;
+  /** Merged stage outputs (detections, tracks, signals, scene features, typed artifacts). */
+  readonly artifacts: ReadonlyArtifacts;
+  /** The view the stages saw. */
+  readonly view: ViewSnapshot;
+  readonly provenance: Provenance;
+  /**
+   * The frame, when frame inclusion selected it. The runtime retained it for the sink and
+   * releases it after `emit` settles; retain it yourself to keep it longer.
+   */
+  readonly frame: FrameEnvelope | undefined;
+}
+
+/** Receives a feed's outputs, one at a time, in order. May be async (awaited before the next). */
+export interface OutputSink {
+  emit(output: OutputEnvelope): void | Promise<void>;
+}
+
+/** Which outputs carry their frame: none (default), all, or every Nth frame. */
+export type FrameInclusion = 'never' | 'always' | { readonly everyNth: number };
