@@ -3,7 +3,7 @@
 // fails, rather than pretending.
 console.error(
   'nv demo: not available yet. The demo lands with the CLI/demo issue (#6); ' +
-    'today nv ships its pure TypeScript layers (@nv/core, @nv/frame, @nv/view, @nv/perception, ' +
-    '@nv/temporal, @nv/test-util). Run `npm test` to exercise them.',
+    'today nv ships its TypeScript layers, the GStreamer media layer (@nv/media) and a first runtime (@nv/runtime), ' +
+    'exercised by `npm test`.',
 );
 process.exit(1);
