@@ -7,12 +7,12 @@
  * @packageDocumentation
  */
 import { FrameAccessError, InvalidArgumentError } from '@nv/core';
-import type { FeedId, MonotonicTs, TypedMetadata, WallTs } from '@nv/core';
 import { detachArrayBuffer, isUint8Array } from './buffers.js';
 import { DataAccess, Residency } from './frame-envelope.js';
-import type { CudaFrameHandle, FrameEnvelope } from './frame-envelope.js';
-import { describeFrame, validateHeader } from './frame-header.js';
-import type { FrameHeaderInit } from './frame-header.js';
+import type { CudaFrameHandle } from './frame-envelope.js';
+import { RefCountedFrame } from './frame-base.js';
+import { validateHeader } from './frame-header.js';
+import type { FrameHeader, FrameHeaderInit } from './frame-header.js';
 import { layoutByteLength, planeCount, planeLayout } from './pixel-format.js';
 import type { FramePlane, PixelFormat } from './pixel-format.js';
 
@@ -90,25 +90,9 @@ function validateHandle(format: PixelFormat, width: number, height: number, h: u
  * later calls return the same views, or throw the same `MaterializationFailed` error.
  * At the last release the cached host copy is detached and `onRelease` runs.
  */
-export class DeviceFrame implements FrameEnvelope {
-  /** {@inheritDoc FrameEnvelope.feedId} */
-  readonly feedId: FeedId;
-  /** {@inheritDoc FrameEnvelope.seq} */
-  readonly seq: number;
-  /** {@inheritDoc FrameEnvelope.ts} */
-  readonly ts: MonotonicTs;
-  /** {@inheritDoc FrameEnvelope.wallTs} */
-  readonly wallTs: WallTs;
-  /** {@inheritDoc FrameEnvelope.width} */
-  readonly width: number;
-  /** {@inheritDoc FrameEnvelope.height} */
-  readonly height: number;
-  /** {@inheritDoc FrameEnvelope.format} */
-  readonly format: PixelFormat;
+export class DeviceFrame extends RefCountedFrame {
   /** Layout of the *materialized host* buffer (see {@link DeviceFrameInit.strides}). */
   readonly planes: readonly FramePlane[];
-  /** {@inheritDoc FrameEnvelope.metadata} */
-  readonly metadata: TypedMetadata;
   /** Always `'cuda'`. */
   readonly residency: Residency = Residency.Cuda;
   /** `'mappableToHost'` with a materializer, else `'opaque'`. */
@@ -118,76 +102,40 @@ export class DeviceFrame implements FrameEnvelope {
   /** Always true: the materialized host copy is one buffer. */
   readonly isContiguous = true;
 
-  #refs = 1;
   #materialize: (() => Uint8Array) | undefined;
   #materializing = false;
   #cache: HostCache | undefined;
-  readonly #onRelease: (() => void) | undefined;
 
   /**
    * Not for direct use: call {@link createDeviceFrame}.
    * @internal
    */
   constructor(token: symbol, init: DeviceFrameInit) {
-    if (token !== CONSTRUCT) throw new InvalidArgumentError('DeviceFrame constructor', 'a call through createDeviceFrame()', 'a direct call');
-    const h = validateHeader(init);
-    if (init.materialize !== undefined && typeof init.materialize !== 'function') {
-      throw new InvalidArgumentError('materialize', 'a function', init.materialize);
-    }
-    this.feedId = h.feedId;
-    this.seq = h.seq;
-    this.ts = h.ts;
-    this.wallTs = h.wallTs;
-    this.width = h.width;
-    this.height = h.height;
-    this.format = h.format;
-    this.metadata = h.metadata;
-    this.#onRelease = h.onRelease;
-    this.deviceHandle = validateHandle(h.format, h.width, h.height, init.handle);
-    this.planes = planeLayout(h.format, h.width, h.height, { strides: init.strides, offsets: init.offsets });
+    super(checkInit(token, init));
+    this.deviceHandle = validateHandle(this.format, this.width, this.height, init.handle);
+    this.planes = planeLayout(this.format, this.width, this.height, { strides: init.strides, offsets: init.offsets });
     this.#materialize = init.materialize;
     this.dataAccess = init.materialize === undefined ? DataAccess.Opaque : DataAccess.MappableToHost;
   }
 
-  /** {@inheritDoc FrameEnvelope.refCount} */
-  get refCount(): number { return this.#refs; }
-  /** {@inheritDoc FrameEnvelope.isReleased} */
-  get isReleased(): boolean { return this.#refs === 0; }
-
-  /** {@inheritDoc FrameEnvelope.retain} */
-  retain(): this {
-    if (this.#refs === 0) throw FrameAccessError.released();
-    this.#refs++;
-    return this;
-  }
-
-  /** {@inheritDoc FrameEnvelope.release} */
-  release(): void {
-    if (this.#refs === 0) throw FrameAccessError.released('release() on a frame that was already fully released');
-    if (--this.#refs > 0) return;
+  /** Detaches the cached host copy and drops the materializer. */
+  protected freeMemory(): void {
     if (this.#cache?.ok === true) detachArrayBuffer(this.#cache.data.buffer as ArrayBuffer);
     this.#cache = undefined;
     this.#materialize = undefined;
-    this.#onRelease?.();
   }
 
   /** {@inheritDoc FrameEnvelope.plane} */
   plane(index: number): Uint8Array {
-    if (this.#refs === 0) throw FrameAccessError.released();
-    if (!Number.isInteger(index) || index < 0 || index >= this.planes.length) {
-      throw new InvalidArgumentError('plane index', `an integer in [0, ${this.planes.length})`, index);
-    }
+    this.checkAccess(index);
     return this.#host().views[index]!;
   }
 
   /** {@inheritDoc FrameEnvelope.hostData} */
   hostData(): Uint8Array {
-    if (this.#refs === 0) throw FrameAccessError.released();
+    this.checkAccess();
     return this.#host().data;
   }
-
-  /** A description without pixels (for logs and JSON output). */
-  toJSON(): Record<string, unknown> { return describeFrame(this); }
 
   #host(): { data: Uint8Array; views: readonly Uint8Array[] } {
     if (this.dataAccess === DataAccess.Opaque) {
@@ -201,7 +149,7 @@ export class DeviceFrame implements FrameEnvelope {
       } finally {
         this.#materializing = false;
       }
-      if (this.#refs === 0) {
+      if (this.isReleased) {
         // The materializer released the frame: do not keep (or hand out) the host copy.
         if (this.#cache.ok) detachArrayBuffer(this.#cache.data.buffer as ArrayBuffer);
         this.#cache = undefined;
@@ -234,6 +182,15 @@ export class DeviceFrame implements FrameEnvelope {
     const views = Object.freeze(this.planes.map((p) => data.subarray(p.offset, p.offset + p.size)));
     return { ok: true, data, views };
   }
+}
+
+function checkInit(token: symbol, init: DeviceFrameInit): FrameHeader {
+  if (token !== CONSTRUCT) throw new InvalidArgumentError('DeviceFrame constructor', 'a call through createDeviceFrame()', 'a direct call');
+  const h = validateHeader(init);
+  if (init.materialize !== undefined && typeof init.materialize !== 'function') {
+    throw new InvalidArgumentError('materialize', 'a function', init.materialize);
+  }
+  return h;
 }
 
 /**

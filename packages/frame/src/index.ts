@@ -21,3 +21,6 @@ export type { DeviceFrameInit } from './device-frame.js';
 export { convertFrame, DEFAULT_CONVERT_OPTIONS, YUV_MATRIX_WEIGHTS } from './convert.js';
 export type { ConvertOptions, YuvMatrix, YuvRange } from './convert.js';
 export type { FrameSource, FrameSourceEvent, FrameSourceStats } from './frame-source.js';
+export { RefCountedFrame } from './frame-base.js';
+export type { FrameHeader } from './frame-header.js';
+export { validateHeader } from './frame-header.js';

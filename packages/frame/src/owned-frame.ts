@@ -5,14 +5,13 @@
  * @packageDocumentation
  */
 import { FrameAccessError, InvalidArgumentError } from '@nv/core';
-import type { FeedId, MonotonicTs, TypedMetadata, WallTs } from '@nv/core';
 import { adoptUint8Array, checkAdoptable, detachArrayBuffer, isUint8Array } from './buffers.js';
 import { DataAccess, Residency } from './frame-envelope.js';
-import type { FrameEnvelope } from './frame-envelope.js';
-import { describeFrame, validateHeader } from './frame-header.js';
+import { RefCountedFrame } from './frame-base.js';
+import { validateHeader } from './frame-header.js';
 import type { FrameHeader, FrameHeaderInit } from './frame-header.js';
 import { layoutByteLength, planeCount, planeLayout } from './pixel-format.js';
-import type { FramePlane, PixelFormat } from './pixel-format.js';
+import type { FramePlane } from './pixel-format.js';
 
 /**
  * Arguments of {@link createOwnedFrame}. Give exactly one of `data` (all planes in one
@@ -55,25 +54,9 @@ export interface OwnedFrameParts {
  * At the last {@link OwnedFrame.release} its ArrayBuffers are detached, so every view it
  * handed out reads as length 0.
  */
-export class OwnedFrame implements FrameEnvelope {
-  /** {@inheritDoc FrameEnvelope.feedId} */
-  readonly feedId: FeedId;
-  /** {@inheritDoc FrameEnvelope.seq} */
-  readonly seq: number;
-  /** {@inheritDoc FrameEnvelope.ts} */
-  readonly ts: MonotonicTs;
-  /** {@inheritDoc FrameEnvelope.wallTs} */
-  readonly wallTs: WallTs;
-  /** {@inheritDoc FrameEnvelope.width} */
-  readonly width: number;
-  /** {@inheritDoc FrameEnvelope.height} */
-  readonly height: number;
-  /** {@inheritDoc FrameEnvelope.format} */
-  readonly format: PixelFormat;
+export class OwnedFrame extends RefCountedFrame {
   /** {@inheritDoc FrameEnvelope.planes} */
   readonly planes: readonly FramePlane[];
-  /** {@inheritDoc FrameEnvelope.metadata} */
-  readonly metadata: TypedMetadata;
   /** Always `'host'`. */
   readonly residency: Residency = Residency.Host;
   /** Always `'hostReadable'`. */
@@ -83,27 +66,14 @@ export class OwnedFrame implements FrameEnvelope {
   /** {@inheritDoc FrameEnvelope.isContiguous} */
   readonly isContiguous: boolean;
 
-  #refs = 1;
   #buffers: Uint8Array[];
   #views: Uint8Array[];
-  readonly #onRelease: (() => void) | undefined;
-
   /**
    * Not for direct use: call {@link createOwnedFrame}.
    * @internal
    */
   constructor(token: symbol, parts: OwnedFrameParts) {
-    if (token !== CONSTRUCT) throw new InvalidArgumentError('OwnedFrame constructor', 'a call through createOwnedFrame()', 'a direct call');
-    const h = parts.header;
-    this.feedId = h.feedId;
-    this.seq = h.seq;
-    this.ts = h.ts;
-    this.wallTs = h.wallTs;
-    this.width = h.width;
-    this.height = h.height;
-    this.format = h.format;
-    this.metadata = h.metadata;
-    this.#onRelease = h.onRelease;
+    super(checkToken(token, parts.header));
     this.planes = parts.planes;
     this.#buffers = [...parts.buffers];
     this.isContiguous = parts.buffers.length === 1;
@@ -113,47 +83,30 @@ export class OwnedFrame implements FrameEnvelope {
     });
   }
 
-  /** {@inheritDoc FrameEnvelope.refCount} */
-  get refCount(): number { return this.#refs; }
-  /** {@inheritDoc FrameEnvelope.isReleased} */
-  get isReleased(): boolean { return this.#refs === 0; }
-
-  /** {@inheritDoc FrameEnvelope.retain} */
-  retain(): this {
-    if (this.#refs === 0) throw FrameAccessError.released();
-    this.#refs++;
-    return this;
-  }
-
-  /** {@inheritDoc FrameEnvelope.release} */
-  release(): void {
-    if (this.#refs === 0) throw FrameAccessError.released('release() on a frame that was already fully released');
-    if (--this.#refs > 0) return;
+  /** Detaches the owned ArrayBuffers: every view handed out reads as length 0. */
+  protected freeMemory(): void {
     for (const b of this.#buffers) detachArrayBuffer(b.buffer as ArrayBuffer);
     this.#buffers = [];
     this.#views = [];
-    this.#onRelease?.();
   }
 
   /** {@inheritDoc FrameEnvelope.plane} */
   plane(index: number): Uint8Array {
-    if (this.#refs === 0) throw FrameAccessError.released();
-    const v = this.#views[index];
-    if (v === undefined || !Number.isInteger(index)) {
-      throw new InvalidArgumentError('plane index', `an integer in [0, ${this.planes.length})`, index);
-    }
-    return v;
+    this.checkAccess(index);
+    return this.#views[index]!;
   }
 
   /** {@inheritDoc FrameEnvelope.hostData} */
   hostData(): Uint8Array {
-    if (this.#refs === 0) throw FrameAccessError.released();
+    this.checkAccess();
     if (!this.isContiguous) throw FrameAccessError.invalidLayout('planes are in separate buffers; use plane(i)');
     return this.#buffers[0]!;
   }
+}
 
-  /** A description without pixels (for logs and JSON output). */
-  toJSON(): Record<string, unknown> { return describeFrame(this); }
+function checkToken(token: symbol, header: FrameHeader): FrameHeader {
+  if (token !== CONSTRUCT) throw new InvalidArgumentError('OwnedFrame constructor', 'a call through createOwnedFrame()', 'a direct call');
+  return header;
 }
 
 /**

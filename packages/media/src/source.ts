@@ -4,7 +4,7 @@
  * for live sources — reconnection.
  */
 import {
-  ConfigError, MediaError, NvError, parseBackpressurePolicy, parseReconnectPolicy, parseSourceSpec, reconnectDelayMs, redactUrl,
+  ConfigError, MediaError, parseBackpressurePolicy, parseReconnectPolicy, parseSourceSpec, reconnectDelayMs, redactUrl,
   type BackpressurePolicy, type CustomPipelinePolicy, type FeedId, type ReconnectPolicy, type SourceSpec,
   feedId as toFeedId,
 } from '@nv/core';
@@ -101,11 +101,11 @@ export class MediaSource implements FrameSource {
   #sessions = 0;
   #delivered = 0;
   #attempt = 0;
-  #sawFrameThisSession = false;
   #everConnected = false;
   #plainRtsp = false;
   #insecureReported = false;
   #watchdog: NodeJS.Timeout | undefined;
+  #lastFrameAt = 0;
   #retryTimer: NodeJS.Timeout | undefined;
   #lastStats: RawStats | undefined;
   #decoder: { name: string | undefined; hardware: boolean } = { name: undefined, hardware: false };
@@ -231,8 +231,7 @@ export class MediaSource implements FrameSource {
     const raw = n.pull();
     if (!raw) return undefined;
     this.#delivered++;
-    this.#sawFrameThisSession = true;
-    this.#armWatchdog();
+    this.#lastFrameAt = performance.now(); // the watchdog reads this; no timer work per frame
     return new NativeFrame(raw, this.feedId);
   }
 
@@ -246,7 +245,6 @@ export class MediaSource implements FrameSource {
       this.#emit({ type: 'insecureRtsp', redactedUrl: redactUrl(built.url) });
     }
     this.#sessions++;
-    this.#sawFrameThisSession = false;
     this.#pendingStart = undefined;
     this.#decoder = { name: undefined, hardware: false };
     let native: RawSource;
@@ -389,15 +387,23 @@ export class MediaSource implements FrameSource {
     this.#wakeWaiter();
   }
 
+  /** (Re)starts the no-frame watchdog for a new session. */
   #armWatchdog(): void {
+    this.#lastFrameAt = performance.now();
+    this.#scheduleWatchdog(this.#noFrameMs);
+  }
+
+  #scheduleWatchdog(ms: number): void {
     if (this.#watchdog) clearTimeout(this.#watchdog);
     this.#watchdog = setTimeout(() => {
       this.#watchdog = undefined;
       if (this.#state !== 'running') return;
-      // Frames still waiting in the queue mean a slow consumer, not a silent source.
-      if ((this.#native?.stats().queued ?? 0) > 0) { this.#armWatchdog(); return; }
+      const idle = performance.now() - this.#lastFrameAt;
+      // A frame arrived meanwhile, or frames wait in the queue (a slow consumer, not a silent source).
+      if (idle < this.#noFrameMs) { this.#scheduleWatchdog(this.#noFrameMs - idle); return; }
+      if ((this.#native?.stats().queued ?? 0) > 0) { this.#scheduleWatchdog(this.#noFrameMs); return; }
       this.#onError(MediaError.timeout(`no frame for ${this.#noFrameMs} ms`));
-    }, this.#noFrameMs);
+    }, ms);
     this.#watchdog.unref();
   }
 
@@ -412,7 +418,7 @@ export class MediaSource implements FrameSource {
     for (const l of [...set]) {
       try { l(ev); } catch (e) {
         // A listener's exception must not break the source; surface it asynchronously.
-        queueMicrotask(() => { throw NvError.isInstance(e) ? e : e; });
+        queueMicrotask(() => { throw e; });
       }
     }
   }

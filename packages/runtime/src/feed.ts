@@ -75,7 +75,7 @@ export class Feed {
   readonly #lastLatency = new Map<string, number>();
   readonly #outputs: OutputEnvelope[] = [];
   #sinkWake: (() => void) | undefined;
-  #sinkIdle: Promise<void> = Promise.resolve();
+  #sinkClosed = false;
   #source: FrameSource | undefined;
   #state: FeedState = 'starting';
   #stopRequested = false;
@@ -163,8 +163,6 @@ export class Feed {
     this.#emit({ type: 'FeedStopped', feedId: this.id, reason: this.#stopReason ?? { kind: 'UserRequested' } });
   }
 
-  #sinkClosed = false;
-
   /** One source session. @returns whether to start another (restart). */
   async #session(): Promise<boolean> {
     this.#sessionStart = performance.now();
@@ -176,13 +174,14 @@ export class Feed {
       return false;
     }
     let source: FrameSource;
+    let offEvents: (() => void) | undefined;
     try {
       source = this.#cfg.source();
       this.#source = source;
-      const off = source.onEvent?.((ev) => this.#onSourceEvent(ev));
-      void off;
+      offEvents = source.onEvent?.((ev) => this.#onSourceEvent(ev));
       await source.start?.();
     } catch (e) {
+      offEvents?.();
       await this.#stopStages();
       return this.#restartOrStop('source', e);
     }
@@ -208,6 +207,7 @@ export class Feed {
       }
     }
     await source.stop();
+    offEvents?.();
     this.#source = undefined;
     if (this.#stopRequested) { await this.#stopStages(); return false; }
     if (eos) {

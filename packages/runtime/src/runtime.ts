@@ -88,7 +88,6 @@ export class Runtime {
     const feed = new Feed(id, config, (e) => this.#bus.emit(e));
     this.#nextId++;
     this.#feeds.set(feed.id, feed);
-    void feed.done.then(() => { /* stays listed for diagnostics until removed */ });
     return this.#handle(feed);
   }
 
