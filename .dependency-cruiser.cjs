@@ -16,6 +16,9 @@ const ALLOWED = {
   media: ['core', 'frame'],
   runtime: ['core', 'frame', 'media', 'perception', 'view', 'temporal'],
   metrics: ['core', 'runtime'],
+  tracking: ['core', 'perception'],
+  onnx: ['core', 'frame', 'perception'],
+  ocr: ['core', 'frame', 'perception'],
 };
 
 const layerRules = Object.entries(ALLOWED).map(([pkg, allowed]) => ({
@@ -26,13 +29,20 @@ const layerRules = Object.entries(ALLOWED).map(([pkg, allowed]) => ({
   to: { path: `^packages/(?!(?:${[pkg, ...allowed].join('|')})/)[^/]+/` },
 }));
 
-// Tests may additionally use @nv/test-util (never the other way round: sources may not).
+// Tests may additionally use @nv/test-util (never the other way round: sources may not), and
+// the integration tests of perception packages may drive the real runtime and media.
+const TEST_EXTRA = {
+  tracking: ['frame'],
+  onnx: ['media', 'runtime'],
+  ocr: ['media', 'runtime', 'tracking', 'onnx'],
+  metrics: ['frame', 'perception'],
+};
 const testLayerRules = Object.entries(ALLOWED).map(([pkg, allowed]) => ({
   name: `layering-${pkg}-tests`,
-  comment: `tests of @nv/${pkg} may import its allowed packages and @nv/test-util`,
+  comment: `tests of @nv/${pkg} may import its allowed packages, @nv/test-util and its TEST_EXTRA packages`,
   severity: 'error',
   from: { path: `^packages/${pkg}/.*\\.test\\.ts$` },
-  to: { path: `^packages/(?!(?:${[...new Set([pkg, ...allowed, 'test-util'])].join('|')})/)[^/]+/` },
+  to: { path: `^packages/(?!(?:${[...new Set([pkg, ...allowed, ...(TEST_EXTRA[pkg] ?? []), 'test-util'])].join('|')})/)[^/]+/` },
 }));
 
 module.exports = {
