@@ -170,14 +170,17 @@ export class StageError extends NvError {
   readonly stageId: string;
   /** Sanitized detail. */
   readonly detail: string | undefined;
+  /** A stage-defined failure tag (e.g. `'no-plate'`), set by {@link StageError.tagged}; reported in provenance and health. */
+  readonly tag: string | undefined;
   private readonly [STAGE] = true;
 
   /** Prefer the static factories; this constructor sanitizes the message. */
-  constructor(kind: StageErrorKind, stageId: string, detail?: string, cause?: unknown) {
-    super({ message: `${kind} in stage '${stageId}'${detail ? `: ${detail}` : ''}`, cause });
+  constructor(kind: StageErrorKind, stageId: string, detail?: string, cause?: unknown, tag?: string) {
+    super({ message: `${kind}${tag ? `[${tag}]` : ''} in stage '${stageId}'${detail ? `: ${detail}` : ''}`, cause });
     this.kind = kind;
     this.stageId = stageId;
     this.detail = detail === undefined ? undefined : sanitizeErrorString(detail);
+    this.tag = tag;
   }
   /** @returns whether `e` is a {@link StageError} (from any package copy). */
   static override isInstance(e: unknown): e is StageError { return brandCheck(STAGE)(e); }
@@ -187,6 +190,15 @@ export class StageError extends NvError {
   static resourceExhausted(stageId: string, detail?: string): StageError { return new StageError('ResourceExhausted', stageId, detail); }
   /** A model could not be loaded (missing file, wrong input shape). */
   static modelLoadFailed(stageId: string, detail: string, cause?: unknown): StageError { return new StageError('ModelLoadFailed', stageId, detail, cause); }
+  /**
+   * A failure with a stage-defined tag (category `other:<tag>` in provenance), for failures
+   * that are not processing, resource or model problems.
+   * @throws {InvalidArgumentError} when `tag` is empty or not made of `[A-Za-z0-9_.-]`
+   */
+  static tagged(stageId: string, tag: string, detail?: string, cause?: unknown): StageError {
+    if (typeof tag !== 'string' || !/^[A-Za-z0-9_.-]{1,64}$/.test(tag)) throw new InvalidArgumentError('tag', 'a 1–64 character tag of letters, digits, _ . -', tag);
+    return new StageError('ProcessingFailed', stageId, detail, cause, tag);
+  }
 }
 
 // ---------------------------------------------------------------------------------------------

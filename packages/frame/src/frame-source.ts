@@ -43,6 +43,10 @@ export interface FrameSource {
   start?(): void | Promise<void>;
   /** Stops and frees resources; pending `next()` calls resolve `undefined`. Idempotent. */
   stop(): void | Promise<void>;
+  /** Stops producing until {@link FrameSource.resume} (optional; live sources keep their connection). */
+  pause?(): void;
+  /** Resumes after {@link FrameSource.pause}. */
+  resume?(): void;
   /** Subscribes to source events; returns an unsubscribe function. */
   onEvent?(listener: (e: FrameSourceEvent) => void): () => void;
   /** Queue counters. */

@@ -3,7 +3,7 @@ import { createOwnedFrame } from '@nv/frame';
 import { ViewSnapshot, fixedInitialViewState, INITIAL_VIEW_EPOCH } from '@nv/view';
 import { describe, expect, it } from 'vitest';
 import {
-  createDetection, enforceStageValidation, runStages, signal, StageCounters, validateStages,
+  createDetection, enforceStageValidation, runStages, signal, skip, StageCounters, validateStages,
   type Stage, type StageContext, type StageOutput, type TemporalAccess,
 } from './index.js';
 
@@ -55,6 +55,36 @@ describe('runStages', () => {
     const r = await runStages([stage('p', fail as never), stage('q', () => ({}))], input());
     expect(r.outcome.kind).toBe('panic');
     expect(r.records.map((x) => x.outcome.kind)).toEqual(['panic', 'skipped']);
+  });
+
+  it('skip(reason): the stage is recorded as skipped with its reason and counted; later stages still run and the frame is ok', async () => {
+    const counters = new Map<string, StageCounters>();
+    const after: number[] = [];
+    const r = await runStages([
+      stage('a', () => ({ detections: [det(1)] })),
+      { id: 'ocr', process: () => skip('nothing new to read') },
+      stage('c', (ctx) => { after.push(ctx.artifacts.detections.length); }),
+    ], { ...input(), counters });
+    expect(r.outcome).toEqual({ kind: 'ok' });
+    expect(r.records[1]!.outcome).toEqual({ kind: 'skipped', reason: 'nothing new to read' });
+    expect(after).toEqual([1]);
+    expect(counters.get('ocr')).toMatchObject({ framesProcessed: 1, skipped: 1, errors: 0 });
+  });
+
+  it.each([
+    [() => StageError.processingFailed('s', 'x'), 'processingFailed'],
+    [() => StageError.resourceExhausted('s'), 'resourceExhausted'],
+    [() => StageError.modelLoadFailed('s', 'no file'), 'dependencyUnavailable'],
+    [() => StageError.tagged('s', 'no-plate', 'nothing legible'), 'other:no-plate'],
+  ])('failures carry a category in provenance (%#)', async (mk, category) => {
+    const e = mk();
+    const r = await runStages([stage('s', () => { throw e; })], input());
+    expect(r.records[0]!.outcome).toMatchObject({ kind: 'error', category });
+    if (category.startsWith('other:')) expect(e.message).toContain('[no-plate]');
+  });
+
+  it('a tag must be a short identifier', () => {
+    expect(() => StageError.tagged('s', 'has space')).toThrow(/Expected a 1–64 character tag/);
   });
 
   it('a malformed output is a typed StageError of that stage, not a crash', async () => {

@@ -7,15 +7,17 @@ import { StageError, type FeedId, type StageMetrics } from '@nv/core';
 import type { FrameEnvelope } from '@nv/frame';
 import type { ViewSnapshot } from '@nv/view';
 import { PerceptionArtifacts, type StageOutput } from './artifacts.js';
+import { isSkip, outcomeCategory, type StageOutcomeCategory } from './skip.js';
 import type { Stage, StageContext } from './stage.js';
 import type { TemporalAccess } from './temporal-access.js';
 
 /** How one stage's call ended. */
 export type StageOutcome =
   | { readonly kind: 'ok' }
-  | { readonly kind: 'error'; readonly error: StageError }
-  | { readonly kind: 'panic'; readonly error: unknown }
-  | { readonly kind: 'skipped' };
+  | { readonly kind: 'error'; readonly error: StageError; readonly category: StageOutcomeCategory }
+  | { readonly kind: 'panic'; readonly error: unknown; readonly category: 'panic' }
+  /** `reason` is the stage's own (see `skip()`), or `'earlier stage failed'`. */
+  | { readonly kind: 'skipped'; readonly reason: string };
 
 /** Provenance of one stage on one frame. Times are from the runner's clock (ns). */
 export interface StageRecord {
@@ -54,6 +56,8 @@ export class StageCounters implements StageMetrics {
   framesProcessed = 0;
   /** Typed errors (`StageError`s, including malformed outputs) the stage produced. */
   errors = 0;
+  /** Frames the stage reported as skipped (`skip()`). */
+  skipped = 0;
 }
 
 /** Inputs of {@link runStages} besides the stages. */
@@ -76,6 +80,8 @@ export interface RunStagesInput {
   readonly artifacts?: PerceptionArtifacts;
 }
 
+const OK: StageOutcome = Object.freeze({ kind: 'ok' });
+const CASCADE_SKIP: StageOutcome = Object.freeze({ kind: 'skipped', reason: 'earlier stage failed' });
 const defaultClock = (): number => performance.now() * 1e6;
 const NEVER_ABORTED = new AbortController().signal;
 
@@ -116,28 +122,29 @@ export async function runStages(stages: readonly Stage[], input: RunStagesInput)
     try {
       out = stage.process(ctx) as unknown;
       if (isThenable(out)) out = await out;
-      stageOutcome = { kind: 'ok' };
+      stageOutcome = isSkip(out) ? { kind: 'skipped', reason: out.reason } : OK;
     } catch (e) {
-      stageOutcome = StageError.isInstance(e) ? { kind: 'error', error: e } : { kind: 'panic', error: e };
+      stageOutcome = StageError.isInstance(e) ? { kind: 'error', error: e, category: outcomeCategory(e) } : { kind: 'panic', error: e, category: 'panic' };
     }
     if (stageOutcome.kind === 'ok' && out !== undefined && out !== null) {
       try {
         artifacts.merge(out as StageOutput);
       } catch (e) {
         const detail = `invalid stage output: ${e instanceof Error ? e.message : String(e)}`;
-        stageOutcome = { kind: 'error', error: StageError.processingFailed(stage.id, detail, e) };
+        stageOutcome = { kind: 'error', error: StageError.processingFailed(stage.id, detail, e), category: 'processingFailed' };
       }
     }
     const end = clock();
     c.framesProcessed++;
     if (stageOutcome.kind === 'error') c.errors++;
+    else if (stageOutcome.kind === 'skipped') { c.skipped++; records.push({ stageId: stage.id, startNs: start, endNs: end, latencyNs: end - start, outcome: stageOutcome }); continue; }
     records.push({ stageId: stage.id, startNs: start, endNs: end, latencyNs: end - start, outcome: stageOutcome });
     if (stageOutcome.kind !== 'ok') {
       outcome = stageOutcome.kind === 'error'
         ? { kind: 'error', stageId: stage.id, error: stageOutcome.error }
         : { kind: 'panic', stageId: stage.id, error: stageOutcome.error };
       for (let j = i + 1; j < stages.length; j++) {
-        records.push({ stageId: stages[j]!.id, startNs: end, endNs: end, latencyNs: 0, outcome: { kind: 'skipped' } });
+        records.push({ stageId: stages[j]!.id, startNs: end, endNs: end, latencyNs: 0, outcome: CASCADE_SKIP });
       }
       break;
     }

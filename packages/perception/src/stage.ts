@@ -5,6 +5,7 @@ import type { FeedId, StageMetrics } from '@nv/core';
 import type { FrameEnvelope } from '@nv/frame';
 import type { ViewEpoch, ViewSnapshot } from '@nv/view';
 import type { ReadonlyArtifacts, StageOutput } from './artifacts.js';
+import type { StageSkip } from './skip.js';
 import type { TemporalAccess } from './temporal-access.js';
 
 /** What kind of work a stage does (for diagnostics and validation). */
@@ -52,8 +53,11 @@ export interface StageContext {
   readonly signal: AbortSignal;
 }
 
-/** What `process` may return: an output, nothing (= empty output), or a promise of either. */
-export type StageResult = StageOutput | void | undefined | Promise<StageOutput | void | undefined>;
+/**
+ * What `process` may return: an output, nothing (= empty output), `skip(reason)` (the stage
+ * deliberately did not process this frame), or a promise of any of these.
+ */
+export type StageResult = StageOutput | StageSkip | void | undefined | Promise<StageOutput | StageSkip | void | undefined>;
 
 /**
  * A perception stage. Stages of one feed run in list order, one frame at a time, never

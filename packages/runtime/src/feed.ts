@@ -1,6 +1,7 @@
 /**
- * One feed: a source session, the per-frame executor (view → temporal → stages → commit →
- * output), a bounded output queue drained by its own loop, restart policy and draining stop.
+ * One feed: source sessions, the per-frame executor (view → temporal → stages → batch →
+ * stages → commit → output), a bounded output queue drained by its own loop, a no-frame
+ * watchdog, pause/resume, restart policy and a draining stop.
  *
  * Concurrency: the executor loop and the sink loop are async loops on the JS thread. The
  * executor handles one frame at a time; stages of a feed never run concurrently. The sink
@@ -8,71 +9,55 @@
  * newest dropped and counted) and never slows the executor.
  */
 import {
-  ConfigError, MediaError, NvError, StageError, feedId as toFeedId, parseRestartPolicy,
-  type FeedId, type HealthEvent, type RestartPolicy, type RetentionPolicy, type StopReason,
+  ConfigError, MediaError, NvError, StageError, feedId as toFeedId, type FeedId, type HealthEvent, type QueueTelemetry, type StopReason,
 } from '@nv/core';
-import type { FrameEnvelope, FrameSource } from '@nv/frame';
-import { enforceStageValidation, runStages, StageCounters, type Stage, type ValidationMode } from '@nv/perception';
+import type { FrameEnvelope, FrameSource, FrameSourceEvent } from '@nv/frame';
+import { MediaSource } from '@nv/media';
+import {
+  PerceptionArtifacts, enforceStageValidation, outcomeCategory, runStages, StageCounters, type StageOutput, type StageRecord,
+} from '@nv/perception';
 import { TemporalStore } from '@nv/temporal';
-import { ViewSystem, type EpochPolicy, type ViewStateProvider } from '@nv/view';
-import type { FrameInclusion, OutputEnvelope, OutputSink } from './output.js';
+import { ViewSystem, type ViewSnapshot } from '@nv/view';
+import type { BatchFailureReason } from './batch.js';
+import type { ResolvedFeedConfig } from './config.js';
+import type { DecodeStatus, FeedDiagnostics, FeedMetricsSnapshot, FeedState, StageDiagnostics } from './diagnostics.js';
+import { LatencyHistogram } from './latency.js';
+import type { OutputEnvelope } from './output.js';
 
-/** Configuration of one feed. */
-export interface FeedConfig {
-  /** Creates the feed's source; called once per session (again after each restart). */
-  readonly source: () => FrameSource;
-  /** Required: `fixed` bypasses the view system; `observed` needs `viewProvider`. */
-  readonly cameraMode: 'fixed' | 'observed';
-  /** Stages, in order. */
-  readonly stages: readonly Stage[];
-  /** Motion provider (observed cameras only). */
-  readonly viewProvider?: ViewStateProvider<FrameEnvelope>;
-  /** Epoch policy (default `DefaultEpochPolicy`). */
-  readonly epochPolicy?: EpochPolicy;
-  /** Where outputs go (default: nowhere — outputs are counted and dropped). */
-  readonly sink?: OutputSink;
-  /** Output queue bound (default 16). */
-  readonly sinkQueueCapacity?: number;
-  /** Temporal retention (reference defaults). */
-  readonly retention?: Partial<RetentionPolicy>;
-  /** Restart policy (default: 5 restarts per 300 s window, 2 s delay, on source failure or stage panic). */
-  readonly restart?: Partial<RestartPolicy>;
-  /** Which outputs carry their frame (default `never`). */
-  readonly frameInclusion?: FrameInclusion;
-  /** Stage validation (default `warn`: reported through `console.warn`; duplicates always throw). */
-  readonly validation?: ValidationMode;
+/** Frames older than this (wall clock) when they reach the executor are reported as lagging. */
+const FRAME_LAG_MS = 2000;
+/** How often the feed's housekeeping timer runs (watchdog, drop counters). */
+const TICK_MS = 250;
+
+/** Accumulates a count and emits it at most once per second (first occurrence immediately). */
+class Throttled {
+  #pending = 0;
+  #last = -Infinity;
+  constructor(readonly emit: (n: number) => void) {}
+  add(n: number, now: number): void {
+    this.#pending += n;
+    if (now - this.#last >= 1000) this.flush(now);
+  }
+  flush(now = performance.now()): void {
+    if (this.#pending <= 0) return;
+    const n = this.#pending;
+    this.#pending = 0;
+    this.#last = now;
+    this.emit(n);
+  }
 }
-
-/** Live counters of a feed. */
-export interface FeedMetricsSnapshot {
-  readonly feedId: FeedId;
-  readonly framesReceived: number;
-  readonly framesProcessed: number;
-  readonly framesFailed: number;
-  readonly outputsEmitted: number;
-  readonly outputsDropped: number;
-  readonly sinkErrors: number;
-  readonly restarts: number;
-  readonly tracksActive: number;
-  readonly viewEpoch: number;
-  /** Per-stage counters and last latency (ns). */
-  readonly stages: Readonly<Record<string, { framesProcessed: number; errors: number; lastLatencyNs: number }>>;
-}
-
-/** Feed lifecycle state. */
-export type FeedState = 'starting' | 'running' | 'restarting' | 'stopping' | 'stopped';
 
 /** @internal */
 export class Feed {
   readonly id: FeedId;
-  readonly #cfg: FeedConfig;
+  readonly #r: ResolvedFeedConfig;
   readonly #emit: (e: HealthEvent) => void;
-  readonly #restartPolicy: RestartPolicy;
-  readonly #sinkCapacity: number;
   readonly #view: ViewSystem<FrameEnvelope>;
   readonly #temporal: TemporalStore;
   readonly #counters = new Map<string, StageCounters>();
-  readonly #lastLatency = new Map<string, number>();
+  readonly #latency = new Map<string, LatencyHistogram>();
+  readonly #pipelineLatency = new LatencyHistogram();
+  readonly #stageIds: readonly string[];
   readonly #outputs: OutputEnvelope[] = [];
   #sinkWake: (() => void) | undefined;
   #sinkClosed = false;
@@ -80,30 +65,44 @@ export class Feed {
   #state: FeedState = 'starting';
   #stopRequested = false;
   #abort = new AbortController();
+  #paused = false;
+  #resumeWake: (() => void) | undefined;
   #restarts = 0;
   #restartsInWindow = 0;
   #sessionStart = 0;
   #stopReason: StopReason | undefined;
   #done: Promise<void>;
   #lastError: string | undefined;
-  #m = { received: 0, processed: 0, failed: 0, emitted: 0, dropped: 0, sinkErrors: 0 };
+  #decode: DecodeStatus | undefined;
+  #m = { received: 0, processed: 0, failed: 0, emitted: 0, dropped: 0, sinkErrors: 0, sourceDropped: 0, sessionDropBase: 0 };
   #frameIndex = 0;
+  #lastFrameAt = 0;
+  #stalled = false;
+  #ticker: NodeJS.Timeout | undefined;
+  #lag = { frames: 0, peakMs: 0, last: -Infinity };
+  readonly #batchRejected: Throttled;
+  readonly #batchTimeouts: Throttled;
+  readonly #batchInFlight: Throttled;
+  #batchShutdownReported = false;
 
-  constructor(id: number, cfg: FeedConfig, emit: (e: HealthEvent) => void) {
+  constructor(id: number, resolved: ResolvedFeedConfig, emit: (e: HealthEvent) => void) {
     this.id = toFeedId(id);
-    this.#cfg = cfg;
+    this.#r = resolved;
     this.#emit = emit;
-    if (typeof cfg.source !== 'function') throw ConfigError.missingRequired('source');
-    if (cfg.cameraMode === undefined) throw ConfigError.missingRequired('cameraMode');
-    if (!Array.isArray(cfg.stages)) throw ConfigError.missingRequired('stages');
-    enforceStageValidation(cfg.stages, cfg.validation ?? 'warn', (w) => console.warn(`[nv] feed-${id}: stage validation: ${JSON.stringify(w)}`));
-    this.#restartPolicy = parseRestartPolicy(cfg.restart ?? {});
-    this.#sinkCapacity = cfg.sinkQueueCapacity ?? 16;
-    if (!Number.isInteger(this.#sinkCapacity) || this.#sinkCapacity < 1) throw ConfigError.invalidCapacity('sinkQueueCapacity');
-    const inc = cfg.frameInclusion ?? 'never';
-    if (typeof inc === 'object' && (!Number.isInteger(inc.everyNth) || inc.everyNth < 1)) throw ConfigError.invalidPolicy('frameInclusion.everyNth must be a positive integer', 'frameInclusion.everyNth');
+    const { cfg, pre, batch, post } = resolved;
+    enforceStageValidation(
+      { pre, ...(batch ? { batch: { id: batch.processorId, process: () => {}, ...(batch.capabilities ? { capabilities: batch.capabilities } : {}) } } : {}), post },
+      cfg.validation ?? 'warn',
+      (w) => console.warn(`[nv] feed-${id}: stage validation: ${JSON.stringify(w)}`),
+    );
+    this.#stageIds = [...pre.map((s) => s.id), ...(batch ? [batch.processorId] : []), ...post.map((s) => s.id)];
+    for (const sid of this.#stageIds) { this.#counters.set(sid, new StageCounters()); this.#latency.set(sid, new LatencyHistogram()); }
     this.#view = new ViewSystem<FrameEnvelope>({ mode: cfg.cameraMode, provider: cfg.viewProvider, policy: cfg.epochPolicy });
     this.#temporal = new TemporalStore({ retention: cfg.retention ?? {} });
+    const pid = batch?.processorId ?? '';
+    this.#batchRejected = new Throttled((n) => this.#emit({ type: 'BatchSubmissionRejected', feedId: this.id, processorId: pid, droppedCount: n }));
+    this.#batchTimeouts = new Throttled((n) => this.#emit({ type: 'BatchTimeout', feedId: this.id, processorId: pid, timedOutCount: n }));
+    this.#batchInFlight = new Throttled((n) => this.#emit({ type: 'BatchInFlightExceeded', feedId: this.id, processorId: pid, rejectedCount: n }));
     this.#done = this.#run();
   }
 
@@ -113,25 +112,60 @@ export class Feed {
   get stopReason(): StopReason | undefined { return this.#stopReason; }
   get lastError(): string | undefined { return this.#lastError; }
   get temporal(): TemporalStore { return this.#temporal; }
-  get view() { return this.#view.snapshot; }
+  get view(): ViewSnapshot { return this.#view.snapshot; }
+  get paused(): boolean { return this.#paused; }
+  get decodeStatus(): DecodeStatus | undefined { return this.#decode; }
   get sessionUptimeMs(): number { return this.#sessionStart ? performance.now() - this.#sessionStart : 0; }
 
+  /** Pauses: the executor stops taking frames and the source is paused. @returns false if already paused */
+  pause(): boolean {
+    if (this.#paused) return false;
+    this.#paused = true;
+    if (this.#state === 'running') this.#state = 'paused';
+    this.#source?.pause?.();
+    return true;
+  }
+
+  /** Resumes after {@link Feed.pause}. @returns false if not paused */
+  resume(): boolean {
+    if (!this.#paused) return false;
+    this.#paused = false;
+    this.#lastFrameAt = performance.now();
+    if (this.#state === 'paused') this.#state = 'running';
+    this.#source?.resume?.();
+    const w = this.#resumeWake;
+    this.#resumeWake = undefined;
+    w?.();
+    return true;
+  }
+
   metrics(): FeedMetricsSnapshot {
-    const stages: Record<string, { framesProcessed: number; errors: number; lastLatencyNs: number }> = {};
-    for (const s of this.#cfg.stages) {
-      const c = this.#counters.get(s.id);
-      stages[s.id] = { framesProcessed: c?.framesProcessed ?? 0, errors: c?.errors ?? 0, lastLatencyNs: this.#lastLatency.get(s.id) ?? 0 };
+    const stages: Record<string, StageDiagnostics> = {};
+    for (const sid of this.#stageIds) {
+      const c = this.#counters.get(sid)!;
+      stages[sid] = { framesProcessed: c.framesProcessed, errors: c.errors, skipped: c.skipped, latency: this.#latency.get(sid)!.snapshot() };
     }
     return {
-      feedId: this.id, framesReceived: this.#m.received, framesProcessed: this.#m.processed, framesFailed: this.#m.failed,
-      outputsEmitted: this.#m.emitted, outputsDropped: this.#m.dropped, sinkErrors: this.#m.sinkErrors, restarts: this.#restarts,
-      tracksActive: this.#temporal.trackCount, viewEpoch: this.#view.snapshot.epoch, stages,
+      feedId: this.id, framesReceived: this.#m.received, framesDropped: this.#m.sourceDropped + this.#currentSessionDrops(),
+      framesProcessed: this.#m.processed, framesFailed: this.#m.failed, outputsEmitted: this.#m.emitted, outputsDropped: this.#m.dropped,
+      sinkErrors: this.#m.sinkErrors, restarts: this.#restarts, tracksActive: this.#temporal.trackCount, viewEpoch: this.#view.snapshot.epoch,
+      stages, pipelineLatency: this.#pipelineLatency.snapshot(),
     };
   }
 
-  queueTelemetry(): { sourceDepth: number; sourceCapacity: number; sinkDepth: number; sinkCapacity: number } {
+  queueTelemetry(): QueueTelemetry {
     const s = this.#source?.stats?.();
-    return { sourceDepth: s?.queued ?? 0, sourceCapacity: s?.capacity ?? 0, sinkDepth: this.#outputs.length, sinkCapacity: this.#sinkCapacity };
+    return { sourceDepth: s?.queued ?? 0, sourceCapacity: s?.capacity ?? 0, sinkDepth: this.#outputs.length, sinkCapacity: this.#r.sinkQueueCapacity };
+  }
+
+  diagnostics(): FeedDiagnostics {
+    const v = this.#view.snapshot;
+    return {
+      id: this.id, state: this.#state, paused: this.#paused, alive: this.#state !== 'stopped', sessionUptimeMs: this.sessionUptimeMs,
+      metrics: this.metrics(), queues: this.queueTelemetry(), decode: this.#decode,
+      view: { epoch: v.epoch, version: v.version, validity: v.validity.kind, stabilityScore: v.stabilityScore },
+      batchProcessorId: this.#r.batch?.processorId, lastError: this.#lastError, stopReason: this.#stopReason,
+    };
   }
 
   /** Requests a draining stop: the frame in flight completes, stages stop, queued outputs are delivered. */
@@ -140,9 +174,17 @@ export class Feed {
       this.#stopRequested = true;
       this.#stopReason ??= reason;
       this.#abort.abort();
+      const w = this.#resumeWake;
+      this.#resumeWake = undefined;
+      w?.();
       void this.#source?.stop();
     }
     return this.#done;
+  }
+
+  #currentSessionDrops(): number {
+    const d = this.#source?.stats?.().dropped ?? 0;
+    return Math.max(0, d - this.#m.sessionDropBase);
   }
 
   async #run(): Promise<void> {
@@ -153,7 +195,7 @@ export class Feed {
         if (!again || this.#stopRequested) break;
       }
     } catch (e) {
-      this.#stopReason ??= { kind: 'Fatal', detail: e instanceof Error ? e.message : String(e) };
+      this.#stopReason ??= { kind: 'Fatal', detail: describe(e) };
     }
     this.#state = 'stopping';
     this.#sinkClosed = true;
@@ -163,33 +205,61 @@ export class Feed {
     this.#emit({ type: 'FeedStopped', feedId: this.id, reason: this.#stopReason ?? { kind: 'UserRequested' } });
   }
 
+  #createSource(): FrameSource {
+    const { cfg, backpressure, noFrameTimeoutMs } = this.#r;
+    if (typeof cfg.source === 'function') return cfg.source();
+    const m = cfg.media ?? {};
+    return new MediaSource(cfg.source, {
+      feedId: this.id, backpressure,
+      ...(m.output ? { output: m.output } : {}), ...(m.reconnect ? { reconnect: m.reconnect } : {}),
+      ...(m.customPipelinePolicy ? { customPipelinePolicy: m.customPipelinePolicy } : {}), ...(m.residency ? { residency: m.residency } : {}),
+      // The media layer's own watchdog reconnects live sources; the feed's restarts the session.
+      ...(noFrameTimeoutMs > 0 ? { noFrameTimeoutMs } : {}),
+    });
+  }
+
   /** One source session. @returns whether to start another (restart). */
   async #session(): Promise<boolean> {
     this.#sessionStart = performance.now();
+    this.#decode = undefined;
+    const stages = [...this.#r.pre, ...this.#r.post];
+    const started: typeof stages = [];
     try {
-      for (const s of this.#cfg.stages) await s.onStart?.();
+      for (const s of stages) { await s.onStart?.(); started.push(s); }
     } catch (e) {
       this.#lastError = describe(e);
+      await this.#stopStages(started);
       this.#stopReason = { kind: 'Fatal', detail: `stage failed to start: ${this.#lastError}` };
       return false;
     }
     let source: FrameSource;
     let offEvents: (() => void) | undefined;
     try {
-      source = this.#cfg.source();
+      source = this.#createSource();
       this.#source = source;
+      this.#m.sessionDropBase = source.stats?.().dropped ?? 0;
       offEvents = source.onEvent?.((ev) => this.#onSourceEvent(ev));
       await source.start?.();
+      if (this.#paused) source.pause?.();
     } catch (e) {
       offEvents?.();
-      await this.#stopStages();
+      this.#source = undefined;
+      await this.#stopStages(stages);
+      if (isPermanent(e)) { this.#lastError = describe(e); this.#stopReason = { kind: 'Fatal', detail: this.#lastError }; return false; }
       return this.#restartOrStop('source', e);
     }
-    this.#state = 'running';
+    this.#state = this.#paused ? 'paused' : 'running';
+    this.#lastFrameAt = performance.now();
+    this.#stalled = false;
+    this.#startTicker();
     let panic: { stageId: string; error: unknown } | undefined;
     let sourceError: unknown;
     let eos = false;
     while (!this.#stopRequested) {
+      if (this.#paused) {
+        await new Promise<void>((r) => { this.#resumeWake = r; });
+        continue;
+      }
       let frame: FrameEnvelope | undefined;
       try {
         frame = await source.next();
@@ -197,7 +267,12 @@ export class Feed {
         sourceError = e;
         break;
       }
-      if (!frame) { eos = !this.#stopRequested; break; }
+      if (!frame) {
+        if (this.#stalled) sourceError = MediaError.timeout(`no frame for ${this.#r.noFrameTimeoutMs} ms (feed watchdog)`);
+        else eos = !this.#stopRequested;
+        break;
+      }
+      this.#lastFrameAt = performance.now();
       this.#m.received++;
       try {
         const r = await this.#process(frame);
@@ -206,34 +281,58 @@ export class Feed {
         if (!frame.isReleased) frame.release();
       }
     }
+    this.#stopTicker();
+    this.#m.sourceDropped += this.#currentSessionDrops();
     await source.stop();
     offEvents?.();
     this.#source = undefined;
-    if (this.#stopRequested) { await this.#stopStages(); return false; }
+    this.#flushBatchEvents();
+    if (this.#stopRequested) { await this.#stopStages(stages); return false; }
     if (eos) {
       this.#emit({ type: 'SourceEos', feedId: this.id });
       this.#stopReason = { kind: 'EndOfStream' };
-      await this.#stopStages();
+      await this.#stopStages(stages);
       return false;
     }
     if (panic) {
       this.#emit({ type: 'StagePanic', feedId: this.id, stageId: panic.stageId, detail: describe(panic.error) });
-      await this.#stopStages();
+      await this.#stopStages(stages);
       return this.#restartOrStop('panic', panic.error);
     }
-    await this.#stopStages();
+    await this.#stopStages(stages);
     return this.#restartOrStop('source', sourceError);
   }
 
-  async #stopStages(): Promise<void> {
-    for (const s of this.#cfg.stages) {
+  #startTicker(): void {
+    let lastDropped = this.#currentSessionDrops();
+    this.#ticker = setInterval(() => {
+      const now = performance.now();
+      const dropped = this.#currentSessionDrops();
+      if (dropped > lastDropped) { this.#emit({ type: 'BackpressureDrop', feedId: this.id, framesDropped: dropped - lastDropped }); lastDropped = dropped; }
+      const limit = this.#r.noFrameTimeoutMs;
+      if (limit > 0 && !this.#paused && !this.#stalled && this.#state === 'running' && now - this.#lastFrameAt > limit) {
+        this.#stalled = true;
+        this.#lastError = `no frame for ${limit} ms`;
+        void this.#source?.stop(); // wakes the pending next() with undefined; the session restarts
+      }
+    }, TICK_MS);
+    this.#ticker.unref?.();
+  }
+
+  #stopTicker(): void {
+    clearInterval(this.#ticker);
+    this.#ticker = undefined;
+  }
+
+  async #stopStages(stages: readonly import('@nv/perception').Stage[]): Promise<void> {
+    for (const s of stages) {
       try { await s.onStop?.(); } catch (e) { this.#lastError = `onStop of '${s.id}': ${describe(e)}`; }
     }
   }
 
   async #restartOrStop(cause: 'source' | 'panic', error: unknown): Promise<boolean> {
     this.#lastError = describe(error);
-    const p = this.#restartPolicy;
+    const p = this.#r.restart;
     if (cause === 'source' && MediaError.isInstance(error)) {
       this.#emit({ type: 'SourceDisconnected', feedId: this.id, reason: error });
     }
@@ -251,12 +350,13 @@ export class Feed {
     this.#restartsInWindow++;
     this.#restarts++;
     this.#state = 'restarting';
+    this.#sessionStart = 0;
     this.#emit({ type: 'FeedRestarting', feedId: this.id, restartCount: this.#restarts });
     this.#temporal.clear();
     const vu = this.#view.restart();
     this.#temporal.setViewEpoch(vu.snapshot.epoch);
     this.#emit({ type: 'ViewEpochChanged', feedId: this.id, epoch: vu.snapshot.epoch, cause: 'restart' });
-    for (const s of this.#cfg.stages) {
+    for (const s of [...this.#r.pre, ...this.#r.post]) {
       try { await s.onViewEpochChange?.(vu.snapshot.epoch); } catch (e) { this.#lastError = describe(e); }
     }
     await abortableDelay(p.restartDelayMs, this.#abort.signal);
@@ -266,6 +366,7 @@ export class Feed {
   /** Processes one frame. @returns the panic, if a stage panicked. */
   async #process(frame: FrameEnvelope): Promise<{ stageId: string; error: unknown } | undefined> {
     const receivedAtNs = performance.now() * 1e6;
+    this.#checkLag(frame, receivedAtNs / 1e6);
     const prevEpoch = this.#view.snapshot.epoch;
     const vu = await this.#view.update(frame.ts, frame);
     for (const ev of vu.events) {
@@ -275,7 +376,7 @@ export class Feed {
     }
     if (vu.snapshot.epoch !== prevEpoch) {
       this.#temporal.onEpochChange(prevEpoch, vu.snapshot.epoch);
-      for (const s of this.#cfg.stages) {
+      for (const s of [...this.#r.pre, ...this.#r.post]) {
         try { await s.onViewEpochChange?.(vu.snapshot.epoch); } catch (e) {
           if (!StageError.isInstance(e)) return { stageId: s.id, error: e };
           this.#emit({ type: 'StageError', feedId: this.id, stageId: s.id, error: e });
@@ -285,10 +386,29 @@ export class Feed {
     if (vu.compensation) this.#temporal.applyCompensation(vu.compensation, vu.snapshot.epoch);
     this.#temporal.beginFrame(frame.ts);
     const temporal = this.#temporal.snapshot();
-    const r = await runStages(this.#cfg.stages, {
-      feedId: this.id, frame, view: vu.snapshot, temporal, counters: this.#counters, signal: this.#abort.signal,
-    });
-    for (const rec of r.records) if (rec.outcome.kind !== 'skipped') this.#lastLatency.set(rec.stageId, rec.latencyNs);
+    const input = { feedId: this.id, frame, view: vu.snapshot, temporal, counters: this.#counters, signal: this.#abort.signal };
+    let r = await runStages(this.#r.pre, input);
+    let records: StageRecord[] = r.records as StageRecord[];
+    const batch = this.#r.batch;
+    if (batch && r.outcome.kind === 'ok') {
+      const b = await this.#runBatch(frame, vu.snapshot, r.artifacts);
+      records = [...records, b.record];
+      if (b.error) {
+        for (const s of this.#r.post) records.push({ stageId: s.id, startNs: b.record.endNs, endNs: b.record.endNs, latencyNs: 0, outcome: { kind: 'skipped', reason: 'earlier stage failed' } });
+        this.#recordLatencies(records);
+        this.#m.failed++;
+        this.#lastError = b.error.message;
+        return undefined;
+      }
+      if (this.#r.post.length) {
+        r = await runStages(this.#r.post, { ...input, artifacts: r.artifacts });
+        records = [...records, ...r.records];
+      }
+    } else if (!batch && this.#r.post.length && r.outcome.kind === 'ok') {
+      r = await runStages(this.#r.post, { ...input, artifacts: r.artifacts });
+      records = [...records, ...r.records];
+    }
+    this.#recordLatencies(records);
     if (r.outcome.kind === 'panic') { this.#m.failed++; return { stageId: r.outcome.stageId, error: r.outcome.error }; }
     if (r.outcome.kind === 'error') {
       this.#m.failed++;
@@ -300,11 +420,12 @@ export class Feed {
     if (commit.rejected > 0) this.#emit({ type: 'TrackAdmissionRejected', feedId: this.id, rejectedCount: commit.rejected });
     this.#m.processed++;
     const completedAtNs = performance.now() * 1e6;
+    this.#pipelineLatency.recordNs(completedAtNs - receivedAtNs);
     const include = this.#includeFrame();
     const out: OutputEnvelope = {
       feedId: this.id, seq: frame.seq, ts: frame.ts, wallTs: frame.wallTs, artifacts: r.artifacts, view: vu.snapshot,
       provenance: {
-        stages: r.records,
+        stages: records,
         view: { motionSource: vu.motionSource, decision: vu.decision, epoch: vu.snapshot.epoch, version: vu.snapshot.version, stabilityScore: vu.snapshot.stabilityScore },
         receivedAtNs, completedAtNs, totalLatencyNs: completedAtNs - receivedAtNs, frameIncluded: include,
       },
@@ -314,8 +435,78 @@ export class Feed {
     return undefined;
   }
 
+  /** The batch step: submit, await, merge; failures are typed and drop the frame. */
+  async #runBatch(frame: FrameEnvelope, view: ViewSnapshot, artifacts: PerceptionArtifacts): Promise<{ record: StageRecord; error: StageError | undefined }> {
+    const batch = this.#r.batch!;
+    const id = batch.processorId;
+    const c = this.#counters.get(id)!;
+    const start = performance.now() * 1e6;
+    const res = await batch.submit(this.id, frame, view);
+    let error: StageError | undefined;
+    let reason: BatchFailureReason | undefined;
+    if (res.ok) {
+      try { artifacts.merge(res.output as StageOutput); } catch (e) {
+        error = StageError.processingFailed(id, `invalid batch output: ${describe(e)}`, e);
+        this.#emit({ type: 'StageError', feedId: this.id, stageId: id, error });
+      }
+    } else {
+      error = res.error;
+      reason = res.reason;
+    }
+    const end = performance.now() * 1e6;
+    c.framesProcessed++;
+    const now = end / 1e6;
+    if (error) {
+      c.errors++;
+      switch (reason) {
+        case 'queueFull': this.#batchRejected.add(1, now); break;
+        case 'inFlightCap': this.#batchInFlight.add(1, now); break;
+        case 'timeout': this.#batchTimeouts.add(1, now); break;
+        case 'shutdown':
+          if (!this.#stopRequested && !this.#batchShutdownReported) {
+            this.#batchShutdownReported = true;
+            this.#emit({ type: 'StageError', feedId: this.id, stageId: id, error });
+          }
+          break;
+        default: break; // 'failed': the coordinator already reported a BatchError
+      }
+    } else {
+      this.#flushBatchEvents();
+    }
+    const outcome: StageRecord['outcome'] = error ? { kind: 'error', error, category: outcomeCategory(error) } : { kind: 'ok' };
+    return { record: { stageId: id, startNs: start, endNs: end, latencyNs: end - start, outcome }, error };
+  }
+
+  #flushBatchEvents(): void {
+    this.#batchRejected.flush();
+    this.#batchTimeouts.flush();
+    this.#batchInFlight.flush();
+  }
+
+  #recordLatencies(records: readonly StageRecord[]): void {
+    for (let i = 0; i < records.length; i++) {
+      const rec = records[i]!;
+      if (rec.outcome.kind === 'skipped' && rec.latencyNs === 0) continue;
+      this.#latency.get(rec.stageId)?.recordNs(rec.latencyNs);
+    }
+  }
+
+  #checkLag(frame: FrameEnvelope, nowMs: number): void {
+    const wall = frame.wallTs as number;
+    if (!(wall > 0)) return;
+    const ageMs = Date.now() - wall / 1000;
+    if (ageMs < FRAME_LAG_MS) return;
+    const lag = this.#lag;
+    lag.frames++;
+    if (ageMs > lag.peakMs) lag.peakMs = ageMs;
+    if (nowMs - lag.last >= 1000) {
+      this.#emit({ type: 'FrameLag', feedId: this.id, frameAgeMs: Math.round(lag.peakMs), framesLagged: lag.frames });
+      lag.frames = 0; lag.peakMs = 0; lag.last = nowMs;
+    }
+  }
+
   #includeFrame(): boolean {
-    const inc = this.#cfg.frameInclusion ?? 'never';
+    const inc = this.#r.frameInclusion;
     const i = this.#frameIndex++;
     if (inc === 'never') return false;
     if (inc === 'always') return true;
@@ -323,8 +514,8 @@ export class Feed {
   }
 
   #enqueueOutput(out: OutputEnvelope): void {
-    if (!this.#cfg.sink) { out.frame?.release(); return; }
-    if (this.#outputs.length >= this.#sinkCapacity) {
+    if (!this.#r.cfg.sink) { out.frame?.release(); return; }
+    if (this.#outputs.length >= this.#r.sinkQueueCapacity) {
       this.#m.dropped++;
       out.frame?.release();
       this.#emit({ type: 'SinkBackpressure', feedId: this.id, outputsDropped: 1 });
@@ -337,7 +528,7 @@ export class Feed {
   }
 
   async #sinkLoop(): Promise<void> {
-    const sink = this.#cfg.sink;
+    const sink = this.#r.cfg.sink;
     for (;;) {
       const out = this.#outputs.shift();
       if (!out) {
@@ -357,18 +548,29 @@ export class Feed {
     }
   }
 
-  #onSourceEvent(ev: import('@nv/frame').FrameSourceEvent): void {
+  #onSourceEvent(ev: FrameSourceEvent): void {
     switch (ev.type) {
       case 'connected': this.#emit({ type: 'SourceConnected', feedId: this.id }); break;
       case 'disconnected': if (MediaError.isInstance(ev.error)) this.#emit({ type: 'SourceDisconnected', feedId: this.id, reason: ev.error }); break;
       case 'reconnecting': this.#emit({ type: 'SourceReconnecting', feedId: this.id, attempt: ev.attempt, delayMs: ev.delayMs }); break;
       case 'insecure': this.#emit({ type: 'InsecureRtspSource', feedId: this.id, redactedUrl: ev.redactedUrl }); break;
-      case 'decoder':
-        this.#emit({ type: 'DecodeDecision', feedId: this.id, outcome: ev.decoder ? (ev.hardware ? 'hardware' : 'software') : 'unknown', preference: 'auto', fallbackActive: false, fallbackReason: undefined, detail: ev.decoder ?? 'no decoder (raw source)' });
+      case 'decoder': {
+        const outcome = ev.decoder ? (ev.hardware ? 'hardware' : 'software') : 'unknown';
+        const detail = ev.decoder ?? 'no decoder (raw source)';
+        this.#decode = { outcome, detail };
+        const pref = typeof this.#r.cfg.source === 'function' ? 'auto' : (this.#r.cfg.media?.output?.decode ?? 'auto');
+        this.#emit({ type: 'DecodeDecision', feedId: this.id, outcome, preference: pref, fallbackActive: pref === 'preferHardware' && outcome !== 'hardware', fallbackReason: pref === 'preferHardware' && outcome !== 'hardware' ? 'no hardware decoder for this stream' : undefined, detail });
         break;
+      }
       case 'eos': break;
     }
   }
+}
+
+/** Errors that a restart cannot fix: bad config, refused by policy, unsupported here. */
+function isPermanent(e: unknown): boolean {
+  if (ConfigError.isInstance(e)) return true;
+  return MediaError.isInstance(e) && (e.kind === 'CustomPipelineRejected' || e.kind === 'InsecureRtspRejected' || e.kind === 'Unsupported');
 }
 
 function describe(e: unknown): string {

@@ -15,7 +15,15 @@ export interface HealthSubscription extends AsyncIterableIterator<HealthEvent> {
 export class HealthBus {
   readonly #listeners = new Set<(e: HealthEvent) => void>();
   readonly #subs = new Set<Sub>();
+  #closedLost = 0;
   constructor(readonly capacity: number) {}
+
+  /** Events dropped by full subscriber buffers, over all subscriptions (closed ones included). */
+  get lost(): number {
+    let n = this.#closedLost;
+    for (const s of this.#subs) n += s.lost;
+    return n;
+  }
 
   emit(e: HealthEvent): void {
     for (const l of this.#listeners) {
@@ -28,7 +36,7 @@ export class HealthBus {
     return () => this.#listeners.delete(listener);
   }
   subscribe(): HealthSubscription {
-    const s = new Sub(this.capacity, () => this.#subs.delete(s));
+    const s = new Sub(this.capacity, () => { this.#closedLost += s.lost; this.#subs.delete(s); });
     this.#subs.add(s);
     return s;
   }

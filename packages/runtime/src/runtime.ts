@@ -1,13 +1,21 @@
 /**
- * `Runtime`: owns feeds, their health events and an orderly, draining shutdown.
+ * `Runtime`: owns feeds and shared batch processors, their health events, diagnostics and an
+ * orderly, draining shutdown.
  */
-import { InvalidArgumentError, RuntimeError, type FeedId, type HealthEvent } from '@nv/core';
-import { Feed, type FeedConfig, type FeedMetricsSnapshot, type FeedState } from './feed.js';
+import {
+  ConfigError, InvalidArgumentError, RuntimeError, parseSourceSpec, isInsecureRtsp,
+  MediaError, type FeedId, type HealthEvent, type QueueTelemetry,
+} from '@nv/core';
+import type { BatchProcessor } from '@nv/perception';
+import { BatchCoordinator, resolveBatchConfig, type BatchConfig, type BatchHandle } from './batch.js';
+import { resolveFeedConfig, type FeedConfig } from './config.js';
+import type { FeedDiagnostics, FeedMetricsSnapshot, FeedState, RuntimeDiagnostics } from './diagnostics.js';
+import { Feed } from './feed.js';
 import { HealthBus, type HealthSubscription } from './health-bus.js';
 
 /** Options of a {@link Runtime}. */
 export interface RuntimeOptions {
-  /** Most feeds at once (default 64). */
+  /** Most feeds at once, stopped-but-not-removed included (default 64). */
   readonly maxFeeds?: number;
   /** Buffer of each health subscription (default 256; oldest dropped and counted when full). */
   readonly healthCapacity?: number;
@@ -15,32 +23,37 @@ export interface RuntimeOptions {
 
 /** A handle on a running feed. */
 export interface FeedHandle {
+  /** The feed's id. */
   readonly id: FeedId;
   /** Current lifecycle state. */
   state(): FeedState;
-  /** Counters (received, processed, failed, outputs, restarts, per-stage). */
+  /** Whether the feed has not stopped yet. */
+  isAlive(): boolean;
+  /** Whether the feed is paused. */
+  isPaused(): boolean;
+  /**
+   * Stops taking frames and pauses the source (a live source keeps its connection; its bounded
+   * queue applies the backpressure policy meanwhile). The no-frame watchdog is off while paused.
+   * @throws {RuntimeError} `AlreadyPaused`
+   */
+  pause(): void;
+  /**
+   * Resumes after {@link FeedHandle.pause}.
+   * @throws {RuntimeError} `NotPaused`
+   */
+  resume(): void;
+  /** Counters (received, dropped, processed, failed, outputs, restarts, per-stage latency). */
   metrics(): FeedMetricsSnapshot;
-  /** Source and sink queue depth and capacity. */
-  queueTelemetry(): { sourceDepth: number; sourceCapacity: number; sinkDepth: number; sinkCapacity: number };
-  /** Milliseconds since the current session started. */
+  /** Source and sink queue depth and capacity (source 0/0 between sessions). */
+  queueTelemetry(): QueueTelemetry;
+  /** Milliseconds since the current session started (resets on restart). */
   sessionUptimeMs(): number;
-  /** State, view summary, last error, stop reason. */
+  /** State, decode status, view summary, last error, stop reason. */
   diagnostics(): FeedDiagnostics;
   /** Draining stop of this feed. */
   stop(): Promise<void>;
   /** Resolves when the feed has stopped and delivered its outputs. */
   readonly done: Promise<void>;
-}
-
-/** A feed's diagnostic summary. */
-export interface FeedDiagnostics {
-  readonly id: FeedId;
-  readonly state: FeedState;
-  readonly metrics: FeedMetricsSnapshot;
-  readonly queues: ReturnType<FeedHandle['queueTelemetry']>;
-  readonly view: { readonly epoch: number; readonly version: number; readonly validity: string; readonly stabilityScore: number };
-  readonly lastError: string | undefined;
-  readonly stopReason: string | undefined;
 }
 
 /**
@@ -50,7 +63,8 @@ export interface FeedDiagnostics {
  * ```ts
  * const rt = new Runtime();
  * const feed = rt.addFeed({
- *   source: () => new MediaSource({ kind: 'file', path: 'clip.mp4' }, { backpressure: { kind: 'block' } }),
+ *   source: { kind: 'file', path: 'clip.mp4' },
+ *   backpressure: { kind: 'block' },
  *   cameraMode: 'fixed',
  *   stages: [detector, tracker],
  *   sink: { emit: (out) => console.log(out.seq, out.artifacts.tracks.length) },
@@ -61,11 +75,13 @@ export interface FeedDiagnostics {
  */
 export class Runtime {
   readonly #feeds = new Map<FeedId, Feed>();
+  readonly #batches = new Map<string, BatchCoordinator>();
   readonly #bus: HealthBus;
   readonly #maxFeeds: number;
   readonly #started = performance.now();
   #nextId = 1;
   #shuttingDown = false;
+  #shutdown: Promise<void> | undefined;
 
   /** @throws {InvalidArgumentError} on non-positive limits */
   constructor(options: RuntimeOptions = {}) {
@@ -76,19 +92,62 @@ export class Runtime {
     this.#bus = new HealthBus(cap);
   }
 
+  /** The configured feed limit. */
+  get maxFeeds(): number { return this.#maxFeeds; }
+  /** Feeds registered (stopped-but-not-removed included). */
+  get feedCount(): number { return this.#feeds.size; }
+
   /**
    * Validates and starts a feed.
-   * @throws {ConfigError} on an invalid config (camera mode conflict, missing fields, bad capacities)
+   * @throws {ConfigError} on an invalid config (camera mode conflict, missing fields, bad capacities, duplicate stage ids)
+   * @throws {MediaError} `CustomPipelineRejected` / `InsecureRtspRejected` when the source spec is refused by policy
    * @throws {RuntimeError} `FeedLimitExceeded`, `ShutdownInProgress`
    */
   addFeed(config: FeedConfig): FeedHandle {
     if (this.#shuttingDown) throw RuntimeError.shutdownInProgress();
     if (this.#feeds.size >= this.#maxFeeds) throw RuntimeError.feedLimitExceeded(this.#maxFeeds);
-    const id = this.#nextId;
-    const feed = new Feed(id, config, (e) => this.#bus.emit(e));
+    const resolved = resolveFeedConfig(config);
+    if (resolved.batch && this.#batches.get(resolved.batch.processorId) !== resolved.batch) {
+      throw ConfigError.invalidPolicy(`batch '${resolved.batch.processorId}' was not created by this runtime (use runtime.createBatch)`, 'pipeline.batch');
+    }
+    if (typeof config.source !== 'function') checkSourcePolicy(config);
+    const feed = new Feed(this.#nextId, resolved, (e) => this.#bus.emit(e));
     this.#nextId++;
     this.#feeds.set(feed.id, feed);
     return this.#handle(feed);
+  }
+
+  /**
+   * Starts a shared batch processor: runs its `onStart` (bounded by `startupTimeoutMs`) and
+   * returns the handle feeds use as their pipeline's batch point.
+   * @throws {ConfigError} `DuplicateBatchProcessorId`, or an invalid config (field named)
+   * @throws {RuntimeError} `WorkerStartFailed` when `onStart` throws or times out; `ShutdownInProgress`
+   * @example
+   * ```ts
+   * const det = await runtime.createBatch(new DetectorBatch(model), { maxBatchSize: 4, maxLatencyMs: 20 });
+   * runtime.addFeed({ source, cameraMode: 'fixed', pipeline: FeedPipeline.builder().batch(det).addStage(tracker).build() });
+   * ```
+   */
+  async createBatch(processor: BatchProcessor, config: BatchConfig = {}): Promise<BatchHandle> {
+    if (this.#shuttingDown) throw RuntimeError.shutdownInProgress();
+    if (!processor || typeof processor.process !== 'function' || typeof processor.id !== 'string' || !processor.id) {
+      throw new InvalidArgumentError('processor', 'a BatchProcessor with a non-empty id and process(entries)', processor);
+    }
+    if (this.#batches.has(processor.id)) throw ConfigError.duplicateBatchProcessorId(processor.id);
+    const coord = new BatchCoordinator(processor, resolveBatchConfig(config), (e) => this.#bus.emit(e));
+    this.#batches.set(processor.id, coord); // reserve the id while onStart runs
+    try {
+      await coord.start();
+    } catch (e) {
+      this.#batches.delete(processor.id);
+      throw e;
+    }
+    if (this.#shuttingDown) {
+      await coord.stop();
+      this.#batches.delete(processor.id);
+      throw RuntimeError.shutdownInProgress();
+    }
+    return coord;
   }
 
   /**
@@ -102,7 +161,13 @@ export class Runtime {
     this.#feeds.delete(id);
   }
 
-  /** Listener for every health event. @returns unsubscribe */
+  /** The handle of a registered feed, if any. */
+  feed(id: FeedId): FeedHandle | undefined {
+    const f = this.#feeds.get(id);
+    return f ? this.#handle(f) : undefined;
+  }
+
+  /** Listener for every health event (called synchronously; exceptions are swallowed). @returns unsubscribe */
   onHealth(listener: (e: HealthEvent) => void): () => void { return this.#bus.on(listener); }
   /** Bounded async iterator of health events from now on. */
   health(): HealthSubscription { return this.#bus.subscribe(); }
@@ -110,23 +175,37 @@ export class Runtime {
   /** Milliseconds since the runtime was created. */
   uptimeMs(): number { return performance.now() - this.#started; }
 
-  /** Every feed's diagnostics. */
-  diagnostics(): { uptimeMs: number; feeds: FeedDiagnostics[] } {
-    return { uptimeMs: this.uptimeMs(), feeds: [...this.#feeds.values()].map((f) => this.#handle(f).diagnostics()) };
+  /** Every feed's and batch processor's diagnostics, at one instant. */
+  diagnostics(): RuntimeDiagnostics {
+    return {
+      uptimeMs: this.uptimeMs(),
+      feedCount: this.#feeds.size,
+      maxFeeds: this.#maxFeeds,
+      feeds: [...this.#feeds.values()].sort((a, b) => a.id - b.id).map((f) => f.diagnostics()),
+      batches: [...this.#batches.values()].map((b) => b.diagnostics()),
+      healthEventsDropped: this.#bus.lost,
+    };
   }
 
   /**
    * Stops every feed, draining: in-flight frames complete, stages stop, every buffered output
-   * reaches its sink. After `timeoutMs` (default 10 s) the stragglers are abandoned (a
-   * `SinkTimeout` event each) and shutdown returns. Idempotent.
+   * reaches its sink; then batch processors stop. After `timeoutMs` (default 10 s) the
+   * stragglers are abandoned (a `SinkTimeout` event each) and shutdown returns. Idempotent.
    */
-  async shutdown(options: { timeoutMs?: number } = {}): Promise<void> {
+  shutdown(options: { timeoutMs?: number } = {}): Promise<void> {
+    this.#shutdown ??= this.#doShutdown(options.timeoutMs ?? 10_000);
+    return this.#shutdown;
+  }
+
+  async #doShutdown(timeoutMs: number): Promise<void> {
     this.#shuttingDown = true;
-    const timeoutMs = options.timeoutMs ?? 10_000;
     const feeds = [...this.#feeds.values()];
     let timer: NodeJS.Timeout | undefined;
     const timedOut = new Promise<'timeout'>((r) => { timer = setTimeout(() => r('timeout'), timeoutMs); });
-    const all = Promise.all(feeds.map((f) => f.stop()));
+    const all = (async () => {
+      await Promise.all(feeds.map((f) => f.stop()));
+      await Promise.all([...this.#batches.values()].map((b) => b.stop()));
+    })();
     const r = await Promise.race([all.then(() => 'ok' as const), timedOut]);
     clearTimeout(timer);
     if (r === 'timeout') for (const f of feeds) if (f.state !== 'stopped') this.#bus.emit({ type: 'SinkTimeout', feedId: f.id });
@@ -137,16 +216,23 @@ export class Runtime {
     return {
       id: f.id,
       state: () => f.state,
+      isAlive: () => f.state !== 'stopped',
+      isPaused: () => f.paused,
+      pause: () => { if (!f.pause()) throw RuntimeError.alreadyPaused(f.id); },
+      resume: () => { if (!f.resume()) throw RuntimeError.notPaused(f.id); },
       metrics: () => f.metrics(),
       queueTelemetry: () => f.queueTelemetry(),
       sessionUptimeMs: () => f.sessionUptimeMs,
       stop: () => f.stop(),
       done: f.done,
-      diagnostics: () => ({
-        id: f.id, state: f.state, metrics: f.metrics(), queues: f.queueTelemetry(),
-        view: { epoch: f.view.epoch, version: f.view.version, validity: f.view.validity.kind, stabilityScore: f.view.stabilityScore },
-        lastError: f.lastError, stopReason: f.stopReason?.kind,
-      }),
+      diagnostics: () => f.diagnostics(),
     };
   }
+}
+
+/** Refuses, at `addFeed`, source specs that policy would refuse anyway. */
+function checkSourcePolicy(config: FeedConfig): void {
+  const spec = parseSourceSpec(config.source);
+  if (spec.kind === 'custom' && (config.media?.customPipelinePolicy ?? 'reject') !== 'allowTrusted') throw MediaError.customPipelineRejected();
+  if (spec.kind === 'rtsp' && spec.security === 'requireTls' && isInsecureRtsp(spec.url)) throw MediaError.insecureRtspRejected(spec.url);
 }

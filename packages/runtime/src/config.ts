@@ -1,0 +1,302 @@
+/**
+ * Feed configuration: the {@link FeedConfig} object, its JSON-compatible settings schema,
+ * a fluent builder, and {@link FeedPipeline} (stages around one shared batch point).
+ */
+import {
+  BackpressurePolicySchema, CameraModeSchema, ConfigError, CustomPipelinePolicySchema, DecodePreferenceSchema,
+  ReconnectPolicySchema, RestartPolicySchema, RetentionPolicySchema, SourceSpecSchema, parseConfig,
+  type BackpressurePolicy, type CameraMode, type ReconnectPolicy, type RestartPolicy, type RetentionPolicy, type SourceSpecInput,
+} from '@nv/core';
+import type { FrameEnvelope, FrameSource } from '@nv/frame';
+import type { OutputOptions } from '@nv/media';
+import type { Stage, ValidationMode } from '@nv/perception';
+import type { EpochPolicy, ViewStateProvider } from '@nv/view';
+import { z } from 'zod';
+import type { BatchHandle } from './batch.js';
+import type { FrameInclusion, OutputSink } from './output.js';
+
+/**
+ * Stages before and after one shared batch point.
+ *
+ * @example
+ * ```ts
+ * const pipeline = FeedPipeline.builder().addStage(pre).batch(detectorBatch).addStage(tracker).build();
+ * runtime.addFeed({ source, cameraMode: 'fixed', pipeline, sink });
+ * ```
+ */
+export class FeedPipeline {
+  /** Stages run before the batch point (all stages when there is none). */
+  readonly pre: readonly Stage[];
+  /** The shared batch processor, if any. */
+  readonly batch: BatchHandle | undefined;
+  /** Stages run after the batch point. */
+  readonly post: readonly Stage[];
+
+  private constructor(pre: readonly Stage[], batch: BatchHandle | undefined, post: readonly Stage[]) {
+    this.pre = Object.freeze([...pre]);
+    this.batch = batch;
+    this.post = Object.freeze([...post]);
+  }
+
+  /** A builder: `addStage(...)`, at most one `batch(handle)`, more `addStage(...)`, `build()`. */
+  static builder(): FeedPipelineBuilder { return new FeedPipelineBuilder((pre, b, post) => new FeedPipeline(pre, b, post)); }
+
+  /** A pipeline of plain stages (no batch point). */
+  static of(stages: readonly Stage[]): FeedPipeline { return new FeedPipeline(stages, undefined, []); }
+
+  /** Number of stages (the batch point not included). */
+  get stageCount(): number { return this.pre.length + this.post.length; }
+  /** Whether the pipeline has a batch point. */
+  get hasBatch(): boolean { return this.batch !== undefined; }
+}
+
+/** Builds a {@link FeedPipeline}. */
+export class FeedPipelineBuilder {
+  readonly #pre: Stage[] = [];
+  readonly #post: Stage[] = [];
+  #batch: BatchHandle | undefined;
+  readonly #make: (pre: Stage[], b: BatchHandle | undefined, post: Stage[]) => FeedPipeline;
+  /** @internal */
+  constructor(make: (pre: Stage[], b: BatchHandle | undefined, post: Stage[]) => FeedPipeline) { this.#make = make; }
+  /** Appends a stage (before the batch point if none was added yet, else after it). */
+  addStage(stage: Stage): this { (this.#batch ? this.#post : this.#pre).push(stage); return this; }
+  /**
+   * Sets the batch point.
+   * @throws {ConfigError} `InvalidPolicy` when a batch point was already set
+   */
+  batch(handle: BatchHandle): this {
+    if (this.#batch) throw ConfigError.invalidPolicy('a feed pipeline has at most one batch point', 'pipeline.batch');
+    this.#batch = handle;
+    return this;
+  }
+  /** The pipeline. */
+  build(): FeedPipeline { return this.#make(this.#pre, this.#batch, this.#post); }
+}
+
+/** Media options for feeds whose source is a {@link SourceSpecInput} (ignored for factory sources). */
+export interface FeedMediaOptions {
+  /** Output format, size, pacing, decoder preference. */
+  readonly output?: OutputOptions;
+  /** Reconnection of live sources (default: forever, 1 s → 30 s exponential). */
+  readonly reconnect?: Partial<ReconnectPolicy>;
+  /** Whether `custom` sources and post-decode hooks are accepted (default `reject`). */
+  readonly customPipelinePolicy?: 'reject' | 'allowTrusted';
+  /** `host` (default) or `cuda`. */
+  readonly residency?: 'host' | 'cuda';
+}
+
+/** Configuration of one feed. */
+export interface FeedConfig {
+  /**
+   * What to read: a source spec (`{ kind: 'file', path }`, `{ kind: 'rtsp', url }`, …),
+   * decoded by `@nv/media`, or a factory returning any `FrameSource` (called once per
+   * session, again after each restart).
+   */
+  readonly source: SourceSpecInput | (() => FrameSource);
+  /** Required, no default: `fixed` bypasses the view system; `observed` needs `viewProvider`. */
+  readonly cameraMode: CameraMode;
+  /** Stages, in order. Exactly one of `stages` and `pipeline`. */
+  readonly stages?: readonly Stage[];
+  /** Stages around a shared batch point. Exactly one of `stages` and `pipeline`. */
+  readonly pipeline?: FeedPipeline;
+  /** Motion provider: required for `observed` cameras, refused for `fixed` ones. */
+  readonly viewProvider?: ViewStateProvider<FrameEnvelope>;
+  /** Epoch policy (default `DefaultEpochPolicy`). */
+  readonly epochPolicy?: EpochPolicy;
+  /** Where outputs go (default: nowhere — outputs are counted and dropped). */
+  readonly sink?: OutputSink;
+  /** Source frame queue (default `dropOldest`, depth 4). Applies to spec sources. */
+  readonly backpressure?: Partial<BackpressurePolicy>;
+  /** Output queue bound (default 16). */
+  readonly sinkQueueCapacity?: number;
+  /** Temporal retention (reference defaults). */
+  readonly retention?: Partial<RetentionPolicy>;
+  /** Restart policy (default: 5 restarts per 300 s window, 2 s delay, on source failure or stage panic). */
+  readonly restart?: Partial<RestartPolicy>;
+  /** Which outputs carry their frame (default `never`). */
+  readonly frameInclusion?: FrameInclusion;
+  /**
+   * A running, unpaused feed that receives no frame for this long is treated as a failed
+   * source and restarted per the restart policy (default 30 000 ms; 0 disables).
+   */
+  readonly noFrameTimeoutMs?: number;
+  /** Stage validation (default `warn`: reported through `console.warn`; duplicate ids always throw). */
+  readonly validation?: ValidationMode;
+  /** Media options for spec sources. */
+  readonly media?: FeedMediaOptions;
+}
+
+const FrameInclusionSchema = z.union([
+  z.enum(['never', 'always']),
+  z.strictObject({ everyNth: z.int().min(1) }),
+]);
+
+const OutputOptionsSchema = z.strictObject({
+  format: z.enum(['native', 'RGB8', 'BGR8', 'RGBA8', 'NV12', 'I420', 'GRAY8']).optional(),
+  width: z.int().min(2).max(16384).optional(),
+  height: z.int().min(2).max(16384).optional(),
+  convertThreads: z.int().min(1).max(64).optional(),
+  pacing: z.enum(['fast', 'realtime']).optional(),
+  decode: DecodePreferenceSchema.optional(),
+  postDecodeHook: z.string().optional(),
+});
+
+/**
+ * The JSON-compatible part of a {@link FeedConfig}: everything except the code objects
+ * (stages, sink, view provider, epoch policy, factory sources). Config files are validated
+ * with this schema; `ConfigError` names each offending field.
+ */
+export const FeedSettingsSchema = z.strictObject({
+  source: SourceSpecSchema,
+  cameraMode: CameraModeSchema,
+  backpressure: BackpressurePolicySchema.optional(),
+  sinkQueueCapacity: z.int().min(1).max(65_536).optional(),
+  retention: RetentionPolicySchema.optional(),
+  restart: RestartPolicySchema.optional(),
+  frameInclusion: FrameInclusionSchema.optional(),
+  noFrameTimeoutMs: z.int().min(0).optional(),
+  validation: z.enum(['off', 'warn', 'error']).optional(),
+  media: z.strictObject({
+    output: OutputOptionsSchema.optional(),
+    reconnect: ReconnectPolicySchema.optional(),
+    customPipelinePolicy: CustomPipelinePolicySchema.optional(),
+    residency: z.enum(['host', 'cuda']).optional(),
+  }).optional(),
+});
+
+/** The JSON-compatible feed settings (see {@link FeedSettingsSchema}). */
+export type FeedSettings = z.input<typeof FeedSettingsSchema>;
+
+/** The code objects that complete {@link FeedSettings} into a {@link FeedConfig}. */
+export interface FeedCode {
+  readonly stages?: readonly Stage[];
+  readonly pipeline?: FeedPipeline;
+  readonly sink?: OutputSink;
+  readonly viewProvider?: ViewStateProvider<FrameEnvelope>;
+  readonly epochPolicy?: EpochPolicy;
+}
+
+/**
+ * Builds a {@link FeedConfig} from JSON-compatible settings (e.g. a config file) and code.
+ * @throws {ConfigError} naming every offending field of `settings`
+ * @example
+ * ```ts
+ * const cfg = feedConfigFromSettings(JSON.parse(text), { stages: [detector], sink });
+ * runtime.addFeed(cfg);
+ * ```
+ */
+export function feedConfigFromSettings(settings: unknown, code: FeedCode = {}): FeedConfig {
+  const s = parseConfig(FeedSettingsSchema, settings, 'feed config');
+  return { ...s, source: s.source as SourceSpecInput, ...code } as FeedConfig;
+}
+
+/**
+ * Fluent builder for {@link FeedConfig}.
+ *
+ * @example
+ * ```ts
+ * const cfg = feedConfig()
+ *   .source({ kind: 'file', path: 'clip.mp4' })
+ *   .cameraMode('fixed')
+ *   .stages([detector, tracker])
+ *   .sink({ emit: (out) => console.log(out.seq) })
+ *   .build();
+ * ```
+ */
+export function feedConfig(): FeedConfigBuilder { return new FeedConfigBuilder(); }
+
+/** See {@link feedConfig}. */
+export class FeedConfigBuilder {
+  #c: { -readonly [K in keyof FeedConfig]?: FeedConfig[K] } = {};
+  /** Source spec or factory (required). */
+  source(source: FeedConfig['source']): this { this.#c.source = source; return this; }
+  /** Camera mode (required). */
+  cameraMode(mode: CameraMode): this { this.#c.cameraMode = mode; return this; }
+  /** Plain stage list. */
+  stages(stages: readonly Stage[]): this { this.#c.stages = stages; return this; }
+  /** Appends one stage to the plain stage list. */
+  addStage(stage: Stage): this { this.#c.stages = [...(this.#c.stages ?? []), stage]; return this; }
+  /** Stages around a batch point (instead of `stages`). */
+  pipeline(p: FeedPipeline): this { this.#c.pipeline = p; return this; }
+  /** View provider (observed cameras). */
+  viewProvider(p: ViewStateProvider<FrameEnvelope>): this { this.#c.viewProvider = p; return this; }
+  /** Epoch policy. */
+  epochPolicy(p: EpochPolicy): this { this.#c.epochPolicy = p; return this; }
+  /** Output sink. */
+  sink(s: OutputSink): this { this.#c.sink = s; return this; }
+  /** Source backpressure. */
+  backpressure(b: Partial<BackpressurePolicy>): this { this.#c.backpressure = b; return this; }
+  /** Sink queue capacity. */
+  sinkQueueCapacity(n: number): this { this.#c.sinkQueueCapacity = n; return this; }
+  /** Temporal retention. */
+  retention(r: Partial<RetentionPolicy>): this { this.#c.retention = r; return this; }
+  /** Restart policy. */
+  restart(r: Partial<RestartPolicy>): this { this.#c.restart = r; return this; }
+  /** Frame inclusion. */
+  frameInclusion(f: FrameInclusion): this { this.#c.frameInclusion = f; return this; }
+  /** No-frame watchdog timeout (0 disables). */
+  noFrameTimeoutMs(ms: number): this { this.#c.noFrameTimeoutMs = ms; return this; }
+  /** Stage validation mode. */
+  validation(m: ValidationMode): this { this.#c.validation = m; return this; }
+  /** Media options for spec sources. */
+  media(m: FeedMediaOptions): this { this.#c.media = m; return this; }
+  /**
+   * The config, checked the same way `addFeed` checks it.
+   * @throws {ConfigError} on missing or conflicting fields
+   */
+  build(): FeedConfig {
+    const c = this.#c as FeedConfig;
+    resolveFeedConfig(c);
+    return { ...c };
+  }
+}
+
+/** @internal A validated feed config with defaults applied. */
+export interface ResolvedFeedConfig {
+  readonly cfg: FeedConfig;
+  readonly pre: readonly Stage[];
+  readonly batch: BatchHandle | undefined;
+  readonly post: readonly Stage[];
+  readonly restart: RestartPolicy;
+  readonly sinkQueueCapacity: number;
+  readonly frameInclusion: FrameInclusion;
+  readonly noFrameTimeoutMs: number;
+  readonly backpressure: BackpressurePolicy;
+}
+
+/**
+ * @internal Validates a config: required fields, camera-mode conflicts, capacities, policies.
+ * @throws {ConfigError}
+ */
+export function resolveFeedConfig(c: FeedConfig): ResolvedFeedConfig {
+  if (c === null || typeof c !== 'object') throw ConfigError.missingRequired('source');
+  if (c.source === undefined || c.source === null) throw ConfigError.missingRequired('source');
+  if (typeof c.source !== 'function') parseConfig(SourceSpecSchema, c.source, 'source', 'source');
+  if (c.cameraMode === undefined) throw ConfigError.missingRequired('cameraMode');
+  parseConfig(CameraModeSchema, c.cameraMode, 'cameraMode', 'cameraMode');
+  if (c.cameraMode === 'observed' && !c.viewProvider) throw ConfigError.cameraModeConflict('an observed camera needs a viewProvider');
+  if (c.cameraMode === 'fixed' && c.viewProvider) throw ConfigError.cameraModeConflict('a fixed camera takes no viewProvider (use cameraMode: observed)');
+  if (c.stages !== undefined && c.pipeline !== undefined) throw ConfigError.invalidPolicy('give either stages or pipeline, not both', 'stages');
+  let pre: readonly Stage[];
+  let batch: BatchHandle | undefined;
+  let post: readonly Stage[] = [];
+  if (c.pipeline !== undefined) {
+    if (!(c.pipeline instanceof FeedPipeline)) throw ConfigError.invalidPolicy('pipeline must be built with FeedPipeline.builder()', 'pipeline');
+    ({ pre, batch, post } = c.pipeline);
+  } else {
+    if (c.stages === undefined) throw ConfigError.missingRequired('stages');
+    if (!Array.isArray(c.stages)) throw ConfigError.invalidPolicy('stages must be an array of stages', 'stages');
+    pre = c.stages;
+  }
+  const sinkQueueCapacity = c.sinkQueueCapacity ?? 16;
+  if (!Number.isInteger(sinkQueueCapacity) || sinkQueueCapacity < 1) throw ConfigError.invalidCapacity('sinkQueueCapacity');
+  const frameInclusion = c.frameInclusion ?? 'never';
+  parseConfig(FrameInclusionSchema, frameInclusion, 'frameInclusion', 'frameInclusion');
+  const noFrameTimeoutMs = c.noFrameTimeoutMs ?? 30_000;
+  if (!(Number.isFinite(noFrameTimeoutMs) && noFrameTimeoutMs >= 0)) throw ConfigError.invalidPolicy('noFrameTimeoutMs must be >= 0', 'noFrameTimeoutMs');
+  const restart = parseConfig(RestartPolicySchema, c.restart ?? {}, 'restart policy', 'restart');
+  const backpressure = parseConfig(BackpressurePolicySchema, c.backpressure ?? {}, 'backpressure policy', 'backpressure');
+  if (c.retention !== undefined) parseConfig(RetentionPolicySchema, c.retention, 'retention policy', 'retention');
+  if (c.sink !== undefined && (c.sink === null || typeof c.sink.emit !== 'function')) throw ConfigError.invalidPolicy('sink must have an emit(output) method', 'sink');
+  return { cfg: c, pre, batch, post, restart, sinkQueueCapacity, frameInclusion, noFrameTimeoutMs, backpressure };
+}

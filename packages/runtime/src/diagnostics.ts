@@ -1,0 +1,131 @@
+/**
+ * Plain, serializable diagnostics snapshots of feeds, batch processors and the runtime.
+ * `@nv/metrics` samples these periodically; they are cheap to build and safe to JSON-encode.
+ */
+import type { BatchMetrics, DecodeOutcome, FeedId, QueueTelemetry, StopReason } from '@nv/core';
+import type { LatencySnapshot } from './latency.js';
+
+/** Feed lifecycle state. */
+export type FeedState = 'starting' | 'running' | 'paused' | 'restarting' | 'stopping' | 'stopped';
+
+/** Counters and latency of one stage (or of the batch step) of a feed. */
+export interface StageDiagnostics {
+  /** Frames the stage was called for (successfully or not). */
+  readonly framesProcessed: number;
+  /** Typed errors it returned (frames dropped because of it). */
+  readonly errors: number;
+  /** Frames it reported as skipped (see `skip()` in `@nv/perception`). */
+  readonly skipped: number;
+  /** Latency of its calls. */
+  readonly latency: LatencySnapshot;
+}
+
+/** Live counters of a feed. Counters are cumulative over the feed's life (across restarts). */
+export interface FeedMetricsSnapshot {
+  /** The feed. */
+  readonly feedId: FeedId;
+  /** Frames taken from the source by the executor. */
+  readonly framesReceived: number;
+  /** Frames the source's bounded queue dropped (backpressure), over all sessions. */
+  readonly framesDropped: number;
+  /** Frames that went through every stage and produced an output. */
+  readonly framesProcessed: number;
+  /** Frames dropped because a stage (or the batch step) failed with a typed error. */
+  readonly framesFailed: number;
+  /** Outputs delivered to the sink. */
+  readonly outputsEmitted: number;
+  /** Outputs dropped because the sink queue was full. */
+  readonly outputsDropped: number;
+  /** Sink calls that threw or rejected. */
+  readonly sinkErrors: number;
+  /** Restarts so far. */
+  readonly restarts: number;
+  /** Tracks in the temporal store now. */
+  readonly tracksActive: number;
+  /** Current view epoch. */
+  readonly viewEpoch: number;
+  /** Per stage id (and the batch processor id, if the feed uses one), in pipeline order. */
+  readonly stages: Readonly<Record<string, StageDiagnostics>>;
+  /** Whole-frame latency: from taking the frame off the source to the output being queued. */
+  readonly pipelineLatency: LatencySnapshot;
+}
+
+/** Which decoder the current session uses, when the source reported it. */
+export interface DecodeStatus {
+  /** Hardware, software, or unknown (raw sources have no decoder). */
+  readonly outcome: DecodeOutcome;
+  /** The decoder element or a description. */
+  readonly detail: string;
+}
+
+/** View summary of a feed. */
+export interface FeedViewDiagnostics {
+  /** Current epoch. */
+  readonly epoch: number;
+  /** Current version. */
+  readonly version: number;
+  /** `valid`, `degraded` or `invalid`. */
+  readonly validity: string;
+  /** Stability score in [0, 1]. */
+  readonly stabilityScore: number;
+}
+
+/** A feed's diagnostic summary. */
+export interface FeedDiagnostics {
+  /** The feed. */
+  readonly id: FeedId;
+  /** Lifecycle state. */
+  readonly state: FeedState;
+  /** Whether the feed is paused by the user. */
+  readonly paused: boolean;
+  /** `false` once the feed has stopped. */
+  readonly alive: boolean;
+  /** Milliseconds since the current session started (0 between sessions). */
+  readonly sessionUptimeMs: number;
+  /** Counters. */
+  readonly metrics: FeedMetricsSnapshot;
+  /** Source and sink queue depth and capacity (source 0/0 between sessions). */
+  readonly queues: QueueTelemetry;
+  /** Decoder of the current session, when known. */
+  readonly decode: DecodeStatus | undefined;
+  /** View summary. */
+  readonly view: FeedViewDiagnostics;
+  /** The shared batch processor this feed submits to, if any. */
+  readonly batchProcessorId: string | undefined;
+  /** The last error message (sanitized), if any. */
+  readonly lastError: string | undefined;
+  /** Why the feed stopped (once stopped). */
+  readonly stopReason: StopReason | undefined;
+}
+
+/** A shared batch processor's diagnostics. */
+export interface BatchDiagnostics {
+  /** The processor's id. */
+  readonly processorId: string;
+  /** Counters and averages. */
+  readonly metrics: BatchMetrics;
+  /** Configured maximum batch size. */
+  readonly maxBatchSize: number;
+  /** Items waiting in the coordinator's queue now. */
+  readonly queueDepth: number;
+  /** The queue's bound. */
+  readonly queueCapacity: number;
+  /** Latency of `process` calls. */
+  readonly processingLatency: LatencySnapshot;
+}
+
+/** Everything the runtime knows about itself, at one instant. */
+export interface RuntimeDiagnostics {
+  /** Milliseconds since the runtime was created. */
+  readonly uptimeMs: number;
+  /** Feeds registered (including stopped feeds not yet removed). */
+  readonly feedCount: number;
+  /** The configured limit. */
+  readonly maxFeeds: number;
+  /** Every feed, by id. */
+  readonly feeds: readonly FeedDiagnostics[];
+  /** Every batch processor. */
+  readonly batches: readonly BatchDiagnostics[];
+  /** Health events dropped because a subscriber's buffer was full, over all subscriptions. */
+  readonly healthEventsDropped: number;
+}
