@@ -1,5 +1,5 @@
 // nv_native: the addon's entry point. Initialises GStreamer once per process and exports a
-// small surface: NativeSource, gstVersion(), counters(); test hooks (__test*) only when
+// small surface: NativeSource, NativeEncoder, gstVersion(), counters(); test hooks (__test*) only when
 // built with NV_TEST_HOOKS.
 #include <gst/gst.h>
 #include <napi.h>
@@ -7,6 +7,7 @@
 #include <mutex>
 #include <string>
 
+#include "native_encoder.h"
 #include "native_frame.h"
 #include "native_source.h"
 
@@ -62,6 +63,7 @@ Napi::Object Init(Napi::Env env, Napi::Object exports) {
   if (!g_gst_ok) throw Napi::Error::New(env, "GStreamer could not be initialised: " + g_gst_error);
   NativeFrame::Init(env);
   exports.Set("NativeSource", NativeSource::Init(env));
+  exports.Set("NativeEncoder", NativeEncoder::Init(env));
   exports.Set("gstVersion", Napi::Function::New(env, GstVersion));
   exports.Set("counters", Napi::Function::New(env, CountersJs));
   exports.Set("hasElement", Napi::Function::New(env, HasElement));

@@ -131,6 +131,16 @@ Napi::Object NativeFrame::Wrap(Napi::Env env, std::shared_ptr<FrameItem> item) {
   return out;
 }
 
+GstBuffer* NativeFrame::RefBuffer(Napi::Env env, Napi::Value v) {
+  if (!v.IsObject()) return nullptr;
+  FrameClass* cls = env.GetInstanceData<FrameClass>();
+  if (!cls || !v.As<Napi::Object>().InstanceOf(cls->ctor.Value())) return nullptr;
+  NativeFrame* self = Napi::ObjectWrap<NativeFrame>::Unwrap(v.As<Napi::Object>());
+  if (!self || !self->item_ || self->item_->freed()) return nullptr;
+  GstBuffer* b = self->item_->buffer();
+  return b ? gst_buffer_ref(b) : nullptr;
+}
+
 Napi::Value NativeFrame::Release(const Napi::CallbackInfo& info) {
   for (auto& ref : buffers_) {
     if (!ref.IsEmpty()) {

@@ -50,6 +50,8 @@ class FrameItem {
   void Free(bool leak = false);
   bool freed() const { return freed_; }
   const GstVideoFrame& vframe() const { return vframe_; }
+  // [sync] The sample's buffer (borrowed; nullptr once freed).
+  GstBuffer* buffer() const { return sample_ ? gst_sample_get_buffer(sample_) : nullptr; }
 
   uint64_t seq = 0;
   int64_t ts_ns = 0;
@@ -70,6 +72,10 @@ class NativeFrame : public Napi::ObjectWrap<NativeFrame> {
   // [sync, JS thread] Wraps `item` into a JS object: { handle, width, height, format,
   // seq, ts, wallTs, duration, planes: [{ buffer, stride, rowBytes, height, offset }] }.
   static Napi::Object Wrap(Napi::Env env, std::shared_ptr<FrameItem> item);
+
+  // [sync, JS thread] When `v` is a live NativeFrame handle: a new reference to its GstBuffer
+  // (caller unrefs). Otherwise nullptr. Never throws.
+  static GstBuffer* RefBuffer(Napi::Env env, Napi::Value v);
 
   explicit NativeFrame(const Napi::CallbackInfo& info);
   ~NativeFrame() override;

@@ -90,9 +90,47 @@ export interface RawSource {
   stats(): RawStats;
 }
 
+/** Options of the native encoder (see native/src/native_encoder.h). */
+export interface RawEncoderOptions {
+  readonly path: string;
+  readonly width: number;
+  readonly height: number;
+  /** GStreamer format name (I420, NV12, RGB, BGR, RGBA, GRAY8). */
+  readonly format: string;
+  readonly fpsN: number;
+  readonly fpsD: number;
+  readonly bitrateKbps: number;
+  /** x264 speed-preset enum value (1 ultrafast … 9 placebo). */
+  readonly speedPreset: number;
+  readonly fontPx: number;
+}
+
+/** One box to draw, in pixels, colour components in [0, 1]. */
+export interface RawAnnotation {
+  readonly x1: number; readonly y1: number; readonly x2: number; readonly y2: number;
+  readonly r: number; readonly g: number; readonly b: number;
+  readonly lineWidth: number;
+  readonly label?: string;
+}
+
+/** A host frame copied into the encoder. */
+export interface RawHostFrame {
+  readonly data: Uint8Array;
+  readonly offsets: readonly number[];
+  readonly strides: readonly number[];
+}
+
+/** `NativeEncoder`: frames + annotations → H.264 MP4. */
+export interface RawEncoder {
+  push(frame: RawFrameHandle | RawHostFrame, ptsNs: number, durationNs: number, annotations?: readonly RawAnnotation[]): Promise<void>;
+  finish(): Promise<void>;
+  abort(): void;
+}
+
 /** Everything the addon exports. */
 export interface Binding {
   readonly NativeSource: new (options: RawSourceOptions) => RawSource;
+  readonly NativeEncoder: new (options: RawEncoderOptions) => RawEncoder;
   gstVersion(): string;
   counters(): { liveFrames: number; leakedFrames: number; createdFrames: number; liveSources: number };
   hasElement(factory: string): boolean;

@@ -9,3 +9,5 @@ export type { MediaSourceOptions, MediaEvent, MediaEventType, MediaSourceStats }
 export { NativeFrame } from './native-frame.js';
 export { buildPipeline } from './pipeline.js';
 export type { OutputOptions, PipelinePolicies, BuiltPipeline } from './pipeline.js';
+export { VideoWriter } from './writer.js';
+export type { VideoWriterOptions, BoxAnnotation } from './writer.js';

@@ -1,0 +1,191 @@
+/**
+ * `VideoWriter`: frames plus box/label annotations → an H.264 MP4 file, encoded and drawn by
+ * GStreamer (cairo draws the annotations in `cairooverlay`). Decoded frames from a
+ * `MediaSource` go in by reference (no pixel copy before drawing); other host frames are
+ * copied once into a GStreamer buffer.
+ */
+import { BBox, InvalidArgumentError, MediaError, type MonotonicTs } from '@nv/core';
+import type { FrameEnvelope, PixelFormat } from '@nv/frame';
+import { statSync } from 'node:fs';
+import { dirname } from 'node:path';
+import { loadBinding, type RawAnnotation, type RawEncoder, type RawHostFrame } from './binding.js';
+import { NativeFrame } from './native-frame.js';
+
+const GST_FORMAT: Record<PixelFormat, string> = { RGB8: 'RGB', BGR8: 'BGR', RGBA8: 'RGBA', NV12: 'NV12', I420: 'I420', GRAY8: 'GRAY8' };
+const PRESETS = { ultrafast: 1, superfast: 2, veryfast: 3, faster: 4, fast: 5, medium: 6 } as const;
+
+/** Options of {@link VideoWriter.open}. */
+export interface VideoWriterOptions {
+  /** Output file (`.mp4`); its directory must exist. Overwritten if present. */
+  readonly path: string;
+  /** Frame width; every written frame must match. */
+  readonly width: number;
+  /** Frame height; every written frame must match. */
+  readonly height: number;
+  /** Pixel format of the written frames. */
+  readonly format: PixelFormat;
+  /** Frames per second of the output (default 30). */
+  readonly fps?: number;
+  /** H.264 bitrate in kbit/s (default 4000). */
+  readonly bitrateKbps?: number;
+  /** x264 speed preset (default `veryfast`). */
+  readonly speedPreset?: keyof typeof PRESETS;
+  /** Label font size in pixels (default: height / 36, at least 12). */
+  readonly fontPx?: number;
+}
+
+/** One box to draw on a frame. */
+export interface BoxAnnotation {
+  /** Where, in normalized frame coordinates. */
+  readonly bbox: BBox;
+  /** Text drawn above the box (e.g. `#3 KA01AB1234 0.97`). */
+  readonly label?: string;
+  /** RGB colour, 0–255 each (default green). */
+  readonly color?: readonly [number, number, number];
+  /** Line width in pixels (default: height / 240, at least 2). */
+  readonly lineWidth?: number;
+}
+
+/**
+ * Writes an annotated H.264 MP4.
+ *
+ * @example
+ * ```ts
+ * const w = VideoWriter.open({ path: 'out.mp4', width: 1280, height: 720, format: 'I420', fps: 25 });
+ * for await (const frame of source.frames()) {
+ *   await w.write(frame, [{ bbox: det.bbox, label: 'car 0.91' }]);
+ *   frame.release();
+ * }
+ * await w.close();
+ * ```
+ */
+export class VideoWriter {
+  readonly #enc: RawEncoder;
+  readonly #opts: Required<Omit<VideoWriterOptions, 'fontPx'>> & { fontPx: number };
+  readonly #frameNs: number;
+  #written = 0;
+  #closed = false;
+  #lastPts = -1;
+
+  private constructor(enc: RawEncoder, opts: VideoWriter['opts']) {
+    this.#enc = enc;
+    this.#opts = opts;
+    this.#frameNs = 1e9 / opts.fps;
+  }
+
+  /** @internal */
+  get opts(): Required<Omit<VideoWriterOptions, 'fontPx'>> & { fontPx: number } { return this.#opts; }
+
+  /**
+   * Starts an encoder writing to `options.path`.
+   * @throws {InvalidArgumentError} on bad sizes, fps or format
+   * @throws {MediaError} `SourceNotFound` when the output directory does not exist; `Unsupported`
+   *   when an encoder element is missing
+   */
+  static open(options: VideoWriterOptions): VideoWriter {
+    const { path, width, height, format } = options;
+    if (typeof path !== 'string' || !path) throw new InvalidArgumentError('path', 'a file path', path);
+    if (!Number.isInteger(width) || width < 16 || width % 2) throw new InvalidArgumentError('width', 'an even integer >= 16', width);
+    if (!Number.isInteger(height) || height < 16 || height % 2) throw new InvalidArgumentError('height', 'an even integer >= 16', height);
+    if (!(format in GST_FORMAT)) throw new InvalidArgumentError('format', `one of ${Object.keys(GST_FORMAT).join(', ')}`, format);
+    const fps = options.fps ?? 30;
+    if (!(fps > 0 && fps <= 1000)) throw new InvalidArgumentError('fps', 'a number in (0, 1000]', fps);
+    const speedPreset = options.speedPreset ?? 'veryfast';
+    if (!(speedPreset in PRESETS)) throw new InvalidArgumentError('speedPreset', `one of ${Object.keys(PRESETS).join(', ')}`, speedPreset);
+    try {
+      if (!statSync(dirname(path)).isDirectory()) throw new Error('not a directory');
+    } catch {
+      throw MediaError.sourceNotFound(dirname(path), 'output directory does not exist');
+    }
+    const opts = {
+      path, width, height, format, fps, bitrateKbps: options.bitrateKbps ?? 4000, speedPreset,
+      fontPx: options.fontPx ?? Math.max(12, Math.round(height / 36)),
+    };
+    const fpsD = Number.isInteger(fps) ? 1 : 1001;
+    const fpsN = Number.isInteger(fps) ? fps : Math.round(fps * 1001);
+    let enc: RawEncoder;
+    try {
+      enc = new (loadBinding().NativeEncoder)({
+        path, width, height, format: GST_FORMAT[format], fpsN, fpsD, bitrateKbps: opts.bitrateKbps, speedPreset: PRESETS[speedPreset], fontPx: opts.fontPx,
+      });
+    } catch (e) {
+      if (MediaError.isInstance(e)) throw e;
+      throw MediaError.unsupported(`video writer could not start: ${(e as Error).message}`);
+    }
+    return new VideoWriter(enc, opts);
+  }
+
+  /** Frames written so far. */
+  get framesWritten(): number { return this.#written; }
+
+  /**
+   * Encodes one frame with its annotations. Await each call before the next (frames must go
+   * in order). The frame is only read during the call; the caller keeps its reference.
+   * @param ts - presentation time (default: frame index × 1/fps); must increase
+   * @throws {InvalidArgumentError} when the frame's size or format differs from the writer's
+   * @throws {MediaError} `DecodeFailed` when GStreamer reports an error (e.g. disk full)
+   */
+  async write(frame: FrameEnvelope, annotations: readonly BoxAnnotation[] = [], ts?: MonotonicTs | number): Promise<void> {
+    if (this.#closed) throw MediaError.invalidMedia('video writer is closed');
+    const o = this.#opts;
+    if (frame.width !== o.width || frame.height !== o.height || frame.format !== o.format) {
+      throw new InvalidArgumentError('frame', `a ${o.width}x${o.height} ${o.format} frame`, `${frame.width}x${frame.height} ${frame.format}`);
+    }
+    let pts = ts === undefined ? Math.round(this.#written * this.#frameNs) : Number(ts);
+    if (pts <= this.#lastPts) pts = this.#lastPts + 1;
+    this.#lastPts = pts;
+    const anns = annotations.map((a) => this.#toRaw(a));
+    const handle = frame instanceof NativeFrame && !frame.isReleased ? frame._handle : hostFrame(frame);
+    try {
+      await this.#enc.push(handle, pts, Math.round(this.#frameNs), anns);
+    } catch (e) {
+      throw MediaError.decodeFailed(`video writer: ${(e as Error).message}`, e);
+    }
+    this.#written++;
+  }
+
+  /**
+   * Finishes the file (end of stream; the muxer writes its index) and frees the encoder.
+   * Idempotent.
+   * @throws {MediaError} `DecodeFailed` when GStreamer reports an error while finishing
+   */
+  async close(): Promise<void> {
+    if (this.#closed) return;
+    this.#closed = true;
+    try {
+      await this.#enc.finish();
+    } catch (e) {
+      throw MediaError.decodeFailed(`video writer: ${(e as Error).message}`, e);
+    }
+  }
+
+  /** Stops at once without finishing the file (the file is left incomplete). Idempotent. */
+  abort(): void {
+    this.#closed = true;
+    this.#enc.abort();
+  }
+
+  #toRaw(a: BoxAnnotation): RawAnnotation {
+    if (!(a.bbox instanceof BBox)) throw new InvalidArgumentError('annotation.bbox', 'a BBox', a.bbox);
+    const { width: w, height: h } = this.#opts;
+    const [r, g, b] = a.color ?? [0, 220, 0];
+    return {
+      x1: a.bbox.xMin * w, y1: a.bbox.yMin * h, x2: a.bbox.xMax * w, y2: a.bbox.yMax * h,
+      r: r / 255, g: g / 255, b: b / 255, lineWidth: a.lineWidth ?? Math.max(2, Math.round(h / 240)),
+      ...(a.label ? { label: a.label } : {}),
+    };
+  }
+}
+
+function hostFrame(frame: FrameEnvelope): RawHostFrame {
+  if (frame.isContiguous) {
+    const data = frame.hostData();
+    return { data, offsets: frame.planes.map((p) => p.offset), strides: frame.planes.map((p) => p.stride) };
+  }
+  const total = frame.planes.reduce((n, p) => n + p.size, 0);
+  const data = new Uint8Array(total);
+  const offsets: number[] = [];
+  let at = 0;
+  frame.planes.forEach((p, i) => { data.set(frame.plane(i).subarray(0, p.size), at); offsets.push(at); at += p.size; });
+  return { data, offsets, strides: frame.planes.map((p) => p.stride) };
+}
