@@ -16,6 +16,7 @@
 #endif
 
 namespace nv {
+Napi::Value Discover(const Napi::CallbackInfo& info);  // native_discover.cc
 namespace {
 
 std::once_flag g_gst_once;
@@ -67,6 +68,7 @@ Napi::Object Init(Napi::Env env, Napi::Object exports) {
   exports.Set("gstVersion", Napi::Function::New(env, GstVersion));
   exports.Set("counters", Napi::Function::New(env, CountersJs));
   exports.Set("hasElement", Napi::Function::New(env, HasElement));
+  exports.Set("discover", Napi::Function::New(env, Discover));
 #ifdef NV_TEST_HOOKS
   exports.Set("__testArrayBufferAddress", Napi::Function::New(env, TestArrayBufferAddress));
 #endif

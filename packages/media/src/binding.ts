@@ -134,6 +134,10 @@ export interface Binding {
   gstVersion(): string;
   counters(): { liveFrames: number; leakedFrames: number; createdFrames: number; liveSources: number };
   hasElement(factory: string): boolean;
+  discover(uri: string, timeoutMs: number): Promise<{
+    durationNs: number | null; seekable: boolean; live: boolean; audioStreams: number;
+    video: { codec: string; width: number; height: number; fpsN: number; fpsD: number; bitrate: number } | null;
+  }>;
   __testArrayBufferAddress?(buffer: ArrayBuffer): bigint;
 }
 

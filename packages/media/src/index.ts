@@ -11,3 +11,5 @@ export { buildPipeline } from './pipeline.js';
 export type { OutputOptions, PipelinePolicies, BuiltPipeline } from './pipeline.js';
 export { VideoWriter } from './writer.js';
 export type { VideoWriterOptions, BoxAnnotation } from './writer.js';
+export { probeSource } from './probe.js';
+export type { ProbeResult } from './probe.js';
