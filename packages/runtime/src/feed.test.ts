@@ -2,7 +2,9 @@ import { ConfigError, MediaError, StageError, type HealthEvent } from '@nv/core'
 import type { FrameEnvelope } from '@nv/frame';
 import { mediaDiagnostics } from '@nv/media';
 import { skip, type Stage } from '@nv/perception';
-import { MockStage, SyntheticSource, frameSequence } from '@nv/test-util';
+import { BBox } from '@nv/core';
+import { MockDetectorStage, MockStage, MockTrackerStage, SyntheticSource, frameSequence } from '@nv/test-util';
+import type { MotionReport, ViewStateProvider } from '@nv/view';
 import { execFileSync } from 'node:child_process';
 import { mkdtempSync } from 'node:fs';
 import { tmpdir } from 'node:os';
@@ -161,6 +163,40 @@ describe('feed behaviour', () => {
     expect(() => JSON.stringify(d)).not.toThrow();
     await rt.shutdown();
     expect(mediaDiagnostics().liveFrames).toBe(0);
+  });
+});
+
+describe('view epochs through the runtime', () => {
+  it('an observed camera: a PTZ preset recall segments — ViewEpochChanged, stages notified, trajectories split by epoch, provenance says segment', async () => {
+    const rt = new Runtime();
+    const health: HealthEvent[] = [];
+    rt.onHealth((e) => health.push(e));
+    const { outs, sink } = collector();
+    let seen = 0;
+    const provider: ViewStateProvider<FrameEnvelope> = {
+      poll: ({ ts }): MotionReport => {
+        const recall = seen++ === 5;
+        return { ptz: { pan: 10, tilt: 0, zoom: 0.2, ts }, ...(recall ? { ptzEvents: [{ kind: 'presetRecall', presetId: 3, ts }] } : {}) } as MotionReport;
+      },
+    };
+    const mover = { classId: 0, at: (t: number) => BBox.of(0.1 + 0.02 * t, 0.4, 0.2 + 0.02 * t, 0.5) };
+    const watcher = new MockStage({ id: 'watch' });
+    const storeEpochs: number[] = [];
+    const probe: Stage = { id: 'probe', process: (ctx) => { storeEpochs.push(ctx.temporal.viewEpoch); } };
+    const feed = rt.addFeed({
+      source: () => new SyntheticSource(frameSequence(10, { fps: 10 })), cameraMode: 'observed', viewProvider: provider, sink,
+      stages: [new MockDetectorStage('det', [mover]), new MockTrackerStage('trk'), watcher, probe],
+    });
+    await feed.done;
+    expect(outs).toHaveLength(10);
+    expect(outs[5]!.provenance.view.decision?.kind).toBe('segment');
+    expect(outs[5]!.view.epoch).toBe(1);
+    expect(outs[4]!.view.epoch).toBe(0);
+    expect(health).toContainEqual(expect.objectContaining({ type: 'ViewEpochChanged', epoch: 1, cause: 'segment' }));
+    expect(watcher.lifecycle).toContain('epoch:1');
+    expect(storeEpochs).toEqual([0, 0, 0, 0, 0, 1, 1, 1, 1, 1]); // the temporal store moved to the new epoch on the same frame
+    expect(outs.at(-1)!.provenance.view.motionSource.kind).toBe('telemetry');
+    await rt.shutdown();
   });
 });
 
