@@ -1,0 +1,60 @@
+/**
+ * What the bridge reads from a runtime, and the sampler that makes one collection read it once.
+ */
+import type { HealthEvent } from '@nv/core';
+import type { RuntimeDiagnostics } from '@nv/runtime';
+
+/**
+ * What `@nv/metrics` needs from a runtime: diagnostics to sample and health events to count.
+ * `Runtime` from `@nv/runtime` implements it.
+ */
+export interface MetricsSource {
+  /** A snapshot of every feed and batch processor; called once per metric collection. */
+  diagnostics(): RuntimeDiagnostics;
+  /** Subscribes to health events. @returns a function that unsubscribes */
+  onHealth(listener: (event: HealthEvent) => void): () => void;
+}
+
+/**
+ * Takes one `diagnostics()` snapshot per collection: the gauge callback and the histogram
+ * producer of a collection (and of readers collecting in the same turn of the event loop)
+ * share it. The snapshot is forgotten on the next turn, so every later collection reads
+ * fresh numbers.
+ *
+ * @internal
+ */
+export class DiagnosticsSampler {
+  readonly #source: MetricsSource;
+  #current: RuntimeDiagnostics | undefined;
+  #start: number | undefined;
+  #samples = 0;
+  readonly #forget = (): void => { this.#current = undefined; };
+
+  constructor(source: MetricsSource) { this.#source = source; }
+
+  /** The snapshot for the current collection (taken now if this turn has none yet). */
+  sample(): RuntimeDiagnostics {
+    if (this.#current) return this.#current;
+    const d = this.#source.diagnostics();
+    this.#samples++;
+    this.#current = d;
+    this.#start ??= Date.now() - d.uptimeMs;
+    setImmediate(this.#forget);
+    return d;
+  }
+
+  /** Wall-clock time (ms since the epoch) the runtime started: start of every cumulative series. */
+  get runtimeStartMs(): number { return this.#start ?? Date.now(); }
+
+  /** How many times `diagnostics()` was called (for tests and diagnostics). */
+  get samples(): number { return this.#samples; }
+}
+
+const samplers = new WeakMap<MetricsSource, DiagnosticsSampler>();
+
+/** @internal The sampler of `source`, shared by every bridge object built on it. */
+export function samplerFor(source: MetricsSource): DiagnosticsSampler {
+  let s = samplers.get(source);
+  if (!s) { s = new DiagnosticsSampler(source); samplers.set(source, s); }
+  return s;
+}
