@@ -1,0 +1,226 @@
+/**
+ * The shared engine of {@link OnnxDetector} (a per-feed stage) and {@link OnnxBatchDetector}
+ * (a cross-feed batch processor): one session, one preprocessor, reused input buffers,
+ * decoding, NMS and mapping back to frame coordinates.
+ *
+ * @packageDocumentation
+ */
+import { BBox, StageError, TypedMetadata, detectionId, metadataKey, type FeedId, type MetadataKey } from '@nv/core';
+import type { FrameEnvelope } from '@nv/frame';
+import { createDetection, type Detection } from '@nv/perception';
+import { Tensor } from 'onnxruntime-node';
+import { Candidates, decodeHead, resolveHead, type ResolvedHead } from './heads.js';
+import type { LetterboxGeometry } from './letterbox.js';
+import { loadModel, type LoadedModel, type OnnxModelInfo } from './model.js';
+import { nonMaxSuppression, topScores } from './nms.js';
+import { resolveOptions, type OnnxDetectorOptions, type ResolvedOptions } from './options.js';
+import { LetterboxPreprocessor } from './preprocess.js';
+
+/**
+ * Metadata key under which each {@link Detection} carries its class name, when the detector
+ * knows class names (option `classNames` or the model's `names` metadata).
+ * @example
+ * ```ts
+ * detection.metadata.get(CLASS_NAME_KEY) // 'person'
+ * ```
+ */
+export const CLASS_NAME_KEY: MetadataKey<string> = metadataKey<string>('onnx.className');
+
+/** One frame to detect on, and the feed it belongs to (for detection ids). */
+export interface DetectorInput {
+  /** The feed; detection ids are unique per feed. */
+  readonly feedId: FeedId;
+  /** A host-readable frame, valid until {@link OnnxDetectorCore.detect} settles. */
+  readonly frame: FrameEnvelope;
+}
+
+/**
+ * The detector engine. Most users want {@link OnnxDetector} or {@link OnnxBatchDetector};
+ * use the core directly to run detection outside a pipeline.
+ *
+ * @example
+ * ```ts
+ * const core = new OnnxDetectorCore({ modelPath: 'yolo11n.onnx' });
+ * await core.start();
+ * const [dets] = await core.detect([{ feedId: feedId(1), frame }]);
+ * await core.stop();
+ * ```
+ */
+export class OnnxDetectorCore {
+  /** The validated options. */
+  readonly options: ResolvedOptions;
+  #model: LoadedModel | undefined;
+  #pre: LetterboxPreprocessor | undefined;
+  #head: ResolvedHead | undefined;
+  readonly #free = new Map<number, Float32Array[]>();
+  readonly #nextId = new Map<FeedId, number>();
+  readonly #cand = new Candidates();
+
+  /**
+   * @param options - see {@link OnnxDetectorOptions}
+   * @throws {InvalidArgumentError} on invalid options (checked here, before any file is read)
+   */
+  constructor(options: OnnxDetectorOptions) {
+    this.options = resolveOptions(options);
+  }
+
+  /** The stage / processor id used in errors. */
+  get id(): string { return this.options.id; }
+
+  /** What was learned about the model; `undefined` before {@link OnnxDetectorCore.start}. */
+  get modelInfo(): OnnxModelInfo | undefined {
+    const m = this.#model;
+    if (!m) return undefined;
+    return this.#head && !m.info.head ? Object.freeze({ ...m.info, head: this.#head }) : m.info;
+  }
+
+  /** Class names, when known (after start). */
+  get classNames(): readonly string[] | undefined { return this.#model?.info.classNames; }
+
+  /**
+   * @param classId - a class index
+   * @returns its name, or `undefined` when names are unknown or the id is out of range
+   */
+  className(classId: number): string | undefined { return this.#model?.info.classNames?.[classId]; }
+
+  /** Whether a model is loaded. */
+  get started(): boolean { return this.#model !== undefined; }
+
+  /**
+   * Loads and validates the model (idempotent while started).
+   * @throws {StageError} `ModelLoadFailed` when the file is missing or unreadable, is not an
+   *   ONNX model, has the wrong input rank/shape, an unsupported output, or the requested
+   *   execution provider is unavailable
+   */
+  async start(): Promise<void> {
+    if (this.#model) return;
+    const m = await loadModel(this.id, this.options);
+    this.#model = m;
+    this.#head = m.info.head;
+    this.#pre = new LetterboxPreprocessor(m.info.inputWidth, m.info.inputHeight, this.options.preprocess);
+  }
+
+  /** Releases the session and buffers. Safe to call when not started. */
+  async stop(): Promise<void> {
+    const m = this.#model;
+    this.#model = undefined;
+    this.#pre = undefined;
+    this.#free.clear();
+    if (m) await m.session.release();
+  }
+
+  /**
+   * Detects objects in each frame. Frames are stacked into one `[B, 3, H, W]` run when the
+   * model's batch dimension is dynamic; a fixed-batch model runs in chunks of its batch size
+   * (the last one padded).
+   * @param inputs - frames (with their feeds), valid until the promise settles
+   * @returns one detection list per input, in input order, best score first
+   * @throws {StageError} `ProcessingFailed` when not started, when a frame cannot be read,
+   *   or when inference fails or returns an unexpected shape
+   */
+  async detect(inputs: readonly DetectorInput[]): Promise<Detection[][]> {
+    const m = this.#model, pre = this.#pre;
+    if (!m || !pre) throw StageError.processingFailed(this.id, 'detector is not started (call onStart first)');
+    if (inputs.length === 0) return [];
+    const chunk = m.info.batch === 'dynamic' ? inputs.length : m.info.batch;
+    const out: Detection[][] = [];
+    for (let i = 0; i < inputs.length; i += chunk) {
+      out.push(...(await this.#run(m, pre, inputs.slice(i, i + chunk), chunk)));
+    }
+    return out;
+  }
+
+  async #run(m: LoadedModel, pre: LetterboxPreprocessor, items: readonly DetectorInput[], batch: number): Promise<Detection[][]> {
+    const size = pre.tensorSize;
+    const buf = this.#acquire(batch * size);
+    try {
+      const geoms: LetterboxGeometry[] = [];
+      try {
+        for (let b = 0; b < batch; b++) {
+          const it = items[b];
+          if (it) geoms.push(pre.run(it.frame, buf, b * size));
+          else pre.fillSlot(buf, b * size);
+        }
+      } catch (e) {
+        throw StageError.isInstance(e) ? e : StageError.processingFailed(this.id, `cannot read frame: ${e instanceof Error ? e.message : String(e)}`, e);
+      }
+      const input = new Tensor('float32', buf, [batch, 3, pre.inputHeight, pre.inputWidth]);
+      let result;
+      try {
+        result = await m.session.run({ [m.info.inputName]: input }, [m.info.outputName]);
+      } catch (e) {
+        throw StageError.processingFailed(this.id, `inference failed: ${e instanceof Error ? e.message : String(e)}`, e);
+      }
+      const t = result[m.info.outputName];
+      try {
+        if (!t || t.type !== 'float32') throw StageError.processingFailed(this.id, `output '${m.info.outputName}' is missing or not float32`);
+        return this.#decode(m, t.dims, t.data as Float32Array, items, geoms);
+      } finally {
+        for (const v of Object.values(result)) v.dispose();
+      }
+    } finally {
+      this.#releaseBuf(buf);
+    }
+  }
+
+  #decode(m: LoadedModel, dims: readonly number[], data: Float32Array, items: readonly DetectorInput[], geoms: readonly LetterboxGeometry[]): Detection[][] {
+    let head = this.#head;
+    if (!head) {
+      const r = resolveHead(dims, { head: this.options.head, layout: this.options.layout, numClasses: m.numClasses });
+      if (r.status !== 'ok') throw StageError.processingFailed(this.id, `output '${m.info.outputName}': ${r.status === 'error' ? r.detail : 'shape unknown'}`);
+      head = this.#head = r.head;
+    }
+    const chIdx = head.layout === 'channelsFirst' ? 1 : 2;
+    if (dims.length !== 3 || dims[chIdx] !== head.channels || dims[0]! < items.length) {
+      throw StageError.processingFailed(this.id, `output '${m.info.outputName}' has shape [${dims.join(', ')}]; expected [${items.length}+, ${head.layout === 'channelsFirst' ? `${head.channels}, N` : `N, ${head.channels}`}]`);
+    }
+    const boxes = dims[3 - chIdx]!;
+    const per = boxes * head.channels;
+    const o = this.options, cand = this.#cand;
+    const out: Detection[][] = [];
+    for (let b = 0; b < items.length; b++) {
+      decodeHead(data, b * per, head, boxes, o.scoreThreshold, cand);
+      // Non-finite, inverted, or entirely in the padding (no area inside the frame): not an object.
+      const g = geoms[b]!, x0 = g.padLeft, x1 = g.padLeft + g.contentWidth, y0 = g.padTop, y1 = g.padTop + g.contentHeight;
+      cand.retain((a, c, d, e) => Math.min(d, x1) > Math.max(a, x0) && Math.min(e, y1) > Math.max(c, y0));
+      const keep = head.head === 'end2end'
+        ? topScores(cand.scores, cand.count, o.maxDetections)
+        : nonMaxSuppression(cand.boxes, cand.scores, cand.classes, cand.count, {
+          iouThreshold: o.iouThreshold, maxDetections: o.maxDetections, maxCandidates: o.maxCandidates, classAgnostic: o.classAgnosticNms,
+        });
+      out.push(this.#toDetections(items[b]!.feedId, geoms[b]!, keep, cand.boxes, cand.scores, cand.classes));
+    }
+    return out;
+  }
+
+  #toDetections(feed: FeedId, g: LetterboxGeometry, keep: Int32Array, boxes: Float32Array, scores: Float32Array, classes: Int32Array): Detection[] {
+    const names = this.#model?.info.classNames;
+    const dets: Detection[] = [];
+    const cw = g.contentWidth, ch = g.contentHeight, pl = g.padLeft, pt = g.padTop;
+    const clamp = (v: number): number => (v < 0 ? 0 : v > 1 ? 1 : v);
+    for (const k of keep) {
+      const x1 = clamp((boxes[4 * k]! - pl) / cw), y1 = clamp((boxes[4 * k + 1]! - pt) / ch);
+      const x2 = clamp((boxes[4 * k + 2]! - pl) / cw), y2 = clamp((boxes[4 * k + 3]! - pt) / ch);
+      if (!(x2 > x1) || !(y2 > y1)) continue; // (filtered before NMS; kept as a guard against rounding)
+      const classId = classes[k]!;
+      const name = names?.[classId];
+      const metadata = new TypedMetadata();
+      if (name !== undefined) metadata.set(CLASS_NAME_KEY, name);
+      const next = this.#nextId.get(feed) ?? 1;
+      this.#nextId.set(feed, next + 1);
+      dets.push(createDetection({ id: detectionId(next), classId, confidence: scores[k]!, bbox: BBox.of(x1, y1, x2, y2), metadata }));
+    }
+    return dets;
+  }
+
+  #acquire(n: number): Float32Array {
+    return this.#free.get(n)?.pop() ?? new Float32Array(n);
+  }
+
+  #releaseBuf(buf: Float32Array): void {
+    if (!this.#model) return;
+    let list = this.#free.get(buf.length);
+    if (!list) this.#free.set(buf.length, (list = []));
+    if (list.length < 2) list.push(buf);
+  }
+}

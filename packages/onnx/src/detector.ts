@@ -1,0 +1,142 @@
+/**
+ * The ONNX detector as a pipeline {@link Stage} and as a cross-feed {@link BatchProcessor}.
+ * Both are thin shells over one {@link OnnxDetectorCore}.
+ *
+ * @packageDocumentation
+ */
+import type { BatchEntry, BatchProcessor, Stage, StageCapabilities, StageCategory, StageContext, StageOutput } from '@nv/perception';
+import { OnnxDetectorCore } from './detector-core.js';
+import type { OnnxModelInfo } from './model.js';
+import type { OnnxDetectorOptions } from './options.js';
+
+const CAPABILITIES: StageCapabilities = Object.freeze({ producesDetections: true });
+
+/**
+ * A YOLO-family ONNX detector stage: letterboxes each frame straight from its pixel format,
+ * runs the model on onnxruntime-node, decodes the head, applies NMS and returns
+ * `{ detections }` in normalized frame coordinates.
+ *
+ * The model is loaded and validated at `onStart`; a missing or invalid model, or an
+ * unavailable execution provider, makes `onStart` throw a `StageError` (`ModelLoadFailed`).
+ * Per-frame failures throw `StageError` (`ProcessingFailed`): that frame is dropped, the feed
+ * continues.
+ *
+ * Note: onnxruntime-node 1.30 runs `session.run` on the JS thread (deferred with
+ * `setImmediate`), so while one frame is in inference other feeds wait.
+ *
+ * @example
+ * ```ts
+ * const detector = new OnnxDetector({ modelPath: 'models/yolo11n.onnx', scoreThreshold: 0.3 });
+ * runtime.addFeed({ source, cameraMode: 'fixed', stages: [detector, tracker], sink });
+ * ```
+ */
+export class OnnxDetector implements Stage {
+  /** Stage id (option `id`, default `'onnx-detector'`). */
+  readonly id: string;
+  /** Always `frameAnalysis`. */
+  readonly category: StageCategory = 'frameAnalysis';
+  /** Produces detections. */
+  readonly capabilities: StageCapabilities = CAPABILITIES;
+  /** The engine (session, preprocessing, decoding). */
+  readonly core: OnnxDetectorCore;
+
+  /**
+   * @param options - see {@link OnnxDetectorOptions}
+   * @throws {InvalidArgumentError} on invalid options
+   */
+  constructor(options: OnnxDetectorOptions) {
+    this.core = new OnnxDetectorCore(options);
+    this.id = this.core.id;
+  }
+
+  /** What was learned about the model; `undefined` before `onStart`. */
+  get modelInfo(): OnnxModelInfo | undefined { return this.core.modelInfo; }
+
+  /**
+   * @param classId - a class index
+   * @returns its name, when known
+   */
+  className(classId: number): string | undefined { return this.core.className(classId); }
+
+  /**
+   * Loads and validates the model.
+   * @throws {StageError} `ModelLoadFailed` (see {@link OnnxDetectorCore.start})
+   */
+  async onStart(): Promise<void> { await this.core.start(); }
+
+  /** Releases the session. */
+  async onStop(): Promise<void> { await this.core.stop(); }
+
+  /**
+   * Detects objects in `ctx.frame`.
+   * @param ctx - the stage context
+   * @returns `{ detections }`, best score first
+   * @throws {StageError} `ProcessingFailed` when the frame cannot be read or inference fails
+   */
+  async process(ctx: StageContext): Promise<StageOutput> {
+    const [detections] = await this.core.detect([{ feedId: ctx.feedId, frame: ctx.frame }]);
+    return { detections: detections ?? [] };
+  }
+}
+
+/**
+ * The same detector as a {@link BatchProcessor}: one session serves frames from many feeds.
+ * A batch is letterboxed into one `[B, 3, H, W]` tensor and run once when the model's batch
+ * dimension is dynamic; a fixed-batch model runs per chunk of its batch size (a batch-1
+ * model: once per entry). Each entry's `output` gets `{ detections }`.
+ *
+ * @example
+ * ```ts
+ * const detector = new OnnxBatchDetector({ modelPath: 'models/yolo11n-dynamic.onnx' });
+ * await detector.onStart();
+ * await detector.process(entries);        // entries[i].output = { detections }
+ * ```
+ */
+export class OnnxBatchDetector implements BatchProcessor {
+  /** Processor id (option `id`, default `'onnx-detector'`). */
+  readonly id: string;
+  /** Always `frameAnalysis`. */
+  readonly category: StageCategory = 'frameAnalysis';
+  /** Produces detections. */
+  readonly capabilities: StageCapabilities = CAPABILITIES;
+  /** The engine (session, preprocessing, decoding). */
+  readonly core: OnnxDetectorCore;
+
+  /**
+   * @param options - see {@link OnnxDetectorOptions}
+   * @throws {InvalidArgumentError} on invalid options
+   */
+  constructor(options: OnnxDetectorOptions) {
+    this.core = new OnnxDetectorCore(options);
+    this.id = this.core.id;
+  }
+
+  /** What was learned about the model; `undefined` before `onStart`. */
+  get modelInfo(): OnnxModelInfo | undefined { return this.core.modelInfo; }
+
+  /**
+   * @param classId - a class index
+   * @returns its name, when known
+   */
+  className(classId: number): string | undefined { return this.core.className(classId); }
+
+  /**
+   * Loads and validates the model.
+   * @throws {StageError} `ModelLoadFailed` (see {@link OnnxDetectorCore.start})
+   */
+  async onStart(): Promise<void> { await this.core.start(); }
+
+  /** Releases the session. */
+  async onStop(): Promise<void> { await this.core.stop(); }
+
+  /**
+   * Detects objects in every entry's frame and sets each entry's `output`.
+   * @param entries - the batch
+   * @throws {StageError} `ProcessingFailed` when a frame cannot be read or inference fails
+   *   (the whole batch fails)
+   */
+  async process(entries: BatchEntry[]): Promise<void> {
+    const results = await this.core.detect(entries.map((e) => ({ feedId: e.feedId, frame: e.frame })));
+    entries.forEach((e, i) => { e.output = { detections: results[i] ?? [] }; });
+  }
+}
