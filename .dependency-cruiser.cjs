@@ -19,6 +19,7 @@ const ALLOWED = {
   tracking: ['core', 'perception'],
   onnx: ['core', 'frame', 'perception'],
   ocr: ['core', 'frame', 'perception'],
+  cli: ['core', 'frame', 'media', 'ocr', 'onnx', 'perception', 'runtime', 'test-util', 'tracking'],
 };
 
 const layerRules = Object.entries(ALLOWED).map(([pkg, allowed]) => ({

@@ -18,3 +18,4 @@ export { PipelineHarness } from './harness.js';
 export type { PipelineHarnessOptions, HarnessFrameResult } from './harness.js';
 export { SyntheticSource } from './synthetic-source.js';
 export type { SyntheticSourceOptions } from './synthetic-source.js';
+export { makeTextClip, DEFAULT_TEXT_CLIP_PLATES } from './text-clip.js'; export type { TextClipOptions, TextClipPlate, TextClipPoint, TextClipItem, TextClipGroundTruth } from './text-clip.js';

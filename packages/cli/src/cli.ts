@@ -1,0 +1,127 @@
+/**
+ * The `nv` command line: `nv run`, `nv probe`, `nv demo`.
+ */
+import { ConfigError, MediaError, NvError, parseConfig } from '@nv/core';
+import { probeSource } from '@nv/media';
+import { FeedSettingsSchema, type FeedSettings } from '@nv/runtime';
+import { Command, CommanderError, InvalidArgumentError as CommanderArgError } from 'commander';
+import { loadJobConfig, type JobConfig } from './config-file.js';
+import { runDemo } from './demo.js';
+import { EXIT, JobError, printSummary, runJob, type Io, type JobPlan } from './job.js';
+import { sourceFromArg } from './sources.js';
+
+/** Options of {@link runCli}. */
+export interface CliOptions {
+  readonly io?: Io;
+  /** Aborted on Ctrl-C (the binary wires SIGINT to it). */
+  readonly signal?: AbortSignal;
+}
+
+const defaultIo: Io = {
+  out: (l) => process.stdout.write(`${l}\n`),
+  err: (l) => process.stderr.write(`${l}\n`),
+  ...(process.stderr.isTTY ? { status: (l: string) => process.stderr.write(`\r\x1b[2K${l.slice(0, (process.stderr.columns || 120) - 1)}`) } : {}),
+};
+
+function positiveInt(v: string): number {
+  const n = Number(v);
+  if (!Number.isInteger(n) || n < 1) throw new CommanderArgError(`expected a positive integer, got '${v}'`);
+  return n;
+}
+
+/** Merges the config file (if any) and the flags into a job plan. */
+function planFrom(sources: string[], flags: Record<string, unknown>): JobPlan {
+  const file: JobConfig = typeof flags['config'] === 'string' ? loadJobConfig(flags['config']) : {};
+  const feeds: FeedSettings[] = [...(file.feeds ?? [])];
+  for (const s of sources) feeds.push(parseConfig(FeedSettingsSchema, { source: sourceFromArg(s), cameraMode: 'fixed' }, `source '${s}'`));
+  const detector = typeof flags['detector'] === 'string'
+    ? { ...file.detector, model: flags['detector'], ...(typeof flags['classes'] === 'string' ? { classNames: flags['classes'].split(',').map((x) => x.trim()) } : {}) }
+    : file.detector;
+  const ocr = flags['ocr'] ? (typeof file.ocr === 'object' ? file.ocr : {}) : file.ocr ? (file.ocr === true ? {} : file.ocr) : false;
+  const track = flags['track'] ? (typeof file.track === 'object' ? file.track : {}) : file.track ? (file.track === true ? {} : file.track) : false;
+  return {
+    feeds, ocr, track,
+    ...(detector ? { detector } : {}),
+    out: (flags['out'] as string | undefined) ?? file.out,
+    annotate: (flags['annotate'] as string | undefined) ?? file.annotate,
+    maxFrames: (flags['maxFrames'] as number | undefined) ?? file.maxFrames,
+  };
+}
+
+/** One clear line for an error, and the exit code it maps to. */
+function report(e: unknown, io: Io): number {
+  if (e instanceof JobError) { io.err(`nv: ${e.message}`); return e.code; }
+  if (ConfigError.isInstance(e)) { io.err(`nv: ${e.message}`); return EXIT.usage; }
+  if (MediaError.isInstance(e)) { io.err(`nv: ${e.message}`); return EXIT.source; }
+  if (NvError.isInstance(e)) { io.err(`nv: ${e.message}`); return EXIT.failed; }
+  io.err(`nv: ${e instanceof Error ? e.message : String(e)}`);
+  return EXIT.failed;
+}
+
+/**
+ * Runs the `nv` command with `argv` (without the node and script entries).
+ * @returns the process exit code
+ */
+export async function runCli(argv: readonly string[], options: CliOptions = {}): Promise<number> {
+  const io = options.io ?? defaultIo;
+  let code: number = EXIT.ok;
+  const program = new Command('nv')
+    .description('nv: video perception runtime — run detectors, trackers and OCR on files, RTSP cameras and devices')
+    .exitOverride()
+    .configureOutput({ writeOut: (s) => io.out(s.trimEnd()), writeErr: (s) => io.err(s.trimEnd()) })
+    .showHelpAfterError('(run nv --help for usage)');
+
+  program.command('run')
+    .description('process one feed per source; write JSON lines and/or an annotated MP4')
+    .argument('[sources...]', 'video files, rtsp:// URLs, /dev/videoN devices or testpattern:NAME')
+    .option('-c, --config <file>', 'job config (JSON or YAML), validated like the API')
+    .option('-d, --detector <model.onnx>', 'YOLO-family ONNX detector model')
+    .option('--classes <names>', 'comma-separated class names for the detector')
+    .option('--ocr', 'recognize text (PaddleOCR); without --detector, text regions are detected too')
+    .option('--track', 'track objects across frames (Kalman + Hungarian, OC-SORT re-update)')
+    .option('-o, --out <file.jsonl>', 'write one JSON line per frame')
+    .option('-a, --annotate <file.mp4>', 'write an annotated H.264 MP4 (one per feed)')
+    .option('-n, --max-frames <N>', 'stop each feed after N frames', positiveInt)
+    .action(async (sources: string[], flags: Record<string, unknown>) => {
+      const plan = planFrom(sources, flags);
+      const r = await runJob(plan, io, options.signal);
+      io.status?.('');
+      printSummary(r, io);
+      code = r.code;
+    });
+
+  program.command('probe')
+    .description('show codec, resolution, frame rate, duration and the decoder nv would use')
+    .argument('<source>', 'a video file, rtsp:// URL, /dev/videoN or testpattern:NAME')
+    .option('--json', 'print JSON')
+    .option('--timeout <ms>', 'give up after this many ms', positiveInt, 10_000)
+    .action(async (source: string, flags: { json?: boolean; timeout: number }) => {
+      const p = await probeSource(sourceFromArg(source), { timeoutMs: flags.timeout });
+      if (flags.json) { io.out(JSON.stringify(p)); return; }
+      io.out(`source:     ${p.source}`);
+      io.out(`codec:      ${p.codec ?? '(raw)'}`);
+      io.out(`resolution: ${p.width}x${p.height}`);
+      io.out(`framerate:  ${p.fps !== undefined ? `${Number(p.fps.toFixed(3))} fps` : 'unknown'}`);
+      io.out(`duration:   ${p.durationMs !== undefined ? `${(p.durationMs / 1000).toFixed(2)} s` : p.live ? 'live' : 'unknown'}`);
+      io.out(`decoder:    ${p.decoder ?? '(none, raw video)'}${p.decoder ? (p.hardware ? ' (hardware)' : ' (software)') : ''}`);
+    });
+
+  program.command('demo')
+    .description('the demo: moving text plates → text detection → tracking → OCR → outputs.jsonl + annotated MP4')
+    .argument('[source]', 'run the same job on your own file or rtsp:// URL instead of the generated clip')
+    .option('--dir <dir>', 'where to write the outputs (default ./nv-demo)')
+    .action(async (source: string | undefined, flags: { dir?: string }) => {
+      code = await runDemo({ io, ...(source ? { source } : {}), ...(flags.dir ? { dir: flags.dir } : {}), ...(options.signal ? { signal: options.signal } : {}) });
+    });
+
+  try {
+    await program.parseAsync([...argv], { from: 'user' });
+  } catch (e) {
+    if (e instanceof CommanderError) {
+      if (e.code === 'commander.helpDisplayed' || e.code === 'commander.version' || e.code === 'commander.help') return EXIT.ok;
+      return EXIT.usage;
+    }
+    return report(e, io);
+  }
+  return code;
+}

