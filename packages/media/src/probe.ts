@@ -70,13 +70,17 @@ export async function probeSource(input: unknown, options: { timeoutMs?: number 
   // Learn the decoder from the real pipeline (first frame or streamStarted, bounded).
   const src = new MediaSource(spec, { reconnect: { maxAttempts: 1, baseDelayMs: 0, maxDelayMs: 0 }, noFrameTimeoutMs: timeoutMs });
   let started: { width: number; height: number; fps: number | undefined; decoder: string | undefined; hardware: boolean } | undefined;
-  src.on('streamStarted', (e) => { started = { width: e.width, height: e.height, fps: e.fps, decoder: e.decoder, hardware: e.hardware }; });
+  let onStarted: () => void = () => {};
+  const startedP = new Promise<void>((r) => { onStarted = r; });
+  src.on('streamStarted', (e) => { started = { width: e.width, height: e.height, fps: e.fps, decoder: e.decoder, hardware: e.hardware }; onStarted(); });
   try {
     const f = await Promise.race([
       src.next(),
       new Promise<never>((_, reject) => setTimeout(() => reject(MediaError.timeout(`no frame from ${where} within ${timeoutMs} ms`)), timeoutMs).unref()),
     ]);
     f?.release();
+    // The bus event can trail the first frame: give it a moment.
+    if (!started) await Promise.race([startedP, new Promise((r) => setTimeout(r, 2000).unref())]);
   } finally {
     await src.stop();
   }
