@@ -7,7 +7,7 @@
 // mean per-stage latency from provenance, and how many crops the recognizer ran.
 //
 // Run: pnpm run build && node tools/bench/ocr.mjs [--frames 150] [--limit 960] [--threads 2] [--no-compare]
-import { cpus } from 'node:os';
+import { cpus, loadavg } from 'node:os';
 import { performance } from 'node:perf_hooks';
 import { MediaSource } from '../../packages/media/dist/index.js';
 import { TextDetector, TextRecognizer, TEXT } from '../../packages/ocr/dist/index.js';
@@ -22,6 +22,7 @@ const THREADS = arg('threads', 2);
 const COMPARE = !process.argv.includes('--no-compare');
 
 const { path, groundTruth } = await makeTextClip({ frames: FRAMES });
+const loadBefore = loadavg()[0];
 
 async function run(label, withTracker) {
   const detector = new TextDetector({ limitSideLen: LIMIT, intraOpNumThreads: THREADS });
@@ -64,7 +65,8 @@ const rows = [await run('detect + track + OCR once per track', true)];
 if (COMPARE) rows.push(await run('detect + OCR every detection, every frame (no tracker)', false));
 
 console.log(`OCR end to end through the runtime: ${FRAMES} frames of ${groundTruth.width}x${groundTruth.height} H.264, ${groundTruth.plates.length} moving strings; ` +
-  `detector input limit ${LIMIT}, onnxruntime intra-op threads ${THREADS}; Node ${process.version}, ${cpus()[0]?.model} ×${cpus().length}`);
+  `detector input limit ${LIMIT}, onnxruntime intra-op threads ${THREADS}; Node ${process.version}, ${cpus()[0]?.model} ×${cpus().length}; ` +
+  `1-min load average ${loadBefore.toFixed(2)} before, ${loadavg()[0].toFixed(2)} after (other processes on the machine skew the numbers)`);
 console.log('');
 console.log('| pipeline | frames/s (steady) | frames/s (incl. model load) | recognizer crops | mean stage latency, ms |');
 console.log('|---|---:|---:|---:|---|');

@@ -73,6 +73,8 @@ describe('OCR through the runtime on a clip with moving text', () => {
   const records: FrameRecord[] = [];
   let reads = 0;
   let outputsDropped = -1;
+  let seqMismatches = 0;
+  let quadless = 0;
   let crossPng: string | undefined;
   let crossReadings: string[] = [];
 
@@ -91,10 +93,10 @@ describe('OCR through the runtime on a clip with moving text', () => {
       sink: {
         emit(out) {
           const index = Math.round((Number(out.ts) * truth.fps) / 1e9);
-          expect(index).toBe(out.seq);
+          if (index !== out.seq) seqMismatches++;
           const W = truth.width, H = truth.height;
           const px = (b: { xMin: number; yMin: number; xMax: number; yMax: number }): Box => ({ x0: b.xMin * W, y0: b.yMin * H, x1: b.xMax * W, y1: b.yMax * H });
-          for (const d of out.artifacts.detections) expect(d.metadata.get(TEXT_REGION)?.quad.length).toBe(4);
+          for (const d of out.artifacts.detections) if (d.metadata.get(TEXT_REGION)?.quad.length !== 4) quadless++;
           records.push({
             index,
             detections: out.artifacts.detections.map((d) => px(d.bbox)),
@@ -119,6 +121,8 @@ describe('OCR through the runtime on a clip with moving text', () => {
 
   it('detects each string on ≥ 95% of frames, keeps one track id per string, reads it with ≥ 95% character accuracy', () => {
     expect(outputsDropped).toBe(0);
+    expect(seqMismatches).toBe(0);
+    expect(quadless).toBe(0);
     expect(records.map((r) => r.index)).toEqual(Array.from({ length: FRAMES }, (_, i) => i));
     const lines: string[] = [];
     for (const [k, plate] of truth.plates.entries()) {

@@ -90,6 +90,19 @@ describe('sampleToTensor', () => {
     for (let v = 0; v < 5; v++) for (let u = 0; u < 3; u++) expect(turned[v * 3 + u]).toBeCloseTo(at(6 - v, 3 + u, 0), 3);
   });
 
+  it('the axis-aligned fast path and the general quad path agree, for every format', () => {
+    const rgb = gradientFrame({ width: 64, height: 48 });
+    for (const f of ['RGB8', 'BGR8', 'RGBA8', 'GRAY8', 'NV12', 'I420'] as const) {
+      const frame = convertFrame(rgb, f);
+      const quad = [{ x: 3.5, y: 2 }, { x: 61, y: 2 }, { x: 61, y: 45.25 }, { x: 3.5, y: 45.25 }] as const;
+      const nudged = [quad[0], quad[1], { x: 61 + 1e-9, y: 45.25 }, quad[3]] as const; // not axis-aligned: general path
+      const a = sample(frame, 23, 17, DET_NORMALIZATION, quad);
+      const b = sample(frame, 23, 17, DET_NORMALIZATION, nudged);
+      for (let i = 0; i < a.length; i++) expect(Math.abs(a[i]! - b[i]!), `${f} value ${i}`).toBeLessThan(1e-4);
+      frame.release();
+    }
+  });
+
   it('replicates edges outside the frame', () => {
     const frame = createOwnedFrame({ feedId: 1, seq: 0, ts: 0, width: 2, height: 1, format: 'GRAY8', data: Uint8Array.of(10, 90) });
     const t = sample(frame, 4, 1, RAW, [{ x: -10, y: 0 }, { x: 12, y: 0 }, { x: 12, y: 1 }, { x: -10, y: 1 }]);

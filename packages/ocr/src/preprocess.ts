@@ -101,7 +101,7 @@ export function sampleToTensor(
   const src = norm.order === 'bgr' ? [2, 1, 0] : [0, 1, 2]; // the middle channel is G either way
   const scale = [0, 1, 2].map((k) => 1 / (255 * norm.std[k]!));
   const bias = [0, 1, 2].map((k) => -norm.mean[k]! / norm.std[k]!);
-  const s0 = scale[0]!, s1 = scale[1]!, s2 = scale[2]!, b0 = bias[0]!, b1 = bias[1]!, b2 = bias[2]!;
+  const s0n = scale[0]!, s1n = scale[1]!, s2n = scale[2]!, b0 = bias[0]!, b1 = bias[1]!, b2 = bias[2]!;
   const c0 = src[0]!, c2 = src[2]!;
   const out = target.data;
   const o0 = target.offset, o1 = o0 + target.planeStride, o2 = o1 + target.planeStride, rs = target.rowStride;
@@ -132,6 +132,85 @@ export function sampleToTensor(
   const sxC = cw / W, syC = ch / H;
   const ud = cu?.data ?? pd, vd = cv?.data ?? pd, us = cu?.stride ?? 0, vs = cv?.stride ?? 0;
   const bpp = packed?.bpp ?? 1, cr = packed?.r ?? 0, cg = packed?.g ?? 0, cb = packed?.b ?? 0;
+
+  if (tl.y === tr.y && bl.y === br.y && tl.x === bl.x && tr.x === br.x) {
+    // Axis-aligned (the detector's whole-frame resize): separable sampling tables built once,
+    // and one tight loop per plane layout.
+    const X = axisTable(outW, tl.x, tr.x, pw / W, pw), Yt = axisTable(outH, tl.y, bl.y, ph / H, ph);
+    const xi0 = X.i0, xi1 = X.i1, xw = X.w;
+    // Output plane of R, G, B, with scale and bias.
+    const oR = c0 === 0 ? o0 : o2, oB = c0 === 0 ? o2 : o0;
+    const sR = c0 === 0 ? s0n : s2n, sB = c0 === 0 ? s2n : s0n, bR = c0 === 0 ? b0 : b2, bB = c0 === 0 ? b2 : b0;
+    if (packed) {
+      for (let v = 0; v < outH; v++) {
+        const ra = Yt.i0[v]! * pstride, rb = Yt.i1[v]! * pstride, ay = Yt.w[v]!;
+        const row = v * rs;
+        for (let u = 0; u < outW; u++) {
+          const ax = xw[u]!, xa = xi0[u]! * bpp, xb = xi1[u]! * bpp;
+          const a0 = ra + xa, a1 = ra + xb, c0i = rb + xa, c1i = rb + xb;
+          let t0 = pd[a0 + cr]!, t1 = pd[c0i + cr]!;
+          t0 += (pd[a1 + cr]! - t0) * ax; t1 += (pd[c1i + cr]! - t1) * ax;
+          const r = t0 + (t1 - t0) * ay;
+          t0 = pd[a0 + cg]!; t1 = pd[c0i + cg]!;
+          t0 += (pd[a1 + cg]! - t0) * ax; t1 += (pd[c1i + cg]! - t1) * ax;
+          const g = t0 + (t1 - t0) * ay;
+          t0 = pd[a0 + cb]!; t1 = pd[c0i + cb]!;
+          t0 += (pd[a1 + cb]! - t0) * ax; t1 += (pd[c1i + cb]! - t1) * ax;
+          const b = t0 + (t1 - t0) * ay;
+          const idx = row + u;
+          out[oR + idx] = r * sR + bR;
+          out[o1 + idx] = g * s1n + b1;
+          out[oB + idx] = b * sB + bB;
+        }
+      }
+    } else if (!yuv) {
+      for (let v = 0; v < outH; v++) {
+        const ra = Yt.i0[v]! * pstride, rb = Yt.i1[v]! * pstride, ay = Yt.w[v]!;
+        const row = v * rs;
+        for (let u = 0; u < outW; u++) {
+          const ax = xw[u]!, xa = xi0[u]!, xb = xi1[u]!;
+          let t0 = pd[ra + xa]!, t1 = pd[rb + xa]!;
+          t0 += (pd[ra + xb]! - t0) * ax; t1 += (pd[rb + xb]! - t1) * ax;
+          const y = t0 + (t1 - t0) * ay;
+          const idx = row + u;
+          out[oR + idx] = y * sR + bR;
+          out[o1 + idx] = y * s1n + b1;
+          out[oB + idx] = y * sB + bB;
+        }
+      }
+    } else {
+      const XC = axisTable(outW, tl.x, tr.x, sxC, cw), YC = axisTable(outH, tl.y, bl.y, syC, ch);
+      const ci0 = XC.i0, ci1 = XC.i1, cwt = XC.w;
+      for (let k = 0; k < outW; k++) { ci0[k] = ci0[k]! * cstep; ci1[k] = ci1[k]! * cstep; }
+      for (let v = 0; v < outH; v++) {
+        const ra = Yt.i0[v]! * pstride, rb = Yt.i1[v]! * pstride, ay = Yt.w[v]!;
+        const ua = YC.i0[v]! * us, ub = YC.i1[v]! * us, va = YC.i0[v]! * vs + vOff, vb = YC.i1[v]! * vs + vOff, by = YC.w[v]!;
+        const row = v * rs;
+        for (let u = 0; u < outW; u++) {
+          const ax = xw[u]!, xa = xi0[u]!, xb = xi1[u]!;
+          let t0 = pd[ra + xa]!, t1 = pd[rb + xa]!;
+          t0 += (pd[ra + xb]! - t0) * ax; t1 += (pd[rb + xb]! - t1) * ax;
+          const Yn = (t0 + (t1 - t0) * ay - ky0) * kiy;
+          const bx = cwt[u]!, ca = ci0[u]!, cz = ci1[u]!;
+          let p0 = ud[ua + ca]!, p1 = ud[ub + ca]!;
+          p0 += (ud[ua + cz]! - p0) * bx; p1 += (ud[ub + cz]! - p1) * bx;
+          const U = p0 + (p1 - p0) * by - 128;
+          p0 = vd[va + ca]!; p1 = vd[vb + ca]!;
+          p0 += (vd[va + cz]! - p0) * bx; p1 += (vd[vb + cz]! - p1) * bx;
+          const V = p0 + (p1 - p0) * by - 128;
+          let r = Yn + krv * V, g = Yn - kgu * U - kgv * V, b = Yn + kbu * U;
+          r = r < 0 ? 0 : r > 255 ? 255 : r;
+          g = g < 0 ? 0 : g > 255 ? 255 : g;
+          b = b < 0 ? 0 : b > 255 ? 255 : b;
+          const idx = row + u;
+          out[oR + idx] = r * sR + bR;
+          out[o1 + idx] = g * s1n + b1;
+          out[oB + idx] = b * sB + bB;
+        }
+      }
+    }
+    return;
+  }
 
   for (let v = 0; v < outH; v++) {
     const t = (v + 0.5) / outH;
@@ -183,11 +262,25 @@ export function sampleToTensor(
       const idx = row + u;
       const k0 = c0 === 0 ? r : c0 === 1 ? g : b;
       const k2 = c2 === 0 ? r : c2 === 1 ? g : b;
-      out[o0 + idx] = k0 * s0 + b0;
-      out[o1 + idx] = g * s1 + b1;
-      out[o2 + idx] = k2 * s2 + b2;
+      out[o0 + idx] = k0 * s0n + b0;
+      out[o1 + idx] = g * s1n + b1;
+      out[o2 + idx] = k2 * s2n + b2;
     }
   }
+}
+
+/** Sampling positions along one axis: `n` outputs over [a, b) of a plane `size` samples long. */
+function axisTable(n: number, a: number, b: number, scale: number, size: number): { i0: Int32Array; i1: Int32Array; w: Float32Array } {
+  const i0 = new Int32Array(n), i1 = new Int32Array(n), w = new Float32Array(n);
+  for (let k = 0; k < n; k++) {
+    let f = (a + ((b - a) * (k + 0.5)) / n) * scale - 0.5;
+    if (f < 0) f = 0; else if (f > size - 1) f = size - 1;
+    const j = f | 0;
+    i0[k] = j;
+    i1[k] = j + 1 < size ? j + 1 : j;
+    w[k] = f - j;
+  }
+  return { i0, i1, w };
 }
 
 /**

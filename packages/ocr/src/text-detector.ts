@@ -1,7 +1,7 @@
 /**
  * `TextDetector`: PaddleOCR DB text detection as an nv stage.
  */
-import { BBox, InvalidArgumentError, Polygon, StageError, TypedMetadata, detectionId, type DetectionId } from '@nv/core';
+import { BBox, InvalidArgumentError, Polygon, StageError, TypedMetadata, detectionId, stageId, type DetectionId } from '@nv/core';
 import type { FrameEnvelope } from '@nv/frame';
 import { createDetection, type Detection, type Stage, type StageCapabilities, type StageContext, type StageOutput } from '@nv/perception';
 import { Tensor } from 'onnxruntime-node';
@@ -106,9 +106,9 @@ export class TextDetector implements Stage {
   #nextId = 1;
   #buffer: Float32Array | undefined;
 
-  /** @throws {InvalidArgumentError} on bad options (naming the field) */
+  /** @throws {InvalidArgumentError} on bad options (naming the field) or an empty id */
   constructor(options: TextDetectorOptions = {}) {
-    this.id = options.id ?? 'text-detector';
+    this.id = stageId(options.id ?? 'text-detector');
     this.#modelPath = options.modelPath ?? defaultOcrModelPaths().detection;
     this.#threads = options.intraOpNumThreads ?? 2;
     if (!Number.isInteger(this.#threads) || this.#threads < 1 || this.#threads > 256) throw new InvalidArgumentError('intraOpNumThreads', 'an integer in [1, 256]', this.#threads);

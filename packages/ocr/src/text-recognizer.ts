@@ -1,7 +1,7 @@
 /**
  * `TextRecognizer`: PaddleOCR CTC text recognition as an nv stage, once per track.
  */
-import { BBox, InvalidArgumentError, Polygon, StageError, TypedMetadata, type TrackId } from '@nv/core';
+import { BBox, InvalidArgumentError, Polygon, StageError, TypedMetadata, stageId, type TrackId } from '@nv/core';
 import type { FrameEnvelope } from '@nv/frame';
 import {
   createDetection, createTrack, type Detection, type Stage, type StageCapabilities, type StageContext, type StageOutput, type Track,
@@ -116,9 +116,9 @@ export class TextRecognizer implements Stage {
   #frameNo = 0;
   #reads = 0;
 
-  /** @throws {InvalidArgumentError} on bad options (naming the field) */
+  /** @throws {InvalidArgumentError} on bad options (naming the field) or an empty id */
   constructor(options: TextRecognizerOptions = {}) {
-    this.id = options.id ?? 'text-recognizer';
+    this.id = stageId(options.id ?? 'text-recognizer');
     const d = options.modelPath === undefined || options.dictionaryPath === undefined ? defaultOcrModelPaths() : undefined;
     this.#paths = { model: options.modelPath ?? d!.recognition, dictionary: options.dictionaryPath ?? d!.dictionary };
     const int = (name: string, v: number, min: number, max: number) => {
