@@ -2,7 +2,7 @@
  * `nv run`: one feed per source through the runtime, with the chosen stages; JSON lines,
  * annotated MP4, progress, a summary; a draining stop on Ctrl-C.
  */
-import type { SourceSpec, TrackId } from '@nv/core';
+import { redactUrl, type SourceSpec, type TrackId } from '@nv/core';
 import { probeSource } from '@nv/media';
 import { TEXT, TextDetector, TextRecognizer } from '@nv/ocr';
 import { OnnxDetector } from '@nv/onnx';
@@ -63,7 +63,7 @@ function annotatePath(base: string, index: number, n: number): string {
 function describeSource(s: SourceSpec): string {
   switch (s.kind) {
     case 'file': return s.path;
-    case 'rtsp': return s.url.replace(/\/\/[^@/]*@/, '//***@');
+    case 'rtsp': return redactUrl(s.url);
     case 'v4l2': return s.device;
     case 'testPattern': return `testpattern:${s.pattern}`;
     case 'custom': return 'custom pipeline';

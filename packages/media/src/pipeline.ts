@@ -50,7 +50,8 @@ export interface BuiltPipeline {
   readonly insecure?: boolean;
 }
 
-const NV_FORMAT_TO_GST: Record<PixelFormat, string> = { RGB8: 'RGB', BGR8: 'BGR', RGBA8: 'RGBA', NV12: 'NV12', I420: 'I420', GRAY8: 'GRAY8' };
+/** @internal GStreamer's name for each nv pixel format. */
+export const NV_FORMAT_TO_GST: Readonly<Record<PixelFormat, string>> = { RGB8: 'RGB', BGR8: 'BGR', RGBA8: 'RGBA', NV12: 'NV12', I420: 'I420', GRAY8: 'GRAY8' };
 
 function checkDim(name: string, v: number | undefined): void {
   if (v === undefined) return;

@@ -10,8 +10,8 @@ import { statSync } from 'node:fs';
 import { dirname } from 'node:path';
 import { loadBinding, type RawAnnotation, type RawEncoder, type RawHostFrame } from './binding.js';
 import { NativeFrame } from './native-frame.js';
+import { NV_FORMAT_TO_GST } from './pipeline.js';
 
-const GST_FORMAT: Record<PixelFormat, string> = { RGB8: 'RGB', BGR8: 'BGR', RGBA8: 'RGBA', NV12: 'NV12', I420: 'I420', GRAY8: 'GRAY8' };
 const PRESETS = { ultrafast: 1, superfast: 2, veryfast: 3, faster: 4, fast: 5, medium: 6 } as const;
 
 /** Options of {@link VideoWriter.open}. */
@@ -87,7 +87,7 @@ export class VideoWriter {
     if (typeof path !== 'string' || !path) throw new InvalidArgumentError('path', 'a file path', path);
     if (!Number.isInteger(width) || width < 16 || width % 2) throw new InvalidArgumentError('width', 'an even integer >= 16', width);
     if (!Number.isInteger(height) || height < 16 || height % 2) throw new InvalidArgumentError('height', 'an even integer >= 16', height);
-    if (!(format in GST_FORMAT)) throw new InvalidArgumentError('format', `one of ${Object.keys(GST_FORMAT).join(', ')}`, format);
+    if (!(format in NV_FORMAT_TO_GST)) throw new InvalidArgumentError('format', `one of ${Object.keys(NV_FORMAT_TO_GST).join(', ')}`, format);
     const fps = options.fps ?? 30;
     if (!(fps > 0 && fps <= 1000)) throw new InvalidArgumentError('fps', 'a number in (0, 1000]', fps);
     const speedPreset = options.speedPreset ?? 'veryfast';
@@ -106,7 +106,7 @@ export class VideoWriter {
     let enc: RawEncoder;
     try {
       enc = new (loadBinding().NativeEncoder)({
-        path, width, height, format: GST_FORMAT[format], fpsN, fpsD, bitrateKbps: opts.bitrateKbps, speedPreset: PRESETS[speedPreset], fontPx: opts.fontPx,
+        path, width, height, format: NV_FORMAT_TO_GST[format], fpsN, fpsD, bitrateKbps: opts.bitrateKbps, speedPreset: PRESETS[speedPreset], fontPx: opts.fontPx,
       });
     } catch (e) {
       if (MediaError.isInstance(e)) throw e;

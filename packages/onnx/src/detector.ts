@@ -11,27 +11,9 @@ import type { OnnxDetectorOptions } from './options.js';
 
 const CAPABILITIES: StageCapabilities = Object.freeze({ producesDetections: true });
 
-/**
- * A YOLO-family ONNX detector stage: letterboxes each frame straight from its pixel format,
- * runs the model on onnxruntime-node, decodes the head, applies NMS and returns
- * `{ detections }` in normalized frame coordinates.
- *
- * The model is loaded and validated at `onStart`; a missing or invalid model, or an
- * unavailable execution provider, makes `onStart` throw a `StageError` (`ModelLoadFailed`).
- * Per-frame failures throw `StageError` (`ProcessingFailed`): that frame is dropped, the feed
- * continues.
- *
- * Note: onnxruntime-node 1.30 runs `session.run` on the JS thread (deferred with
- * `setImmediate`), so while one frame is in inference other feeds wait.
- *
- * @example
- * ```ts
- * const detector = new OnnxDetector({ modelPath: 'models/yolo11n.onnx', scoreThreshold: 0.3 });
- * runtime.addFeed({ source, cameraMode: 'fixed', stages: [detector, tracker], sink });
- * ```
- */
-export class OnnxDetector implements Stage {
-  /** Stage id (option `id`, default `'onnx-detector'`). */
+/** What the stage and the batch processor share: the core, identity, model facts, lifecycle. */
+abstract class DetectorShell {
+  /** Stage / processor id (option `id`, default `'onnx-detector'`). */
   readonly id: string;
   /** Always `frameAnalysis`. */
   readonly category: StageCategory = 'frameAnalysis';
@@ -66,7 +48,28 @@ export class OnnxDetector implements Stage {
 
   /** Releases the session. */
   async onStop(): Promise<void> { await this.core.stop(); }
+}
 
+/**
+ * A YOLO-family ONNX detector stage: letterboxes each frame straight from its pixel format,
+ * runs the model on onnxruntime-node, decodes the head, applies NMS and returns
+ * `{ detections }` in normalized frame coordinates.
+ *
+ * The model is loaded and validated at `onStart`; a missing or invalid model, or an
+ * unavailable execution provider, makes `onStart` throw a `StageError` (`ModelLoadFailed`).
+ * Per-frame failures throw `StageError` (`ProcessingFailed`): that frame is dropped, the feed
+ * continues.
+ *
+ * Note: onnxruntime-node 1.30 runs `session.run` on the JS thread (deferred with
+ * `setImmediate`), so while one frame is in inference other feeds wait.
+ *
+ * @example
+ * ```ts
+ * const detector = new OnnxDetector({ modelPath: 'models/yolo11n.onnx', scoreThreshold: 0.3 });
+ * runtime.addFeed({ source, cameraMode: 'fixed', stages: [detector, tracker], sink });
+ * ```
+ */
+export class OnnxDetector extends DetectorShell implements Stage {
   /**
    * Detects objects in `ctx.frame`.
    * @param ctx - the stage context
@@ -92,43 +95,7 @@ export class OnnxDetector implements Stage {
  * await detector.process(entries);        // entries[i].output = { detections }
  * ```
  */
-export class OnnxBatchDetector implements BatchProcessor {
-  /** Processor id (option `id`, default `'onnx-detector'`). */
-  readonly id: string;
-  /** Always `frameAnalysis`. */
-  readonly category: StageCategory = 'frameAnalysis';
-  /** Produces detections. */
-  readonly capabilities: StageCapabilities = CAPABILITIES;
-  /** The engine (session, preprocessing, decoding). */
-  readonly core: OnnxDetectorCore;
-
-  /**
-   * @param options - see {@link OnnxDetectorOptions}
-   * @throws {InvalidArgumentError} on invalid options
-   */
-  constructor(options: OnnxDetectorOptions) {
-    this.core = new OnnxDetectorCore(options);
-    this.id = this.core.id;
-  }
-
-  /** What was learned about the model; `undefined` before `onStart`. */
-  get modelInfo(): OnnxModelInfo | undefined { return this.core.modelInfo; }
-
-  /**
-   * @param classId - a class index
-   * @returns its name, when known
-   */
-  className(classId: number): string | undefined { return this.core.className(classId); }
-
-  /**
-   * Loads and validates the model.
-   * @throws {StageError} `ModelLoadFailed` (see {@link OnnxDetectorCore.start})
-   */
-  async onStart(): Promise<void> { await this.core.start(); }
-
-  /** Releases the session. */
-  async onStop(): Promise<void> { await this.core.stop(); }
-
+export class OnnxBatchDetector extends DetectorShell implements BatchProcessor {
   /**
    * Detects objects in every entry's frame and sets each entry's `output`.
    * @param entries - the batch

@@ -14,7 +14,7 @@ import {
 import type { FrameEnvelope, FrameSource, FrameSourceEvent } from '@nv/frame';
 import { MediaSource } from '@nv/media';
 import {
-  PerceptionArtifacts, enforceStageValidation, outcomeCategory, runStages, StageCounters, type StageOutput, type StageRecord,
+  PerceptionArtifacts, enforceStageValidation, outcomeCategory, runStages, StageCounters, type Stage, type StageOutput, type StageRecord,
 } from '@nv/perception';
 import { TemporalStore } from '@nv/temporal';
 import { ViewSystem, type ViewSnapshot } from '@nv/view';
@@ -58,6 +58,8 @@ export class Feed {
   readonly #latency = new Map<string, LatencyHistogram>();
   readonly #pipelineLatency = new LatencyHistogram();
   readonly #stageIds: readonly string[];
+  /** Every stage of the pipeline (pre and post the batch point), for lifecycle calls. */
+  readonly #stages: readonly Stage[];
   readonly #outputs: OutputEnvelope[] = [];
   #sinkWake: (() => void) | undefined;
   #sinkClosed = false;
@@ -95,6 +97,7 @@ export class Feed {
       cfg.validation ?? 'warn',
       (w) => console.warn(`[nv] feed-${id}: stage validation: ${JSON.stringify(w)}`),
     );
+    this.#stages = [...pre, ...post];
     this.#stageIds = [...pre.map((s) => s.id), ...(batch ? [batch.processorId] : []), ...post.map((s) => s.id)];
     for (const sid of this.#stageIds) { this.#counters.set(sid, new StageCounters()); this.#latency.set(sid, new LatencyHistogram()); }
     this.#view = new ViewSystem<FrameEnvelope>({ mode: cfg.cameraMode, provider: cfg.viewProvider, policy: cfg.epochPolicy });
@@ -222,8 +225,8 @@ export class Feed {
   async #session(): Promise<boolean> {
     this.#sessionStart = performance.now();
     this.#decode = undefined;
-    const stages = [...this.#r.pre, ...this.#r.post];
-    const started: typeof stages = [];
+    const stages = this.#stages;
+    const started: Stage[] = [];
     try {
       for (const s of stages) { await s.onStart?.(); started.push(s); }
     } catch (e) {
@@ -324,7 +327,7 @@ export class Feed {
     this.#ticker = undefined;
   }
 
-  async #stopStages(stages: readonly import('@nv/perception').Stage[]): Promise<void> {
+  async #stopStages(stages: readonly Stage[]): Promise<void> {
     for (const s of stages) {
       try { await s.onStop?.(); } catch (e) { this.#lastError = `onStop of '${s.id}': ${describe(e)}`; }
     }
@@ -356,7 +359,7 @@ export class Feed {
     const vu = this.#view.restart();
     this.#temporal.setViewEpoch(vu.snapshot.epoch);
     this.#emit({ type: 'ViewEpochChanged', feedId: this.id, epoch: vu.snapshot.epoch, cause: 'restart' });
-    for (const s of [...this.#r.pre, ...this.#r.post]) {
+    for (const s of this.#stages) {
       try { await s.onViewEpochChange?.(vu.snapshot.epoch); } catch (e) { this.#lastError = describe(e); }
     }
     await abortableDelay(p.restartDelayMs, this.#abort.signal);
@@ -376,7 +379,7 @@ export class Feed {
     }
     if (vu.snapshot.epoch !== prevEpoch) {
       this.#temporal.onEpochChange(prevEpoch, vu.snapshot.epoch);
-      for (const s of [...this.#r.pre, ...this.#r.post]) {
+      for (const s of this.#stages) {
         try { await s.onViewEpochChange?.(vu.snapshot.epoch); } catch (e) {
           if (!StageError.isInstance(e)) return { stageId: s.id, error: e };
           this.#emit({ type: 'StageError', feedId: this.id, stageId: s.id, error: e });
