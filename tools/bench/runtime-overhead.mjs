@@ -4,7 +4,7 @@
 // a sink that does nothing. Compared in the same run with calling the same 3 stages directly
 // in a loop (no view, no temporal, no provenance, no queues): the difference is nv's overhead.
 //
-// Run: pnpm run build && node tools/bench/runtime-overhead.mjs [--frames 5000]
+// Run: pnpm run build && node tools/bench/runtime-overhead.mjs [--frames 10000] [--rounds 3] [--tracks 50]
 import { performance } from 'node:perf_hooks';
 import { cpus } from 'node:os';
 import { BBox, trackId } from '../../packages/core/dist/index.js';
@@ -13,8 +13,8 @@ import { Runtime } from '../../packages/runtime/dist/index.js';
 import { SyntheticSource, frameSequence } from '../../packages/test-util/dist/index.js';
 
 const arg = (n, d) => { const i = process.argv.indexOf(`--${n}`); return i > 0 ? Number(process.argv[i + 1]) : d; };
-const FRAMES = arg('frames', 5000);
-const TRACKS = 50;
+const FRAMES = arg('frames', 10000);
+const TRACKS = arg('tracks', 50);
 
 const tracksFor = (ts) => Array.from({ length: TRACKS }, (_, i) => {
   const x = (i % 10) / 10, y = Math.floor(i / 10) / 10;
@@ -27,32 +27,62 @@ const stages = () => [
   { id: 'c', process: () => undefined },
 ];
 
-// Baseline: the same stages called directly.
-const frames0 = frameSequence(FRAMES, { width: 16, height: 16 });
-const base = stages();
-let t0 = performance.now();
-for (const f of frames0) { for (const s of base) s.process({ frame: f }); f.release(); }
-const baseUs = ((performance.now() - t0) * 1000) / FRAMES;
+const median = (a) => { const s = [...a].sort((x, y) => x - y); return s[Math.floor(s.length / 2)]; };
+const pct = (a, q) => { const s = [...a].sort((x, y) => x - y); return s[Math.floor(s.length * q)]; };
 
-// nv: the full feed path.
-const lat = [];
-const rt = new Runtime();
-const feed = rt.addFeed({
-  source: () => new SyntheticSource(frameSequence(FRAMES, { width: 16, height: 16 })), cameraMode: 'fixed', stages: stages(),
-  sink: { emit: (o) => { lat.push(o.provenance.totalLatencyNs / 1000); } }, sinkQueueCapacity: 1024,
-});
-t0 = performance.now();
-await feed.done;
-const wallUs = ((performance.now() - t0) * 1000) / FRAMES;
-await rt.shutdown();
-lat.sort((a, b) => a - b);
-const med = lat[Math.floor(lat.length / 2)], p95 = lat[Math.floor(lat.length * 0.95)];
-console.log(`Runtime per-frame overhead, ${FRAMES} frames, 3 trivial stages (one reports ${TRACKS} tracks), provenance on; Node ${process.version}, ${cpus()[0]?.model} ×${cpus().length}`);
+// Baseline: the same stages called directly, timed per frame like the runtime times a frame.
+function baseline() {
+  const frames = frameSequence(FRAMES, { width: 16, height: 16 });
+  const st = stages();
+  const us = new Array(FRAMES);
+  for (let i = 0; i < FRAMES; i++) {
+    const f = frames[i];
+    const t0 = performance.now();
+    for (const s of st) s.process({ frame: f });
+    us[i] = (performance.now() - t0) * 1000;
+    f.release();
+    frames[i] = undefined;
+  }
+  return median(us);
+}
+
+// nv: the full feed path. Per frame: total latency (provenance) and nv's own share of it
+// (total minus the time spent inside the three stages).
+async function feedRun() {
+  const lat = [], own = [];
+  const rt = new Runtime();
+  const feed = rt.addFeed({
+    source: () => new SyntheticSource(frameSequence(FRAMES, { width: 16, height: 16 })), cameraMode: 'fixed', stages: stages(),
+    sink: {
+      emit: (o) => {
+        const p = o.provenance;
+        let inStages = 0;
+        for (const r of p.stages) inStages += r.latencyNs;
+        lat.push(p.totalLatencyNs / 1000);
+        own.push((p.totalLatencyNs - inStages) / 1000);
+      },
+    },
+    sinkQueueCapacity: 1024,
+  });
+  const t0 = performance.now();
+  await feed.done;
+  const wallUs = ((performance.now() - t0) * 1000) / FRAMES;
+  await rt.shutdown();
+  return { med: median(lat), p95: pct(lat, 0.95), own: median(own), ownP95: pct(own, 0.95), wallUs };
+}
+
+const ROUNDS = arg('rounds', 3);
+const rows = [];
+for (let r = 0; r < ROUNDS; r++) {
+  const base = baseline();
+  const nv = await feedRun();
+  rows.push({ base, ...nv });
+}
+const f = (x) => x.toFixed(1);
+console.log(`Runtime per-frame overhead, ${FRAMES} frames × ${ROUNDS} rounds, 3 trivial stages (one reports ${TRACKS} tracks), provenance on; Node ${process.version}, ${cpus()[0]?.model} ×${cpus().length}`);
 console.log('');
-console.log('| measure | µs per frame |');
-console.log('|---|---:|');
-console.log(`| stages called directly (baseline, incl. building ${TRACKS} tracks) | ${baseUs.toFixed(1)} |`);
-console.log(`| nv feed, per-frame latency (view → temporal → stages → commit), median | ${med.toFixed(1)} |`);
-console.log(`| nv feed, per-frame latency, p95 | ${p95.toFixed(1)} |`);
-console.log(`| nv feed, wall time per frame (incl. source, output queue, sink loop) | ${wallUs.toFixed(1)} |`);
-console.log(`| overhead ≈ median latency − baseline | ${(med - baseUs).toFixed(1)} |`);
+console.log('| round | stages called directly, median µs | nv latency median µs | nv latency p95 µs | nv − direct µs | nv own time (latency − time in stages), median µs | own p95 µs | wall µs/frame |');
+console.log('|---|---:|---:|---:|---:|---:|---:|---:|');
+rows.forEach((r, i) => console.log(`| ${i + 1} | ${f(r.base)} | ${f(r.med)} | ${f(r.p95)} | ${f(r.med - r.base)} | ${f(r.own)} | ${f(r.ownP95)} | ${f(r.wallUs)} |`));
+const m = (k) => median(rows.map(k));
+console.log(`| median of rounds | ${f(m((r) => r.base))} | ${f(m((r) => r.med))} | ${f(m((r) => r.p95))} | ${f(m((r) => r.med - r.base))} | ${f(m((r) => r.own))} | ${f(m((r) => r.ownP95))} | ${f(m((r) => r.wallUs))} |`);

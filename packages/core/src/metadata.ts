@@ -28,6 +28,9 @@ export function metadataKey<T>(name: string): MetadataKey<T> {
   return Object.freeze({ name }) as MetadataKey<T>;
 }
 
+/** Shared empty map for iterating an unset metadata. */
+const NO_ENTRIES: ReadonlyMap<MetadataKey<unknown>, unknown> = new Map();
+
 /**
  * A typed map with last-writer-wins merge.
  *
@@ -36,7 +39,8 @@ export function metadataKey<T>(name: string): MetadataKey<T> {
  * deep-copied. Store immutable values (or treat them as immutable once stored).
  */
 export class TypedMetadata {
-  readonly #map = new Map<MetadataKey<unknown>, unknown>();
+  /** Created on the first write: most metadata (one per detection, track and observation) stays empty. */
+  #map: Map<MetadataKey<unknown>, unknown> | undefined;
 
   /** An empty map. */
   static empty(): TypedMetadata { return new TypedMetadata(); }
@@ -46,48 +50,54 @@ export class TypedMetadata {
    * @returns the previous value, if any
    */
   set<T>(key: MetadataKey<T>, value: T): T | undefined {
-    const prev = this.#map.get(key) as T | undefined;
-    this.#map.set(key, value);
+    const m = (this.#map ??= new Map());
+    const prev = m.get(key) as T | undefined;
+    m.set(key, value);
     return prev;
   }
   /** The value for `key`, or `undefined`. */
-  get<T>(key: MetadataKey<T>): T | undefined { return this.#map.get(key) as T | undefined; }
+  get<T>(key: MetadataKey<T>): T | undefined { return this.#map?.get(key) as T | undefined; }
   /** Whether `key` has a value. */
-  has(key: MetadataKey<unknown>): boolean { return this.#map.has(key); }
+  has(key: MetadataKey<unknown>): boolean { return this.#map?.has(key) === true; }
   /**
    * Removes `key`.
    * @returns the removed value, if any
    */
   delete<T>(key: MetadataKey<T>): T | undefined {
-    const prev = this.#map.get(key) as T | undefined;
-    this.#map.delete(key);
+    const m = this.#map;
+    if (m === undefined) return undefined;
+    const prev = m.get(key) as T | undefined;
+    m.delete(key);
     return prev;
   }
   /** Number of keys. */
-  get size(): number { return this.#map.size; }
+  get size(): number { return this.#map?.size ?? 0; }
   /** Whether it has no keys. */
-  get isEmpty(): boolean { return this.#map.size === 0; }
+  get isEmpty(): boolean { return this.size === 0; }
   /** Keys in insertion order. */
-  keys(): IterableIterator<MetadataKey<unknown>> { return this.#map.keys(); }
+  keys(): IterableIterator<MetadataKey<unknown>> { return (this.#map ?? NO_ENTRIES).keys(); }
   /**
    * Copies every entry of `other` into this map; on a shared key `other`'s value wins
    * (last writer wins). `other` is not modified.
    * @returns this
    */
   merge(other: TypedMetadata): this {
-    for (const [k, v] of other.#map) this.#map.set(k, v);
+    const o = other.#map;
+    if (o === undefined || o.size === 0) return this;
+    const m = (this.#map ??= new Map());
+    for (const [k, v] of o) m.set(k, v);
     return this;
   }
   /** A new map with the same entries (values shared by reference). */
   clone(): TypedMetadata {
     const c = new TypedMetadata();
-    for (const [k, v] of this.#map) c.#map.set(k, v);
+    if (this.#map !== undefined && this.#map.size > 0) c.#map = new Map(this.#map);
     return c;
   }
   /** Debug/JSON form: `{ [key.name]: value }` (later keys with a duplicate name win). */
   toJSON(): Record<string, unknown> {
     const o: Record<string, unknown> = {};
-    for (const [k, v] of this.#map) o[k.name] = v;
+    if (this.#map !== undefined) for (const [k, v] of this.#map) o[k.name] = v;
     return o;
   }
 }

@@ -18,7 +18,7 @@ export type { Stage, StageContext, StageResult, StageCategory, StageCapabilities
 export type { BatchEntry, BatchProcessor } from './batch.js';
 export { validateStages, enforceStageValidation, formatValidationWarning } from './validate.js';
 export type { ValidationWarning, ValidationMode, PhasedPipeline } from './validate.js';
-export { runStages, StageCounters } from './run-stages.js';
+export { runStages, runStagesEager, StageCounters } from './run-stages.js';
 export { skip, isSkip, outcomeCategory } from './skip.js';
 export type { StageSkip, StageOutcomeCategory } from './skip.js';
 export type { StageOutcome, StageRecord, RunStagesResult, RunStagesInput } from './run-stages.js';

@@ -3,8 +3,8 @@ import { createOwnedFrame } from '@nv/frame';
 import { ViewSnapshot, fixedInitialViewState, INITIAL_VIEW_EPOCH } from '@nv/view';
 import { describe, expect, it } from 'vitest';
 import {
-  createDetection, enforceStageValidation, runStages, signal, skip, StageCounters, validateStages,
-  type Stage, type StageContext, type StageOutput, type TemporalAccess,
+  createDetection, enforceStageValidation, runStages, runStagesEager, signal, skip, StageCounters, validateStages,
+  type RunStagesResult, type Stage, type StageContext, type StageOutput, type TemporalAccess,
 } from './index.js';
 
 const emptyTemporal: TemporalAccess = {
@@ -115,6 +115,43 @@ describe('runStages', () => {
       stage('r', (ctx) => { const m = new TypedMetadata(); m.set(K, (ctx.artifacts.stageArtifacts.get(K) ?? 0) + 1); return { artifacts: m }; }),
     ], input());
     expect(r.artifacts.stageArtifacts.get(K)).toBe(42);
+  });
+});
+
+describe('runStagesEager', () => {
+  const outcomeOf = (r: RunStagesResult) => ({ outcome: r.outcome.kind, records: r.records.map((x) => [x.stageId, x.outcome.kind]), dets: r.artifacts.detections.length });
+
+  it('synchronous stages: the result comes back directly, no promise', () => {
+    const r = runStagesEager([stage('a', () => ({ detections: [det(1)] })), stage('b', (ctx) => ({ detections: [...ctx.artifacts.detections, det(2)] }))], input());
+    expect(r).not.toBeInstanceOf(Promise);
+    expect(outcomeOf(r as RunStagesResult)).toEqual({ outcome: 'ok', records: [['a', 'ok'], ['b', 'ok']], dets: 2 });
+  });
+
+  it('from the first asynchronous stage on it returns a promise and keeps the order', async () => {
+    const order: string[] = [];
+    const r = runStagesEager([
+      stage('a', () => { order.push('a'); }),
+      stage('b', async () => { await new Promise((res) => setTimeout(res, 5)); order.push('b'); return { detections: [det(1)] }; }),
+      stage('c', (ctx) => { order.push(`c${ctx.artifacts.detections.length}`); }),
+    ], input());
+    expect(r).toBeInstanceOf(Promise);
+    expect(order).toEqual(['a']);
+    expect(outcomeOf(await r)).toEqual({ outcome: 'ok', records: [['a', 'ok'], ['b', 'ok'], ['c', 'ok']], dets: 1 });
+    expect(order).toEqual(['a', 'b', 'c1']);
+  });
+
+  it.each<[string, Stage]>([
+    ['throws a StageError', stage('x', () => { throw StageError.processingFailed('x', 'bad'); })],
+    ['rejects with a StageError', stage('x', async () => { throw StageError.processingFailed('x', 'bad'); })],
+    ['throws something else', stage('x', () => { throw new Error('boom'); })],
+    ['rejects with something else', stage('x', () => Promise.reject(new Error('boom')))],
+    ['returns a malformed output', stage('x', () => ({ detections: 5 }) as unknown as StageOutput)],
+    ['skips', { id: 'x', process: () => skip('idle') }],
+  ])('same result as runStages when a stage %s', async (_n, x) => {
+    const list = [stage('a', () => ({ detections: [det(1)] })), x, stage('z', () => undefined)];
+    const eager = await runStagesEager(list, input());
+    const plain = await runStages(list, input());
+    expect(outcomeOf(eager)).toEqual(outcomeOf(plain));
   });
 });
 

@@ -14,15 +14,19 @@ import {
 import type { FrameEnvelope, FrameSource, FrameSourceEvent } from '@nv/frame';
 import { MediaSource } from '@nv/media';
 import {
-  PerceptionArtifacts, enforceStageValidation, outcomeCategory, runStages, StageCounters, type Stage, type StageOutput, type StageRecord,
+  PerceptionArtifacts, enforceStageValidation, outcomeCategory, runStagesEager, StageCounters, type RunStagesInput, type RunStagesResult, type Stage,
+  type StageOutput, type StageRecord,
 } from '@nv/perception';
 import { TemporalStore } from '@nv/temporal';
-import { ViewSystem, type ViewSnapshot } from '@nv/view';
+import { ViewSystem, type ViewSnapshot, type ViewUpdate } from '@nv/view';
 import type { BatchFailureReason } from './batch.js';
 import type { ResolvedFeedConfig } from './config.js';
 import type { DecodeStatus, FeedDiagnostics, FeedMetricsSnapshot, FeedState, StageDiagnostics } from './diagnostics.js';
 import { LatencyHistogram } from './latency.js';
 import type { OutputEnvelope } from './output.js';
+
+/** A frame's result: the panic to restart for, or undefined. */
+type FrameResult = { stageId: string; error: unknown } | undefined;
 
 /** Frames older than this (wall clock) when they reach the executor are reported as lagging. */
 const FRAME_LAG_MS = 2000;
@@ -278,7 +282,8 @@ export class Feed {
       this.#lastFrameAt = performance.now();
       this.#m.received++;
       try {
-        const r = await this.#process(frame);
+        const p = this.#process(frame);
+        const r = p instanceof Promise ? await p : p;
         if (r) { panic = r; break; }
       } finally {
         if (!frame.isReleased) frame.release();
@@ -366,10 +371,37 @@ export class Feed {
     return !this.#stopRequested;
   }
 
-  /** Processes one frame. @returns the panic, if a stage panicked. */
-  async #process(frame: FrameEnvelope): Promise<{ stageId: string; error: unknown } | undefined> {
+  /**
+   * Processes one frame. @returns the panic, if a stage panicked.
+   *
+   * Fixed camera, no batch point and stages that return synchronously: the whole frame runs
+   * synchronously (no promise, no microtask hop — and nothing else interleaves with it).
+   * Otherwise, from the first asynchronous step on, it continues asynchronously.
+   */
+  #process(frame: FrameEnvelope): FrameResult | Promise<FrameResult> {
     const receivedAtNs = performance.now() * 1e6;
     this.#checkLag(frame, receivedAtNs / 1e6);
+    const vu = this.#r.batch ? undefined : this.#view.updateSync(frame.ts);
+    if (vu === undefined || vu.changed) return this.#processAsync(frame, receivedAtNs);
+    this.#temporal.beginFrame(frame.ts);
+    const input: RunStagesInput = {
+      feedId: this.id, frame, view: vu.snapshot, temporal: this.#temporal.snapshot(), counters: this.#counters, signal: this.#abort.signal,
+    };
+    const r = runStagesEager(this.#r.pre, input);
+    return r instanceof Promise ? r.then((res) => this.#afterPre(frame, vu, input, receivedAtNs, res)) : this.#afterPre(frame, vu, input, receivedAtNs, r);
+  }
+
+  /** The sync-first path after the pre stages (no batch point): post stages, then {@link Feed.#finish}. */
+  #afterPre(frame: FrameEnvelope, vu: ViewUpdate, input: RunStagesInput, receivedAtNs: number, r: RunStagesResult): FrameResult | Promise<FrameResult> {
+    if (this.#r.post.length === 0 || r.outcome.kind !== 'ok') return this.#finish(frame, vu, receivedAtNs, r, r.records);
+    const pre = r.records;
+    const post = runStagesEager(this.#r.post, { ...input, artifacts: r.artifacts });
+    const done = (q: RunStagesResult): FrameResult => this.#finish(frame, vu, receivedAtNs, q, [...pre, ...q.records]);
+    return post instanceof Promise ? post.then(done) : done(post);
+  }
+
+  /** The general path: observed cameras (provider poll, epoch policy) and feeds with a batch point. */
+  async #processAsync(frame: FrameEnvelope, receivedAtNs: number): Promise<FrameResult> {
     const prevEpoch = this.#view.snapshot.epoch;
     const vu = await this.#view.update(frame.ts, frame);
     for (const ev of vu.events) {
@@ -390,7 +422,7 @@ export class Feed {
     this.#temporal.beginFrame(frame.ts);
     const temporal = this.#temporal.snapshot();
     const input = { feedId: this.id, frame, view: vu.snapshot, temporal, counters: this.#counters, signal: this.#abort.signal };
-    let r = await runStages(this.#r.pre, input);
+    let r = await runStagesEager(this.#r.pre, input);
     let records: StageRecord[] = r.records as StageRecord[];
     const batch = this.#r.batch;
     if (batch && r.outcome.kind === 'ok') {
@@ -404,13 +436,18 @@ export class Feed {
         return undefined;
       }
       if (this.#r.post.length) {
-        r = await runStages(this.#r.post, { ...input, artifacts: r.artifacts });
+        r = await runStagesEager(this.#r.post, { ...input, artifacts: r.artifacts });
         records = [...records, ...r.records];
       }
     } else if (!batch && this.#r.post.length && r.outcome.kind === 'ok') {
-      r = await runStages(this.#r.post, { ...input, artifacts: r.artifacts });
+      r = await runStagesEager(this.#r.post, { ...input, artifacts: r.artifacts });
       records = [...records, ...r.records];
     }
+    return this.#finish(frame, vu, receivedAtNs, r, records);
+  }
+
+  /** After the stages: latencies, failure handling, temporal commit, provenance, output. */
+  #finish(frame: FrameEnvelope, vu: ViewUpdate, receivedAtNs: number, r: RunStagesResult, records: readonly StageRecord[]): FrameResult {
     this.#recordLatencies(records);
     if (r.outcome.kind === 'panic') { this.#m.failed++; return { stageId: r.outcome.stageId, error: r.outcome.error }; }
     if (r.outcome.kind === 'error') {

@@ -3,11 +3,17 @@
  * stages through snapshots) can be changed neither by the producer afterwards nor by a
  * consumer.
  *
+ * Freezing is deferred to hand-out ("publishing"): `Object.freeze` costs far more than the
+ * allocation it protects, and most stored copies are never read by anyone. The store never
+ * mutates a copy; every path that hands one out of the package calls {@link publishTrack} /
+ * {@link publishObservation} first, so everything a consumer can reach is frozen.
+ *
  * @packageDocumentation
  * @internal
  */
 import { BBox, InvalidArgumentError, TypedMetadata, type MetadataKey } from '@nv/core';
 import { TRACK_STATES, type Track, type TrackObservation, type TrackState } from '@nv/perception';
+import { frozenSlice } from './append-window.js';
 
 function readOnly(): never {
   throw new InvalidArgumentError('metadata', 'a mutable TypedMetadata (temporal-store metadata is read-only; clone() it to derive a copy)', 'a read-only TypedMetadata');
@@ -46,9 +52,13 @@ export class ReadonlyTypedMetadata extends TypedMetadata {
   }
 }
 
-const STATES = new Set<string>(TRACK_STATES);
-/** A validated, frozen observation copy (re-freezing it is a no-op). */
-class SealedObservation implements TrackObservation {
+/** Whether `s` is a {@link TrackState} (comparisons: cheaper than a set lookup on the commit path). */
+function isTrackState(s: unknown): s is TrackState {
+  return s === 'confirmed' || s === 'tentative' || s === 'coasted' || s === 'lost';
+}
+/** A validated observation copy (re-freezing it is a no-op); frozen when published. @internal */
+export class SealedObservation implements TrackObservation {
+  #published = false;
   constructor(
     readonly ts: TrackObservation['ts'],
     readonly bbox: BBox,
@@ -56,22 +66,63 @@ class SealedObservation implements TrackObservation {
     readonly state: TrackState,
     readonly detectionId: TrackObservation['detectionId'],
     readonly metadata: TypedMetadata,
-  ) {
-    Object.freeze(this);
+  ) {}
+
+  /** Freezes this copy (once). @returns this */
+  publish(): this {
+    if (!this.#published) {
+      this.#published = true;
+      Object.freeze(this);
+    }
+    return this;
   }
 }
 
-/** A validated, frozen track copy (re-freezing it is a no-op). */
-class SealedTrack implements Track {
+/** A validated track copy (re-freezing it is a no-op); frozen, with its observation, when published. @internal */
+export class SealedTrack implements Track {
+  #published = false;
   constructor(
     readonly id: Track['id'],
     readonly classId: number,
     readonly state: TrackState,
-    readonly current: TrackObservation,
+    readonly current: SealedObservation,
     readonly metadata: TypedMetadata,
-  ) {
-    Object.freeze(this);
+  ) {}
+
+  /** Freezes this copy and its observation (once). @returns this */
+  publish(): this {
+    if (!this.#published) {
+      this.#published = true;
+      this.current.publish();
+      Object.freeze(this);
+    }
+    return this;
   }
+}
+
+/**
+ * Freezes a stored track (and its observation) before it leaves the package.
+ * @internal
+ */
+export function publishTrack(t: Track): Track {
+  return t instanceof SealedTrack ? t.publish() : t;
+}
+
+/**
+ * Freezes a stored observation before it leaves the package.
+ * @internal
+ */
+export function publishObservation(o: TrackObservation): TrackObservation {
+  return o instanceof SealedObservation ? o.publish() : o;
+}
+
+/**
+ * A frozen copy of `buf[start, end)` with every element published (a shared empty array when empty).
+ * @internal
+ */
+export function publishedObservations(buf: readonly TrackObservation[], start: number, end: number): readonly TrackObservation[] {
+  for (let i = start; i < end; i++) publishObservation(buf[i]!);
+  return frozenSlice(buf, start, end);
 }
 
 function checkMetadata(name: string, m: unknown): asserts m is TypedMetadata {
@@ -79,14 +130,14 @@ function checkMetadata(name: string, m: unknown): asserts m is TypedMetadata {
 }
 
 /**
- * Validates `o` and returns a frozen copy with read-only metadata.
+ * Validates `o` and returns a read-only copy (read-only metadata; frozen when published).
  * @throws {InvalidArgumentError} on a malformed observation
  */
-export function freezeObservation(o: TrackObservation, name = 'observation'): TrackObservation {
+export function freezeObservation(o: TrackObservation, name = 'observation'): SealedObservation {
   if (typeof o !== 'object' || o === null) throw new InvalidArgumentError(name, 'a TrackObservation', o);
   if (o instanceof SealedObservation) return o;
   if (!(o.bbox instanceof BBox)) throw new InvalidArgumentError(`${name}.bbox`, 'a BBox', o.bbox);
-  if (!STATES.has(o.state)) throw new InvalidArgumentError(`${name}.state`, `one of ${TRACK_STATES.join(', ')}`, o.state);
+  if (!isTrackState(o.state)) throw new InvalidArgumentError(`${name}.state`, `one of ${TRACK_STATES.join(', ')}`, o.state);
   if (typeof o.ts !== 'number' || !Number.isFinite(o.ts) || o.ts < 0) throw new InvalidArgumentError(`${name}.ts`, 'finite nanoseconds >= 0', o.ts);
   if (typeof o.confidence !== 'number' || !(o.confidence >= 0 && o.confidence <= 1)) {
     throw new InvalidArgumentError(`${name}.confidence`, 'a number in [0, 1]', o.confidence);
@@ -97,15 +148,15 @@ export function freezeObservation(o: TrackObservation, name = 'observation'): Tr
 }
 
 /**
- * Validates `t` and returns a frozen copy (frozen observation, read-only metadata).
+ * Validates `t` and returns a read-only copy (copied observation, read-only metadata; frozen when published).
  * @throws {InvalidArgumentError} on a malformed track
  */
-export function freezeTrack(t: Track): Track {
+export function freezeTrack(t: Track): SealedTrack {
   if (typeof t !== 'object' || t === null) throw new InvalidArgumentError('track', 'a Track', t);
   if (t instanceof SealedTrack) return t;
   if (!Number.isSafeInteger(t.id) || t.id < 0) throw new InvalidArgumentError('track.id', 'a non-negative safe integer', t.id);
   if (!Number.isSafeInteger(t.classId) || t.classId < 0) throw new InvalidArgumentError('track.classId', 'a non-negative integer', t.classId);
-  if (!STATES.has(t.state)) throw new InvalidArgumentError('track.state', `one of ${TRACK_STATES.join(', ')}`, t.state);
+  if (!isTrackState(t.state)) throw new InvalidArgumentError('track.state', `one of ${TRACK_STATES.join(', ')}`, t.state);
   checkMetadata('track.metadata', t.metadata);
   const current = freezeObservation(t.current, 'track.current');
   const metadata = ReadonlyTypedMetadata.copyOf(t.metadata);

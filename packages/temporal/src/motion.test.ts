@@ -146,3 +146,46 @@ describe('incremental motion features', () => {
     expect(tr.activeSegment!.motion.displacement).toBeCloseTo(0.02, 12);
   });
 });
+
+describe('motion features with pruning deferred in batches', () => {
+  const pt = (i: number, x: number): TrajectoryPoint => trajectoryPoint(monotonicTs(i * 40_000_000), BBox.of(x, 0.4, x + 0.02, 0.42));
+
+  it('a view captured with rows pending keeps its features after the live segment grows, prunes and moves on', () => {
+    const tr = new Trajectory();
+    tr.openSegment(viewEpoch(0), SegmentBoundary.trackCreated);
+    // A fast step first (the max speed), then slow steps; prune to 20 points every frame.
+    for (let i = 0; i < 45; i++) {
+      tr.pushPoint(pt(i, i === 1 ? 0.5 : 0.5 + 0.001 * i));
+      tr.pruneOldestPoints(20);
+    }
+    const view = tr.activeSegment!;
+    const points = view.points;
+    const expected = computeMotionFeatures(points);
+    for (let i = 45; i < 300; i++) {
+      tr.pushPoint(pt(i, 0.3 + 0.002 * i));
+      tr.pruneOldestPoints(20);
+    }
+    expect(view.points).toEqual(points);
+    expect(view.motion.displacement).toBeCloseTo(expected.displacement, 12);
+    expect(view.motion.maxSpeed).toBeCloseTo(expected.maxSpeed, 12);
+    expect(view.motion.netDisplacement).toBe(expected.netDisplacement);
+    const live = tr.activeSegment!;
+    const full = computeMotionFeatures(live.points);
+    expect(live.pointCount).toBe(20);
+    expect(live.motion.displacement).toBeCloseTo(full.displacement, 12);
+    expect(live.motion.maxSpeed).toBeCloseTo(full.maxSpeed, 12);
+  });
+
+  it('the max speed leaves the window even when its step is pruned lazily', () => {
+    const tr = new Trajectory();
+    tr.openSegment(viewEpoch(0), SegmentBoundary.trackCreated);
+    tr.pushPoint(pt(0, 0));
+    tr.pushPoint(pt(1, 0.5)); // the only fast step
+    for (let i = 2; i < 12; i++) tr.pushPoint(pt(i, 0.5 + 0.001 * i));
+    expect(tr.activeSegment!.motion.maxSpeed).toBeCloseTo(0.5 / 0.04, 9);
+    tr.pruneOldestPoints(10); // drops the first two points: fewer than a batch, so pending
+    const m = tr.activeSegment!.motion;
+    expect(m.maxSpeed).toBeCloseTo(computeMotionFeatures(tr.activeSegment!.points).maxSpeed, 12);
+    expect(m.maxSpeed).toBeLessThan(1);
+  });
+});

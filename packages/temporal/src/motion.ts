@@ -4,7 +4,8 @@
  *
  * @packageDocumentation
  */
-import { InvalidArgumentError, NS_PER_SEC, type Point2 } from '@nv/core';
+import { InvalidArgumentError, NS_PER_SEC } from '@nv/core';
+import { STRIDE, TS, X, Y } from './point-columns.js';
 import type { TrajectoryPoint } from './trajectory-point.js';
 
 /**
@@ -70,17 +71,15 @@ export function resolveStationaryThreshold(opts: MotionOptions | undefined): num
   return t;
 }
 
-function dist(a: Point2, b: Point2): number {
-  const dx = b.x - a.x, dy = b.y - a.y;
-  return Math.sqrt(dx * dx + dy * dy); // faster than Math.hypot; no overflow risk at these magnitudes
-}
-
 /** Builds the frozen features from accumulated path length / max speed and the end points. @internal */
-export function finishMotion(displacement: number, maxSpeed: number, first: TrajectoryPoint, last: TrajectoryPoint, threshold: number): MotionFeatures {
-  const dx = last.position.x - first.position.x;
-  const dy = last.position.y - first.position.y;
+export function finishMotion(
+  displacement: number, maxSpeed: number, firstTs: number, firstX: number, firstY: number, lastTs: number, lastX: number, lastY: number,
+  threshold: number,
+): MotionFeatures {
+  const dx = lastX - firstX;
+  const dy = lastY - firstY;
   const netDisplacement = Math.sqrt(dx * dx + dy * dy);
-  const elapsed = (last.ts - first.ts) / NS_PER_SEC;
+  const elapsed = (lastTs - firstTs) / NS_PER_SEC;
   const meanSpeed = elapsed > 0 ? displacement / elapsed : 0;
   return Object.freeze({
     displacement,
@@ -90,6 +89,14 @@ export function finishMotion(displacement: number, maxSpeed: number, first: Traj
     direction: netDisplacement >= DIRECTION_EPSILON ? Math.atan2(dy, dx) : undefined,
     isStationary: meanSpeed < threshold,
   });
+}
+
+/**
+ * Motion features of rows `[start, end)` of a point buffer with at least two rows. @internal
+ */
+export function motionOfRows(data: Float64Array, start: number, end: number, displacement: number, maxSpeed: number, threshold: number): MotionFeatures {
+  const f = start * STRIDE, l = (end - 1) * STRIDE;
+  return finishMotion(displacement, maxSpeed, data[f + TS]!, data[f + X]!, data[f + Y]!, data[l + TS]!, data[l + X]!, data[l + Y]!, threshold);
 }
 
 /**
@@ -108,14 +115,22 @@ export function finishMotion(displacement: number, maxSpeed: number, first: Traj
 export function computeMotionFeatures(points: readonly TrajectoryPoint[], opts?: MotionOptions): MotionFeatures {
   const threshold = resolveStationaryThreshold(opts);
   if (points.length < 2) return STATIONARY_MOTION;
+  const rows = new Float64Array(points.length * STRIDE);
+  for (let i = 0; i < points.length; i++) {
+    const p = points[i]!;
+    rows[i * STRIDE + TS] = p.ts;
+    rows[i * STRIDE + X] = p.position.x;
+    rows[i * STRIDE + Y] = p.position.y;
+  }
   const acc = new MotionAccumulator(threshold);
-  acc.recompute(points, 0, points.length);
-  return finishMotion(acc.displacement, acc.maxSpeed, points[0]!, points[points.length - 1]!, threshold);
+  acc.recompute(rows, 0, points.length);
+  return motionOfRows(rows, 0, points.length, acc.displacement, acc.maxSpeed, threshold);
 }
 
 /**
- * Running motion state of one segment over `buf[start, end)`: O(1) per appended point, O(1)
- * amortized per point trimmed from the front, exact recomputation when needed.
+ * Running motion state of one segment over rows `[start, end)` of its point buffer: O(1) per
+ * appended point, O(1) amortized per point trimmed from the front, exact recomputation when
+ * needed.
  *
  * Appending adds the new step in the same order as a full computation, so an append-only run
  * gives bit-identical results. Trimming subtracts the removed steps; when the last step
@@ -138,6 +153,16 @@ export class MotionAccumulator {
     this.threshold = threshold;
   }
 
+  /** A copy with the same running state (to settle a capture's pending trims without touching the live one). */
+  copy(): MotionAccumulator {
+    const c = new MotionAccumulator(this.threshold);
+    c.#displacement = this.#displacement;
+    c.#maxSpeed = this.#maxSpeed;
+    c.#maxCount = this.#maxCount;
+    c.#trims = this.#trims;
+    return c;
+  }
+
   /** Resets to the empty state. */
   reset(): void {
     this.#displacement = 0;
@@ -146,12 +171,12 @@ export class MotionAccumulator {
     this.#trims = 0;
   }
 
-  /** Accounts for `cur` appended after `prev` (undefined when `cur` is the first point). */
-  push(prev: TrajectoryPoint | undefined, cur: TrajectoryPoint): void {
-    if (prev === undefined) return;
-    const d = dist(prev.position, cur.position);
+  /** Accounts for the step from point (prevTs, prevX, prevY) to the appended point (ts, x, y). */
+  push(prevTs: number, prevX: number, prevY: number, ts: number, x: number, y: number): void {
+    const dx = x - prevX, dy = y - prevY;
+    const d = Math.sqrt(dx * dx + dy * dy);
     this.#displacement += d;
-    const dt = (cur.ts - prev.ts) / NS_PER_SEC;
+    const dt = (ts - prevTs) / NS_PER_SEC;
     if (dt > 0) {
       const v = d / dt;
       if (v > this.#maxSpeed) {
@@ -161,8 +186,8 @@ export class MotionAccumulator {
     }
   }
 
-  /** Accounts for removing `buf[start, start + n)` from the window `buf[start, end)`. */
-  trimFront(buf: readonly TrajectoryPoint[], start: number, end: number, n: number): void {
+  /** Accounts for removing rows `[start, start + n)` from the window `[start, end)` of `data`. */
+  trimFront(data: Float64Array, start: number, end: number, n: number): void {
     const remaining = end - start - n;
     if (remaining < 2) {
       this.reset();
@@ -170,28 +195,28 @@ export class MotionAccumulator {
     }
     let exact = false;
     for (let i = start; i < start + n; i++) {
-      const a = buf[i]!, b = buf[i + 1]!;
-      const d = dist(a.position, b.position);
+      const a = i * STRIDE, b = a + STRIDE;
+      const d = stepLength(data, a, b);
       this.#displacement -= d;
-      const dt = (b.ts - a.ts) / NS_PER_SEC;
+      const dt = (data[b + TS]! - data[a + TS]!) / NS_PER_SEC;
       if (dt > 0 && this.#maxSpeed > 0 && d / dt === this.#maxSpeed && --this.#maxCount === 0) exact = true;
     }
     this.#trims += n;
-    if (exact || this.#trims >= remaining) this.recompute(buf, start + n, end);
+    if (exact || this.#trims >= remaining) this.recompute(data, start + n, end);
     else if (this.#displacement < 0) this.#displacement = 0;
   }
 
-  /** Recomputes exactly from `buf[start, end)`. */
-  recompute(buf: readonly TrajectoryPoint[], start: number, end: number): void {
+  /** Recomputes exactly from rows `[start, end)` of `data`. */
+  recompute(data: Float64Array, start: number, end: number): void {
     this.#trims = 0;
     let displacement = 0;
     let maxSpeed = 0;
     let maxCount = 0;
     for (let i = start + 1; i < end; i++) {
-      const a = buf[i - 1]!, b = buf[i]!;
-      const d = dist(a.position, b.position);
+      const b = i * STRIDE, a = b - STRIDE;
+      const d = stepLength(data, a, b);
       displacement += d;
-      const dt = (b.ts - a.ts) / NS_PER_SEC;
+      const dt = (data[b + TS]! - data[a + TS]!) / NS_PER_SEC;
       if (dt > 0) {
         const v = d / dt;
         if (v > maxSpeed) {
@@ -209,4 +234,10 @@ export class MotionAccumulator {
   get displacement(): number { return this.#displacement; }
   /** Maximum step speed of the window. */
   get maxSpeed(): number { return this.#maxSpeed; }
+}
+
+/** Distance between the positions of the rows at float offsets `a` and `b` (sqrt: faster than Math.hypot; no overflow at these magnitudes). */
+function stepLength(data: Float64Array, a: number, b: number): number {
+  const dx = data[b + X]! - data[a + X]!, dy = data[b + Y]! - data[a + Y]!;
+  return Math.sqrt(dx * dx + dy * dy);
 }

@@ -5,6 +5,7 @@ import {
 } from '@nv/core';
 import { createObservation, createTrack, type TemporalAccess, type Track, type TrackState } from '@nv/perception';
 import { viewEpoch } from '@nv/view';
+import { SegmentBoundary } from './segment-boundary.js';
 import { SNAPSHOT_TOKEN, TemporalSnapshot } from './snapshot.js';
 import { TemporalStore } from './store.js';
 
@@ -186,5 +187,40 @@ describe('snapshot sharing', () => {
     const b = s.snapshot();
     expect(b.trajectory(id(1))!.segments[0]).toBe(a.trajectory(id(1))!.segments[0]);
     expect(b.trajectory(id(1))!.segments[1]).not.toBe(a.trajectory(id(1))!.segments[1]);
+  });
+});
+
+describe('freezing deferred to hand-out', () => {
+  it('every object reachable from a snapshot, a history or a trajectory is frozen when read', () => {
+    const s = populated();
+    s.closeAllSegments(SegmentBoundary.trackLost);
+    s.commitFrame([mk(1, 'confirmed', 3, 0.6)], T(3));
+    const snap = s.snapshot();
+    const reached: unknown[] = [];
+    for (const h of snap.histories()) {
+      reached.push(h, h.track, h.track.current, h.track.metadata, ...h.observations, h.trajectory, h.trajectory.segments);
+      for (const seg of h.trajectory.segments) {
+        reached.push(seg, seg.points, seg.motion, seg.firstPoint, seg.lastPoint, seg.pointAt(0), seg.originalPoint(0));
+        for (const p of seg.points) reached.push(p, p.position, p.bbox);
+      }
+    }
+    reached.push(snap.getTrack(id(2)), snap.getTrack(id(2))!.current, ...snap.recentObservations(id(2)), snap.history(id(1)));
+    reached.push(s.history(id(1)), s.history(id(1))!.track, ...s.history(id(1))!.observations);
+    const notFrozen = reached.filter((o) => o !== undefined && !Object.isFrozen(o));
+    expect(notFrozen).toEqual([]);
+    expect(reached.length).toBeGreaterThan(40);
+  });
+
+  it('what the store holds internally is never changed by reading or by later commits', () => {
+    const s = populated();
+    const before = s.snapshot();
+    const track = before.getTrack(id(1))!;
+    const first = before.trajectory(id(1))!.activeSegment!.points[0]!;
+    for (let f = 3; f < 40; f++) s.commitFrame([mk(1, 'confirmed', f, 0.2 + f * 0.01)], T(f));
+    expect(before.getTrack(id(1))).toBe(track);
+    expect(track.current.ts).toBe(T(2));
+    expect(before.trajectory(id(1))!.activeSegment!.points[0]).toBe(first);
+    expect(first.position.x).toBeCloseTo(0.2, 12);
+    expect(s.snapshot().getTrack(id(1))!.current.ts).toBe(T(39));
   });
 });

@@ -77,7 +77,7 @@ export class TemporalSnapshot implements TemporalAccess {
   getTrack(id: TrackId): Track | undefined { return this.#get(id)?.track; }
 
   /** Lifecycle state of the track's latest commit. */
-  trackState(id: TrackId): TrackState | undefined { return this.#get(id)?.track.state; }
+  trackState(id: TrackId): TrackState | undefined { return this.#get(id)?.state; }
 
   /** Retained observations, oldest first (frozen; empty for an unknown track). */
   recentObservations(id: TrackId): readonly TrackObservation[] {
@@ -103,10 +103,14 @@ export class TemporalSnapshot implements TemporalAccess {
   trajectory(id: TrackId): ReadonlyTrajectory | undefined { return this.#get(id)?.trajectory; }
 
   /** The track's full history view. */
-  history(id: TrackId): TrackHistorySnapshot | undefined { return this.#get(id); }
+  history(id: TrackId): TrackHistorySnapshot | undefined { return this.#get(id)?.publish(); }
 
   /** All track histories, in admission order (frozen). */
   histories(): readonly TrackHistorySnapshot[] {
-    return Object.isFrozen(this.#entries) ? this.#entries : Object.freeze(this.#entries);
+    if (!Object.isFrozen(this.#entries)) {
+      for (const h of this.#entries) h.publish();
+      Object.freeze(this.#entries);
+    }
+    return this.#entries;
   }
 }

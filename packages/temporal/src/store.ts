@@ -9,13 +9,12 @@ import {
 } from '@nv/core';
 import type { Track, TrackState } from '@nv/perception';
 import { INITIAL_VIEW_EPOCH, viewEpoch, type ViewEpoch } from '@nv/view';
-import { freezeTrack } from './frozen-track.js';
+import { freezeTrack, type SealedTrack } from './frozen-track.js';
 import { resolveStationaryThreshold, type MotionOptions } from './motion.js';
 import { SegmentBoundary } from './segment-boundary.js';
 import { SNAPSHOT_TOKEN, TemporalSnapshot } from './snapshot.js';
 import { TrackHistory, type TrackHistorySnapshot } from './track-history.js';
 import { canonicalBoundary, checkCompensation, type ReadonlyTrajectory } from './trajectory.js';
-import { makePoint } from './trajectory-point.js';
 
 /** Options of a {@link TemporalStore}. */
 export interface TemporalStoreOptions {
@@ -65,6 +64,7 @@ export interface RetentionReport {
 const EVICTION_RANK: Partial<Record<TrackState, number>> = { lost: 0, coasted: 1, tentative: 2 };
 
 const EMPTY_IDS: readonly TrackId[] = Object.freeze([]);
+const NOTHING_RETAINED: RetentionReport = Object.freeze({ evictedByAge: EMPTY_IDS, evictedByCap: EMPTY_IDS, prunedPoints: 0 });
 
 /**
  * A feed's temporal state: one {@link TrackHistory} per track (latest state, bounded
@@ -114,6 +114,10 @@ export class TemporalStore {
   #ids: readonly TrackId[] = Object.freeze([]);
   #index: ReadonlyMap<TrackId, number> = new Map();
   #membershipChanged = false;
+  /** Sequence number of the current/last commitFrame (duplicate and absence detection). */
+  #commitSeq = 0;
+  /** The last result of a commit that only updated held tracks (reused while the count is the same). */
+  #plainResult: FrameCommitResult | undefined;
 
   /**
    * @param options - retention policy, initial epoch, motion options
@@ -172,7 +176,7 @@ export class TemporalStore {
     }
     const entries = new Array<TrackHistorySnapshot>(this.#tracks.size);
     let i = 0;
-    for (const h of this.#tracks.values()) entries[i++] = h.snapshot();
+    for (const h of this.#tracks.values()) entries[i++] = h.capture();
     this.#snap = new TemporalSnapshot(SNAPSHOT_TOKEN, this.#ids, this.#index, entries, this.#epoch);
     this.#snapGen = this.#gen;
     return this.#snap;
@@ -336,13 +340,27 @@ export class TemporalStore {
    */
   commitFrame(tracks: readonly Track[], now: MonotonicTs, epoch?: ViewEpoch, options: CommitFrameOptions = {}): FrameCommitResult {
     if (!Array.isArray(tracks)) throw new InvalidArgumentError('tracks', 'an array of Track', tracks);
-    const frozen = new Array<Track>(tracks.length);
-    const ids = new Set<TrackId>();
-    for (let i = 0; i < tracks.length; i++) {
+    const n = tracks.length;
+    const frozen = new Array<SealedTrack>(n);
+    const held = new Array<TrackHistory | undefined>(n);
+    // Duplicate ids: held tracks are stamped with this commit's sequence number; new ids go
+    // through a set (usually empty). Stamps are invisible, so a throw below changes nothing.
+    const seq = ++this.#commitSeq;
+    let freshIds: Set<TrackId> | undefined;
+    for (let i = 0; i < n; i++) {
       const t = freezeTrack(tracks[i]!);
-      if (ids.has(t.id)) throw new InvalidArgumentError(`tracks[${i}].id`, 'a track id unique within the frame', t.id);
-      ids.add(t.id);
+      const h = this.#tracks.get(t.id);
+      let dup: boolean;
+      if (h !== undefined) {
+        dup = h.commitSeq === seq;
+        h.commitSeq = seq;
+      } else {
+        dup = freshIds?.has(t.id) === true;
+        (freshIds ??= new Set()).add(t.id);
+      }
+      if (dup) throw new InvalidArgumentError(`tracks[${i}].id`, 'a track id unique within the frame', t.id);
       frozen[i] = t;
+      held[i] = h;
     }
     this.#checkNow(now);
     const e = epoch === undefined ? this.#epoch : this.#checkEpoch('epoch', epoch);
@@ -352,27 +370,32 @@ export class TemporalStore {
 
     let ended: TrackId[] | undefined;
     if (options.authoritative === true) {
-      for (const [id, h] of this.#tracks) {
-        if (ids.has(id)) continue;
+      for (const h of this.#tracks.values()) {
+        if (h.commitSeq === seq) continue;
         h.trajectory.closeActiveSegment(SegmentBoundary.trackEnded);
-        this.#remove(id);
-        (ended ??= []).push(id);
+        this.#remove(h.id);
+        (ended ??= []).push(h.id);
       }
     }
     let admitted = 0;
-    const fresh: Track[] = [];
-    for (const t of frozen) {
-      const h = this.#tracks.get(t.id);
-      if (h === undefined) fresh.push(t);
+    let fresh: SealedTrack[] | undefined;
+    for (let i = 0; i < n; i++) {
+      const h = held[i];
+      if (h === undefined) (fresh ??= []).push(frozen[i]!);
       else {
-        this.#update(h, t, now, e);
+        this.#update(h, frozen[i]!, now, e);
         admitted++;
       }
+    }
+    if (fresh === undefined && ended === undefined) {
+      const r = this.#plainResult;
+      if (r?.admitted === admitted) return r;
+      return (this.#plainResult = Object.freeze({ admitted, rejected: 0, rejectedIds: EMPTY_IDS, ended: EMPTY_IDS, evicted: EMPTY_IDS }));
     }
     let rejectedIds: TrackId[] | undefined;
     let evicted: TrackId[] | undefined;
     let newcomers: Set<TrackId> | undefined;
-    for (const t of fresh) {
+    for (const t of fresh ?? []) {
       const r = this.#admit(t, now, e, newcomers);
       if (r === false) (rejectedIds ??= []).push(t.id);
       else {
@@ -391,7 +414,7 @@ export class TemporalStore {
   }
 
   /** @returns true (admitted), the evicted victim's id (admitted after eviction), or false (refused) */
-  #admit(t: Track, now: MonotonicTs, epoch: ViewEpoch, protect: ReadonlySet<TrackId> | undefined): boolean | TrackId {
+  #admit(t: SealedTrack, now: MonotonicTs, epoch: ViewEpoch, protect: ReadonlySet<TrackId> | undefined): boolean | TrackId {
     let victim: TrackId | undefined;
     if (this.#tracks.size >= this.#retention.maxConcurrentTracks) {
       victim = this.#findVictim(protect);
@@ -408,16 +431,9 @@ export class TemporalStore {
     return victim ?? true;
   }
 
-  #update(h: TrackHistory, t: Track, now: MonotonicTs, epoch: ViewEpoch): void {
-    h.update(t, now);
-    h.pushObservation(t.current);
-    const traj = h.trajectory;
-    if (traj.hasActiveSegment) traj.changeEpoch(epoch);
-    else if (t.state !== 'lost') traj.openSegment(epoch, SegmentBoundary.trackLost);
-    const b = t.current.bbox;
-    traj.appendTrustedPoint(makePoint(now, Object.freeze({ x: (b.xMin + b.xMax) / 2, y: (b.yMin + b.yMax) / 2 }), b));
-    if (t.state === 'lost') traj.closeActiveSegment(SegmentBoundary.trackLost);
-    traj.pruneOldestPoints(this.#retention.maxTrajectoryPointsPerTrack);
+  #update(h: TrackHistory, t: SealedTrack, now: MonotonicTs, epoch: ViewEpoch): void {
+    h.commit(t, now);
+    h.trajectory.commitObservation(now, t.current.bbox, epoch, t.state === 'lost', this.#retention.maxTrajectoryPointsPerTrack);
   }
 
   #findVictim(protect: ReadonlySet<TrackId> | undefined): TrackId | undefined {
@@ -469,10 +485,10 @@ export class TemporalStore {
     this.#clock = now;
     const maxAgeNs = this.#retention.maxTrackAgeMs * NS_PER_MS;
     let byAge: TrackId[] | undefined;
-    for (const [id, h] of this.#tracks) {
+    for (const h of this.#tracks.values()) {
       if (h.state === 'lost' && now - h.lastSeen >= maxAgeNs) {
-        this.#remove(id);
-        (byAge ??= []).push(id);
+        this.#remove(h.id);
+        (byAge ??= []).push(h.id);
       }
     }
     let byCap: TrackId[] | undefined;
@@ -484,8 +500,9 @@ export class TemporalStore {
     }
     let prunedPoints = 0;
     const maxPts = this.#retention.maxTrajectoryPointsPerTrack;
-    for (const h of this.#tracks.values()) prunedPoints += h.trajectory.pruneOldestPoints(maxPts);
+    for (const h of this.#tracks.values()) if (h.trajectory.totalPoints > maxPts) prunedPoints += h.trajectory.pruneOldestPoints(maxPts);
     if (byAge !== undefined || byCap !== undefined || prunedPoints > 0) this.#gen++;
+    else return NOTHING_RETAINED;
     return Object.freeze({
       evictedByAge: byAge === undefined ? EMPTY_IDS : Object.freeze(byAge),
       evictedByCap: byCap === undefined ? EMPTY_IDS : Object.freeze(byCap),

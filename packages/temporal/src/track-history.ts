@@ -7,8 +7,8 @@
 import { InvalidArgumentError, type MonotonicTs, type TrackId } from '@nv/core';
 import type { Track, TrackObservation, TrackState } from '@nv/perception';
 import { viewEpoch, type ViewEpoch } from '@nv/view';
-import { AppendWindow, frozenSlice } from './append-window.js';
-import { freezeObservation, freezeTrack } from './frozen-track.js';
+import { AppendWindow } from './append-window.js';
+import { freezeObservation, freezeTrack, publishedObservations, publishTrack, type SealedTrack } from './frozen-track.js';
 import type { MotionOptions } from './motion.js';
 import { Trajectory, TrajectoryView, type ReadonlyTrajectory, type SegmentCapture, type TrajectorySegment } from './trajectory.js';
 
@@ -39,16 +39,11 @@ function checkDepth(n: unknown): asserts n is number {
  * Nothing reachable from it can be mutated, and later store changes do not show through.
  */
 export class TrackHistorySnapshot {
-  /** The track id. */
-  readonly id: TrackId;
-  /** Latest committed state of the track. */
-  readonly track: Track;
-  /** When the track was first committed. */
-  readonly firstSeen: MonotonicTs;
-  /** When it was last committed. */
-  readonly lastSeen: MonotonicTs;
-  /** The view epoch it was created in. */
-  readonly viewEpochAtCreation: ViewEpoch;
+  readonly #id: TrackId;
+  readonly #track: Track;
+  readonly #firstSeen: MonotonicTs;
+  readonly #lastSeen: MonotonicTs;
+  readonly #viewEpochAtCreation: ViewEpoch;
   readonly #buf: readonly TrackObservation[];
   readonly #start: number;
   readonly #end: number;
@@ -57,23 +52,48 @@ export class TrackHistorySnapshot {
   readonly #totalPoints: number;
   #observations: readonly TrackObservation[] | undefined;
   #trajectory: ReadonlyTrajectory | undefined;
+  #published = false;
 
-  /** @internal built by {@link TrackHistory.snapshot} */
-  constructor(h: TrackHistory, buf: readonly TrackObservation[], start: number) {
-    this.id = h.track.id;
-    this.track = h.track;
-    this.firstSeen = h.firstSeen;
-    this.lastSeen = h.lastSeen;
-    this.viewEpochAtCreation = h.viewEpochAtCreation;
+  /**
+   * @internal built by {@link TrackHistory}; frozen when first handed out ({@link TrackHistorySnapshot.publish}),
+   * because most per-frame captures are never read and freezing costs more than capturing
+   */
+  constructor(h: TrackHistory, track: Track, buf: readonly TrackObservation[], start: number) {
+    this.#id = track.id;
+    this.#track = track;
+    this.#firstSeen = h.firstSeen;
+    this.#lastSeen = h.lastSeen;
+    this.#viewEpochAtCreation = h.viewEpochAtCreation;
     this.#buf = buf;
     this.#start = start;
     this.#end = buf.length;
     this.#closedSegments = h.trajectory.closedSegmentViews();
     this.#activeSegment = h.trajectory.captureActive();
     this.#totalPoints = h.trajectory.totalPoints;
-    Object.freeze(this);
   }
 
+  /**
+   * Freezes this view (once) before it is handed out.
+   * @internal
+   */
+  publish(): this {
+    if (!this.#published) {
+      this.#published = true;
+      Object.freeze(this);
+    }
+    return this;
+  }
+
+  /** The track id. */
+  get id(): TrackId { return this.#id; }
+  /** Latest committed state of the track (frozen). */
+  get track(): Track { return publishTrack(this.#track); }
+  /** When the track was first committed. */
+  get firstSeen(): MonotonicTs { return this.#firstSeen; }
+  /** When it was last committed. */
+  get lastSeen(): MonotonicTs { return this.#lastSeen; }
+  /** The view epoch it was created in. */
+  get viewEpochAtCreation(): ViewEpoch { return this.#viewEpochAtCreation; }
   /** Its trajectory (frozen; built on first access). */
   get trajectory(): ReadonlyTrajectory {
     return (this.#trajectory ??= new TrajectoryView(this.#closedSegments, this.#activeSegment, this.#totalPoints));
@@ -84,13 +104,21 @@ export class TrackHistorySnapshot {
   get trajectorySegmentCount(): number { return this.#closedSegments.length + (this.#activeSegment === undefined ? 0 : 1); }
 
   /** Lifecycle state of the latest commit. */
-  get state(): TrackState { return this.track.state; }
+  get state(): TrackState { return this.#track.state; }
   /** Retained observations, oldest first (frozen; materialized on first access, then shared). */
   get observations(): readonly TrackObservation[] {
-    return (this.#observations ??= frozenSlice(this.#buf, this.#start, this.#end));
+    return (this.#observations ??= publishedObservations(this.#buf, this.#start, this.#end));
   }
   /** Number of retained observations. */
   get observationCount(): number { return this.#end - this.#start; }
+
+  /** Plain-object form (for logging / JSON). */
+  toJSON(): Record<string, unknown> {
+    return {
+      id: this.id, track: this.track, firstSeen: this.firstSeen, lastSeen: this.lastSeen, viewEpochAtCreation: this.viewEpochAtCreation,
+      observations: this.observations, trajectory: this.trajectory,
+    };
+  }
 }
 
 /**
@@ -101,7 +129,7 @@ export class TrackHistorySnapshot {
  * Tracks and observations are stored as frozen copies with read-only metadata.
  */
 export class TrackHistory {
-  #track: Track;
+  #track: SealedTrack;
   readonly #observations = new AppendWindow<TrackObservation>();
   #maxObservations: number;
   /** The track's trajectory. */
@@ -115,6 +143,8 @@ export class TrackHistory {
   #snap: TrackHistorySnapshot | undefined;
   #snapGen = -1;
   #snapTrajGen = -1;
+  /** Sequence number of the store's last commitFrame that included this track. @internal */
+  commitSeq = 0;
 
   /**
    * @param init - first state, creation time and epoch, ring depth
@@ -135,7 +165,7 @@ export class TrackHistory {
   /** The track id. */
   get id(): TrackId { return this.#track.id; }
   /** Latest committed state (frozen). */
-  get track(): Track { return this.#track; }
+  get track(): Track { return publishTrack(this.#track); }
   /** Lifecycle state of the latest commit. */
   get state(): TrackState { return this.#track.state; }
   /** When the track was last committed. */
@@ -145,7 +175,10 @@ export class TrackHistory {
   /** Number of retained observations. */
   get observationCount(): number { return this.#observations.length; }
   /** Retained observations, oldest first (a frozen copy). */
-  get observations(): readonly TrackObservation[] { return this.#observations.capture().toFrozenArray(); }
+  get observations(): readonly TrackObservation[] {
+    const w = this.#observations;
+    return publishedObservations(w.buffer, w.start, w.buffer.length);
+  }
 
   /** Ring depth. */
   get maxObservations(): number { return this.#maxObservations; }
@@ -212,13 +245,36 @@ export class TrackHistory {
   }
 
   /**
+   * The store's per-frame update in one call, for a track it already validated and copied:
+   * replaces the state and last-seen time and pushes the track's observation (ring capped).
+   * The caller guarantees the same id and a time not before the previous one.
+   * @internal
+   */
+  commit(track: SealedTrack, now: MonotonicTs): void {
+    this.#track = track;
+    this.#lastSeen = now;
+    this.#observations.push(track.current);
+    this.#gen++;
+    this.#trim();
+  }
+
+  /**
    * A frozen view of the current state: O(1) (plus O(segments) for a changed trajectory);
    * reused as long as neither this history nor its trajectory changed.
    */
   snapshot(): TrackHistorySnapshot {
+    return this.capture().publish();
+  }
+
+  /**
+   * {@link TrackHistory.snapshot} without freezing (the store's per-frame capture; whoever
+   * hands it out publishes it).
+   * @internal
+   */
+  capture(): TrackHistorySnapshot {
     const tg = this.trajectory.generation;
     if (this.#snap === undefined || this.#snapGen !== this.#gen || this.#snapTrajGen !== tg) {
-      this.#snap = new TrackHistorySnapshot(this, this.#observations.buffer, this.#observations.start);
+      this.#snap = new TrackHistorySnapshot(this, this.#track, this.#observations.buffer, this.#observations.start);
       this.#snapGen = this.#gen;
       this.#snapTrajGen = tg;
     }

@@ -234,7 +234,7 @@ describe('Trajectory compensation', () => {
     const huge = new AffineTransform2D([1e308, 0, 1.7e308, 0, 1, 0]); // finite, but overflows at x = 0.3
     expect(() => tr.applyCompensation(huge)).toThrow(InvalidArgumentError);
     expect(tr.activeSegment!.compensationCount).toBe(0);
-    expect(tr.activeSegment!.points[0]).toBe(original[0]);
+    expect(tr.activeSegment!.points[0]).toEqual(original[0]);
     expect(() => tr.applyCompensation({ m: [1, 0, 0, 0, 1, 0] } as never)).toThrow(InvalidArgumentError);
   });
 });
@@ -355,7 +355,7 @@ describe('Trajectory compensation: points appended after a compensation', () => 
     const seg = tr.activeSegment!;
     expect(seg.compensationCount).toBe(0);
     expect(seg.compensation).toBeUndefined();
-    expect(seg.points[0]).toBe(p);
+    expect(seg.points[0]).toEqual(p);
     // also refused with nothing to compensate
     expect(() => new Trajectory().applyCompensation(t)).toThrow(InvalidArgumentError);
   });

@@ -4,14 +4,14 @@
  * @packageDocumentation
  */
 import {
-  AffineTransform2D, BBox, InvalidArgumentError, point2Unbounded, type DurationNs, type Point2,
+  AffineTransform2D, BBox, InvalidArgumentError, point2Unbounded, type DurationNs, type MonotonicTs, type Point2,
 } from '@nv/core';
 import { viewEpoch, type ViewEpoch } from '@nv/view';
-import { AppendWindow, frozenSlice } from './append-window.js';
 import {
-  finishMotion, MotionAccumulator, resolveStationaryThreshold, STATIONARY_MOTION, type MotionFeatures, type MotionOptions,
+  MotionAccumulator, motionOfRows, resolveStationaryThreshold, STATIONARY_MOTION, type MotionFeatures, type MotionOptions,
 } from './motion.js';
 import { SEGMENT_BOUNDARY_KINDS, SegmentBoundary } from './segment-boundary.js';
+import { PointColumns, STAMP, STRIDE, TS, X, X_MAX, X_MIN, Y, Y_MAX, Y_MIN } from './point-columns.js';
 import { makePoint, type TrajectoryPoint } from './trajectory-point.js';
 
 /**
@@ -149,8 +149,9 @@ function checkPoint(p: unknown): asserts p is TrajectoryPoint {
 
 /**
  * The compensation state of a segment between two compensations: how many had been applied
- * and their composition. Every point appended in that interval refers to the same frozen
- * stamp, so recovering its recorded coordinates costs one pointer per point.
+ * and their composition. Each point row records the count current when it was appended; the
+ * segment keeps one stamp per count, so recovering a point's recorded coordinates costs one
+ * float per point.
  */
 interface CompensationStamp {
   /** Compensations applied so far. */
@@ -178,6 +179,9 @@ export function checkCompensation(transform: unknown): asserts transform is Affi
   }
 }
 
+/** Pruned rows whose steps are subtracted from the motion sums in one pass (see {@link SegmentState.motion}). */
+const MOTION_TRIM_BATCH = 32;
+
 /** Mutable state of one segment (owned by a {@link Trajectory}). */
 class SegmentState {
   readonly viewEpoch: ViewEpoch;
@@ -185,12 +189,23 @@ class SegmentState {
   closedBy: SegmentBoundary | undefined;
   /** Current compensation state (count and cumulative transform). */
   stamp: CompensationStamp = NO_COMPENSATION;
+  /**
+   * Every stamp the segment has had, indexed by count (append-only: a capture reads only the
+   * indices up to its own count, so sharing the array is safe).
+   */
+  readonly stamps: CompensationStamp[] = [NO_COMPENSATION];
   /** Inverse of `stamp.cumulative`, composed from the inverses of the individual compensations. */
   inverse: AffineTransform2D | undefined;
-  readonly points = new AppendWindow<TrajectoryPoint>();
-  /** Parallel to `points`: the compensation stamp current when each point was appended. */
-  readonly stamps = new AppendWindow<CompensationStamp>();
+  /** The points, one row each (the STAMP column is the count current at append). */
+  readonly points = new PointColumns();
+  /**
+   * Motion sums over rows `[motionFrom, points.end)`. Pruning only advances `points.start`;
+   * the steps it removed are subtracted in batches ({@link SegmentState.settle}), because
+   * reading a row written ~1000 frames earlier is a cache miss that costs more than the rest
+   * of a commit. Readers settle a copy (see {@link SegmentView.motion}).
+   */
   readonly motion: MotionAccumulator;
+  motionFrom = 0;
   #view: SegmentView | undefined;
 
   constructor(epoch: ViewEpoch, openedBy: SegmentBoundary, threshold: number) {
@@ -202,6 +217,34 @@ class SegmentState {
   get isActive(): boolean { return this.closedBy === undefined; }
 
   changed(): void { this.#view = undefined; }
+
+  /** Appends a point row and adds its step to the motion sums. */
+  append(ts: number, x: number, y: number, b: BBox): void {
+    const cols = this.points;
+    if (cols.full) this.settle(); // growing copies only the live rows
+    if (cols.length > 0) {
+      const o = (cols.end - 1) * STRIDE, d = cols.data;
+      this.motion.push(d[o + TS]!, d[o + X]!, d[o + Y]!, ts, x, y);
+    }
+    const before = cols.data;
+    cols.push(ts, x, y, b.xMin, b.yMin, b.xMax, b.yMax, this.stamp.count);
+    if (cols.data !== before) this.motionFrom = cols.start;
+  }
+
+  /** Drops the `n` oldest rows; their steps leave the motion sums in batches. */
+  dropFront(n: number): void {
+    this.points.dropFront(n);
+    if (this.points.start - this.motionFrom >= MOTION_TRIM_BATCH) this.settle();
+  }
+
+  /** Subtracts the steps of rows dropped since the last settle. */
+  settle(): void {
+    const cols = this.points;
+    if (this.motionFrom < cols.start) {
+      this.motion.trimFront(cols.data, this.motionFrom, cols.end, cols.start - this.motionFrom);
+      this.motionFrom = cols.start;
+    }
+  }
 
   view(): SegmentView {
     return (this.#view ??= new SegmentView(new SegmentCapture(this)));
@@ -222,24 +265,26 @@ export class SegmentCapture {
   readonly closedBy: SegmentBoundary | undefined;
   /** Compensation count and cumulative transform at capture time. */
   readonly stamp: CompensationStamp;
+  /** The segment's stamps by count (entries up to `stamp.count` never change). */
+  readonly stamps: readonly CompensationStamp[];
   /** Inverse of the cumulative compensation at capture time; undefined when never compensated. */
   readonly inverse: AffineTransform2D | undefined;
-  /** Backing array of the point window (elements below `end` never change). */
-  readonly buf: readonly TrajectoryPoint[];
-  /** Index of the oldest captured point in `buf`. */
+  /** Point rows (rows below `end` never change). */
+  readonly data: Float64Array;
+  /** Row of the oldest captured point in `data`. */
   readonly start: number;
-  /** One past the newest captured point in `buf`. */
+  /** One past the newest captured point's row. */
   readonly end: number;
-  /** Backing array of the per-point compensation stamps (parallel to the points). */
-  readonly stampBuf: readonly CompensationStamp[];
-  /** Index of the oldest captured point's stamp in `stampBuf`. */
-  readonly stampStart: number;
   /** Running path length of the captured points. */
   readonly displacement: number;
   /** Running maximum step speed of the captured points. */
   readonly maxSpeed: number;
   /** Stationary speed threshold of the segment's motion features. */
   readonly threshold: number;
+  /** The motion sums cover rows `[motionFrom, end)`; rows before `start` still have to be subtracted. */
+  readonly motionFrom: number;
+  /** The segment's accumulator when rows are pending (copied on first read), else undefined. */
+  readonly pending: MotionAccumulator | undefined;
 
   /** @param s - the segment to capture */
   constructor(s: SegmentState) {
@@ -247,21 +292,40 @@ export class SegmentCapture {
     this.openedBy = s.openedBy;
     this.closedBy = s.closedBy;
     this.stamp = s.stamp;
+    this.stamps = s.stamps;
     this.inverse = s.inverse;
-    this.buf = s.points.buffer;
+    this.data = s.points.data;
     this.start = s.points.start;
-    this.end = this.buf.length;
-    this.stampBuf = s.stamps.buffer;
-    this.stampStart = s.stamps.start;
-    this.displacement = s.motion.displacement;
-    this.maxSpeed = s.motion.maxSpeed;
+    this.end = s.points.end;
     this.threshold = s.motion.threshold;
+    this.motionFrom = s.motionFrom;
+    if (s.motionFrom < this.start) {
+      // Settled on first read, from a copy: the live accumulator keeps changing.
+      this.pending = s.motion.copy();
+      this.displacement = NaN;
+      this.maxSpeed = NaN;
+    } else {
+      this.pending = undefined;
+      this.displacement = s.motion.displacement;
+      this.maxSpeed = s.motion.maxSpeed;
+    }
   }
 }
 
-/** Frozen view of a captured segment; points and motion features are materialized on first access and cached. */
+/** Builds the frozen point of row `r` (absolute) of `data`. */
+function pointOfRow(data: Float64Array, r: number): TrajectoryPoint {
+  const o = r * STRIDE;
+  const bbox = BBox.unbounded(data[o + X_MIN]!, data[o + Y_MIN]!, data[o + X_MAX]!, data[o + Y_MAX]!);
+  return makePoint(data[o + TS]! as MonotonicTs, point2Unbounded(data[o + X]!, data[o + Y]!), bbox).publish();
+}
+
+/**
+ * Frozen view of a captured segment. Points are built from their rows on first access (each
+ * point once per view, so repeated reads return the same object); motion features likewise.
+ */
 class SegmentView implements TrajectorySegment {
   readonly #c: SegmentCapture;
+  #cache: Array<TrajectoryPoint | undefined> | undefined;
   #points: readonly TrajectoryPoint[] | undefined;
   #motion: MotionFeatures | undefined;
 
@@ -275,15 +339,27 @@ class SegmentView implements TrajectorySegment {
   get closedBy(): SegmentBoundary | undefined { return this.#c.closedBy; }
   get compensation(): AffineTransform2D | undefined { return this.#c.stamp.cumulative; }
   get compensationCount(): number { return this.#c.stamp.count; }
-  get points(): readonly TrajectoryPoint[] { return (this.#points ??= frozenSlice(this.#c.buf, this.#c.start, this.#c.end)); }
+  get points(): readonly TrajectoryPoint[] {
+    if (this.#points === undefined) {
+      const n = this.pointCount;
+      const out = new Array<TrajectoryPoint>(n);
+      for (let i = 0; i < n; i++) out[i] = this.#point(i);
+      this.#points = n === 0 ? NO_POINTS : Object.freeze(out);
+    }
+    return this.#points;
+  }
   get pointCount(): number { return this.#c.end - this.#c.start; }
+  #point(i: number): TrajectoryPoint {
+    const cache = (this.#cache ??= new Array<TrajectoryPoint | undefined>(this.pointCount));
+    return (cache[i] ??= pointOfRow(this.#c.data, this.#c.start + i));
+  }
+  #inRange(i: number): boolean { return Number.isInteger(i) && i >= 0 && i < this.#c.end - this.#c.start; }
   pointAt(i: number): TrajectoryPoint | undefined {
-    const c = this.#c;
-    return Number.isInteger(i) && i >= 0 && i < c.end - c.start ? c.buf[c.start + i] : undefined;
+    return this.#inRange(i) ? this.#point(i) : undefined;
   }
   #stampAt(i: number): CompensationStamp | undefined {
     const c = this.#c;
-    return Number.isInteger(i) && i >= 0 && i < c.end - c.start ? c.stampBuf[c.stampStart + i] : undefined;
+    return this.#inRange(i) ? c.stamps[c.data[(c.start + i) * STRIDE + STAMP]!] : undefined;
   }
   compensationIndexAt(i: number): number | undefined { return this.#stampAt(i)?.count; }
   restoreTransformAt(i: number): AffineTransform2D | undefined {
@@ -307,16 +383,20 @@ class SegmentView implements TrajectorySegment {
     const t = this.restoreTransformAt(i)!;
     if (t === AffineTransform2D.IDENTITY) return p;
     const q = t.apply(p.position);
-    return makePoint(p.ts, point2Unbounded(q.x, q.y), t.applyToBBox(p.bbox));
+    return makePoint(p.ts, point2Unbounded(q.x, q.y), t.applyToBBox(p.bbox)).publish();
   }
-  get firstPoint(): TrajectoryPoint | undefined { const c = this.#c; return c.start < c.end ? c.buf[c.start] : undefined; }
-  get lastPoint(): TrajectoryPoint | undefined { const c = this.#c; return c.start < c.end ? c.buf[c.end - 1] : undefined; }
+  get firstPoint(): TrajectoryPoint | undefined { return this.pointAt(0); }
+  get lastPoint(): TrajectoryPoint | undefined { return this.pointAt(this.pointCount - 1); }
   get motion(): MotionFeatures {
     if (this.#motion === undefined) {
       const c = this.#c;
-      this.#motion = c.end - c.start < 2
-        ? STATIONARY_MOTION
-        : finishMotion(c.displacement, c.maxSpeed, c.buf[c.start]!, c.buf[c.end - 1]!, c.threshold);
+      if (c.end - c.start < 2) this.#motion = STATIONARY_MOTION;
+      else if (c.pending === undefined) this.#motion = motionOfRows(c.data, c.start, c.end, c.displacement, c.maxSpeed, c.threshold);
+      else {
+        const acc = c.pending.copy();
+        acc.trimFront(c.data, c.motionFrom, c.end, c.start - c.motionFrom);
+        this.#motion = motionOfRows(c.data, c.start, c.end, acc.displacement, acc.maxSpeed, c.threshold);
+      }
     }
     return this.#motion;
   }
@@ -324,7 +404,7 @@ class SegmentView implements TrajectorySegment {
   get duration(): DurationNs | undefined {
     const c = this.#c;
     if (c.end - c.start < 2) return undefined;
-    return (c.buf[c.end - 1]!.ts - c.buf[c.start]!.ts) as DurationNs;
+    return (c.data[(c.end - 1) * STRIDE + TS]! - c.data[c.start * STRIDE + TS]!) as DurationNs;
   }
   /** Plain-object form (for logging / JSON). */
   toJSON(): Record<string, unknown> {
@@ -335,6 +415,7 @@ class SegmentView implements TrajectorySegment {
   }
 }
 
+const NO_POINTS: readonly TrajectoryPoint[] = Object.freeze([]);
 const NO_SEGMENTS: readonly SegmentView[] = Object.freeze([]);
 
 /**
@@ -570,31 +651,43 @@ export class Trajectory implements ReadonlyTrajectory {
     checkPoint(point);
     const active = this.#active();
     if (active === undefined) return false;
-    const prev = active.points.last();
-    if (prev !== undefined && point.ts < prev.ts) {
-      throw new InvalidArgumentError('point.ts', `a timestamp >= the segment's last point (${prev.ts})`, point.ts);
+    const prevTs = active.points.lastTs();
+    if (prevTs !== undefined && point.ts < prevTs) {
+      throw new InvalidArgumentError('point.ts', `a timestamp >= the segment's last point (${prevTs})`, point.ts);
     }
-    const p = Object.isFrozen(point) && Object.isFrozen(point.position) ? point : makePoint(point.ts, point2Unbounded(point.position.x, point.position.y), point.bbox);
-    this.#append(active, prev, p);
+    const b = point.bbox;
+    this.#append(active, point.ts, point.position.x, point.position.y, b);
     return true;
   }
 
   /**
-   * {@link Trajectory.pushPoint} for a point the caller built frozen and validated, with a
-   * timestamp not before the active segment's last point (the store's commit path).
+   * The store's per-frame commit, in one call: moves the active segment to `epoch` (or, when
+   * none is open and the track is not lost, opens one with `trackLost` — a re-acquisition),
+   * appends the point (bbox centre, bbox, `now`), closes the segment with `trackLost` when
+   * `lost`, and prunes to `maxPoints`. The caller guarantees a valid epoch, a validated bbox
+   * and a timestamp not before the active segment's last point.
    * @internal
    */
-  appendTrustedPoint(point: TrajectoryPoint): boolean {
-    const active = this.#active();
-    if (active === undefined) return false;
-    this.#append(active, active.points.last(), point);
-    return true;
+  commitObservation(now: MonotonicTs, bbox: BBox, epoch: ViewEpoch, lost: boolean, maxPoints: number): void {
+    let active = this.#active();
+    if (active !== undefined) {
+      if (active.viewEpoch !== epoch) {
+        this.changeEpoch(epoch);
+        active = this.#active();
+      }
+    } else if (!lost) {
+      this.openSegment(epoch, SegmentBoundary.trackLost);
+      active = this.#active();
+    }
+    if (active !== undefined) {
+      this.#append(active, now, (bbox.xMin + bbox.xMax) / 2, (bbox.yMin + bbox.yMax) / 2, bbox);
+      if (lost) this.closeActiveSegment(SegmentBoundary.trackLost);
+    }
+    if (this.#total > maxPoints) this.pruneOldestPoints(maxPoints);
   }
 
-  #append(active: SegmentState, prev: TrajectoryPoint | undefined, p: TrajectoryPoint): void {
-    active.points.push(p);
-    active.stamps.push(active.stamp);
-    active.motion.push(prev, p);
+  #append(active: SegmentState, ts: number, x: number, y: number, b: BBox): void {
+    active.append(ts, x, y, b);
     this.#total++;
     this.#changed(active, false);
   }
@@ -612,6 +705,15 @@ export class Trajectory implements ReadonlyTrajectory {
     if (!Number.isSafeInteger(maxPoints) || maxPoints < 0) throw new InvalidArgumentError('maxPoints', 'a non-negative integer', maxPoints);
     if (this.#total <= maxPoints) return 0;
     let toRemove = this.#total - maxPoints;
+    const first = this.#segs[0]!;
+    if (first.points.length > toRemove) {
+      // The common case (a track at its cap): the oldest segment alone covers the excess.
+      first.dropFront(toRemove);
+      first.changed();
+      this.#total = maxPoints;
+      this.#changed(undefined, !first.isActive);
+      return toRemove;
+    }
     let drop = 0;
     for (const seg of this.#segs) {
       if (seg.isActive || seg.points.length > toRemove) break;
@@ -625,9 +727,7 @@ export class Trajectory implements ReadonlyTrajectory {
       const len = seg.points.length;
       const n = Math.min(toRemove, len);
       if (n === 0) continue;
-      seg.motion.trimFront(seg.points.buffer, seg.points.start, seg.points.buffer.length, n);
-      seg.points.dropFront(n);
-      seg.stamps.dropFront(n);
+      seg.dropFront(n);
       seg.changed();
       if (!seg.isActive) structural = true;
       toRemove -= n;
@@ -681,12 +781,23 @@ export class Trajectory implements ReadonlyTrajectory {
     checkCompensation(transform);
     const active = this.#active();
     if (active === undefined || (epoch !== undefined && active.viewEpoch !== epoch)) return undefined;
-    const n = active.points.length;
-    const next = new Array<TrajectoryPoint>(n);
+    const cols = active.points;
+    const n = cols.length;
+    const next = new Float64Array(Math.max(8, n * 2) * STRIDE);
+    const src = cols.data;
     for (let i = 0; i < n; i++) {
-      const p = active.points.at(i);
-      const q = transform.apply(p.position);
-      next[i] = makePoint(p.ts, point2Unbounded(q.x, q.y), transform.applyToBBox(p.bbox));
+      const o = (cols.start + i) * STRIDE, w = i * STRIDE;
+      const q = transform.apply({ x: src[o + X]!, y: src[o + Y]! });
+      const pos = point2Unbounded(q.x, q.y); // throws on non-finite results, before anything changes
+      const b = transform.applyToBBox(BBox.unbounded(src[o + X_MIN]!, src[o + Y_MIN]!, src[o + X_MAX]!, src[o + Y_MAX]!));
+      next[w + TS] = src[o + TS]!;
+      next[w + X] = pos.x;
+      next[w + Y] = pos.y;
+      next[w + X_MIN] = b.xMin;
+      next[w + Y_MIN] = b.yMin;
+      next[w + X_MAX] = b.xMax;
+      next[w + Y_MAX] = b.yMax;
+      next[w + STAMP] = src[o + STAMP]!;
     }
     const prev = active.stamp;
     const stamp: CompensationStamp = Object.freeze({
@@ -697,8 +808,10 @@ export class Trajectory implements ReadonlyTrajectory {
     const inv = transform.invert();
     const inverse = active.inverse === undefined ? inv : inv.then(active.inverse);
     return () => {
-      active.points.replace(next);
+      cols.replace(next, n);
       active.motion.recompute(next, 0, n);
+      active.motionFrom = 0;
+      active.stamps.push(stamp);
       active.stamp = stamp;
       active.inverse = inverse;
       this.#changed(active, false);

@@ -86,6 +86,26 @@ describe('ViewSystem — fixed camera', () => {
   it('rejects a bad timestamp', async () => {
     const view = new ViewSystem<string>({ mode: 'fixed' });
     await expect(view.update(-1 as MonotonicTs, 'f')).rejects.toSatisfy(InvalidArgumentError.isInstance);
+    expect(() => view.updateSync(-1 as MonotonicTs)).toThrow(InvalidArgumentError);
+  });
+
+  it('updateSync answers without a promise, with the same frozen update until a restart', async () => {
+    const view = new ViewSystem<string>({ mode: 'fixed' });
+    const a = view.updateSync(ts(1))!;
+    expect(a).not.toBeInstanceOf(Promise);
+    expect(view.updateSync(ts(2))).toBe(a);
+    expect(await view.update(ts(3), 'f')).toBe(a);
+    expect(Object.isFrozen(a) && Object.isFrozen(a.events)).toBe(true);
+    expect(a).toMatchObject({ snapshot: view.snapshot, decision: undefined, motionSource: { kind: 'none' }, events: [], changed: false });
+    const r = view.restart();
+    const b = view.updateSync(ts(4))!;
+    expect(b).not.toBe(a);
+    expect(b.snapshot).toBe(r.snapshot);
+  });
+
+  it('updateSync leaves observed cameras to update (their provider is polled)', () => {
+    const view = new ViewSystem<string>({ mode: 'observed', provider: scripted([{}]) });
+    expect(view.updateSync(ts(1))).toBeUndefined();
   });
 });
 

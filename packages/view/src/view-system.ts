@@ -67,6 +67,8 @@ export type ViewEvent =
   | { readonly type: 'motionSourceWarning'; readonly warning: MotionSourceWarning }
   | { readonly type: 'providerError'; readonly error: NvError; readonly cause: unknown };
 
+const NO_EVENTS: readonly ViewEvent[] = Object.freeze([]);
+
 /** Result of one {@link ViewSystem.update} (or {@link ViewSystem.restart}). */
 export interface ViewUpdate {
   /** The view for this frame (the same object as before when nothing changed). */
@@ -164,6 +166,8 @@ export class ViewSystem<F = unknown> {
   #motionSince = 0;
   #episode: Episode | undefined = undefined;
   #tail: Promise<unknown> = Promise.resolve();
+  /** The fixed-camera update for the current snapshot (reused frame after frame). */
+  #fixed: ViewUpdate | undefined;
 
   /**
    * Creates the view system for one feed.
@@ -213,12 +217,37 @@ export class ViewSystem<F = unknown> {
   update(ts: MonotonicTs, frame: F): Promise<ViewUpdate> {
     let t: MonotonicTs;
     try { t = checkTs(ts); } catch (e) { return Promise.reject(e); }
-    if (this.mode === 'fixed') {
-      return Promise.resolve({ snapshot: this.#snapshot, decision: undefined, motionSource: noneSource(), events: [], changed: false });
-    }
+    if (this.mode === 'fixed') return Promise.resolve(this.#fixedUpdate());
     const run = this.#tail.then(() => this.#observe(t, frame));
     this.#tail = run.catch(() => undefined);
     return run;
+  }
+
+  /**
+   * {@link ViewSystem.update} without a promise where none is needed: for a fixed camera the
+   * view only changes on restart, so the frame's update is returned at once (the same frozen
+   * object while the view is unchanged). Observed cameras poll their provider: `undefined`
+   * is returned, and the caller uses `update`.
+   * @param ts - frame timestamp, ns since feed start
+   * @throws {InvalidArgumentError} for a bad `ts`
+   * @example
+   * ```ts
+   * const vu = view.updateSync(frame.ts) ?? await view.update(frame.ts, frame);
+   * ```
+   */
+  updateSync(ts: MonotonicTs): ViewUpdate | undefined {
+    checkTs(ts);
+    return this.mode === 'fixed' ? this.#fixedUpdate() : undefined;
+  }
+
+  #fixedUpdate(): ViewUpdate {
+    const snap = this.#snapshot;
+    let u = this.#fixed;
+    if (u === undefined || u.snapshot !== snap) {
+      u = Object.freeze({ snapshot: snap, decision: undefined, motionSource: noneSource(), events: NO_EVENTS, changed: false });
+      this.#fixed = u;
+    }
+    return u;
   }
 
   /**
