@@ -1,5 +1,5 @@
 #!/usr/bin/env node
-// Per-frame runtime overhead: a synthetic source (pre-built frames), 3 trivial stages — one
+// Per-frame runtime overhead: a synthetic source (frames made on demand), 3 trivial stages — one
 // reporting 50 live tracks every frame, so the temporal commit is included — provenance on,
 // a sink that does nothing. Compared in the same run with calling the same 3 stages directly
 // in a loop (no view, no temporal, no provenance, no queues): the difference is nv's overhead.
@@ -10,7 +10,7 @@ import { cpus } from 'node:os';
 import { BBox, trackId } from '../../packages/core/dist/index.js';
 import { createObservation, createTrack } from '../../packages/perception/dist/index.js';
 import { Runtime } from '../../packages/runtime/dist/index.js';
-import { SyntheticSource, frameSequence } from '../../packages/test-util/dist/index.js';
+import { frameSequence } from '../../packages/test-util/dist/index.js';
 
 const arg = (n, d) => { const i = process.argv.indexOf(`--${n}`); return i > 0 ? Number(process.argv[i + 1]) : d; };
 const FRAMES = arg('frames', 10000);
@@ -27,21 +27,28 @@ const stages = () => [
   { id: 'c', process: () => undefined },
 ];
 
+/** A source that makes each frame when asked, like a real one (no 10,000 frames held in memory). */
+const frameAt = (seq) => frameSequence(1, { width: 16, height: 16, startSeq: seq })[0];
+class LazySource {
+  specificationVersion = 'v1';
+  #next = 0;
+  async next() { return this.#next < FRAMES ? frameAt(this.#next++) : undefined; }
+  stop() {}
+}
+
 const median = (a) => { const s = [...a].sort((x, y) => x - y); return s[Math.floor(s.length / 2)]; };
 const pct = (a, q) => { const s = [...a].sort((x, y) => x - y); return s[Math.floor(s.length * q)]; };
 
 // Baseline: the same stages called directly, timed per frame like the runtime times a frame.
 function baseline() {
-  const frames = frameSequence(FRAMES, { width: 16, height: 16 });
   const st = stages();
   const us = new Array(FRAMES);
   for (let i = 0; i < FRAMES; i++) {
-    const f = frames[i];
+    const f = frameAt(i);
     const t0 = performance.now();
     for (const s of st) s.process({ frame: f });
     us[i] = (performance.now() - t0) * 1000;
     f.release();
-    frames[i] = undefined;
   }
   return median(us);
 }
@@ -52,7 +59,7 @@ async function feedRun() {
   const lat = [], own = [];
   const rt = new Runtime();
   const feed = rt.addFeed({
-    source: () => new SyntheticSource(frameSequence(FRAMES, { width: 16, height: 16 })), cameraMode: 'fixed', stages: stages(),
+    source: () => new LazySource(), cameraMode: 'fixed', stages: stages(),
     sink: {
       emit: (o) => {
         const p = o.provenance;

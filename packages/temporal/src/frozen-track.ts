@@ -58,7 +58,6 @@ function isTrackState(s: unknown): s is TrackState {
 }
 /** A validated observation copy (re-freezing it is a no-op); frozen when published. @internal */
 export class SealedObservation implements TrackObservation {
-  #published = false;
   constructor(
     readonly ts: TrackObservation['ts'],
     readonly bbox: BBox,
@@ -70,8 +69,7 @@ export class SealedObservation implements TrackObservation {
 
   /** Freezes this copy (once). @returns this */
   publish(): this {
-    if (!this.#published) {
-      this.#published = true;
+    if (!Object.isFrozen(this)) {
       Object.freeze(this);
     }
     return this;
@@ -80,7 +78,6 @@ export class SealedObservation implements TrackObservation {
 
 /** A validated track copy (re-freezing it is a no-op); frozen, with its observation, when published. @internal */
 export class SealedTrack implements Track {
-  #published = false;
   constructor(
     readonly id: Track['id'],
     readonly classId: number,
@@ -91,8 +88,7 @@ export class SealedTrack implements Track {
 
   /** Freezes this copy and its observation (once). @returns this */
   publish(): this {
-    if (!this.#published) {
-      this.#published = true;
+    if (!Object.isFrozen(this)) {
       this.current.publish();
       Object.freeze(this);
     }

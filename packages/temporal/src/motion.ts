@@ -153,13 +153,16 @@ export class MotionAccumulator {
     this.threshold = threshold;
   }
 
-  /** A copy with the same running state (to settle a capture's pending trims without touching the live one). */
-  copy(): MotionAccumulator {
-    const c = new MotionAccumulator(this.threshold);
-    c.#displacement = this.#displacement;
-    c.#maxSpeed = this.#maxSpeed;
-    c.#maxCount = this.#maxCount;
-    c.#trims = this.#trims;
+  /**
+   * An accumulator in the given running state (what {@link MotionAccumulator.maxCount} and
+   * {@link MotionAccumulator.trims} report, with the sums): a capture settles its pending trims on one.
+   */
+  static restore(threshold: number, displacement: number, maxSpeed: number, maxCount: number, trims: number): MotionAccumulator {
+    const c = new MotionAccumulator(threshold);
+    c.#displacement = displacement;
+    c.#maxSpeed = maxSpeed;
+    c.#maxCount = maxCount;
+    c.#trims = trims;
     return c;
   }
 
@@ -234,6 +237,10 @@ export class MotionAccumulator {
   get displacement(): number { return this.#displacement; }
   /** Maximum step speed of the window. */
   get maxSpeed(): number { return this.#maxSpeed; }
+  /** Steps whose speed equals the maximum. */
+  get maxCount(): number { return this.#maxCount; }
+  /** Incremental trims since the last exact recomputation. */
+  get trims(): number { return this.#trims; }
 }
 
 /** Distance between the positions of the rows at float offsets `a` and `b` (sqrt: faster than Math.hypot; no overflow at these magnitudes). */

@@ -52,7 +52,6 @@ export class TrackHistorySnapshot {
   readonly #totalPoints: number;
   #observations: readonly TrackObservation[] | undefined;
   #trajectory: ReadonlyTrajectory | undefined;
-  #published = false;
 
   /**
    * @internal built by {@link TrackHistory}; frozen when first handed out ({@link TrackHistorySnapshot.publish}),
@@ -77,8 +76,7 @@ export class TrackHistorySnapshot {
    * @internal
    */
   publish(): this {
-    if (!this.#published) {
-      this.#published = true;
+    if (!Object.isFrozen(this)) {
       Object.freeze(this);
     }
     return this;

@@ -40,13 +40,11 @@ export function trajectoryPoint(ts: MonotonicTs, bbox: BBox): TrajectoryPoint {
  * @internal
  */
 export class StoredPoint implements TrajectoryPoint {
-  #published = false;
   constructor(readonly ts: MonotonicTs, readonly position: Point2, readonly bbox: BBox) {}
 
   /** Freezes the point and its position (once). @returns this */
   publish(): this {
-    if (!this.#published) {
-      this.#published = true;
+    if (!Object.isFrozen(this)) {
       Object.freeze(this.position);
       Object.freeze(this);
     }

@@ -281,10 +281,11 @@ export class SegmentCapture {
   readonly maxSpeed: number;
   /** Stationary speed threshold of the segment's motion features. */
   readonly threshold: number;
-  /** The motion sums cover rows `[motionFrom, end)`; rows before `start` still have to be subtracted. */
+  /** The motion sums cover rows `[motionFrom, end)`; rows before `start` are subtracted on first read. */
   readonly motionFrom: number;
-  /** The segment's accumulator when rows are pending (copied on first read), else undefined. */
-  readonly pending: MotionAccumulator | undefined;
+  /** Accumulator state (with the sums above) to settle pending rows from. */
+  readonly maxCount: number;
+  readonly trims: number;
 
   /** @param s - the segment to capture */
   constructor(s: SegmentState) {
@@ -297,18 +298,13 @@ export class SegmentCapture {
     this.data = s.points.data;
     this.start = s.points.start;
     this.end = s.points.end;
-    this.threshold = s.motion.threshold;
+    const m = s.motion;
+    this.threshold = m.threshold;
     this.motionFrom = s.motionFrom;
-    if (s.motionFrom < this.start) {
-      // Settled on first read, from a copy: the live accumulator keeps changing.
-      this.pending = s.motion.copy();
-      this.displacement = NaN;
-      this.maxSpeed = NaN;
-    } else {
-      this.pending = undefined;
-      this.displacement = s.motion.displacement;
-      this.maxSpeed = s.motion.maxSpeed;
-    }
+    this.displacement = m.displacement;
+    this.maxSpeed = m.maxSpeed;
+    this.maxCount = m.maxCount;
+    this.trims = m.trims;
   }
 }
 
@@ -391,9 +387,9 @@ class SegmentView implements TrajectorySegment {
     if (this.#motion === undefined) {
       const c = this.#c;
       if (c.end - c.start < 2) this.#motion = STATIONARY_MOTION;
-      else if (c.pending === undefined) this.#motion = motionOfRows(c.data, c.start, c.end, c.displacement, c.maxSpeed, c.threshold);
+      else if (c.motionFrom === c.start) this.#motion = motionOfRows(c.data, c.start, c.end, c.displacement, c.maxSpeed, c.threshold);
       else {
-        const acc = c.pending.copy();
+        const acc = MotionAccumulator.restore(c.threshold, c.displacement, c.maxSpeed, c.maxCount, c.trims);
         acc.trimFront(c.data, c.motionFrom, c.end, c.start - c.motionFrom);
         this.#motion = motionOfRows(c.data, c.start, c.end, acc.displacement, acc.maxSpeed, c.threshold);
       }
