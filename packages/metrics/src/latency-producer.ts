@@ -11,6 +11,7 @@ import {
   AggregationTemporality, DataPointType, type CollectionResult, type DataPoint, type Histogram, type HistogramMetricData,
   type MetricDescriptor, type MetricProducer,
 } from '@opentelemetry/sdk-metrics';
+import type { LatencySnapshot } from '@nv/runtime';
 import { AttributeCache } from './attributes.js';
 import { HISTOGRAMS, type InstrumentInfo } from './instruments.js';
 import { samplerFor, type DiagnosticsSampler, type MetricsSource } from './source.js';
@@ -20,14 +21,7 @@ import { VERSION } from './version.js';
 export const METER_NAME = '@nv/metrics';
 
 /** The parts of a runtime `LatencySnapshot` the producer reads (all times in ms). */
-interface LatencyLike {
-  readonly boundsMs: readonly number[];
-  readonly counts: readonly number[];
-  readonly count: number;
-  readonly sumMs: number;
-  readonly minMs: number;
-  readonly maxMs: number;
-}
+type LatencyLike = Pick<LatencySnapshot, 'boundsMs' | 'counts' | 'count' | 'sumMs' | 'minMs' | 'maxMs'>;
 
 const boundsCache = new WeakMap<readonly number[], number[]>();
 /** Bucket bounds in seconds, converted once per distinct bounds array. */

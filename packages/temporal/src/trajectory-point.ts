@@ -30,35 +30,10 @@ export interface TrajectoryPoint {
 export function trajectoryPoint(ts: MonotonicTs, bbox: BBox): TrajectoryPoint {
   if (typeof ts !== 'number' || !Number.isFinite(ts) || ts < 0) throw new InvalidArgumentError('point.ts', 'finite nanoseconds >= 0', ts);
   if (!(bbox instanceof BBox)) throw new InvalidArgumentError('point.bbox', 'a BBox', bbox);
-  return makePoint(ts, point2Unbounded((bbox.xMin + bbox.xMax) / 2, (bbox.yMin + bbox.yMax) / 2), bbox).publish();
+  return makePoint(ts, point2Unbounded((bbox.xMin + bbox.xMax) / 2, (bbox.yMin + bbox.yMax) / 2), bbox);
 }
 
-/**
- * A point as a trajectory stores it: never mutated, frozen (with its position) when it is
- * first handed out — see {@link publishPoint}. Freezing on every append would cost more than
- * the rest of the append.
- * @internal
- */
-export class StoredPoint implements TrajectoryPoint {
-  constructor(readonly ts: MonotonicTs, readonly position: Point2, readonly bbox: BBox) {}
-
-  /** Freezes the point and its position (once). @returns this */
-  publish(): this {
-    if (!Object.isFrozen(this)) {
-      Object.freeze(this.position);
-      Object.freeze(this);
-    }
-    return this;
-  }
-}
-
-/** Unchecked constructor for already-validated parts (the point is frozen when published). @internal */
-export function makePoint(ts: MonotonicTs, position: Point2, bbox: BBox): StoredPoint {
-  return new StoredPoint(ts, position, bbox);
-}
-
-/** Freezes a stored point before it leaves the package (points given frozen are returned as they are). @internal */
-export function publishPoint<P extends TrajectoryPoint | undefined>(p: P): P {
-  if (p instanceof StoredPoint) p.publish();
-  return p;
+/** Unchecked constructor for already-validated parts. @internal */
+export function makePoint(ts: MonotonicTs, position: Point2, bbox: BBox): TrajectoryPoint {
+  return Object.freeze({ ts, position, bbox });
 }

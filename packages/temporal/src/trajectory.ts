@@ -312,7 +312,7 @@ export class SegmentCapture {
 function pointOfRow(data: Float64Array, r: number): TrajectoryPoint {
   const o = r * STRIDE;
   const bbox = BBox.unbounded(data[o + X_MIN]!, data[o + Y_MIN]!, data[o + X_MAX]!, data[o + Y_MAX]!);
-  return makePoint(data[o + TS]! as MonotonicTs, point2Unbounded(data[o + X]!, data[o + Y]!), bbox).publish();
+  return makePoint(data[o + TS]! as MonotonicTs, point2Unbounded(data[o + X]!, data[o + Y]!), bbox);
 }
 
 /**
@@ -379,7 +379,7 @@ class SegmentView implements TrajectorySegment {
     const t = this.restoreTransformAt(i)!;
     if (t === AffineTransform2D.IDENTITY) return p;
     const q = t.apply(p.position);
-    return makePoint(p.ts, point2Unbounded(q.x, q.y), t.applyToBBox(p.bbox)).publish();
+    return makePoint(p.ts, point2Unbounded(q.x, q.y), t.applyToBBox(p.bbox));
   }
   get firstPoint(): TrajectoryPoint | undefined { return this.pointAt(0); }
   get lastPoint(): TrajectoryPoint | undefined { return this.pointAt(this.pointCount - 1); }
