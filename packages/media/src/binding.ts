@@ -6,6 +6,7 @@
  * @internal
  */
 import { createRequire } from 'node:module';
+import { existsSync } from 'node:fs';
 import { dirname, join } from 'node:path';
 import { MediaError } from '@nv/core';
 
@@ -143,31 +144,53 @@ export interface Binding {
 
 let cached: Binding | undefined;
 
+/** What `@nv/native` needs from the system (its `requirements.json`), in Debian package names. */
+interface NativeRequirements {
+  readonly prebuilt: { readonly platform: string; readonly arch: string; readonly libc: string; readonly gstreamer: string };
+  readonly runtime: readonly string[];
+  readonly buildTools: Readonly<Record<string, string>>;
+  readonly pkgConfig: Readonly<Record<string, string>>;
+}
+
 /**
- * Loads the addon once.
- * @throws {MediaError} `Unsupported`, listing every path tried and how to build the addon
+ * Loads the addon once. Tries, in order: `NV_NATIVE_PATH`, a source build
+ * (`@nv/native/build/Release`), the prebuilt binary for this platform
+ * (`@nv/native/prebuilds/<platform>-<arch>`).
+ * @throws {MediaError} `Unsupported`, naming the platform, every path tried and the fix
  */
 export function loadBinding(): Binding {
   if (cached) return cached;
   const require = createRequire(import.meta.url);
   const tried: string[] = [];
   const candidates: string[] = [];
+  let reqs: NativeRequirements | undefined;
   try {
-    candidates.push(join(dirname(require.resolve('@nv/native/package.json')), 'build', 'Release', 'nv_native.node'));
+    const root = dirname(require.resolve('@nv/native/package.json'));
+    candidates.push(join(root, 'build', 'Release', 'nv_native.node'), join(root, 'prebuilds', `${process.platform}-${process.arch}`, 'nv_native.node'));
+    reqs = require('@nv/native/requirements.json') as NativeRequirements;
   } catch (e) {
-    tried.push(`@nv/native: ${(e as Error).message}`);
+    tried.push(`@nv/native: ${(e as Error).message.split('\n')[0]}`);
   }
   if (process.env['NV_NATIVE_PATH']) candidates.unshift(process.env['NV_NATIVE_PATH']);
+  let missingLibrary = false;
   for (const path of candidates) {
+    if (!existsSync(path)) { tried.push(`${path}: not present`); continue; }
     try {
       cached = require(path) as Binding;
       return cached;
     } catch (e) {
-      tried.push(`${path}: ${(e as Error).message.split('\n')[0]}`);
+      const first = (e as Error).message.split('\n')[0] ?? '';
+      if (/cannot open shared object file/.test(first)) missingLibrary = true;
+      tried.push(`${path}: ${first}`);
     }
   }
-  throw MediaError.unsupported(
-    `the nv native addon could not be loaded on ${process.platform}-${process.arch} (Node ${process.version}); tried: ${tried.join('; ')}. ` +
-    'It needs GStreamer >= 1.16 with development headers; build it with `npm test` (which sets everything up) or `pnpm --filter @nv/native build`.',
-  );
+  const platform = `${process.platform}-${process.arch} (Node ${process.version})`;
+  const runtime = (reqs?.runtime ?? ['gstreamer1.0-plugins-base', 'gstreamer1.0-plugins-good', 'libcairo2']).join(' ');
+  const build = reqs ? [...new Set([...Object.values(reqs.buildTools), ...Object.values(reqs.pkgConfig)])].join(' ') : 'cmake g++ pkg-config libgstreamer1.0-dev libgstreamer-plugins-base1.0-dev libcairo2-dev';
+  const fix = missingLibrary
+    ? `GStreamer or cairo libraries are missing on this machine. Debian/Ubuntu: apt-get install --no-install-recommends ${runtime}`
+    : reqs && `${process.platform}-${process.arch}` !== `${reqs.prebuilt.platform}-${reqs.prebuilt.arch}`
+      ? `@nv/native ships a prebuilt binary only for ${reqs.prebuilt.platform}-${reqs.prebuilt.arch} (${reqs.prebuilt.libc}, GStreamer ${reqs.prebuilt.gstreamer}); build it from source: install ${build} (Debian names) and GStreamer's runtime plugins, then run \`npx nv-native-build\``
+      : `reinstall @nv/native (\`npm install @nv/native\`), or build it from source: apt-get install --no-install-recommends ${build} ${runtime}, then \`npx nv-native-build\`; in nv's own checkout run \`npm test\` or \`npm run setup\``;
+  throw MediaError.unsupported(`the nv native addon could not be loaded on ${platform}. ${fix}. Tried: ${tried.join('; ')}`);
 }
