@@ -11,6 +11,7 @@ describe('redactUrl', () => {
     ['no scheme', 'admin:pw@cam/live', '***@cam/live'],
     ['secret query params', 'rtsps://cam/live?token=abc&channel=1&password=x', 'rtsps://cam/live?token=***&channel=1&password=***'],
     ['suffix-style names', 'https://h/p?api_key=k1&x-auth-token=t&keyframe=3', 'https://h/p?api_key=***&x-auth-token=***&keyframe=3'],
+    ['short password names', 'rtsp://cam/live?pw=hunter2&passwd=a&pwd=b&passcode=c&secret=d&key=e&auth=f&sig=g&ch=1', 'rtsp://cam/live?pw=***&passwd=***&pwd=***&passcode=***&secret=***&key=***&auth=***&sig=***&ch=1'],
     ['both, with fragment', 'rtsp://a:b@h/p?sig=zz#frag', 'rtsp://***@h/p?sig=***#frag'],
     ['not a url', 'just text', 'just text'],
     ['unescaped / in password', 'rtsp://admin:p/ss@cam/live', 'rtsp://***@cam/live'],

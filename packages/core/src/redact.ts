@@ -14,7 +14,7 @@ export const REDACTED = '***';
  * (matched case-insensitively, also as a suffix after `_`/`-`, e.g. `api_key`, `x-auth-token`).
  */
 export const SECRET_PARAM_NAMES: readonly string[] = [
-  'password', 'passwd', 'pass', 'pwd', 'token', 'secret', 'key', 'auth', 'authorization',
+  'password', 'passwd', 'pass', 'pwd', 'pw', 'passcode', 'token', 'secret', 'key', 'auth', 'authorization',
   'signature', 'sig', 'credential', 'credentials', 'session', 'sessionid', 'apikey',
 ];
 
