@@ -1,12 +1,13 @@
 import { MediaSource } from '@nv/media';
 import { makeTextClip } from '@nv/test-util';
-import { spawn } from 'node:child_process';
-import { existsSync, mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
+import { spawn, spawnSync } from 'node:child_process';
+import { existsSync, mkdirSync, mkdtempSync, readFileSync, readdirSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { beforeAll, describe, expect, it } from 'vitest';
-import { EXIT, runCli } from './index.js';
+import { EXIT, loadJobConfig, runCli } from './index.js';
+import { Screen } from './test-fixtures.js';
 
 const dir = mkdtempSync(join(tmpdir(), 'nv-cli-'));
 const bin = join(dirname(fileURLToPath(import.meta.url)), '..', 'dist', 'bin.js');
@@ -15,6 +16,23 @@ function capture() {
   const out: string[] = [], err: string[] = [];
   return { out, err, io: { out: (l: string) => { out.push(l); }, err: (l: string) => { err.push(l); } } };
 }
+
+/** An Io with a status display that records every call, in order. */
+function captureWithStatus(columns = 80) {
+  const log: (['out' | 'err', string] | ['status', readonly string[]])[] = [];
+  const io = {
+    out: (l: string) => { log.push(['out', l]); }, err: (l: string) => { log.push(['err', l]); },
+    status: (lines: readonly string[]) => { log.push(['status', [...lines]]); }, columns,
+  };
+  const of = (k: 'out' | 'err') => log.filter((e) => e[0] === k).map((e) => e[1] as string);
+  const statuses = () => log.filter((e) => e[0] === 'status').map((e) => e[1] as readonly string[]);
+  return { log, io, out: () => of('out'), err: () => of('err'), statuses };
+}
+
+const pkgVersion = (JSON.parse(readFileSync(join(dirname(fileURLToPath(import.meta.url)), '..', 'package.json'), 'utf8')) as { version: string }).version;
+const files = (d: string) => (existsSync(d) ? readdirSync(d) : []);
+const jsonl = (p: string) => readFileSync(p, 'utf8').trim().split('\n').map((l) => JSON.parse(l) as { feed: number; feedName?: string; seq: number });
+const needBin = () => { if (!existsSync(bin)) throw new Error(`build the cli first (${bin} missing)`); };
 
 /** Decodes a video: frame count, size, and RGB pixels of frame `keep`. */
 async function decode(path: string, keep: number) {
@@ -130,9 +148,223 @@ describe('nv: bad input gets one clear line and a non-zero code', () => {
   }, 60_000);
 });
 
+describe('nv: what a new user runs into', () => {
+  it('nv --version (and -v) prints the @nv/cli version from its package.json and exits 0, from the library and the binary', async () => {
+    expect(pkgVersion).toMatch(/^\d+\.\d+\.\d+/);
+    for (const flag of ['--version', '-v']) {
+      const c = capture();
+      expect(await runCli([flag], { io: c.io })).toBe(EXIT.ok);
+      expect([c.out, c.err]).toEqual([[pkgVersion], []]);
+    }
+    needBin();
+    const r = spawnSync(process.execPath, [bin, '--version'], { encoding: 'utf8' });
+    expect([r.status, r.stdout.trim(), r.stderr]).toEqual([0, pkgVersion, '']);
+  });
+
+  it('the status display shows "disconnected" and "reconnecting (attempt n)" for a feed whose RTSP source is reconnecting, never "running"; its failure is printed once', async () => {
+    const cfg = join(dir, 'reconnect.yaml');
+    writeFileSync(cfg, ['feeds:', '  - name: door', '    source: rtsp://admin:secret@127.0.0.1:1/none', '    cameraMode: fixed',
+      '    media: { reconnect: { maxAttempts: 2, baseDelayMs: 100, maxDelayMs: 200 } }', ''].join('\n'));
+    const c = captureWithStatus();
+    expect(await runCli(['run', '-c', cfg], { io: c.io })).toBe(EXIT.source);
+    const door = c.statuses().filter((l) => l.length).map((l) => { expect(l).toHaveLength(1); return l[0]!; });
+    for (const l of door) expect(l).toMatch(/^door /);
+    const states = door.map((l) => /(starting|running|disconnected|reconnecting \(attempt \d+\)|failed)$/.exec(l)?.[1]);
+    expect(states).not.toContain(undefined);
+    const lost = states.indexOf('disconnected');
+    expect(lost).toBeGreaterThanOrEqual(0);
+    const after = [...new Set(states.slice(lost))];
+    expect(after).toEqual(['disconnected', 'reconnecting (attempt 1)', 'reconnecting (attempt 2)', 'failed']);
+    expect(c.statuses().at(-1)).toEqual([]); // erased before the summary
+    // The failure: one line, named and redacted; the summary does not repeat it.
+    expect(c.err()).toHaveLength(1);
+    expect(c.err()[0]).toMatch(/^nv: feed 1 \[door\] \(rtsp:\/\/\*\*\*@127\.0\.0\.1:1\/none\): ConnectionFailed: .*gave up after 2 reconnection attempts/);
+    expect(c.out()[0]).toMatch(/^feed 1 \[door\] rtsp:\/\/\*\*\*@127\.0\.0\.1:1\/none: 0 frames processed.* — failed$/);
+    expect(c.log.filter((e) => JSON.stringify(e).includes('gave up'))).toHaveLength(1);
+    expect(JSON.stringify(c.log)).not.toContain('secret');
+  }, 30_000);
+
+  it('the same failure of several feeds is printed in full once, then as "same failure as feed N"', async () => {
+    const model = join(dir, 'garbage-twice.onnx');
+    writeFileSync(model, 'not an onnx model');
+    const c = capture();
+    expect(await runCli(['run', clip, 'testpattern:smpte', '--detector', model], { io: c.io })).toBe(EXIT.model);
+    expect(c.err).toHaveLength(2);
+    expect(c.err.join('\n').split('ModelLoadFailed').length - 1).toBe(1);
+    expect(c.err.find((l) => l.includes('ModelLoadFailed'))).toMatch(/^nv: feed [12] \(.*\): stage failed to start: ModelLoadFailed in stage 'onnx-detector'/);
+    expect(c.err.find((l) => !l.includes('ModelLoadFailed'))).toMatch(/^nv: feed [12] \(.*\): same failure as feed [12]$/);
+    expect(c.out.filter((l) => l.includes('ModelLoadFailed'))).toEqual([]); // the summary says "failed" only
+  }, 30_000);
+
+  it('on a real terminal, an error is printed on its own line above the status display (never over it), once; the display is gone at the end', () => {
+    needBin();
+    const cfg = join(dir, 'pty.yaml');
+    writeFileSync(cfg, [
+      'feeds:',
+      '  - name: pattern', '    source: testpattern:ball', '    cameraMode: fixed', '    media: { output: { pacing: realtime } }',
+      '  - name: cam', '    source: rtsp://user:secret@127.0.0.1:1/none', '    cameraMode: fixed',
+      '    media: { reconnect: { maxAttempts: 1, baseDelayMs: 100, maxDelayMs: 100 } }',
+      'maxFrames: 45', '',
+    ].join('\n'));
+    // util-linux `script` runs the binary on a pseudo-terminal: stderr.isTTY is true, as for a user.
+    const r = spawnSync('script', ['-qec', `stty cols 80 rows 24; exec '${process.execPath}' '${bin}' run -c '${cfg}'`, '/dev/null'], { encoding: 'utf8', timeout: 60_000 });
+    expect(r.error).toBeUndefined();
+    const raw = r.stdout;
+    expect(r.status, raw).toBe(EXIT.source);
+    expect(raw).toMatch(/cam .*reconnecting \(attempt 1\)/); // the display was up
+    const screen = new Screen(80).write(raw).lines();
+    const errorRows = screen.filter((l) => l.includes('nv: '));
+    expect(errorRows, screen.join('\n')).toHaveLength(1);
+    expect(errorRows[0]).toMatch(/^nv: feed 2 \[cam\] \(rtsp:\/\/\*\*\*@127\.0\.0\.1:1\/none\): ConnectionFailed/);
+    expect(raw.split('gave up after 1 reconnection attempt').length - 1).toBe(1);
+    // No status line is left on the screen: it ends with the summary.
+    expect(screen.filter((l) => / fps /.test(l) || / fps$/.test(l)), screen.join('\n')).toEqual([]);
+    const summary = screen.findIndex((l) => l.startsWith('feed 1 [pattern] testpattern:ball: 45 frames processed'));
+    expect(summary, screen.join('\n')).toBeGreaterThan(screen.indexOf(errorRows[0]!));
+    expect(screen.findIndex((l) => /^feed 2 \[cam\] rtsp:\/\/\*\*\*@127\.0\.0\.1:1\/none: 0 frames processed/.test(l))).toBeGreaterThan(summary);
+    expect(raw).not.toContain('secret');
+  }, 60_000);
+
+  it('--name names a command-line feed (JSON lines feedName, status display, summary); config feeds take name:; extra, duplicate or empty names are usage errors', async () => {
+    const out = join(dir, 'named.jsonl');
+    const c = captureWithStatus();
+    expect(await runCli(['run', clip, '--name', 'gate', '-n', '4', '-o', out], { io: c.io })).toBe(EXIT.ok);
+    expect(jsonl(out).map((l) => [l.feed, l.feedName, l.seq])).toEqual([[1, 'gate', 0], [1, 'gate', 1], [1, 'gate', 2], [1, 'gate', 3]]);
+    const shown = c.statuses().flat();
+    expect(shown.length).toBeGreaterThan(0);
+    for (const l of shown) expect(l).toMatch(/^gate \[/);
+    expect(c.out()[0]).toMatch(/^feed 1 \[gate\] .*: 4 frames processed, .* — frame limit \(4\)$/);
+
+    const cfg = join(dir, 'names.yaml');
+    writeFileSync(cfg, `feeds:\n  - name: left\n    source: ${clip}\n    cameraMode: fixed\n  - source: ${clip}\n    cameraMode: fixed\nmaxFrames: 2\n`);
+    const two = join(dir, 'names.jsonl');
+    expect(await runCli(['run', '-c', cfg, clip, '--name', 'right', '-o', two], { io: capture().io })).toBe(EXIT.ok);
+    const byFeed = (n: number) => jsonl(two).filter((l) => l.feed === n).map((l) => l.feedName);
+    expect([byFeed(1), byFeed(2), byFeed(3)]).toEqual([['left', 'left'], [undefined, undefined], ['right', 'right']]);
+    expect('feedName' in jsonl(two).find((l) => l.feed === 2)!).toBe(false);
+
+    for (const [args, message] of [
+      [['run', clip, '--name', 'a', '--name', 'b'], /--name given 2 times for 1 source/],
+      [['run', clip, clip, '--name', 'x', '--name', 'x'], /feeds 1 and 2 are both named 'x'/],
+      [['run', '-c', cfg, clip, '--name', 'left'], /feeds 1 and 3 are both named 'left'/],
+      [['run', clip, '--name', ''], /--name "": name must not be empty/],
+    ] as const) {
+      const e = capture();
+      expect(await runCli(args, { io: e.io }), args.join(' ')).toBe(EXIT.usage);
+      expect(e.err).toHaveLength(1);
+      expect(e.err[0]).toMatch(message);
+      expect(e.out).toEqual([]);
+    }
+  }, 60_000);
+
+  it('a config file source: takes the command-line forms (a file path, testpattern:NAME, rtsp://…, /dev/videoN) besides the object form', async () => {
+    const out = join(dir, 'strings.jsonl');
+    const cfg = join(dir, 'strings.yaml');
+    writeFileSync(cfg, `feeds:\n  - source: ${clip}\n    cameraMode: fixed\n  - source: testpattern:smpte\n    cameraMode: fixed\nmaxFrames: 3\nout: ${out}\n`);
+    const c = capture();
+    expect(await runCli(['run', '-c', cfg], { io: c.io })).toBe(EXIT.ok);
+    expect(c.err).toEqual([]);
+    expect(jsonl(out).map((l) => l.feed)).toEqual(expect.arrayContaining([1, 1, 1, 2, 2, 2]));
+    expect(jsonl(out)).toHaveLength(6);
+    const live = join(dir, 'live.yaml');
+    writeFileSync(live, 'feeds:\n  - source: rtsp://cam.local/stream\n    cameraMode: fixed\n  - source: /dev/video0\n    cameraMode: fixed\n  - source: { kind: file, path: x.mp4 }\n    cameraMode: fixed\n');
+    expect(loadJobConfig(live).feeds!.map((f) => f.source)).toEqual([
+      expect.objectContaining({ kind: 'rtsp', url: 'rtsp://cam.local/stream' }), { kind: 'v4l2', device: '/dev/video0' }, { kind: 'file', path: 'x.mp4', loop: false },
+    ]);
+    const bad = join(dir, 'bad-pattern.yaml');
+    writeFileSync(bad, 'feeds:\n  - source: testpattern:nope\n    cameraMode: fixed\n');
+    const e = capture();
+    expect(await runCli(['run', '-c', bad], { io: e.io })).toBe(EXIT.usage);
+    expect(e.err).toHaveLength(1);
+    expect(e.err[0]).toContain('feeds[0].source.pattern');
+  }, 60_000);
+
+  it('unknown config keys are named in the error (not ***); credentials are still never printed', async () => {
+    const cfg = join(dir, 'unknown.yaml');
+    writeFileSync(cfg, 'feeds:\n  - source: rtsp://admin:hunter2@cam/x\n    cameraMode: fixed\n    bogus: 1\nmaxFrame: 5\n');
+    const c = capture();
+    expect(await runCli(['run', '-c', cfg], { io: c.io })).toBe(EXIT.usage);
+    expect(c.err).toEqual([`nv: invalid config file ${cfg}: feeds[0].bogus: unknown field; maxFrame: unknown field`]);
+    // A misplaced credential: the key is named, its value never printed.
+    writeFileSync(cfg, 'feeds:\n  - source: rtsp://admin:hunter2@cam/x\n    cameraMode: fixed\n    password: hunter2\n');
+    const s = capture();
+    expect(await runCli(['run', '-c', cfg], { io: s.io })).toBe(EXIT.usage);
+    expect(s.err).toHaveLength(1);
+    expect(s.err[0]).toContain('feeds[0].password');
+    expect(s.err[0]).not.toContain('hunter2');
+  });
+
+  it('-a/--annotate must end in .mp4 and -o/--out must not be a directory: usage errors before the job starts, nothing written', async () => {
+    const d = join(dir, 'outs');
+    mkdirSync(d, { recursive: true });
+    const mp4Dir = join(dir, 'adir.mp4');
+    mkdirSync(mp4Dir, { recursive: true });
+    const cfg = join(dir, 'annotate-txt.yaml');
+    writeFileSync(cfg, `feeds:\n  - source: ${clip}\n    cameraMode: fixed\nannotate: ${join(d, 'video.txt')}\n`);
+    for (const [args, message] of [
+      [['run', clip, '-a', join(d, 'video.avi')], /^nv: --annotate '.*video\.avi' must end in \.mp4/],
+      [['run', clip, '--annotate', join(d, 'video')], /must end in \.mp4/],
+      [['run', '-c', cfg], /^nv: --annotate '.*video\.txt' must end in \.mp4/],
+      [['run', clip, '-o', d], /^nv: --out '.*outs' is a directory; give a file path \(e\.g\. '.*outs\/outputs\.jsonl'\)$/],
+      [['run', clip, '-o', `${d}/`], /is a directory/],
+      [['run', clip, '-a', mp4Dir], /^nv: --annotate '.*adir\.mp4' is a directory/],
+      [['run', clip, '-o', clip], /is one of the sources/],
+    ] as const) {
+      const c = capture();
+      expect(await runCli(args, { io: c.io }), args.join(' ')).toBe(EXIT.usage);
+      expect(c.err).toHaveLength(1);
+      expect(c.err[0]).toMatch(message);
+      expect(c.out).toEqual([]); // no summary: the job never started
+    }
+    expect(files(d)).toEqual([]);
+  });
+
+  it('an early failure leaves no output files behind, and an existing output file untouched', async () => {
+    const d = join(dir, 'early');
+    mkdirSync(d, { recursive: true });
+    const garbageVideo = join(dir, 'garbage.mp4');
+    writeFileSync(garbageVideo, 'not a video');
+    const garbageModel = join(dir, 'garbage-model.onnx');
+    writeFileSync(garbageModel, 'not an onnx model');
+    const custom = join(dir, 'custom-early.yaml');
+    writeFileSync(custom, 'feeds:\n  - source: { kind: custom, pipeline: videotestsrc }\n    cameraMode: fixed\n');
+    const outs = ['-o', join(d, 'o.jsonl'), '-a', join(d, 'o.mp4')];
+    for (const [args, code] of [
+      [['run', join(dir, 'missing.mp4'), ...outs], EXIT.source],
+      [['run', garbageVideo, ...outs], EXIT.source],
+      [['run', clip, '--detector', garbageModel, ...outs], EXIT.model],
+      [['run', '-c', custom, ...outs], EXIT.usage],
+    ] as const) {
+      const c = capture();
+      expect(await runCli(args, { io: c.io }), args.join(' ')).toBe(code);
+      expect(c.err).toHaveLength(1);
+      expect(files(d), args.join(' ')).toEqual([]);
+    }
+    // A previous run's outputs survive a run that fails before its first output.
+    writeFileSync(join(d, 'o.jsonl'), 'previous run\n');
+    expect(await runCli(['run', clip, '--detector', garbageModel, ...outs], { io: capture().io })).toBe(EXIT.model);
+    expect(readFileSync(join(d, 'o.jsonl'), 'utf8')).toBe('previous run\n');
+    expect(files(d)).toEqual(['o.jsonl']);
+  }, 60_000);
+
+  it('a custom pipeline (or post-decode hook) the policy refuses is a usage error (exit 2), found before any feed starts', async () => {
+    const cfg = join(dir, 'custom.yaml');
+    writeFileSync(cfg, `feeds:\n  - source: ${clip}\n    cameraMode: fixed\n  - source: { kind: custom, pipeline: "videotestsrc num-buffers=5" }\n    cameraMode: fixed\n`);
+    const c = capture();
+    expect(await runCli(['run', '-c', cfg], { io: c.io })).toBe(EXIT.usage);
+    expect(c.err).toEqual(["nv: feed 2 (custom pipeline): custom pipelines and post-decode hooks are refused unless the feed's config sets media: { customPipelinePolicy: allowTrusted }"]);
+    expect(c.out).toEqual([]); // feed 1 never ran
+    const hook = join(dir, 'hook.yaml');
+    writeFileSync(hook, `feeds:\n  - source: ${clip}\n    cameraMode: fixed\n    media: { output: { postDecodeHook: "videoflip method=1" } }\n`);
+    const h = capture();
+    expect(await runCli(['run', '-c', hook], { io: h.io })).toBe(EXIT.usage);
+    expect(h.err[0]).toMatch(/customPipelinePolicy: allowTrusted/);
+  });
+});
+
 describe('nv binary', () => {
   it('Ctrl-C drains: exit 0, outputs flushed, MP4 finalized', async () => {
-    if (!existsSync(bin)) throw new Error(`build the cli first (${bin} missing)`);
+    needBin();
     const out = join(dir, 'sigint.jsonl');
     const mp4 = join(dir, 'sigint.mp4');
     const child = spawn(process.execPath, [bin, 'run', 'testpattern:ball', '--out', out, '--annotate', mp4], { stdio: ['ignore', 'pipe', 'pipe'] });

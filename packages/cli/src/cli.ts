@@ -3,25 +3,31 @@
  */
 import { ConfigError, MediaError, NvError, parseConfig } from '@nv/core';
 import { probeSource } from '@nv/media';
-import { FeedSettingsSchema, type FeedSettings } from '@nv/runtime';
+import { FeedNameSchema, FeedSettingsSchema, type FeedSettings } from '@nv/runtime';
 import { Command, CommanderError, InvalidArgumentError as CommanderArgError } from 'commander';
+import { readFileSync } from 'node:fs';
 import { loadJobConfig, type JobConfig } from './config-file.js';
 import { runDemo } from './demo.js';
 import { EXIT, JobError, printSummary, runJob, type Io, type JobPlan } from './job.js';
 import { sourceFromArg } from './sources.js';
+import { terminalIo } from './terminal.js';
 
 /** Options of {@link runCli}. */
 export interface CliOptions {
+  /** Where output goes (default: stdout/stderr, with a status display when stderr is a terminal). */
   readonly io?: Io;
   /** Aborted on Ctrl-C (the binary wires SIGINT to it). */
   readonly signal?: AbortSignal;
 }
 
-const defaultIo: Io = {
-  out: (l) => process.stdout.write(`${l}\n`),
-  err: (l) => process.stderr.write(`${l}\n`),
-  ...(process.stderr.isTTY ? { status: (l: string) => process.stderr.write(`\r\x1b[2K${l.slice(0, (process.stderr.columns || 120) - 1)}`) } : {}),
-};
+/**
+ * The version of `@nv/cli`, read from its `package.json` (next to `src/` and `dist/`).
+ * @returns e.g. `0.1.0`
+ */
+export function cliVersion(): string {
+  const pkg = JSON.parse(readFileSync(new URL('../package.json', import.meta.url), 'utf8')) as { version?: unknown };
+  return typeof pkg.version === 'string' ? pkg.version : 'unknown';
+}
 
 function positiveInt(v: string): number {
   const n = Number(v);
@@ -29,11 +35,29 @@ function positiveInt(v: string): number {
   return n;
 }
 
-/** Merges the config file (if any) and the flags into a job plan. */
+function collect(v: string, previous: string[] | undefined): string[] { return [...(previous ?? []), v]; }
+
+/**
+ * Merges the config file (if any) and the flags into a job plan.
+ * @throws {JobError} usage: more `--name`s than sources, an invalid name
+ * @throws {ConfigError} an invalid config file or source argument
+ */
 function planFrom(sources: string[], flags: Record<string, unknown>): JobPlan {
   const file: JobConfig = typeof flags['config'] === 'string' ? loadJobConfig(flags['config']) : {};
   const feeds: FeedSettings[] = [...(file.feeds ?? [])];
-  for (const s of sources) feeds.push(parseConfig(FeedSettingsSchema, { source: sourceFromArg(s), cameraMode: 'fixed' }, `source '${s}'`));
+  const names = (flags['name'] as string[] | undefined) ?? [];
+  if (names.length > sources.length) {
+    const n = sources.length;
+    throw new JobError(`--name given ${names.length} times for ${n === 0 ? 'no source' : n === 1 ? '1 source' : `${n} sources`} on the command line (one --name per source, in order; config file feeds take a name: field)`, EXIT.usage);
+  }
+  for (const name of names) {
+    const r = FeedNameSchema.safeParse(name);
+    if (!r.success) throw new JobError(`--name ${JSON.stringify(name)}: ${r.error.issues[0]?.message ?? 'invalid name'}`, EXIT.usage);
+  }
+  sources.forEach((s, i) => {
+    const name = names[i];
+    feeds.push(parseConfig(FeedSettingsSchema, { ...(name !== undefined ? { name } : {}), source: sourceFromArg(s), cameraMode: 'fixed' }, `source '${s}'`));
+  });
   const detector = typeof flags['detector'] === 'string'
     ? { ...file.detector, model: flags['detector'], ...(typeof flags['classes'] === 'string' ? { classNames: flags['classes'].split(',').map((x) => x.trim()) } : {}) }
     : file.detector;
@@ -52,21 +76,33 @@ function planFrom(sources: string[], flags: Record<string, unknown>): JobPlan {
 function report(e: unknown, io: Io): number {
   if (e instanceof JobError) { io.err(`nv: ${e.message}`); return e.code; }
   if (ConfigError.isInstance(e)) { io.err(`nv: ${e.message}`); return EXIT.usage; }
-  if (MediaError.isInstance(e)) { io.err(`nv: ${e.message}`); return EXIT.source; }
+  if (MediaError.isInstance(e)) {
+    io.err(`nv: ${e.message}`);
+    // Refused by policy: the arguments or config ask for something the policy forbids.
+    return e.kind === 'CustomPipelineRejected' || e.kind === 'InsecureRtspRejected' ? EXIT.usage : EXIT.source;
+  }
   if (NvError.isInstance(e)) { io.err(`nv: ${e.message}`); return EXIT.failed; }
   io.err(`nv: ${e instanceof Error ? e.message : String(e)}`);
   return EXIT.failed;
 }
 
 /**
- * Runs the `nv` command with `argv` (without the node and script entries).
- * @returns the process exit code
+ * Runs the `nv` command with `argv` (without the node and script entries). Never throws:
+ * every failure is one `nv: …` line on `io.err` and an exit code.
+ * @param argv - e.g. `['run', 'clip.mp4', '--out', 'o.jsonl']`
+ * @param options - the Io and the Ctrl-C signal
+ * @returns the process exit code (see {@link EXIT})
+ * @example
+ * ```ts
+ * process.exitCode = await runCli(process.argv.slice(2));
+ * ```
  */
 export async function runCli(argv: readonly string[], options: CliOptions = {}): Promise<number> {
-  const io = options.io ?? defaultIo;
+  const io = options.io ?? terminalIo(process.stdout, process.stderr);
   let code: number = EXIT.ok;
   const program = new Command('nv')
     .description('nv: video perception runtime — run detectors, trackers and OCR on files, RTSP cameras and devices')
+    .version(cliVersion(), '-v, --version', 'print the version of nv')
     .exitOverride()
     .configureOutput({ writeOut: (s) => io.out(s.trimEnd()), writeErr: (s) => io.err(s.trimEnd()) })
     .showHelpAfterError('(run nv --help for usage)');
@@ -82,10 +118,22 @@ export async function runCli(argv: readonly string[], options: CliOptions = {}):
     .option('-o, --out <file.jsonl>', 'write one JSON line per frame')
     .option('-a, --annotate <file.mp4>', 'write an annotated H.264 MP4 (one per feed)')
     .option('-n, --max-frames <N>', 'stop each feed after N frames', positiveInt)
+    .option('--name <name>', 'name the feed of a source given here; repeat once per source, in order', collect)
+    .addHelpText('after', [
+      '',
+      'Feed names: --name labels the command-line sources in order, e.g.',
+      '  nv run a.mp4 b.mp4 --name left --name right',
+      'A source without a name is "feed N". In a config file, each feed takes a',
+      'name: field. Names must be unique; they appear in the JSON lines (feedName),',
+      'in metric labels (feed_name), in the status display and in the summary.',
+      '',
+      'In a config file, a feed\'s source: is an object ({ kind: rtsp, url: … }) or',
+      'a string as on the command line: clip.mp4, rtsp://user:pass@cam/stream,',
+      '/dev/video0 or testpattern:smpte.',
+    ].join('\n'))
     .action(async (sources: string[], flags: Record<string, unknown>) => {
       const plan = planFrom(sources, flags);
       const r = await runJob(plan, io, options.signal);
-      io.status?.('');
       printSummary(r, io);
       code = r.code;
     });

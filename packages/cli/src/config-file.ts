@@ -2,16 +2,36 @@
  * The `--config` file (JSON or YAML): the same feed settings schema as the API, plus the
  * job's stages and outputs. Command-line flags override the file.
  */
-import { ConfigError, parseConfig } from '@nv/core';
+import { ConfigError, SourceSpecSchema, parseConfig } from '@nv/core';
 import { FeedSettingsSchema } from '@nv/runtime';
 import { readFileSync } from 'node:fs';
 import { parse as parseYaml } from 'yaml';
 import { z } from 'zod';
+import { sourceInputFromArg } from './sources.js';
+
+/**
+ * One feed of a config file: the API's feed settings (`name`, `source`, `cameraMode`, …),
+ * except that `source` may also be written as on the command line — `clip.mp4`,
+ * `rtsp://…`, `/dev/video0`, `testpattern:smpte` — besides the object form
+ * (`{ kind: file, path: clip.mp4 }`). Relative paths are relative to the working directory,
+ * as on the command line.
+ *
+ * @example
+ * ```yaml
+ * feeds:
+ *   - name: gate
+ *     source: rtsp://user:pass@camera/stream
+ *     cameraMode: fixed
+ * ```
+ */
+export const JobFeedSchema = FeedSettingsSchema.extend({
+  source: z.preprocess((v) => (typeof v === 'string' ? sourceInputFromArg(v) : v), SourceSpecSchema),
+});
 
 /** Schema of a job config file. */
 export const JobConfigSchema = z.strictObject({
   /** Feeds (each with its full feed settings). Sources given on the command line are added. */
-  feeds: z.array(FeedSettingsSchema).optional(),
+  feeds: z.array(JobFeedSchema).optional(),
   /** A YOLO-family ONNX detector. */
   detector: z.strictObject({
     model: z.string().min(1),

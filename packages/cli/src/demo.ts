@@ -43,7 +43,7 @@ export async function runDemo(o: DemoOptions): Promise<number> {
       annotate: join(dir, 'annotated.mp4'),
       ...(o.source && !/^rtsps?:/i.test(o.source) ? {} : o.source ? { maxFrames: 750 } : {}),
     }, io, o.signal);
-    io.status?.('');
+    io.status?.([]);
     printSummary(r, io);
     io.out(`nv demo: done in ${((performance.now() - t0) / 1000).toFixed(1)} s`);
     return r.code;

@@ -1,45 +1,69 @@
 /**
  * `nv run`: one feed per source through the runtime, with the chosen stages; JSON lines,
- * annotated MP4, progress, a summary; a draining stop on Ctrl-C.
+ * annotated MP4, a live status display, a summary; a draining stop on Ctrl-C.
  */
-import { redactUrl, type SourceSpec, type TrackId } from '@nv/core';
-import { probeSource } from '@nv/media';
+import { ConfigError, InvalidArgumentError, MediaError, redactUrl, type FeedId, type HealthEvent, type SourceSpec, type TrackId } from '@nv/core';
+import { buildPipeline, probeSource } from '@nv/media';
 import { TEXT, TextDetector, TextRecognizer } from '@nv/ocr';
 import { OnnxDetector } from '@nv/onnx';
 import type { Stage } from '@nv/perception';
 import { Runtime, type FeedHandle, type FeedSettings, type OutputEnvelope } from '@nv/runtime';
 import { TrackerStage } from '@nv/tracking';
-import { createWriteStream, existsSync, statSync, type WriteStream } from 'node:fs';
-import { basename, dirname, extname, join } from 'node:path';
+import { createWriteStream, existsSync, rmSync, statSync, writeFileSync, type WriteStream } from 'node:fs';
+import { basename, dirname, extname, join, resolve } from 'node:path';
 import type { JobConfig } from './config-file.js';
 import { outputToJson } from './jsonl.js';
 import { isFinite } from './sources.js';
 import { AnnotateStage, FrameLimitStage } from './stages.js';
+import { CONNECTED, nextSourceLink, renderStatus, type FeedStatus, type SourceLink } from './status.js';
 
-/** Where the CLI writes (injectable for tests). */
+/**
+ * Where the CLI writes (injectable for tests). An Io with a `status` display prints every
+ * `out`/`err` line above the display, never over it (see `terminalIo`).
+ */
 export interface Io {
+  /** One line of regular output (stdout). */
   readonly out: (line: string) => void;
+  /** One line of diagnostics: errors, warnings (stderr). */
   readonly err: (line: string) => void;
-  /** A live status line (only when stderr is a TTY). */
-  readonly status?: (line: string) => void;
+  /**
+   * The live status display, only on a terminal: `lines` (one per feed) replace what it showed
+   * before; `[]` erases it.
+   */
+  readonly status?: (lines: readonly string[]) => void;
+  /** Width of the status display in columns (default 80). */
+  readonly columns?: number;
+  /** Terminal height in rows: the status display uses at most `rows - 1` lines. */
+  readonly rows?: number;
 }
 
 /** Exit codes of the `nv` command. */
 export const EXIT = Object.freeze({ ok: 0, failed: 1, usage: 2, source: 3, model: 4, interrupted: 130 });
 
-/** A job's failure with the exit code it maps to. */
+/** A job's failure with the exit code it maps to (one line of message, no `nv:` prefix). */
 export class JobError extends Error {
+  /**
+   * @param message - what went wrong, in one line
+   * @param code - the exit code (an {@link EXIT} value)
+   */
   constructor(message: string, readonly code: number) { super(message); }
 }
 
 /** A resolved job: feeds, stages, outputs. */
 export interface JobPlan {
+  /** Feed settings, one per feed (a feed's optional `name` labels it everywhere). */
   readonly feeds: readonly FeedSettings[];
+  /** The ONNX detector, if any. */
   readonly detector?: JobConfig['detector'];
+  /** Text recognition options, or `false` for none. */
   readonly ocr: false | Exclude<JobConfig['ocr'], boolean | undefined> | Record<string, never>;
+  /** Tracker options, or `false` for none. */
   readonly track: false | Exclude<JobConfig['track'], boolean | undefined> | Record<string, never>;
+  /** JSON-lines output file. */
   readonly out?: string | undefined;
+  /** Annotated MP4 (`-feedN` is added before `.mp4` when there are several feeds). */
   readonly annotate?: string | undefined;
+  /** Stop each feed after this many frames. */
   readonly maxFrames?: number | undefined;
 }
 
@@ -47,10 +71,19 @@ interface TrackSummary { id: TrackId; feed: number; classId: number; text: strin
 
 /** What a finished job reports. */
 export interface JobResult {
+  /** The exit code (an {@link EXIT} value): the worst of the feeds'. */
   readonly code: number;
-  readonly feeds: { id: number; source: string; processed: number; dropped: number; failed: number; fps: number; stopReason: string }[];
+  /**
+   * Per feed: id, name, source (credentials redacted), counts, frames/s and why it stopped:
+   * `end of stream`, `frame limit (N)`, `stopped` (interrupted), `failed` (the failure itself is
+   * printed once on `err`), `failed (restart limit exceeded)`.
+   */
+  readonly feeds: { id: number; name: string | undefined; source: string; processed: number; dropped: number; failed: number; fps: number; stopReason: string }[];
+  /** Tracks seen in at least 3 frames, with their best recognized text. */
   readonly tracks: TrackSummary[];
+  /** The JSON-lines file, when this run wrote it. */
   readonly outPath: string | undefined;
+  /** Annotated MP4s written (those that got at least one frame). */
   readonly annotated: string[];
 }
 
@@ -70,9 +103,44 @@ function describeSource(s: SourceSpec): string {
   }
 }
 
-/** Checks what can be checked before anything starts: files exist, model files exist, output dirs exist. */
+/** `feed 2 [gate] (rtsp://***@cam/live)`: how messages name a feed. */
+function feedLabel(i: number, f: FeedSettings): string {
+  return `feed ${i + 1}${f.name !== undefined ? ` [${f.name}]` : ''} (${describeSource(f.source as SourceSpec)})`;
+}
+
+const usage = (message: string) => new JobError(message, EXIT.usage);
+
+function isDirectory(p: string): boolean {
+  try { return statSync(p).isDirectory(); } catch { return false; }
+}
+
+/**
+ * Checks what can be checked before anything starts or any file is written — usage errors
+ * first (exit 2), then missing sources (3) and models (4).
+ */
 function preflight(plan: JobPlan): void {
-  if (plan.feeds.length === 0) throw new JobError('no source given (nv run <file | rtsp://… | /dev/videoN | testpattern:NAME>)', EXIT.usage);
+  if (plan.feeds.length === 0) throw usage('no source given (nv run <file | rtsp://… | /dev/videoN | testpattern:NAME>)');
+  const names = new Map<string, number>();
+  plan.feeds.forEach((f, i) => {
+    if (f.name === undefined) return;
+    const j = names.get(f.name);
+    if (j !== undefined) throw usage(`feeds ${j + 1} and ${i + 1} are both named '${f.name}' (feed names must be unique)`);
+    names.set(f.name, i);
+  });
+  if (plan.annotate !== undefined && !/\.mp4$/i.test(plan.annotate)) {
+    throw usage(`--annotate '${plan.annotate}' must end in .mp4 (the annotated video is written as an H.264 MP4)`);
+  }
+  const outputs: [flag: string, path: string][] = [];
+  if (plan.out !== undefined) outputs.push(['--out', plan.out]);
+  if (plan.annotate !== undefined) for (let i = 0; i < plan.feeds.length; i++) outputs.push(['--annotate', annotatePath(plan.annotate, i, plan.feeds.length)]);
+  const sources = new Set(plan.feeds.flatMap((f) => ((f.source as SourceSpec).kind === 'file' ? [resolve((f.source as { path: string }).path)] : [])));
+  for (const [flag, p] of outputs) {
+    if (/[\\/]$/.test(p) || isDirectory(p)) throw usage(`${flag} '${p}' is a directory; give a file path (e.g. '${join(p, flag === '--out' ? 'outputs.jsonl' : 'annotated.mp4')}')`);
+    if (!isDirectory(dirname(p))) throw usage(`output directory does not exist: ${dirname(p)}`);
+    if (sources.has(resolve(p))) throw usage(`${flag} '${p}' is one of the sources (it would be overwritten)`);
+  }
+  if (plan.out !== undefined && plan.annotate !== undefined && resolve(plan.out) === resolve(plan.annotate)) throw usage(`--out and --annotate are the same file: ${plan.out}`);
+  plan.feeds.forEach((f, i) => checkPolicies(f, i));
   for (const f of plan.feeds) {
     const s = f.source as SourceSpec;
     if (s.kind === 'file') {
@@ -82,9 +150,33 @@ function preflight(plan: JobPlan): void {
     }
   }
   if (plan.detector && !existsSync(plan.detector.model)) throw new JobError(`model not found: ${plan.detector.model}`, EXIT.model);
-  for (const p of [plan.out, plan.annotate]) {
-    if (p && !existsSync(dirname(p))) throw new JobError(`output directory does not exist: ${dirname(p)}`, EXIT.usage);
+}
+
+/**
+ * What the media layer would refuse when the feed starts — a custom pipeline or post-decode
+ * hook without `customPipelinePolicy: allowTrusted`, plain RTSP under `requireTls`, bad output
+ * options — refused now as usage errors, with the fix.
+ * @throws {JobError} exit code 2
+ */
+function checkPolicies(f: FeedSettings, i: number): void {
+  const spec = f.source as SourceSpec;
+  try {
+    buildPipeline(spec, f.media?.output ?? {}, { customPipelinePolicy: f.media?.customPipelinePolicy ?? 'reject' });
+  } catch (e) {
+    throw refusal(e, feedLabel(i, f)) ?? e;
   }
+}
+
+/** A usage {@link JobError} for a config or policy refusal of feed `label`, or undefined for other errors. */
+function refusal(e: unknown, label: string): JobError | undefined {
+  if (MediaError.isInstance(e) && e.kind === 'CustomPipelineRejected') {
+    return usage(`${label}: custom pipelines and post-decode hooks are refused unless the feed's config sets media: { customPipelinePolicy: allowTrusted }`);
+  }
+  if (MediaError.isInstance(e) && e.kind === 'InsecureRtspRejected') {
+    return usage(`${label}: plain rtsp:// is refused under security: requireTls (use an rtsps:// URL or another security policy)`);
+  }
+  if (InvalidArgumentError.isInstance(e) || ConfigError.isInstance(e)) return usage(`${label}: ${e.message}`);
+  return undefined;
 }
 
 function buildStages(plan: JobPlan, feedIndex: number, fps: number, limit: FrameLimitStage | undefined): { stages: Stage[]; annotate?: AnnotateStage } {
@@ -115,29 +207,106 @@ function buildStages(plan: JobPlan, feedIndex: number, fps: number, limit: Frame
   return { stages, ...(annotate ? { annotate } : {}) };
 }
 
+/** The JSON-lines file, opened on the first line: a job that fails before its first output leaves no file (and an existing one untouched). */
+class JsonLinesFile {
+  #stream: WriteStream | undefined;
+  #error: Error | undefined;
+  #lines = 0;
+  constructor(readonly path: string) {}
+  get error(): Error | undefined { return this.#error; }
+  get lines(): number { return this.#lines; }
+  write(line: string): void {
+    if (this.#error) return;
+    if (!this.#stream) {
+      this.#stream = createWriteStream(this.path);
+      this.#stream.on('error', (e) => { this.#error ??= e; });
+    }
+    this.#stream.write(line);
+    this.#lines++;
+  }
+  /**
+   * Flushes and closes. With no line written, creates the (empty) file only when `keepEmpty`.
+   * @returns whether the file was written by this run
+   */
+  async close(keepEmpty: boolean): Promise<boolean> {
+    const s = this.#stream;
+    if (s) {
+      await new Promise<void>((r) => { s.end(() => r()); });
+      return true;
+    }
+    if (!keepEmpty || this.#error) return false;
+    try { writeFileSync(this.path, ''); return true; } catch (e) { this.#error = e as Error; return false; }
+  }
+}
+
+/** At most this many distinct stage-error lines per feed; the summary counts the rest. */
+const MAX_STAGE_ERROR_LINES = 5;
+
+/**
+ * Prints each problem once: a line already printed for the feed (or one containing it) is not
+ * repeated, and the same problem of another feed is printed as "same failure as feed N".
+ */
+class Problems {
+  readonly #printed = new Map<number, string[]>();
+  readonly #firstFeed = new Map<string, number>();
+  readonly #stageErrors = new Map<number, number>();
+  constructor(readonly io: Io, readonly labels: readonly string[]) {}
+  /** @returns whether it was printed */
+  report(i: number, text: string): boolean {
+    const seen = this.#printed.get(i) ?? [];
+    if (seen.some((p) => p.includes(text))) return false;
+    seen.push(text);
+    this.#printed.set(i, seen);
+    const first = this.#firstFeed.get(text);
+    if (first === undefined) this.#firstFeed.set(text, i);
+    this.io.err(`nv: ${this.labels[i]}: ${first === undefined ? text : `same failure as feed ${first + 1}`}`);
+    return true;
+  }
+  stageError(i: number, text: string): void {
+    const n = this.#stageErrors.get(i) ?? 0;
+    if (n > MAX_STAGE_ERROR_LINES) return;
+    if (n === MAX_STAGE_ERROR_LINES) {
+      this.#stageErrors.set(i, n + 1);
+      this.io.err(`nv: ${this.labels[i]}: more stage errors are not shown (the summary counts the failed frames)`);
+      return;
+    }
+    if (this.report(i, text)) this.#stageErrors.set(i, n + 1);
+  }
+}
+
+interface JobFeed {
+  readonly index: number;
+  readonly handle: FeedHandle;
+  readonly settings: FeedSettings;
+  readonly source: string;
+  readonly expected: number | undefined;
+  readonly annotate: AnnotateStage | undefined;
+  readonly started: number;
+  link: SourceLink;
+  outcome: FeedStatus['outcome'];
+  code: number;
+  limitReached: boolean;
+}
+
 /**
  * Runs a job to completion (end of every file, `maxFrames`, or `signal` aborted: a draining
- * stop). Never throws for runtime failures: they map to the result's exit code.
- * @throws {JobError} for problems found before starting (missing source/model, bad paths)
+ * stop). Never throws for runtime failures: each is printed once, on its own line, when its
+ * feed ends, and maps to the result's exit code. Shows a status display (one line per feed)
+ * while it runs when `io` has one.
+ * @param plan - the resolved job
+ * @param io - where lines and the status display go
+ * @param signal - aborting it stops every feed, draining
+ * @returns the per-feed results, the tracks, the files written and the exit code
+ * @throws {JobError} for problems found before starting: usage errors (bad output paths,
+ *   refused pipelines, duplicate feed names; exit 2), a missing or unreadable source (3), a
+ *   missing model (4). No output file is created then.
  */
 export async function runJob(plan: JobPlan, io: Io, signal?: AbortSignal): Promise<JobResult> {
   preflight(plan);
-  const rt = new Runtime();
-  const errors: string[] = [];
-  rt.onHealth((e) => {
-    if (e.type === 'SourceDisconnected') errors.push(`source: ${e.reason.message}`);
-    if (e.type === 'StageError' && errors.length < 20) errors.push(`stage '${e.stageId}': ${e.error.message}`);
-    if (e.type === 'StagePanic') errors.push(`stage '${e.stageId}' crashed: ${e.detail}`);
-  });
-  const outStream: WriteStream | undefined = plan.out ? createWriteStream(plan.out) : undefined;
-  let outError: Error | undefined;
-  outStream?.on('error', (e) => { outError = e; });
-  const tracks = new Map<string, TrackSummary>();
-  const feeds: { handle: FeedHandle; source: string; expected: number | undefined; annotate: AnnotateStage | undefined; started: number }[] = [];
-  const classNames = plan.detector?.classNames;
-
-  for (let i = 0; i < plan.feeds.length; i++) {
-    const settings = plan.feeds[i]!;
+  const labels = plan.feeds.map((f, i) => feedLabel(i, f));
+  // Every file is probed before anything starts: an unreadable one fails the job up front.
+  const probed: { fps: number; expected: number | undefined }[] = [];
+  for (const settings of plan.feeds) {
     const spec = settings.source as SourceSpec;
     let fps = 30;
     let expected: number | undefined;
@@ -147,102 +316,166 @@ export async function runJob(plan: JobPlan, io: Io, signal?: AbortSignal): Promi
         fps = p.fps ?? 30;
         if (p.durationMs) expected = Math.round((p.durationMs / 1000) * fps);
       } catch (e) {
-        await rt.shutdown();
         throw new JobError(`cannot read ${describeSource(spec)}: ${(e as Error).message}`, EXIT.source);
       }
     } else if (spec.kind === 'testPattern') {
       fps = spec.fps; expected = spec.frames;
     }
     if (plan.maxFrames) expected = Math.min(expected ?? plan.maxFrames, plan.maxFrames);
+    probed.push({ fps, expected });
+  }
+
+  const rt = new Runtime();
+  const problems = new Problems(io, labels);
+  const out = plan.out !== undefined ? new JsonLinesFile(plan.out) : undefined;
+  const tracks = new Map<string, TrackSummary>();
+  const feeds: JobFeed[] = [];
+  const byId = new Map<FeedId, JobFeed>();
+  const classNames = plan.detector?.classNames;
+  let statusOn = io.status !== undefined;
+
+  const statusOf = (f: JobFeed): FeedStatus => {
+    const m = f.handle.metrics();
+    const secs = (performance.now() - f.started) / 1000;
+    return {
+      label: f.settings.name ?? `feed ${f.index + 1}`, processed: m.framesProcessed, received: m.framesReceived, expected: f.expected,
+      fps: secs > 0 ? m.framesProcessed / secs : 0, drops: m.framesDropped + m.outputsDropped, state: f.handle.state(), link: f.link, outcome: f.outcome,
+    };
+  };
+  const redraw = () => {
+    if (!statusOn || !feeds.length) return;
+    io.status?.(renderStatus(feeds.map(statusOf), { columns: io.columns ?? 80, ...(io.rows ? { maxLines: Math.max(1, io.rows - 1) } : {}) }));
+  };
+
+  rt.onHealth((e: HealthEvent) => {
+    const f = 'feedId' in e ? byId.get(e.feedId) : undefined;
+    if (!f) return;
+    if (e.type === 'SourceReconnecting' || e.type === 'SourceDisconnected' || e.type === 'SourceConnected') {
+      const next = nextSourceLink(f.link, e, f.handle.metrics().framesReceived);
+      if (next !== f.link) { f.link = next; redraw(); }
+    } else if (e.type === 'StageError') {
+      problems.stageError(f.index, `stage '${e.stageId}': ${e.error.message}`);
+    } else if (e.type === 'StagePanic') {
+      problems.report(f.index, `stage '${e.stageId}' crashed: ${e.detail}`);
+    }
+  });
+
+  for (let i = 0; i < plan.feeds.length; i++) {
+    const settings = plan.feeds[i]!;
+    const spec = settings.source as SourceSpec;
+    const { fps, expected } = probed[i]!;
     const limit = plan.maxFrames ? new FrameLimitStage(plan.maxFrames) : undefined;
     const { stages, annotate } = buildStages(plan, i, fps, limit);
     const live = !isFinite(spec);
-    const handle = rt.addFeed({
-      ...settings,
-      source: spec,
-      stages,
-      backpressure: settings.backpressure ?? (live ? { kind: 'dropOldest', queueDepth: 4 } : { kind: 'block', queueDepth: 4 }),
-      // The CLI fails fast: live sources reconnect inside the media layer (5 attempts, 0.5 → 4 s)
-      // and a feed whose source is gone for good ends the job instead of restarting; config
-      // files can ask for other policies.
-      restart: settings.restart ?? { restartOn: 'never' },
-      media: { ...settings.media, reconnect: settings.media?.reconnect ?? { maxAttempts: 5, baseDelayMs: 500, maxDelayMs: 4000 } },
-      sinkQueueCapacity: settings.sinkQueueCapacity ?? 1024,
-      sink: {
-        emit: (o: OutputEnvelope) => {
-          if (outStream && !outError) outStream.write(`${JSON.stringify(outputToJson(o, classNames))}\n`);
-          for (const t of o.artifacts.tracks) {
-            const key = `${o.feedId}:${t.id}`;
-            let s = tracks.get(key);
-            if (!s) { s = { id: t.id, feed: o.feedId, classId: t.classId, text: '', confidence: 0, first: o.seq, last: o.seq, frames: 0 }; tracks.set(key, s); }
-            s.last = o.seq;
-            if (t.state === 'confirmed' || t.state === 'tentative') s.frames++;
-            const r = t.metadata.get(TEXT);
-            if (r && r.confidence >= s.confidence) { s.text = r.text; s.confidence = r.confidence; }
-          }
+    let handle: FeedHandle;
+    try {
+      handle = rt.addFeed({
+        ...settings,
+        source: spec,
+        stages,
+        backpressure: settings.backpressure ?? (live ? { kind: 'dropOldest', queueDepth: 4 } : { kind: 'block', queueDepth: 4 }),
+        // The CLI fails fast: live sources reconnect inside the media layer (5 attempts, 0.5 → 4 s)
+        // and a feed whose source is gone for good ends the job instead of restarting; config
+        // files can ask for other policies.
+        restart: settings.restart ?? { restartOn: 'never' },
+        media: { ...settings.media, reconnect: settings.media?.reconnect ?? { maxAttempts: 5, baseDelayMs: 500, maxDelayMs: 4000 } },
+        sinkQueueCapacity: settings.sinkQueueCapacity ?? 1024,
+        sink: {
+          emit: (o: OutputEnvelope) => {
+            out?.write(`${JSON.stringify(outputToJson(o, classNames))}\n`);
+            for (const t of o.artifacts.tracks) {
+              const key = `${o.feedId}:${t.id}`;
+              let s = tracks.get(key);
+              if (!s) { s = { id: t.id, feed: o.feedId, classId: t.classId, text: '', confidence: 0, first: o.seq, last: o.seq, frames: 0 }; tracks.set(key, s); }
+              s.last = o.seq;
+              if (t.state === 'confirmed' || t.state === 'tentative') s.frames++;
+              const r = t.metadata.get(TEXT);
+              if (r && r.confidence >= s.confidence) { s.text = r.text; s.confidence = r.confidence; }
+            }
+          },
         },
-      },
-    });
-    if (limit) limit.onLimit = () => { void handle.stop(); };
-    feeds.push({ handle, source: describeSource(spec), expected, annotate, started: performance.now() });
+      });
+    } catch (e) {
+      await rt.shutdown();
+      throw refusal(e, labels[i]!) ?? e;
+    }
+    const f: JobFeed = {
+      index: i, handle, settings, source: describeSource(spec), expected, annotate, started: performance.now(), link: CONNECTED, outcome: undefined,
+      code: EXIT.ok, limitReached: false,
+    };
+    if (limit) limit.onLimit = () => { f.limitReached = true; void handle.stop(); };
+    feeds.push(f);
+    byId.set(handle.id, f);
   }
-
-  // Progress / status line.
-  const statusTimer = io.status ? setInterval(() => {
-    const parts = feeds.map((f, i) => {
-      const m = f.handle.metrics();
-      const secs = (performance.now() - f.started) / 1000;
-      const fps = secs > 0 ? m.framesProcessed / secs : 0;
-      if (f.expected) {
-        const frac = Math.min(1, m.framesReceived / f.expected);
-        const w = 20, n = Math.round(frac * w);
-        return `feed ${i + 1} [${'='.repeat(n)}${' '.repeat(w - n)}] ${Math.round(frac * 100)}% ${m.framesProcessed}/${f.expected} ${fps.toFixed(1)} fps drops ${m.framesDropped + m.outputsDropped}`;
-      }
-      return `feed ${i + 1} ${m.framesProcessed} frames ${fps.toFixed(1)} fps drops ${m.framesDropped + m.outputsDropped} ${f.handle.state()}`;
-    });
-    io.status?.(parts.join(' | '));
-  }, 500) : undefined;
 
   let interrupted = false;
+  /** A feed has ended: its outcome, its exit code, and its failure printed once. */
+  const ended = (f: JobFeed) => {
+    const d = f.handle.diagnostics();
+    const sr = d.stopReason;
+    if (sr?.kind === 'Fatal' || sr?.kind === 'RestartLimitExceeded') {
+      const detail = sr.kind === 'Fatal' ? sr.detail : `restart limit exceeded after ${sr.restartCount} restarts${d.lastError ? `; last error: ${d.lastError}` : ''}`;
+      f.outcome = 'failed';
+      f.code = /ModelLoadFailed/.test(detail) ? EXIT.model : d.metrics.framesReceived === 0 ? EXIT.source : EXIT.failed;
+      problems.report(f.index, detail);
+    } else {
+      f.outcome = interrupted ? 'stopped' : 'done';
+    }
+    redraw();
+  };
   const onAbort = () => { interrupted = true; void rt.shutdown(); };
   signal?.addEventListener('abort', onAbort, { once: true });
-  await Promise.all(feeds.map((f) => f.handle.done));
-  signal?.removeEventListener('abort', onAbort);
-  clearInterval(statusTimer);
-  const diag = rt.diagnostics();
+  redraw();
+  const timer = statusOn ? setInterval(redraw, 500) : undefined;
+  try {
+    await Promise.all(feeds.map((f) => f.handle.done.then(() => ended(f))));
+  } finally {
+    signal?.removeEventListener('abort', onAbort);
+    clearInterval(timer);
+    if (statusOn) { statusOn = false; io.status?.([]); }
+  }
+  const diag = feeds.map((f) => f.handle.diagnostics());
   await rt.shutdown();
-  if (outStream) await new Promise<void>((r) => outStream.end(r));
 
-  let code: number = EXIT.ok;
-  const result: JobResult['feeds'] = [];
-  for (let i = 0; i < feeds.length; i++) {
-    const f = feeds[i]!;
-    const d = diag.feeds[i]!;
+  let code: number = Math.max(EXIT.ok, ...feeds.map((f) => f.code));
+  const wroteOut = out ? await out.close(code === EXIT.ok) : false;
+  if (out?.error) { io.err(`nv: cannot write ${plan.out}: ${out.error.message}`); code = Math.max(code, EXIT.failed); }
+  const annotated: string[] = [];
+  for (const f of feeds) {
+    const a = f.annotate;
+    if (!a) continue;
+    if (a.framesWritten > 0) annotated.push(a.path);
+    else if (a.opened) rmSync(a.path, { force: true }); // an encoder that got no frame leaves no file
+  }
+  const result: JobResult['feeds'] = feeds.map((f, i) => {
+    const d = diag[i]!;
     const secs = (performance.now() - f.started) / 1000;
     const sr = d.stopReason;
-    const reason = !sr ? 'running' : sr.kind === 'Fatal' ? `failed: ${sr.detail}` : sr.kind;
-    result.push({ id: d.id, source: f.source, processed: d.metrics.framesProcessed, dropped: d.metrics.framesDropped + d.metrics.outputsDropped, failed: d.metrics.framesFailed, fps: secs > 0 ? d.metrics.framesProcessed / secs : 0, stopReason: reason });
-    if (sr?.kind === 'Fatal' || sr?.kind === 'RestartLimitExceeded') {
-      const detail = sr.kind === 'Fatal' ? sr.detail : `restart limit exceeded after ${sr.restartCount} restarts`;
-      if (/ModelLoadFailed/.test(detail)) code = Math.max(code, EXIT.model);
-      else if (d.metrics.framesReceived === 0) code = Math.max(code, EXIT.source);
-      else code = Math.max(code, EXIT.failed);
-      io.err(`nv: feed ${i + 1} (${f.source}): ${detail}${errors.length && !detail.includes(errors[0]!) ? ` — ${errors.at(-1)}` : ''}`);
-    }
-  }
-  if (outError) { io.err(`nv: cannot write ${plan.out}: ${outError.message}`); code = Math.max(code, EXIT.failed); }
-  if (interrupted && code === EXIT.ok) code = EXIT.ok;
+    const reason = !sr ? 'running'
+      : sr.kind === 'Fatal' ? 'failed'
+      : sr.kind === 'RestartLimitExceeded' ? 'failed (restart limit exceeded)'
+      : sr.kind === 'EndOfStream' ? 'end of stream'
+      : f.limitReached && !interrupted ? `frame limit (${plan.maxFrames})` : 'stopped';
+    return {
+      id: d.id, name: f.settings.name, source: f.source, processed: d.metrics.framesProcessed, dropped: d.metrics.framesDropped + d.metrics.outputsDropped,
+      failed: d.metrics.framesFailed, fps: secs > 0 ? d.metrics.framesProcessed / secs : 0, stopReason: reason,
+    };
+  });
   return {
-    code, feeds: result, outPath: plan.out,
+    code, feeds: result, outPath: wroteOut && !out?.error ? plan.out : undefined,
     tracks: [...tracks.values()].filter((t) => t.frames >= 3).sort((a, b) => a.feed - b.feed || a.first - b.first),
-    annotated: feeds.flatMap((f) => (f.annotate && f.annotate.framesWritten > 0 ? [f.annotate.path] : [])),
+    annotated,
   };
 }
 
-/** Prints a job's summary: per feed, per track (with text), output paths. */
+/**
+ * Prints a job's summary: per feed, per track (with text), output paths.
+ * @param r - the job's result
+ * @param io - where it goes (`out` lines)
+ */
 export function printSummary(r: JobResult, io: Io): void {
   for (const f of r.feeds) {
-    io.out(`feed ${f.id} ${f.source}: ${f.processed} frames processed, ${f.dropped} dropped, ${f.failed} failed, ${f.fps.toFixed(1)} frames/s — ${f.stopReason}`);
+    io.out(`feed ${f.id}${f.name !== undefined ? ` [${f.name}]` : ''} ${f.source}: ${f.processed} frames processed, ${f.dropped} dropped, ${f.failed} failed, ${f.fps.toFixed(1)} frames/s — ${f.stopReason}`);
   }
   if (r.tracks.length) {
     io.out('');

@@ -31,13 +31,22 @@ function trk(t: Track, names: readonly string[] | undefined) {
 }
 
 /**
- * The JSON-line form of an output: feed, seq, ts (ns), wall time, detections, tracks (with
- * recognized text), signals, view, provenance (per-stage outcome and latency in ms).
+ * The JSON-line form of an output: feed id, feed name (`feedName`, only for a named feed), seq,
+ * ts (ns), wall time, detections, tracks (with recognized text), signals, view, provenance
+ * (per-stage outcome and latency in ms).
+ * @param o - a feed's output
+ * @param classNames - class names of the detector, by class id
+ * @returns a JSON-serializable object
+ * @example
+ * ```ts
+ * sink.emit = (o) => { file.write(JSON.stringify(outputToJson(o)) + '\n'); };
+ * ```
  */
 export function outputToJson(o: OutputEnvelope, classNames?: readonly string[]): Record<string, unknown> {
   const p = o.provenance;
   return {
     feed: o.feedId,
+    ...(o.feedName !== undefined ? { feedName: o.feedName } : {}),
     seq: o.seq,
     ts: o.ts,
     wallTs: o.wallTs,

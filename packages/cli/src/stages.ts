@@ -40,14 +40,20 @@ export class AnnotateStage implements Stage {
   readonly category = 'sink' as const;
   #writer: VideoWriter | undefined;
   #frames = 0;
+  #opened = false;
   constructor(readonly path: string, readonly fps: number, readonly classNames?: readonly string[]) {}
 
   /** Frames written. */
   get framesWritten(): number { return this.#frames; }
+  /** Whether the encoder was opened (the file created), even if no frame reached it. */
+  get opened(): boolean { return this.#opened; }
 
   async process(ctx: StageContext): Promise<void> {
     const f = ctx.frame;
-    this.#writer ??= VideoWriter.open({ path: this.path, width: f.width, height: f.height, format: f.format, fps: this.fps });
+    if (!this.#writer) {
+      this.#opened = true;
+      this.#writer = VideoWriter.open({ path: this.path, width: f.width, height: f.height, format: f.format, fps: this.fps });
+    }
     const a = ctx.artifacts;
     const name = (c: number) => this.classNames?.[c] ?? (a.tracks.length || a.detections.length ? `c${c}` : '');
     const boxes = a.tracks.length

@@ -1,7 +1,8 @@
 import { describe, expect, it } from 'vitest';
+import { z } from 'zod';
 import {
   ConfigError, DEFAULT_BACKPRESSURE_POLICY, DEFAULT_RECONNECT_POLICY, DEFAULT_RESTART_POLICY, DEFAULT_RETENTION_POLICY,
-  parseBackpressurePolicy, parseCameraMode, parseReconnectPolicy, parseSourceSpec, reconnectDelayMs, safeParseSourceSpec,
+  SourceSpecSchema, parseBackpressurePolicy, parseCameraMode, parseConfig, parseReconnectPolicy, parseSourceSpec, reconnectDelayMs, safeParseSourceSpec,
 } from './index.js';
 
 function configError(fn: () => unknown): ConfigError {
@@ -54,6 +55,26 @@ describe('SourceSpec', () => {
     const r = safeParseSourceSpec({ kind: 'file' });
     expect(r.success).toBe(false);
     if (!r.success) expect(r.error.field).toBe('path');
+  });
+
+  it('names every unknown key as its own field, never as *** (the sanitizer read "key: <name>" as a secret)', () => {
+    const e = configError(() => parseConfig(z.strictObject({ a: z.strictObject({ b: z.number().optional() }) }), { a: { bogus: 1, other: 2 }, maxFrame: 5 }, 'job'));
+    expect(e.issues).toEqual([
+      { field: 'a.bogus', message: 'unknown field' }, { field: 'a.other', message: 'unknown field' }, { field: 'maxFrame', message: 'unknown field' },
+    ]);
+    expect(e.message).toBe('invalid job: a.bogus: unknown field; a.other: unknown field; maxFrame: unknown field');
+    expect(e.message).not.toContain('***');
+    const p = configError(() => parseSourceSpec({ kind: 'file', path: '/a', lopo: true }));
+    expect(p.message).toBe('invalid source: lopo: unknown field');
+    const withPrefix = configError(() => parseConfig(SourceSpecSchema, { kind: 'file', path: '/a', x: 1 }, 'source', 'feeds[2].source'));
+    expect(withPrefix.field).toBe('feeds[2].source.x');
+  });
+
+  it('an unknown key holding a credential names the key, never the value', () => {
+    const e = configError(() => parseSourceSpec({ kind: 'rtsp', url: 'rtsp://cam/x', password: 'hunter2', token: 'abc' }));
+    expect(e.issues.map((i) => i.field)).toEqual(['password', 'token']);
+    expect(e.message).toContain('password');
+    expect(e.message + JSON.stringify(e.toJSON())).not.toMatch(/hunter2|abc/);
   });
 
   it('never echoes credentials in a validation error', () => {

@@ -198,12 +198,19 @@ export function formatConfigPath(path: readonly PropertyKey[]): string {
 export function safeParseConfig<S extends z.ZodType>(schema: S, input: unknown, what: string, prefix = ''): ParseResult<z.output<S>> {
   const r = schema.safeParse(input);
   if (r.success) return { success: true, value: r.data };
-  const issues: ConfigIssue[] = r.error.issues.map((i) => {
-    // An unknown key is reported at its parent by zod; name the key itself.
-    const keys = i.code === 'unrecognized_keys' ? (i as { keys?: readonly string[] }).keys ?? [] : [];
-    const p = formatConfigPath(keys.length ? [...i.path, keys[0]!] : i.path);
-    const field = prefix ? (p ? (p.startsWith('[') ? prefix + p : `${prefix}.${p}`) : prefix) : p;
-    return { field, message: i.message };
+  const at = (path: readonly PropertyKey[]): string => {
+    const p = formatConfigPath(path);
+    return prefix ? (p ? (p.startsWith('[') ? prefix + p : `${prefix}.${p}`) : prefix) : p;
+  };
+  const issues: ConfigIssue[] = r.error.issues.flatMap((i): ConfigIssue[] => {
+    // zod reports unknown keys once, at their parent, as `Unrecognized key: "name"` — which the
+    // message sanitizer (rightly) reads as `key: <secret>` and redacts. Report each unknown key
+    // as its own field instead, with a message that carries no `name: value` shape.
+    if (i.code === 'unrecognized_keys') {
+      const keys = (i as { keys?: readonly string[] }).keys ?? [];
+      if (keys.length) return keys.map((k) => ({ field: at([...i.path, k]), message: 'unknown field' }));
+    }
+    return [{ field: at(i.path), message: i.message }];
   });
   return { success: false, error: ConfigError.invalidConfig(what, issues, r.error) };
 }

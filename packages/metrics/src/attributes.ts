@@ -8,6 +8,11 @@ import type { Attributes } from '@opentelemetry/api';
 
 /** Attribute key naming the feed (`feed-N`). */
 export const ATTR_FEED_ID = 'feed_id';
+/**
+ * Attribute key carrying the feed's display name (`FeedConfig.name`). Present, next to
+ * {@link ATTR_FEED_ID}, on every feed-scoped series of a feed that has a name; absent otherwise.
+ */
+export const ATTR_FEED_NAME = 'feed_name';
 /** Attribute key naming a stage (its id). */
 export const ATTR_STAGE_ID = 'stage_id';
 /** Attribute key naming a shared batch processor (its id). */
@@ -40,16 +45,32 @@ function extra(n: Node, key: string, value: string | boolean): Attributes {
   return a;
 }
 
-/** @internal Attribute cache shared by the gauges, the health counters and the histogram producer. */
+/**
+ * @internal Attribute cache shared by the gauges, the health counters and the histogram producer.
+ *
+ * A feed's attribute set is fixed when the feed is first seen: `{feed_id}`, plus `feed_name`
+ * when the feed has a name — taken from the diagnostics entry that introduced it or, for a feed
+ * first seen through a health event, from `nameOf` (a feed's name never changes).
+ */
 export class AttributeCache {
   readonly #feeds = new Map<FeedId, FeedNode>();
   readonly #processors = new Map<string, Node>();
   readonly #none: Node = node({});
+  readonly #nameOf: ((id: FeedId) => string | undefined) | undefined;
 
-  #feed(id: FeedId): FeedNode {
+  /** @param nameOf - looks up a feed's display name by id (e.g. through `runtime.feed(id)?.name`) */
+  constructor(nameOf?: (id: FeedId) => string | undefined) { this.#nameOf = nameOf; }
+
+  #feed(id: FeedId, name?: string): FeedNode {
     let f = this.#feeds.get(id);
     if (!f) {
-      f = { ...node({ [ATTR_FEED_ID]: formatFeedId(id) }), stages: new Map(), processors: new Map() };
+      let n = name;
+      if (n === undefined && this.#nameOf) {
+        try { n = this.#nameOf(id); } catch { n = undefined; }
+      }
+      const attrs: Attributes = { [ATTR_FEED_ID]: formatFeedId(id) };
+      if (typeof n === 'string' && n !== '') attrs[ATTR_FEED_NAME] = n;
+      f = { ...node(attrs), stages: new Map(), processors: new Map() };
       this.#feeds.set(id, f);
     }
     return f;
@@ -77,11 +98,11 @@ export class AttributeCache {
 
   /** No attributes (runtime-wide instruments). */
   none(): Attributes { return this.#none.attrs; }
-  /** `{feed_id}` */
-  feed(id: FeedId): Attributes { return this.#feed(id).attrs; }
+  /** `{feed_id[, feed_name]}`; `name` is used when this call introduces the feed. */
+  feed(id: FeedId, name?: string): Attributes { return this.#feed(id, name).attrs; }
   /** `{feed_id, [key]: value}` */
   feedWith(id: FeedId, key: string, value: string | boolean): Attributes { return extra(this.#feed(id), key, value); }
-  /** `{feed_id, stage_id}` */
+  /** `{feed_id[, feed_name], stage_id}` */
   stage(id: FeedId, stageId: string): Attributes { return this.#stage(id, stageId).attrs; }
   /** `{feed_id, stage_id, [key]: value}` */
   stageWith(id: FeedId, stageId: string, key: string, value: string): Attributes { return extra(this.#stage(id, stageId), key, value); }

@@ -18,7 +18,7 @@ import { MetricsExportError } from './errors.js';
 import { HealthCounters } from './health-counters.js';
 import { LatencyMetricProducer, METER_NAME } from './latency-producer.js';
 import { DiagnosticsObservers } from './observers.js';
-import { samplerFor, type MetricsSource } from './source.js';
+import { feedNameLookup, samplerFor, type MetricsSource } from './source.js';
 import { VERSION } from './version.js';
 
 /** Where and how to push metrics over OTLP/HTTP with protobuf payloads. */
@@ -265,7 +265,7 @@ export class MetricsExporter {
     this.#otlp = parts.otlp;
     this.#server = parts.server;
     this.#prometheusUrl = parts.prometheusUrl;
-    const attrs = new AttributeCache();
+    const attrs = new AttributeCache(feedNameLookup(parts.source));
     this.#observers = new DiagnosticsObservers(parts.meter, samplerFor(parts.source), attrs);
     this.#counters = new HealthCounters(parts.meter, attrs);
     this.#unsubscribe = parts.source.onHealth((e) => this.#counters.record(e));

@@ -12,6 +12,6 @@ export { MetricsExportError } from './errors.js';
 export { LatencyMetricProducer, METER_NAME } from './latency-producer.js';
 export { INSTRUMENTS, VIEW_STATUS } from './instruments.js';
 export type { InstrumentInfo, InstrumentKind } from './instruments.js';
-export { ATTR_FEED_ID, ATTR_STAGE_ID, ATTR_PROCESSOR_ID } from './attributes.js';
+export { ATTR_FEED_ID, ATTR_FEED_NAME, ATTR_STAGE_ID, ATTR_PROCESSOR_ID } from './attributes.js';
 export type { MetricsSource } from './source.js';
 export { VERSION } from './version.js';

@@ -30,7 +30,10 @@ export interface InstrumentInfo {
   readonly unit: string;
   /** Integer or floating-point values. */
   readonly valueType: 'int' | 'double';
-  /** Attribute keys on its data points. */
+  /**
+   * Attribute keys on its data points. Series of a feed that has a display name also carry
+   * `feed_name` next to `feed_id` (see `ATTR_FEED_NAME`); it is not listed here.
+   */
   readonly attributes: readonly string[];
   /** What it measures. */
   readonly description: string;

@@ -14,7 +14,7 @@ import {
 import type { LatencySnapshot } from '@nv/runtime';
 import { AttributeCache } from './attributes.js';
 import { HISTOGRAMS, type InstrumentInfo } from './instruments.js';
-import { samplerFor, type DiagnosticsSampler, type MetricsSource } from './source.js';
+import { feedNameLookup, samplerFor, type DiagnosticsSampler, type MetricsSource } from './source.js';
 import { VERSION } from './version.js';
 
 /** Name of the instrumentation scope of every `@nv/metrics` instrument. */
@@ -77,7 +77,7 @@ export class LatencyMetricProducer implements MetricProducer {
   /** @param source - the runtime (anything with `diagnostics()` and `onHealth()`) */
   constructor(source: MetricsSource) {
     this.#sampler = samplerFor(source);
-    this.#attrs = new AttributeCache();
+    this.#attrs = new AttributeCache(feedNameLookup(source));
   }
 
   /** Builds the histogram data points from the current diagnostics snapshot. Never rejects. */
@@ -100,7 +100,7 @@ export class LatencyMetricProducer implements MetricProducer {
     const stage: DataPoint<Histogram>[] = [];
     const batch: DataPoint<Histogram>[] = [];
     for (const f of d.feeds) {
-      pipeline.push({ startTime: start, endTime: end, attributes: cache.feed(f.id), value: toHistogram(f.metrics.pipelineLatency) });
+      pipeline.push({ startTime: start, endTime: end, attributes: cache.feed(f.id, f.name), value: toHistogram(f.metrics.pipelineLatency) });
       const stages = f.metrics.stages;
       for (const stageId in stages) {
         stage.push({ startTime: start, endTime: end, attributes: cache.stage(f.id, stageId), value: toHistogram(stages[stageId]!.latency) });

@@ -67,7 +67,7 @@ export class DiagnosticsObservers {
     const cache = this.#attrs;
     observeAll(r, this.#runtime, d, cache.none());
     for (const f of d.feeds) {
-      observeAll(r, this.#feed, f, cache.feed(f.id));
+      observeAll(r, this.#feed, f, cache.feed(f.id, f.name));
       const stages = f.metrics.stages;
       for (const stageId in stages) observeAll(r, this.#stage, stages[stageId]!, cache.stage(f.id, stageId));
     }

@@ -1,7 +1,7 @@
 /**
  * What the bridge reads from a runtime, and the sampler that makes one collection read it once.
  */
-import type { HealthEvent } from '@nv/core';
+import type { FeedId, HealthEvent } from '@nv/core';
 import type { RuntimeDiagnostics } from '@nv/runtime';
 
 /**
@@ -13,6 +13,18 @@ export interface MetricsSource {
   diagnostics(): RuntimeDiagnostics;
   /** Subscribes to health events. @returns a function that unsubscribes */
   onHealth(listener: (event: HealthEvent) => void): () => void;
+  /**
+   * Optional: a registered feed by id, for its display name (`Runtime.feed` implements it).
+   * Lets a health event of a named feed that no collection has seen yet carry its `feed_name`
+   * label; without it, names come from `diagnostics()` only.
+   */
+  feed?(id: FeedId): { readonly name?: string | undefined } | undefined;
+}
+
+/** @internal A feed-name lookup over `source.feed`, if the source has one. */
+export function feedNameLookup(source: MetricsSource): ((id: FeedId) => string | undefined) | undefined {
+  if (typeof source.feed !== 'function') return undefined;
+  return (id) => source.feed?.(id)?.name;
 }
 
 /**

@@ -88,6 +88,13 @@ export interface FeedMediaOptions {
 /** Configuration of one feed. */
 export interface FeedConfig {
   /**
+   * A human-readable name for the feed (e.g. `gate-north`): 1–128 characters, no control
+   * characters. Carried on every output (`OutputEnvelope.feedName`), in diagnostics and the
+   * feed handle (`name`), and by `@nv/metrics` as a `feed_name` label next to `feed_id`.
+   * Not required to be unique; the feed id stays the identity. Default: none.
+   */
+  readonly name?: string;
+  /**
    * What to read: a source spec (`{ kind: 'file', path }`, `{ kind: 'rtsp', url }`, …),
    * decoded by `@nv/media`, or a factory returning any `FrameSource` (called once per
    * session, again after each restart).
@@ -126,6 +133,16 @@ export interface FeedConfig {
   readonly media?: FeedMediaOptions;
 }
 
+/**
+ * A feed's optional display name (see {@link FeedConfig.name}): 1–128 characters, no control
+ * characters (names end up in terminal status lines, JSON lines and metric labels).
+ */
+export const FeedNameSchema = z.string()
+  .min(1, 'name must not be empty')
+  .max(128, 'name must be at most 128 characters')
+  // eslint-disable-next-line no-control-regex
+  .regex(/^[^\u0000-\u001f\u007f-\u009f]*$/, 'name must not contain control characters');
+
 const FrameInclusionSchema = z.union([
   z.enum(['never', 'always']),
   z.strictObject({ everyNth: z.int().min(1) }),
@@ -147,6 +164,7 @@ const OutputOptionsSchema = z.strictObject({
  * with this schema; `ConfigError` names each offending field.
  */
 export const FeedSettingsSchema = z.strictObject({
+  name: FeedNameSchema.optional(),
   source: SourceSpecSchema,
   cameraMode: CameraModeSchema,
   backpressure: BackpressurePolicySchema.optional(),
@@ -208,6 +226,8 @@ export function feedConfig(): FeedConfigBuilder { return new FeedConfigBuilder()
 /** See {@link feedConfig}. */
 export class FeedConfigBuilder {
   #c: { -readonly [K in keyof FeedConfig]?: FeedConfig[K] } = {};
+  /** Display name of the feed (see {@link FeedConfig.name}). */
+  name(name: string): this { this.#c.name = name; return this; }
   /** Source spec or factory (required). */
   source(source: FeedConfig['source']): this { this.#c.source = source; return this; }
   /** Camera mode (required). */
@@ -270,6 +290,7 @@ export interface ResolvedFeedConfig {
  */
 export function resolveFeedConfig(c: FeedConfig): ResolvedFeedConfig {
   if (c === null || typeof c !== 'object') throw ConfigError.missingRequired('source');
+  if (c.name !== undefined) parseConfig(FeedNameSchema, c.name, 'name', 'name');
   if (c.source === undefined || c.source === null) throw ConfigError.missingRequired('source');
   if (typeof c.source !== 'function') parseConfig(SourceSpecSchema, c.source, 'source', 'source');
   if (c.cameraMode === undefined) throw ConfigError.missingRequired('cameraMode');

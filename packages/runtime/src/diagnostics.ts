@@ -74,6 +74,8 @@ export interface FeedViewDiagnostics {
 export interface FeedDiagnostics {
   /** The feed. */
   readonly id: FeedId;
+  /** The feed's display name (`FeedConfig.name`), when it has one. */
+  readonly name?: string | undefined;
   /** Lifecycle state. */
   readonly state: FeedState;
   /** Whether the feed is paused by the user. */

@@ -41,6 +41,30 @@ describe('feed configuration', () => {
     expect(FeedSettingsSchema.safeParse({ source: { kind: 'rtsp', url: 'rtsp://cam/1' }, cameraMode: 'observed', frameInclusion: { everyNth: 5 } }).success).toBe(true);
   });
 
+  it('a feed name (settings, builder or config) reaches every output, the handle and diagnostics; a bad name is a ConfigError on "name"', async () => {
+    const rt = new Runtime();
+    const { outs, sink } = collector();
+    const settings = FeedSettingsSchema.parse({ name: 'gate north', source: { kind: 'file', path: '/tmp/x.mp4' }, cameraMode: 'fixed' });
+    expect(settings.name).toBe('gate north');
+    expect(feedConfig().name('dock').source({ kind: 'file', path: '/tmp/x.mp4' }).cameraMode('fixed').stages([]).build().name).toBe('dock');
+    const named = rt.addFeed({ ...feedConfigFromSettings({ name: 'gate north', source: { kind: 'file', path: '/tmp/x.mp4' }, cameraMode: 'fixed' }), source: () => new SyntheticSource(frameSequence(4)), stages: [], sink });
+    const plain = collector();
+    const unnamed = rt.addFeed({ source: () => new SyntheticSource(frameSequence(2)), cameraMode: 'fixed', stages: [], sink: plain.sink });
+    await Promise.all([named.done, unnamed.done]);
+    expect(outs.map((o) => o.feedName)).toEqual(['gate north', 'gate north', 'gate north', 'gate north']);
+    expect(plain.outs.map((o) => o.feedName)).toEqual([undefined, undefined]);
+    expect(named.name).toBe('gate north');
+    expect(rt.feed(named.id)?.name).toBe('gate north');
+    expect(rt.diagnostics().feeds.map((f) => f.name)).toEqual(['gate north', undefined]);
+    for (const bad of ['', 'a\nb', 'x'.repeat(129)]) {
+      let err: unknown;
+      try { rt.addFeed({ name: bad, source: () => new SyntheticSource([]), cameraMode: 'fixed', stages: [] }); } catch (e) { err = e; }
+      expect(ConfigError.isInstance(err) && err.field, JSON.stringify(bad)).toBe('name');
+      expect(FeedSettingsSchema.safeParse({ name: bad, source: { kind: 'file', path: '/x' }, cameraMode: 'fixed' }).success).toBe(false);
+    }
+    await rt.shutdown();
+  });
+
   it('addFeed refuses what policy would refuse: custom pipelines (default reject), plain rtsp under requireTls, stages and pipeline together', () => {
     const rt = new Runtime();
     const e1 = (() => { try { rt.addFeed({ source: { kind: 'custom', pipeline: 'videotestsrc' }, cameraMode: 'fixed', stages: [] }); } catch (e) { return e; } })();

@@ -54,6 +54,8 @@ class Throttled {
 /** @internal */
 export class Feed {
   readonly id: FeedId;
+  /** Display name (`FeedConfig.name`), if any. */
+  readonly name: string | undefined;
   readonly #r: ResolvedFeedConfig;
   readonly #emit: (e: HealthEvent) => void;
   readonly #view: ViewSystem<FrameEnvelope>;
@@ -93,6 +95,7 @@ export class Feed {
 
   constructor(id: number, resolved: ResolvedFeedConfig, emit: (e: HealthEvent) => void) {
     this.id = toFeedId(id);
+    this.name = resolved.cfg.name;
     this.#r = resolved;
     this.#emit = emit;
     const { cfg, pre, batch, post } = resolved;
@@ -168,7 +171,7 @@ export class Feed {
   diagnostics(): FeedDiagnostics {
     const v = this.#view.snapshot;
     return {
-      id: this.id, state: this.#state, paused: this.#paused, alive: this.#state !== 'stopped', sessionUptimeMs: this.sessionUptimeMs,
+      id: this.id, name: this.name, state: this.#state, paused: this.#paused, alive: this.#state !== 'stopped', sessionUptimeMs: this.sessionUptimeMs,
       metrics: this.metrics(), queues: this.queueTelemetry(), decode: this.#decode,
       view: { epoch: v.epoch, version: v.version, validity: v.validity.kind, stabilityScore: v.stabilityScore },
       batchProcessorId: this.#r.batch?.processorId, lastError: this.#lastError, stopReason: this.#stopReason,
@@ -463,7 +466,7 @@ export class Feed {
     this.#pipelineLatency.recordNs(completedAtNs - receivedAtNs);
     const include = this.#includeFrame();
     const out: OutputEnvelope = {
-      feedId: this.id, seq: frame.seq, ts: frame.ts, wallTs: frame.wallTs, artifacts: r.artifacts, view: vu.snapshot,
+      feedId: this.id, feedName: this.name, seq: frame.seq, ts: frame.ts, wallTs: frame.wallTs, artifacts: r.artifacts, view: vu.snapshot,
       provenance: {
         stages: records,
         view: { motionSource: vu.motionSource, decision: vu.decision, epoch: vu.snapshot.epoch, version: vu.snapshot.version, stabilityScore: vu.snapshot.stabilityScore },

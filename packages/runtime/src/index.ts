@@ -7,7 +7,7 @@
  */
 export { Runtime } from './runtime.js';
 export type { RuntimeOptions, FeedHandle } from './runtime.js';
-export { FeedPipeline, FeedPipelineBuilder, FeedConfigBuilder, FeedSettingsSchema, feedConfig, feedConfigFromSettings } from './config.js';
+export { FeedPipeline, FeedPipelineBuilder, FeedConfigBuilder, FeedSettingsSchema, FeedNameSchema, feedConfig, feedConfigFromSettings } from './config.js';
 export type { FeedConfig, FeedSettings, FeedCode, FeedMediaOptions } from './config.js';
 export { BatchConfigSchema, resolveBatchConfig } from './batch.js';
 export type { BatchConfig, ResolvedBatchConfig, BatchHandle, BatchResult, BatchFailureReason } from './batch.js';

@@ -39,6 +39,8 @@ export interface Provenance {
 /** One output per processed frame, in frame order per feed. */
 export interface OutputEnvelope {
   readonly feedId: FeedId;
+  /** The feed's display name (`FeedConfig.name`), when it has one. */
+  readonly feedName?: string | undefined;
   readonly seq: number;
   readonly ts: MonotonicTs;
   readonly wallTs: WallTs;

@@ -25,6 +25,8 @@ export interface RuntimeOptions {
 export interface FeedHandle {
   /** The feed's id. */
   readonly id: FeedId;
+  /** The feed's display name (`FeedConfig.name`), when it has one. */
+  readonly name?: string | undefined;
   /** Current lifecycle state. */
   state(): FeedState;
   /** Whether the feed has not stopped yet. */
@@ -215,6 +217,7 @@ export class Runtime {
   #handle(f: Feed): FeedHandle {
     return {
       id: f.id,
+      name: f.name,
       state: () => f.state,
       isAlive: () => f.state !== 'stopped',
       isPaused: () => f.paused,
