@@ -1,14 +1,45 @@
 // discover(uri, timeoutMs) -> Promise<info>: what a media URI holds (GstDiscoverer), for
 // `nv probe`. Runs on a libuv worker thread; the URI is passed to GStreamer as a URI, never
-// parsed as launch syntax.
+// parsed as launch syntax. A file:// URI is discovered under the file-source allow-list
+// (decode_policy.h), exactly like a `file` source: a refusal rejects with an Error whose
+// `refused` property is true.
 #include <gst/gst.h>
 #include <gst/pbutils/pbutils.h>
 #include <napi.h>
 
+#include <atomic>
 #include <string>
+
+#include "decode_policy.h"
 
 namespace nv {
 namespace {
+
+// GstDiscoverer "source-setup" (on the thread that starts the discovery): the source's parent is
+// the discoverer's uridecodebin, which proxies decodebin's autoplug signals; attach the
+// allow-list to it before anything is autoplugged. Fails closed: without the allow-list the
+// discovery is stopped with an error.
+void OnSourceSetup(GstDiscoverer*, GstElement* source, gpointer attached_flag) {
+  auto* attached = static_cast<std::atomic<bool>*>(attached_flag);
+  GstObject* parent = gst_object_get_parent(GST_OBJECT(source));
+  auto is_decodebin = [](GstObject* o) {
+    return GST_IS_ELEMENT(o) && g_signal_lookup("autoplug-select", G_OBJECT_TYPE(o)) != 0;
+  };
+  while (parent != nullptr && !is_decodebin(parent)) {
+    GstObject* up = gst_object_get_parent(parent);
+    gst_object_unref(parent);
+    parent = up;
+  }
+  if (parent != nullptr && AttachDecodePolicy(GST_ELEMENT(parent), DecodePref::kAuto, true)) {
+    attached->store(true);
+  } else {
+    GError* err =
+        g_error_new_literal(FilePolicyErrorQuark(), kFilePolicyRefused, "the file-source allow-list could not be applied");
+    gst_element_post_message(source, gst_message_new_error(GST_OBJECT(source), err, nullptr));
+    g_error_free(err);
+  }
+  if (parent != nullptr) gst_object_unref(parent);
+}
 
 struct VideoInfo {
   std::string codec;
@@ -26,13 +57,24 @@ class DiscoverWorker : public Napi::AsyncWorker {
     GError* err = nullptr;
     GstDiscoverer* d = gst_discoverer_new(static_cast<GstClockTime>(timeout_ms_ * GST_MSECOND), &err);
     if (!d) { SetError(err ? err->message : "discoverer could not be created"); if (err) g_error_free(err); return; }
+    gchar* scheme = gst_uri_get_protocol(uri_.c_str());
+    const bool local_only = scheme == nullptr || g_ascii_strcasecmp(scheme, "file") == 0;
+    g_free(scheme);
+    std::atomic<bool> attached{false};
+    if (local_only) g_signal_connect(d, "source-setup", G_CALLBACK(&OnSourceSetup), &attached);
     GstDiscovererInfo* info = gst_discoverer_discover_uri(d, uri_.c_str(), &err);
     const GstDiscovererResult res = info ? gst_discoverer_info_get_result(info) : GST_DISCOVERER_ERROR;
-    if (res != GST_DISCOVERER_OK) {
+    if (err != nullptr && err->domain == FilePolicyErrorQuark()) {
+      refused_ = true;
+      SetError(err->message);
+    } else if (res != GST_DISCOVERER_OK) {
       std::string why = err ? err->message : "unknown error";
       if (res == GST_DISCOVERER_TIMEOUT) why = "timed out";
       else if (res == GST_DISCOVERER_MISSING_PLUGINS) why = "missing GStreamer plugins for this stream";
       SetError(why);
+    } else if (local_only && !attached.load()) {
+      refused_ = true;  // never trust a file discovered without the allow-list
+      SetError("the file-source allow-list could not be applied");
     } else {
       duration_ns_ = static_cast<double>(gst_discoverer_info_get_duration(info));
       seekable_ = gst_discoverer_info_get_seekable(info);
@@ -86,14 +128,18 @@ class DiscoverWorker : public Napi::AsyncWorker {
     }
     deferred_.Resolve(o);
   }
-  void OnError(const Napi::Error& e) override { deferred_.Reject(e.Value()); }
+  void OnError(const Napi::Error& e) override {
+    Napi::Object v = e.Value();
+    if (refused_) v.Set("refused", true);  // typed for JS: the allow-list refused the file
+    deferred_.Reject(v);
+  }
 
  private:
   std::string uri_;
   double timeout_ms_;
   Napi::Promise::Deferred deferred_;
   double duration_ns_ = -1;
-  bool seekable_ = false, live_ = false, has_video_ = false;
+  bool seekable_ = false, live_ = false, has_video_ = false, refused_ = false;
   int audio_streams_ = 0;
   VideoInfo video_;
 };

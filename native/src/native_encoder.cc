@@ -154,7 +154,8 @@ Napi::Function NativeEncoder::Init(Napi::Env env) {
   });
 }
 
-// new NativeEncoder({ path, width, height, format, fpsN, fpsD, bitrateKbps, speedPreset, fontPx })
+// new NativeEncoder({ path, width, height, format, fpsN, fpsD, bitrateKbps, speedPreset, fontPx, keyIntMax,
+//                     fragmentMs })
 NativeEncoder::NativeEncoder(const Napi::CallbackInfo& info) : Napi::ObjectWrap<NativeEncoder>(info) {
   Napi::Env env = info.Env();
   Napi::Object o = info[0].As<Napi::Object>();
@@ -166,6 +167,10 @@ NativeEncoder::NativeEncoder(const Napi::CallbackInfo& info) : Napi::ObjectWrap<
   const int fps_d = o.Get("fpsD").As<Napi::Number>().Int32Value();
   const int bitrate = o.Get("bitrateKbps").As<Napi::Number>().Int32Value();
   const int preset = o.Get("speedPreset").As<Napi::Number>().Int32Value();
+  // Both chosen by VideoWriter (writer.ts): keyframe spacing in frames, and the mp4mux fragment
+  // length in ms (0 = one moov at the end, the classic layout).
+  const guint key_int_max = o.Get("keyIntMax").As<Napi::Number>().Uint32Value();
+  const guint fragment_ms = o.Get("fragmentMs").As<Napi::Number>().Uint32Value();
   st_ = std::make_shared<EncoderState>();
   st_->font_px = o.Get("fontPx").As<Napi::Number>().DoubleValue();
 
@@ -196,8 +201,21 @@ NativeEncoder::NativeEncoder(const Napi::CallbackInfo& info) : Napi::ObjectWrap<
     GstCaps* bgrx = gst_caps_new_simple("video/x-raw", "format", G_TYPE_STRING, "BGRx", nullptr);
     g_object_set(capsf, "caps", bgrx, nullptr);
     gst_caps_unref(bgrx);
-    g_object_set(enc, "bitrate", static_cast<guint>(bitrate), "speed-preset", preset, "key-int-max", static_cast<guint>(fps_n > 0 && fps_d > 0 ? 2 * fps_n / fps_d : 60), nullptr);
+    g_object_set(enc, "bitrate", static_cast<guint>(bitrate), "speed-preset", preset, "key-int-max", key_int_max, nullptr);
     g_object_set(sink, "location", path.c_str(), nullptr);  // a property: no launch syntax is ever parsed
+    if (fragment_ms > 0) {
+      // Fragmented MP4 (moov first, then moof+mdat per fragment; mp4mux also cuts a fragment at
+      // every keyframe). Each fragment goes to the kernel as soon as the muxer emits it (no
+      // 64 KiB stdio buffer in filesink), so a killed process leaves every finished fragment
+      // on disk. On a clean EOS mp4mux (streamable=false, the default) still seeks back to
+      // write the duration (mehd) and appends the random-access index (mfra).
+      // No B-frames: fragmented mp4mux writes no edit list, so B-frame reordering would shift
+      // every PTS by the reorder delay and qtdemux would cut the last frames at the duration
+      // (measured: 298 of 300 frames at veryfast). Costs ~2% size at the same quality.
+      g_object_set(mux, "fragment-duration", fragment_ms, nullptr);
+      g_object_set(enc, "bframes", 0u, nullptr);
+      gst_util_set_object_arg(G_OBJECT(sink), "buffer-mode", "unbuffered");
+    }
     g_signal_connect(overlay, "draw", G_CALLBACK(OnDraw), st_.get());
     if (!gst_element_link_many(src, conv1, capsf, overlay, conv2, enc, parse, mux, sink, nullptr)) {
       throw std::runtime_error("could not link the encoder pipeline");

@@ -3,6 +3,10 @@
 // Pipeline, built element by element (the output path is a property, never launch syntax):
 //   appsrc ! videoconvert ! video/x-raw,format=BGRx ! cairooverlay ! videoconvert
 //          ! x264enc ! h264parse ! mp4mux ! filesink
+// mp4mux writes fragmented MP4 when `fragmentMs` > 0 (moov up front, then one moof+mdat per
+// fragment, unbuffered filesink), so a process killed mid-write leaves a file that plays up to
+// its last complete fragment; x264enc's key-int-max (`keyIntMax`) keeps every fragment starting
+// on a keyframe. `fragmentMs` 0 is the classic layout: one mdat, moov written only at EOS.
 // Annotations are drawn by cairo (boxes, filled label backgrounds, text with cairo's toy font
 // API) in cairooverlay's draw callback on the streaming thread; the JS thread hands them over
 // through a mutex-protected map keyed by PTS.

@@ -1,5 +1,7 @@
 #include "native_source.h"
 
+#include "decode_policy.h"
+
 #include <chrono>
 #include <cstring>
 #include <utility>
@@ -12,7 +14,7 @@ namespace {
 
 std::string ToStr(const gchar* s) { return s ? std::string(s) : std::string(); }
 
-// Whether a dynamically added pad carries video (raw, encoded, or RTP media=video).
+// Whether a dynamically added pad carries video (raw, encoded, or RTP media=video); unknown caps count as video.
 bool IsVideoPad(GstPad* pad) {
   GstCaps* caps = gst_pad_get_current_caps(pad);
   if (caps == nullptr) caps = gst_pad_query_caps(pad, nullptr);
@@ -21,7 +23,9 @@ bool IsVideoPad(GstPad* pad) {
   if (gst_caps_get_size(caps) > 0) {
     const GstStructure* s = gst_caps_get_structure(caps, 0);
     const std::string name = gst_structure_get_name(s);
-    if (name.rfind("audio/", 0) == 0 || name.rfind("text/", 0) == 0 || name.rfind("subpicture/", 0) == 0) video = false;
+    // Only video goes on: a file's decodebin also exposes audio, text and subtitle streams
+    // undecoded (decode_policy.h).
+    video = name.rfind("video/", 0) == 0 || name.rfind("image/", 0) == 0;
     if (name == "application/x-rtp") {
       const gchar* media = gst_structure_get_string(s, "media");
       video = media != nullptr && std::strcmp(media, "video") == 0;
@@ -30,41 +34,6 @@ bool IsVideoPad(GstPad* pad) {
   gst_caps_unref(caps);
   return video;
 }
-
-// decodebin's GstAutoplugSelectResult (not in the public headers).
-enum AutoplugSelect { kAutoplugTry = 0, kAutoplugExpose = 1, kAutoplugSkip = 2 };
-enum DecodePref { kAuto = 0, kCpuOnly = 1, kPreferHardware = 2, kRequireHardware = 3 };
-
-bool FactoryHas(GstElementFactory* f, const char* what) {
-  const gchar* klass = gst_element_factory_get_metadata(f, GST_ELEMENT_METADATA_KLASS);
-  return klass != nullptr && std::strstr(klass, what) != nullptr;
-}
-bool IsVideoDecoder(GstElementFactory* f) { return FactoryHas(f, "Decoder") && FactoryHas(f, "Video"); }
-bool IsHardware(GstElementFactory* f) { return FactoryHas(f, "Hardware"); }
-
-// decodebin "autoplug-select": cpuOnly skips hardware decoders; requireHardware skips software
-// video decoders (so a stream without a hardware decoder fails with "missing plugin").
-gint OnAutoplugSelect(GstElement*, GstPad*, GstCaps*, GstElementFactory* factory, gpointer pref) {
-  const auto p = static_cast<DecodePref>(GPOINTER_TO_INT(pref));
-  if (p == kCpuOnly && IsHardware(factory)) return kAutoplugSkip;
-  if (p == kRequireHardware && IsVideoDecoder(factory) && !IsHardware(factory)) return kAutoplugSkip;
-  return kAutoplugTry;
-}
-
-G_GNUC_BEGIN_IGNORE_DEPRECATIONS
-// decodebin "autoplug-sort": preferHardware moves hardware factories first (stable).
-GValueArray* OnAutoplugSort(GstElement*, GstPad*, GstCaps*, GValueArray* factories, gpointer) {
-  GValueArray* out = g_value_array_new(factories->n_values);
-  for (int pass = 0; pass < 2; pass++) {
-    for (guint i = 0; i < factories->n_values; i++) {
-      GValue* v = g_value_array_get_nth(factories, i);
-      auto* f = GST_ELEMENT_FACTORY(g_value_get_object(v));
-      if ((pass == 0) == IsHardware(f)) g_value_array_append(out, v);
-    }
-  }
-  return out;
-}
-G_GNUC_END_IGNORE_DEPRECATIONS
 
 bool HasSometimesSrc(GstElement* e) {
   const GList* l = gst_element_class_get_pad_template_list(GST_ELEMENT_GET_CLASS(e));
@@ -158,16 +127,19 @@ NativeSource::NativeSource(const Napi::CallbackInfo& info) : Napi::ObjectWrap<Na
           }
         }
       }
-      if (spec.Get("decodePreference").IsString()) {
-        const std::string pref = spec.Get("decodePreference").As<Napi::String>().Utf8Value();
-        DecodePref p = kAuto;
-        if (pref == "cpuOnly") p = kCpuOnly;
-        else if (pref == "preferHardware") p = kPreferHardware;
-        else if (pref == "requireHardware") p = kRequireHardware;
+      const bool local_only = spec.Get("localOnly").ToBoolean().Value();
+      if (spec.Get("decodePreference").IsString() || local_only) {
+        const std::string pref = spec.Get("decodePreference").IsString() ? spec.Get("decodePreference").As<Napi::String>().Utf8Value() : "auto";
+        DecodePref p = DecodePref::kAuto;
+        if (pref == "cpuOnly") p = DecodePref::kCpuOnly;
+        else if (pref == "preferHardware") p = DecodePref::kPreferHardware;
+        else if (pref == "requireHardware") p = DecodePref::kRequireHardware;
         else if (pref != "auto") { gst_object_unref(el); throw Napi::RangeError::New(env, "decodePreference must be auto, cpuOnly, preferHardware or requireHardware"); }
-        if (g_signal_lookup("autoplug-select", G_OBJECT_TYPE(el)) == 0) { gst_object_unref(el); throw Napi::Error::New(env, "decodePreference needs a decodebin element"); }
-        if (p == kCpuOnly || p == kRequireHardware) g_signal_connect(el, "autoplug-select", G_CALLBACK(&OnAutoplugSelect), GINT_TO_POINTER(p));
-        if (p == kPreferHardware) g_signal_connect(el, "autoplug-sort", G_CALLBACK(&OnAutoplugSort), nullptr);
+        // A file's decodebin reads only local media (allow-list, see decode_policy.h).
+        if (!AttachDecodePolicy(el, p, local_only)) {
+          gst_object_unref(el);
+          throw Napi::Error::New(env, local_only ? "localOnly needs a decodebin element" : "decodePreference needs a decodebin element");
+        }
       }
       gst_bin_add(GST_BIN(pipeline_), el);
       chain.push_back(el);

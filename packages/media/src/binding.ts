@@ -17,6 +17,12 @@ export interface ElementSpec {
   readonly props?: Readonly<Record<string, string>>;
   /** For `decodebin`: steer decoder selection (`cpuOnly` skips hardware decoders, `requireHardware` skips software ones, `preferHardware` tries hardware first). */
   readonly decodePreference?: 'auto' | 'cpuOnly' | 'preferHardware' | 'requireHardware';
+  /**
+   * For `decodebin` of a `file` source: autoplug only the local-media allow-list
+   * (native/src/decode_policy.h); anything else fails with a bus error in the
+   * `nv-file-policy-error-quark` domain.
+   */
+  readonly localOnly?: boolean;
 }
 /** The explicit `custom` escape hatch: a trusted launch fragment. */
 export interface LaunchSpec {
@@ -104,6 +110,10 @@ export interface RawEncoderOptions {
   /** x264 speed-preset enum value (1 ultrafast … 9 placebo). */
   readonly speedPreset: number;
   readonly fontPx: number;
+  /** x264enc `key-int-max`: the most frames between two keyframes. */
+  readonly keyIntMax: number;
+  /** mp4mux `fragment-duration` in ms; 0 writes a classic (non-fragmented) MP4. */
+  readonly fragmentMs: number;
 }
 
 /** One box to draw, in pixels, colour components in [0, 1]. */
@@ -135,6 +145,10 @@ export interface Binding {
   gstVersion(): string;
   counters(): { liveFrames: number; leakedFrames: number; createdFrames: number; liveSources: number };
   hasElement(factory: string): boolean;
+  /**
+   * GstDiscoverer on `uri`. A `file:` URI is discovered under the file-source allow-list; a
+   * refusal rejects with an `Error` whose `refused` is `true`.
+   */
   discover(uri: string, timeoutMs: number): Promise<{
     durationNs: number | null; seekable: boolean; live: boolean; audioStreams: number;
     video: { codec: string; width: number; height: number; fpsN: number; fpsD: number; bitrate: number } | null;

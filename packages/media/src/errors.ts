@@ -9,6 +9,8 @@ import type { RawEvent } from './binding.js';
 const RESOURCE = 'gst-resource-error-quark';
 const STREAM = 'gst-stream-error-quark';
 const CORE = 'gst-core-error-quark';
+/** The addon's domain for file-source allow-list refusals (native/src/decode_policy.h). */
+const FILE_POLICY = 'nv-file-policy-error-quark';
 
 // GstResourceError codes (gst/gsterror.h).
 const R_NOT_FOUND = 3, R_OPEN_READ = 5, R_OPEN_READ_WRITE = 7, R_READ = 9, R_SEEK = 11, R_SETTINGS = 13, R_NOT_AUTHORIZED = 15;
@@ -26,8 +28,20 @@ export function sourceLocation(spec: SourceSpec): string {
   }
 }
 
-/** Turns an addon `error` event into a typed MediaError. */
+/**
+ * Whether an addon `error` event is a file-source allow-list refusal (the file is e.g. an HLS
+ * playlist, or needs an element nv does not use for files).
+ */
+export function isFilePolicyRefusal(ev: RawEvent): boolean {
+  return ev['domain'] === FILE_POLICY;
+}
+
+/**
+ * Turns an addon `error` event into a typed MediaError. Allow-list refusals become
+ * `Unsupported`, with the native message naming what was detected.
+ */
 export function mapBusError(ev: RawEvent, spec: SourceSpec): MediaError {
+  if (isFilePolicyRefusal(ev)) return MediaError.unsupported(String(ev['message'] ?? 'refused by the file-source allow-list'));
   const domain = String(ev['domain'] ?? '');
   const code = Number(ev['code'] ?? 0);
   const message = String(ev['message'] ?? '');

@@ -85,7 +85,9 @@ export function buildPipeline(spec: SourceSpec, output: OutputOptions = {}, poli
   let insecure: boolean | undefined;
   switch (spec.kind) {
     case 'file':
-      head.push({ factory: 'filesrc', props: { location: spec.path } }, decodebin);
+      // File sources stay local: the decodebin autoplugs only an allow-list of demuxers,
+      // parsers and video decoders (no HLS/DASH/SDP demuxers, no sub-URIs; decode_policy.h).
+      head.push({ factory: 'filesrc', props: { location: spec.path } }, { ...decodebin, localOnly: true });
       loop = spec.loop;
       break;
     case 'testPattern': {

@@ -38,7 +38,9 @@ export interface ProbeResult {
  * Probes a source: container/stream facts from GStreamer's discoverer (files and RTSP), then
  * a short run of the real nv pipeline to learn which decoder it picks.
  * @throws {ConfigError} for an invalid spec
- * @throws {MediaError} `SourceNotFound`, `ConnectionFailed`, `InvalidMedia`, `Timeout`, … (typed, redacted)
+ * @throws {MediaError} `SourceNotFound`, `ConnectionFailed`, `InvalidMedia`, `Timeout`, … (typed, redacted);
+ *   `Unsupported` for a file that is not local media (an HLS/DASH/Smooth Streaming manifest, an SDP
+ *   description, a playlist) or that needs an element outside the file-source allow-list
  * @example
  * ```ts
  * const p = await probeSource({ kind: 'file', path: 'clip.mp4' });
@@ -61,6 +63,8 @@ export async function probeSource(input: unknown, options: { timeoutMs?: number 
       disc = await loadBinding().discover(uri, timeoutMs);
     } catch (e) {
       const msg = (e as Error).message;
+      // The file-source allow-list refused the file (e.g. an HLS playlist named .mp4).
+      if ((e as { refused?: unknown }).refused === true) throw MediaError.unsupported(`${where}: ${msg}`);
       if (spec.kind === 'rtsp') throw MediaError.connectionFailed(spec.url, msg);
       if (/timed out/.test(msg)) throw MediaError.timeout(`probing ${where}: ${msg}`);
       throw MediaError.invalidMedia(`${where}: ${msg}`);

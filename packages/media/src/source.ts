@@ -10,7 +10,7 @@ import {
 } from '@nv/core';
 import type { FrameSource, FrameSourceEvent, PixelFormat } from '@nv/frame';
 import { loadBinding, type RawEvent, type RawSource, type RawStats } from './binding.js';
-import { mapBusError } from './errors.js';
+import { isFilePolicyRefusal, mapBusError } from './errors.js';
 import { NativeFrame } from './native-frame.js';
 import { buildPipeline, checkOutputOptions, type OutputOptions } from './pipeline.js';
 
@@ -197,6 +197,11 @@ export class MediaSource implements FrameSource {
    * Frames in decode order. Each frame is the caller's: `release()` it when done. Ends at end
    * of stream or `stop()`; throws the fatal `MediaError` if the source fails for good (files:
    * any error; live sources: reconnection attempts exhausted). Starts the source if needed.
+   * A `file` source reads local media only: a file that is an HLS/DASH/Smooth Streaming manifest,
+   * an SDP description or a playlist, or that needs an element outside the file-source
+   * allow-list, fails with `MediaError` `Unsupported` naming what was detected — before anything
+   * is fetched.
+   * @throws {MediaError} the source's fatal error
    */
   async *frames(): AsyncGenerator<NativeFrame, void, undefined> {
     this.start();
@@ -300,7 +305,7 @@ export class MediaSource implements FrameSource {
         break;
       case 'error': {
         let error = mapBusError(ev, this.spec);
-        if (this.#opts.output?.decode === 'requireHardware' && this.#decoder.name === undefined) {
+        if (this.#opts.output?.decode === 'requireHardware' && this.#decoder.name === undefined && !isFilePolicyRefusal(ev)) {
           // Every software decoder was skipped and no hardware decoder could take the stream.
           error = MediaError.unsupported(`no hardware decoder available for this stream (decode: requireHardware): ${error.detail ?? error.message}`);
         }
