@@ -1,7 +1,7 @@
 import { MediaSource } from '@nv/media';
 import { makeTextClip } from '@nv/test-util';
 import { spawn, spawnSync } from 'node:child_process';
-import { existsSync, mkdirSync, mkdtempSync, readFileSync, readdirSync, writeFileSync } from 'node:fs';
+import { existsSync, mkdirSync, mkdtempSync, readFileSync, readdirSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
@@ -352,14 +352,35 @@ describe('nv: what a new user runs into', () => {
     writeFileSync(cfg, `feeds:\n  - source: ${clip}\n    cameraMode: fixed\n  - source: { kind: custom, pipeline: "videotestsrc num-buffers=5" }\n    cameraMode: fixed\n`);
     const c = capture();
     expect(await runCli(['run', '-c', cfg], { io: c.io })).toBe(EXIT.usage);
-    expect(c.err).toEqual(["nv: feed 2 (custom pipeline): custom pipelines and post-decode hooks are refused unless the feed's config sets media: { customPipelinePolicy: allowTrusted }"]);
+    expect(c.err).toEqual(['nv: feed 2 (custom pipeline): custom pipelines and post-decode hooks are refused without --allow-custom-pipeline (only for configs you trust)']);
     expect(c.out).toEqual([]); // feed 1 never ran
     const hook = join(dir, 'hook.yaml');
     writeFileSync(hook, `feeds:\n  - source: ${clip}\n    cameraMode: fixed\n    media: { output: { postDecodeHook: "videoflip method=1" } }\n`);
     const h = capture();
     expect(await runCli(['run', '-c', hook], { io: h.io })).toBe(EXIT.usage);
-    expect(h.err[0]).toMatch(/customPipelinePolicy: allowTrusted/);
+    expect(h.err[0]).toMatch(/--allow-custom-pipeline/);
   });
+
+  it('a config file cannot enable custom pipelines by itself; only the operator flag can', async () => {
+    const marker = join(dir, 'custom-wrote-this');
+    rmSync(marker, { force: true });
+    // A hostile config: a custom pipeline that writes a file, with the policy switched on beside it.
+    const cfg = join(dir, 'self-allowed.yaml');
+    const pipeline = `videotestsrc num-buffers=3 ! tee name=t t. ! queue ! videoconvert ! pngenc ! multifilesink location=${marker} t. ! queue`;
+    writeFileSync(cfg, `feeds:\n  - source: { kind: custom, pipeline: "${pipeline}" }\n    cameraMode: fixed\n    media: { customPipelinePolicy: allowTrusted }\n`);
+    const c = capture();
+    expect(await runCli(['run', '-c', cfg], { io: c.io })).toBe(EXIT.usage);
+    expect(c.err).toHaveLength(1);
+    expect(c.err[0]).toContain('feeds[0].media.customPipelinePolicy');
+    expect(c.err[0]).toContain('--allow-custom-pipeline');
+    expect(existsSync(marker)).toBe(false);
+    // The same pipeline without the policy key runs only with the operator's flag.
+    const plain = join(dir, 'custom-plain.yaml');
+    writeFileSync(plain, `feeds:\n  - source: { kind: custom, pipeline: "videotestsrc num-buffers=5" }\n    cameraMode: fixed\n`);
+    expect(await runCli(['run', '-c', plain], { io: capture().io })).toBe(EXIT.usage);
+    const ok = capture();
+    expect(await runCli(['run', '-c', plain, '--allow-custom-pipeline', '-n', '5'], { io: ok.io }), ok.err.join('\n')).toBe(EXIT.ok);
+  }, 30_000);
 });
 
 describe('nv binary', () => {

@@ -58,6 +58,10 @@ function planFrom(sources: string[], flags: Record<string, unknown>): JobPlan {
     const name = names[i];
     feeds.push(parseConfig(FeedSettingsSchema, { ...(name !== undefined ? { name } : {}), source: sourceFromArg(s), cameraMode: 'fixed' }, `source '${s}'`));
   });
+  // Only the operator's flag allows custom pipelines and post-decode hooks (a config file cannot).
+  if (flags['allowCustomPipeline'] === true) {
+    for (let i = 0; i < feeds.length; i++) feeds[i] = { ...feeds[i]!, media: { ...feeds[i]!.media, customPipelinePolicy: 'allowTrusted' } };
+  }
   const detector = typeof flags['detector'] === 'string'
     ? { ...file.detector, model: flags['detector'], ...(typeof flags['classes'] === 'string' ? { classNames: flags['classes'].split(',').map((x) => x.trim()) } : {}) }
     : file.detector;
@@ -119,6 +123,7 @@ export async function runCli(argv: readonly string[], options: CliOptions = {}):
     .option('-a, --annotate <file.mp4>', 'write an annotated H.264 MP4 (one per feed)')
     .option('-n, --max-frames <N>', 'stop each feed after N frames', positiveInt)
     .option('--name <name>', 'name the feed of a source given here; repeat once per source, in order', collect)
+    .option('--allow-custom-pipeline', 'run custom GStreamer pipelines and post-decode hooks from the config (trusted configs only; a config file cannot enable them itself)')
     .addHelpText('after', [
       '',
       'Feed names: --name labels the command-line sources in order, e.g.',

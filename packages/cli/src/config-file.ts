@@ -26,7 +26,16 @@ import { sourceInputFromArg } from './sources.js';
  */
 export const JobFeedSchema = FeedSettingsSchema.extend({
   source: z.preprocess((v) => (typeof v === 'string' ? sourceInputFromArg(v) : v), SourceSpecSchema),
+}).superRefine((f, ctx) => {
+  // Custom pipelines run arbitrary GStreamer elements (they can write files, open sockets):
+  // only the operator may allow them, on the command line, never the file being run.
+  if (f.media?.customPipelinePolicy !== undefined) {
+    ctx.addIssue({ code: 'custom', path: ['media', 'customPipelinePolicy'], message: CONFIG_CANNOT_ALLOW_CUSTOM });
+  }
 });
+
+/** Why a config file may not set `media.customPipelinePolicy`. */
+export const CONFIG_CANNOT_ALLOW_CUSTOM = 'a config file cannot enable custom pipelines (only the operator can, with nv run --allow-custom-pipeline)';
 
 /** Schema of a job config file. */
 export const JobConfigSchema = z.strictObject({

@@ -154,7 +154,7 @@ function preflight(plan: JobPlan): void {
 
 /**
  * What the media layer would refuse when the feed starts — a custom pipeline or post-decode
- * hook without `customPipelinePolicy: allowTrusted`, plain RTSP under `requireTls`, bad output
+ * hook without `--allow-custom-pipeline`, plain RTSP under `requireTls`, bad output
  * options — refused now as usage errors, with the fix.
  * @throws {JobError} exit code 2
  */
@@ -170,7 +170,7 @@ function checkPolicies(f: FeedSettings, i: number): void {
 /** A usage {@link JobError} for a config or policy refusal of feed `label`, or undefined for other errors. */
 function refusal(e: unknown, label: string): JobError | undefined {
   if (MediaError.isInstance(e) && e.kind === 'CustomPipelineRejected') {
-    return usage(`${label}: custom pipelines and post-decode hooks are refused unless the feed's config sets media: { customPipelinePolicy: allowTrusted }`);
+    return usage(`${label}: custom pipelines and post-decode hooks are refused without --allow-custom-pipeline (only for configs you trust)`);
   }
   if (MediaError.isInstance(e) && e.kind === 'InsecureRtspRejected') {
     return usage(`${label}: plain rtsp:// is refused under security: requireTls (use an rtsps:// URL or another security policy)`);
