@@ -143,6 +143,8 @@ NativeSource::NativeSource(const Napi::CallbackInfo& info) : Napi::ObjectWrap<Na
       }
       gst_bin_add(GST_BIN(pipeline_), el);
       chain.push_back(el);
+      GstElementFactory* made_by = gst_element_get_factory(el);
+      if (made_by != nullptr && std::strcmp(GST_OBJECT_NAME(made_by), "decodebin") == 0) GuardDecodebinErrors(el);
     }
     appsink_ = gst_element_factory_make("appsink", "nvsink");
     if (appsink_ == nullptr) throw Napi::Error::New(env, "GStreamer element 'appsink' is not available");
@@ -162,10 +164,19 @@ NativeSource::NativeSource(const Napi::CallbackInfo& info) : Napi::ObjectWrap<Na
       throw Napi::Error::New(env, std::string("could not link ") + GST_ELEMENT_NAME(chain[i]) + " to " + GST_ELEMENT_NAME(chain[i + 1]));
     }
   } catch (...) {
+    for (DecodebinHook* h : hooks_) h->self.store(nullptr);
     gst_object_unref(pipeline_);
     pipeline_ = nullptr;
     appsink_ = nullptr;
     throw;
+  }
+
+  {
+    // Sees errors as they reach the pipeline bus, so that a held error decodebin did pass on
+    // is not raised twice (see HeldError). PASS: the bus thread still pops every message.
+    GstBus* bus = gst_element_get_bus(pipeline_);
+    gst_bus_set_sync_handler(bus, &NativeSource::OnPipelineBusMessage, this, nullptr);
+    gst_object_unref(bus);
   }
 
   tsfn_ = Napi::ThreadSafeFunction::New(env, opts.Get("onWake").As<Napi::Function>(), "nv-source-wake", 0, 1);
@@ -180,7 +191,14 @@ NativeSource::~NativeSource() {
     tsfn_.Release();
     tsfn_live_ = false;
   }
-  if (pipeline_ != nullptr) gst_object_unref(pipeline_);
+  for (DecodebinHook* h : hooks_) h->self.store(nullptr);  // the hooks may outlive us with the bins
+  if (pipeline_ != nullptr) {
+    GstBus* bus = gst_element_get_bus(pipeline_);
+    gst_bus_set_sync_handler(bus, nullptr, nullptr, nullptr);
+    gst_object_unref(bus);
+    gst_object_unref(pipeline_);
+  }
+  DropHeldErrors();
   if (last_caps_ != nullptr) gst_caps_unref(last_caps_);
   live_sources--;
 }
@@ -401,11 +419,109 @@ void NativeSource::BusLoop() {
   GstBus* bus = gst_element_get_bus(pipeline_);
   while (bus_run_.load()) {
     GstMessage* msg = gst_bus_timed_pop(bus, 50 * GST_MSECOND);
-    if (msg == nullptr) continue;
-    HandleBusMessage(msg);
-    gst_message_unref(msg);
+    if (msg != nullptr) {
+      HandleBusMessage(msg);
+      gst_message_unref(msg);
+    }
+    RaiseSwallowedErrors();
   }
   gst_object_unref(bus);
+}
+
+void NativeSource::GuardDecodebinErrors(GstElement* decodebin) {
+  // A bin hands its children's messages to its class's handle_message from a sync handler on
+  // its child bus (that is all GstBin's own handler does). Ours does the same, noting first
+  // the errors decodebin may filter. GstBin sets its handler without a destroy notify, so
+  // clearing it first and installing ours is the public way to take its place.
+  GstBus* child_bus = GST_BIN(decodebin)->child_bus;
+  if (child_bus == nullptr) return;
+  auto* hook = new DecodebinHook{{this}, GST_BIN(decodebin)};
+  hooks_.push_back(hook);
+  gst_bus_set_sync_handler(child_bus, nullptr, nullptr, nullptr);
+  gst_bus_set_sync_handler(child_bus, &NativeSource::OnDecodebinChildMessage, hook,
+                           [](gpointer data) { delete static_cast<DecodebinHook*>(data); });
+}
+
+GstBusSyncReply NativeSource::OnDecodebinChildMessage(GstBus* /*bus*/, GstMessage* msg, gpointer user_data) {
+  auto* hook = static_cast<DecodebinHook*>(user_data);
+  NativeSource* self = hook->self.load();
+  GstMessage* held = nullptr;
+  if (self != nullptr && GST_MESSAGE_TYPE(msg) == GST_MESSAGE_ERROR && GST_MESSAGE_SRC(msg) != nullptr &&
+      GST_IS_ELEMENT(GST_MESSAGE_SRC(msg))) {
+    auto* src = GST_ELEMENT(GST_MESSAGE_SRC(msg));
+    GstObject* parent = gst_object_get_parent(GST_OBJECT(src));
+    // decodebin locks the state of an element for exactly as long as it is on trial.
+    if (parent == GST_OBJECT(hook->bin) && gst_element_is_locked_state(src)) {
+      held = gst_message_ref(msg);
+      std::lock_guard<std::mutex> lock(self->held_mu_);
+      self->held_.push_back(HeldError{held, GST_ELEMENT(gst_object_ref(src)), GST_ELEMENT(hook->bin)});
+    }
+    if (parent != nullptr) gst_object_unref(parent);
+  }
+  GstBinClass* klass = GST_BIN_GET_CLASS(hook->bin);
+  if (klass->handle_message != nullptr) klass->handle_message(hook->bin, msg);  // takes msg
+  else gst_message_unref(msg);
+  if (held != nullptr) {
+    std::lock_guard<std::mutex> lock(self->held_mu_);
+    for (auto it = self->held_.begin(); it != self->held_.end(); ++it) {
+      if (it->msg != held) continue;
+      if (it->forwarded) {  // decodebin passed it on: the bus thread reports it as usual
+        gst_message_unref(it->msg);
+        gst_object_unref(it->element);
+        self->held_.erase(it);
+      } else {
+        it->handled = true;
+      }
+      break;
+    }
+  }
+  return GST_BUS_DROP;
+}
+
+GstBusSyncReply NativeSource::OnPipelineBusMessage(GstBus* /*bus*/, GstMessage* msg, gpointer user_data) {
+  if (GST_MESSAGE_TYPE(msg) != GST_MESSAGE_ERROR) return GST_BUS_PASS;
+  auto* self = static_cast<NativeSource*>(user_data);
+  std::lock_guard<std::mutex> lock(self->held_mu_);
+  for (auto& h : self->held_) {
+    if (h.msg == msg) h.forwarded = true;
+  }
+  return GST_BUS_PASS;
+}
+
+void NativeSource::RaiseSwallowedErrors() {
+  std::vector<GstMessage*> raise;
+  {
+    std::lock_guard<std::mutex> lock(held_mu_);
+    for (auto it = held_.begin(); it != held_.end();) {
+      if (!it->handled) { ++it; continue; }
+      GstObject* parent = gst_object_get_parent(GST_OBJECT(it->element));
+      const bool kept = parent == GST_OBJECT(it->bin);
+      if (parent != nullptr) gst_object_unref(parent);
+      if (kept && gst_element_is_locked_state(it->element)) { ++it; continue; }  // still on trial
+      // Kept and unlocked: it passed its trial, so decodebin dropped its error. Removed: it
+      // failed its trial and decodebin consumed the error while trying something else.
+      if (kept) raise.push_back(it->msg);
+      else gst_message_unref(it->msg);
+      gst_object_unref(it->element);
+      it = held_.erase(it);
+    }
+  }
+  for (GstMessage* m : raise) {
+    HandleBusMessage(m);
+    gst_message_unref(m);
+  }
+}
+
+void NativeSource::DropHeldErrors() {
+  std::vector<HeldError> held;
+  {
+    std::lock_guard<std::mutex> lock(held_mu_);
+    held.swap(held_);
+  }
+  for (auto& h : held) {
+    gst_message_unref(h.msg);
+    gst_object_unref(h.element);
+  }
 }
 
 Napi::Value NativeSource::Start(const Napi::CallbackInfo& info) {
@@ -441,6 +557,7 @@ void NativeSource::StopInternal() {
   if (pipeline_ != nullptr) gst_element_set_state(pipeline_, GST_STATE_NULL);
   bus_run_.store(false);
   if (bus_thread_.joinable()) bus_thread_.join();
+  DropHeldErrors();
   std::deque<std::shared_ptr<FrameItem>> drained;
   {
     std::lock_guard<std::mutex> lock(mu_);

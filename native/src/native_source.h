@@ -7,6 +7,7 @@
 //    `block` it waits for room, the one place a streaming thread waits, by design).
 //  - Bus thread (one per source, own loop over gst_bus_timed_pop): converts bus messages to
 //    Event records. Never calls JS.
+//  - decodebin's child-bus hook (GuardDecodebinErrors) runs on whichever thread posts a message.
 //  - Both non-JS threads wake JS through one ThreadSafeFunction call, coalesced by an atomic
 //    flag, so at most one wake-up is pending. JS then drains with Pull/PollEvents.
 // Lifetime model: Stop() sets the pipeline to NULL (joins streaming threads), joins the bus
@@ -72,6 +73,31 @@ class NativeSource : public Napi::ObjectWrap<NativeSource> {
   void ReportDecoder();
   void StopInternal();
 
+  // decodebin drops every error posted by an element it is still trying out (its "error
+  // filter", lifted only after the element reached PAUSED). An error raised in the instant
+  // between the trial succeeding and the filter being lifted is lost for good, and the
+  // pipeline then waits forever (qtdemux's "no moov atom" on a truncated MP4 does exactly
+  // that, depending on thread timing). So errors from elements on trial are held here and
+  // raised again once the element is known to have survived its trial without decodebin
+  // having passed them on; errors of elements that failed their trial (removed from the bin)
+  // were consumed by decodebin and are discarded.
+  struct HeldError {
+    GstMessage* msg;       // our reference
+    GstElement* element;   // our reference: the element that posted it
+    GstElement* bin;       // the decodebin (owned by the pipeline)
+    bool handled = false;  // decodebin's handler has returned
+    bool forwarded = false;  // ... and it passed the error on to the pipeline bus
+  };
+  struct DecodebinHook {
+    std::atomic<NativeSource*> self;
+    GstBin* bin;
+  };
+  void GuardDecodebinErrors(GstElement* decodebin);
+  static GstBusSyncReply OnDecodebinChildMessage(GstBus* bus, GstMessage* msg, gpointer user_data);
+  static GstBusSyncReply OnPipelineBusMessage(GstBus* bus, GstMessage* msg, gpointer user_data);
+  void RaiseSwallowedErrors();
+  void DropHeldErrors();
+
   GstElement* pipeline_ = nullptr;
   GstElement* appsink_ = nullptr;
   Napi::ThreadSafeFunction tsfn_;
@@ -109,6 +135,10 @@ class NativeSource : public Napi::ObjectWrap<NativeSource> {
   bool started_ = false;
   bool stopped_ = false;
   std::atomic<bool> decoder_reported_{false};
+
+  std::mutex held_mu_;
+  std::vector<HeldError> held_;           // under held_mu_
+  std::vector<DecodebinHook*> hooks_;     // freed by the child buses' destroy notify
 };
 
 }  // namespace nv

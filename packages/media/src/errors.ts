@@ -1,9 +1,9 @@
 /**
- * Maps GStreamer bus errors to typed `MediaError`s. Messages are sanitized and URLs
- * redacted by `MediaError` itself.
+ * Maps GStreamer bus errors to typed `MediaError`s, and says which of them no reconnection
+ * can fix. Messages are sanitized and URLs redacted by `MediaError` itself.
  * @internal
  */
-import { MediaError, type SourceSpec } from '@nv/core';
+import { MediaError, type MediaErrorKind, type SourceSpec } from '@nv/core';
 import type { RawEvent } from './binding.js';
 
 const RESOURCE = 'gst-resource-error-quark';
@@ -16,6 +16,51 @@ const FILE_POLICY = 'nv-file-policy-error-quark';
 const R_NOT_FOUND = 3, R_OPEN_READ = 5, R_OPEN_READ_WRITE = 7, R_READ = 9, R_SEEK = 11, R_SETTINGS = 13, R_NOT_AUTHORIZED = 15;
 // GstStreamError codes.
 const S_FAILED = 1, S_NOT_IMPLEMENTED = 3, S_TYPE_NOT_FOUND = 4, S_WRONG_TYPE = 5, S_CODEC_NOT_FOUND = 6, S_DECODE = 7, S_DEMUX = 9, S_FORMAT = 11;
+
+/**
+ * The kinds a {@link MediaError} from `@nv/media` can have: core's `MediaErrorKind`, plus
+ * `Unauthorized` (the RTSP server refused the credentials: 401), which core does not list yet.
+ */
+export type MediaSourceErrorKind = MediaErrorKind | 'Unauthorized';
+
+/**
+ * An RTSP server refused the credentials (401). `url` is redacted by `MediaError`.
+ * @internal
+ */
+export function unauthorized(url: string, detail: string): MediaError {
+  // core's MediaErrorKind does not list 'Unauthorized' yet; MediaError stores any kind as given.
+  return new MediaError('Unauthorized' as MediaErrorKind, { url, detail });
+}
+
+/**
+ * The kind of a media error, including the kinds only `@nv/media` raises.
+ * @param e - any value
+ * @returns the kind, or `undefined` when `e` is not a `MediaError`
+ * @example
+ * ```ts
+ * src.on('error', (ev) => { if (mediaErrorKind(ev.error) === 'Unauthorized') askForPassword(); });
+ * ```
+ */
+export function mediaErrorKind(e: unknown): MediaSourceErrorKind | undefined {
+  return MediaError.isInstance(e) ? (e.kind as MediaSourceErrorKind) : undefined;
+}
+
+/**
+ * Whether a live source's error is one that retrying cannot fix, so the source fails at once
+ * instead of reconnecting:
+ * - `Unauthorized` (wrong or missing credentials), always: retrying cannot fix it, and many
+ *   cameras lock an account after a few failed logins.
+ * - `SourceNotFound` (a `/dev/video*` device that does not exist) when the source has never
+ *   streamed. A device that streamed and then vanished (a USB camera unplugged) may come back,
+ *   so that is retried per the reconnect policy.
+ * An RTSP 404 is not permanent: restreaming servers answer 404 while their camera is away.
+ * @internal
+ */
+export function isPermanentFailure(error: MediaError, everStreamed: boolean): boolean {
+  const kind = mediaErrorKind(error);
+  if (kind === 'Unauthorized') return true;
+  return kind === 'SourceNotFound' && !everStreamed;
+}
 
 /** Where the source is, for messages (redacted by MediaError). */
 export function sourceLocation(spec: SourceSpec): string {
@@ -50,10 +95,14 @@ export function mapBusError(ev: RawEvent, spec: SourceSpec): MediaError {
   const detail = debug ? `${message} (${debug.split('\n')[0]})` : message;
   const text = `${message} ${debug}`;
   if (domain === RESOURCE) {
-    if (code === R_NOT_AUTHORIZED || /\b401\b|unauthori[sz]ed|not authori[sz]ed/i.test(text)) {
-      return MediaError.connectionFailed(where, `not authorized: ${detail}`);
+    // rtspsrc reports a 401 as NOT_AUTHORIZED "Unauthorized" (debug: "Unauthorized (401)").
+    if (code === R_NOT_AUTHORIZED || (spec.kind === 'rtsp' && /\bunauthori[sz]ed\b|\bnot authori[sz]ed\b|\(401\)/i.test(text))) {
+      return unauthorized(where, spec.kind === 'rtsp' ? `the server refused the credentials (401): ${detail}` : `not authorized: ${detail}`);
     }
-    if (code === R_NOT_FOUND) return spec.kind === 'rtsp' ? MediaError.connectionFailed(where, detail) : MediaError.sourceNotFound(where, detail);
+    if (code === R_NOT_FOUND) {
+      // rtspsrc: a 404 for the stream path; v4l2src: no such device node.
+      return spec.kind === 'rtsp' ? MediaError.connectionFailed(where, `stream not found (404): ${detail}`) : MediaError.sourceNotFound(where, detail);
+    }
     if (code === R_OPEN_READ || code === R_OPEN_READ_WRITE || code === R_SETTINGS) {
       return spec.kind === 'rtsp' ? MediaError.connectionFailed(where, detail) : MediaError.sourceNotFound(where, detail);
     }

@@ -5,7 +5,9 @@
  * @packageDocumentation
  */
 export { MediaSource, mediaDiagnostics } from './source.js';
-export type { MediaSourceOptions, MediaEvent, MediaEventType, MediaSourceStats } from './source.js';
+export type { MediaSourceOptions, MediaEvent, MediaEventType, MediaSourceState, MediaSourceStats } from './source.js';
+export { mediaErrorKind } from './errors.js';
+export type { MediaSourceErrorKind } from './errors.js';
 export { NativeFrame } from './native-frame.js';
 export { buildPipeline } from './pipeline.js';
 export type { OutputOptions, PipelinePolicies, BuiltPipeline } from './pipeline.js';

@@ -3,8 +3,9 @@ import { join } from 'node:path';
 import { FrameAccessError, MediaError } from '@nv/core';
 import { describe, expect, it } from 'vitest';
 import { loadBinding } from './binding.js';
-import { MediaSource, mediaDiagnostics, type MediaEvent } from './index.js';
-import { h264Clip, scratch, textFile, threadCount, truncatedClip } from './test-fixtures.js';
+import { isPermanentFailure, unauthorized } from './errors.js';
+import { MediaSource, mediaDiagnostics, mediaErrorKind, type MediaEvent } from './index.js';
+import { h264Clip, mp4Layout, scratch, textFile, threadCount, truncatedClip } from './test-fixtures.js';
 
 async function collect(src: MediaSource, onFrame?: (f: import('./native-frame.js').NativeFrame) => void | Promise<void>) {
   let n = 0;
@@ -17,13 +18,11 @@ async function collect(src: MediaSource, onFrame?: (f: import('./native-frame.js
 
 async function expectMediaError(spec: unknown, kinds: string[], opts = {}): Promise<MediaError> {
   const src = new MediaSource(spec, opts);
-  const t0 = Date.now();
   try {
     await collect(src);
   } catch (e) {
     expect(MediaError.isInstance(e)).toBe(true);
     expect(kinds).toContain((e as MediaError).kind);
-    expect(Date.now() - t0).toBeLessThan(15_000);
     await src.stop();
     return e as MediaError;
   }
@@ -65,32 +64,34 @@ describe('MediaSource: files and test patterns (real GStreamer)', () => {
     ['blue', 'BGR8', [255, 0, 0]],
     ['black', 'RGBA8', [0, 0, 0, 255]],
   ] as const)('test pattern %s in %s reads back the expected pixel values', async (pattern, format, px) => {
-    const src = new MediaSource({ kind: 'testPattern', pattern, width: 64, height: 48, frames: 3 }, { output: { format } });
-    await collect(src, (f) => {
+    const src = new MediaSource({ kind: 'testPattern', pattern, width: 64, height: 48, frames: 3 }, { output: { format }, backpressure: { kind: 'block' } });
+    const n = await collect(src, (f) => {
       const bpp = px.length;
       const p = f.plane(0);
       const mid = 24 * f.planes[0]!.stride + 32 * bpp;
       expect(Array.from(p.subarray(mid, mid + bpp))).toEqual([...px]);
     });
+    expect(n).toBe(3); // the checks above ran on every frame
     await src.stop();
   });
 
   it('white in NV12 is limited-range Y 235, U/V 128; scaling happens before conversion', async () => {
-    const src = new MediaSource({ kind: 'testPattern', pattern: 'white', width: 1280, height: 720, frames: 2 }, { output: { format: 'NV12', width: 320, height: 180 } });
-    await collect(src, (f) => {
+    const src = new MediaSource({ kind: 'testPattern', pattern: 'white', width: 1280, height: 720, frames: 2 }, { output: { format: 'NV12', width: 320, height: 180 }, backpressure: { kind: 'block' } });
+    const n = await collect(src, (f) => {
       expect([f.width, f.height, f.format]).toEqual([320, 180, 'NV12']);
       expect(f.plane(0)[100]).toBeGreaterThanOrEqual(234); // 235 ± 1 rounding through scale + convert
       expect(f.plane(0)[100]).toBeLessThanOrEqual(235);
       expect(Array.from(f.plane(1).subarray(0, 2))).toEqual([128, 128]);
     });
+    expect(n).toBe(2);
     await src.stop();
   });
 
   it('zero copy: the plane ArrayBuffer IS the mapped GStreamer memory (address identity)', async () => {
     const b = loadBinding();
     expect(b.__testArrayBufferAddress).toBeTypeOf('function');
-    const src = new MediaSource({ kind: 'testPattern', frames: 2, width: 64, height: 48 }, { output: { format: 'I420' } });
-    await collect(src, (f) => {
+    const src = new MediaSource({ kind: 'testPattern', frames: 2, width: 64, height: 48 }, { output: { format: 'I420' }, backpressure: { kind: 'block' } });
+    const n = await collect(src, (f) => {
       for (let i = 0; i < 3; i++) {
         const view = f.plane(i);
         const abAddr = b.__testArrayBufferAddress!(view.buffer as ArrayBuffer);
@@ -99,12 +100,15 @@ describe('MediaSource: files and test patterns (real GStreamer)', () => {
         expect(b.__testArrayBufferAddress!(view.slice().buffer as ArrayBuffer)).not.toBe(abAddr);
       }
     });
+    expect(n).toBe(2);
     await src.stop();
   });
 
   it('release() detaches every view at once and later access is a typed error', async () => {
     const src = new MediaSource({ kind: 'testPattern', frames: 1, width: 64, height: 48 }, { output: { format: 'NV12' } });
-    const f = (await src.next())!;
+    const next = await src.next();
+    expect(next).toBeDefined();
+    const f = next!;
     const y = f.plane(0), uv = f.plane(1), sub = y.subarray(10, 20);
     expect(y.length).toBeGreaterThan(0);
     const before = mediaDiagnostics().liveFrames;
@@ -134,6 +138,7 @@ describe('MediaSource: files and test patterns (real GStreamer)', () => {
       if (++n === 25) break;
     }
     await src.stop();
+    expect(n).toBe(25);
     expect(loops).toBeGreaterThanOrEqual(2);
   });
 });
@@ -163,6 +168,8 @@ describe('MediaSource: backpressure', () => {
     const seqs: number[] = [];
     const n = await collect(src, async (f) => { seqs.push(f.seq); await slow(4)(); });
     const st = src.stats();
+    expect(n).toBeGreaterThan(0);
+    expect(seqs).toHaveLength(n);
     expect(st.dropped).toBeGreaterThan(0);
     expect(n + st.dropped).toBe(60);
     expect(st.maxQueued).toBeLessThanOrEqual(2);
@@ -186,13 +193,52 @@ describe('MediaSource: bad input is a typed MediaError, fast, no crash', () => {
   it('missing file', async () => { await expectMediaError({ kind: 'file', path: join(scratch, 'nope.mp4') }, ['SourceNotFound']); });
   it('a directory', async () => { await expectMediaError({ kind: 'file', path: scratch }, ['SourceNotFound', 'InvalidMedia']); });
   it('a text file', async () => { await expectMediaError({ kind: 'file', path: textFile() }, ['InvalidMedia', 'Unsupported']); });
-  it('a truncated MP4', async () => {
-    // Usually qtdemux reports the missing moov at once (InvalidMedia); under load it can also
-    // stall without a bus error, and then the no-frame watchdog ends it with a typed Timeout.
-    await expectMediaError({ kind: 'file', path: truncatedClip() }, ['InvalidMedia', 'DecodeFailed', 'Timeout'], { noFrameTimeoutMs: 3000 });
+  it('a truncated MP4 (no moov atom) is InvalidMedia every time, never a watchdog Timeout', async () => {
+    const path = truncatedClip();
+    const layout = mp4Layout(path);
+    expect(layout.boxes).not.toContain('moov'); // the fixture really is an unfinished MP4
+    expect(layout.firstMdatBytes).toBeGreaterThan(0);
+    // qtdemux finds no moov as soon as it reads the file, but decodebin used to drop that error
+    // when it came in the instant before decodebin stopped filtering the demuxer's errors, and
+    // the source then waited for the 10 s no-frame watchdog (Timeout). It lost that race in
+    // about 1 run in 10 once GStreamer's thread pool was warm, so this runs it 20 times.
+    const kinds: string[] = [];
+    for (let i = 0; i < 20; i++) {
+      const src = new MediaSource({ kind: 'file', path });
+      const frames = await collect(src).catch((e: unknown) => { kinds.push(mediaErrorKind(e) ?? String(e)); return -1; });
+      expect(frames).toBe(-1);
+      expect(src.state).toBe('failed');
+      await src.stop();
+    }
+    expect(kinds).toEqual(Array.from({ length: 20 }, () => 'InvalidMedia'));
+  }, 240_000);
+  it.skipIf(existsSync('/dev/video99'))('a missing /dev/video99 fails with SourceNotFound at once: 0 reconnection attempts', async () => {
+    const src = new MediaSource({ kind: 'v4l2', device: '/dev/video99' }, { reconnect: { maxAttempts: 3, baseDelayMs: 100, maxDelayMs: 100 } });
+    const events: MediaEvent[] = [];
+    for (const t of ['connected', 'disconnected', 'reconnecting', 'error'] as const) src.on(t, (e) => events.push(e));
+    let caught: unknown;
+    try { await collect(src); } catch (e) { caught = e; }
+    expect(MediaError.isInstance(caught)).toBe(true);
+    expect((caught as MediaError).kind).toBe('SourceNotFound');
+    expect((caught as MediaError).message).toContain('/dev/video99');
+    expect(events.map((e) => e.type)).toEqual(['disconnected', 'error']); // and no reconnecting
+    expect(events[1]).toEqual({ type: 'error', error: caught });
+    expect(src.state).toBe('failed');
+    expect(src.stats().sessions).toBe(1);
+    await src.stop();
+    expect(src.state).toBe('failed');
   });
-  it('a missing V4L2 device (no retry)', async () => {
-    await expectMediaError({ kind: 'v4l2', device: '/dev/video-nv-missing' }, ['ConnectionFailed', 'SourceNotFound'], { reconnect: { maxAttempts: 1, baseDelayMs: 10, maxDelayMs: 10 } });
+  it('only failures no retry can fix are permanent for a live source', () => {
+    const missing = MediaError.sourceNotFound('/dev/video99', 'Cannot identify device');
+    expect(isPermanentFailure(missing, false)).toBe(true);
+    expect(isPermanentFailure(missing, true)).toBe(false); // streamed before: an unplugged camera may come back
+    const denied = unauthorized('rtsp://u:p@cam/x', 'Unauthorized');
+    expect(mediaErrorKind(denied)).toBe('Unauthorized');
+    expect(denied.message).not.toContain('u:p');
+    expect(isPermanentFailure(denied, false)).toBe(true);
+    expect(isPermanentFailure(denied, true)).toBe(true); // a changed password stays wrong
+    expect(isPermanentFailure(MediaError.connectionFailed('rtsp://cam/x', 'stream not found (404)'), false)).toBe(false);
+    expect(isPermanentFailure(MediaError.timeout(), false)).toBe(false);
   });
 
   it('a path crafted with launch syntax opens only the literal path', async () => {
@@ -233,7 +279,8 @@ describe('MediaSource: lifecycle', () => {
     for (let i = 0; i < 100; i++) {
       const src = new MediaSource({ kind: 'testPattern', frames: 3, width: 32, height: 32 });
       const f = await src.next();
-      f?.release();
+      expect(f).toBeDefined();
+      f!.release();
       await src.stop();
       await src.stop(); // idempotent
     }
@@ -248,7 +295,9 @@ describe('MediaSource: lifecycle', () => {
 
   it('stop() while frames are queued frees them; handed-out frames stay valid until released', async () => {
     const src = new MediaSource({ kind: 'testPattern', frames: 50, width: 32, height: 32 }, { backpressure: { kind: 'block', queueDepth: 4 } });
-    const f = (await src.next())!;
+    const next = await src.next();
+    expect(next).toBeDefined();
+    const f = next!;
     await new Promise((r) => setTimeout(r, 50));
     await src.stop();
     expect(f.plane(0).length).toBeGreaterThan(0);

@@ -2,11 +2,13 @@
 """Minimal RTSP test server for @nv/media's tests (run with /usr/bin/python3, which has gi).
 
 Serves a live H.264 test pattern (320x240 @ 30 fps, pattern=ball) at
-rtsp://127.0.0.1:<port>/test. With --user/--password, basic auth is required and anonymous
-clients are refused. Prints "READY <port>" on stdout once the server is attached, then runs
-until SIGTERM/SIGINT.
+rtsp://127.0.0.1:<port>/test, one pipeline shared by every client. With --clip PATH it serves
+that H.264 MP4 instead, paced in real time, from its start for each new session (not shared):
+when the clip ends, the server ends the session (RTCP BYE) and the next session plays it again.
+With --user/--password, basic auth is required and anonymous clients are refused. Prints
+"READY <port>" on stdout once the server is attached, then runs until SIGTERM/SIGINT.
 
-Usage: /usr/bin/python3 rtsp-server.py --port 8554 [--user U --password P]
+Usage: /usr/bin/python3 rtsp-server.py --port 8554 [--clip clip.mp4] [--user U --password P]
 """
 import argparse
 import signal
@@ -26,9 +28,16 @@ LAUNCH = (
 )
 
 
+def clip_launch(path: str) -> str:
+    """A finite, real-time pipeline over an H.264 MP4 (the path is quoted for launch syntax)."""
+    quoted = '"' + path.replace('\\', '\\\\').replace('"', '\\"') + '"'
+    return f'( filesrc location={quoted} ! qtdemux ! h264parse ! rtph264pay name=pay0 pt=96 config-interval=-1 )'
+
+
 def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__)
     parser.add_argument('--port', type=int, required=True)
+    parser.add_argument('--clip', help='serve this H.264 MP4 (finite) instead of the live test pattern')
     parser.add_argument('--user')
     parser.add_argument('--password')
     args = parser.parse_args()
@@ -41,8 +50,13 @@ def main() -> int:
     server.set_service(str(args.port))
 
     factory = GstRtspServer.RTSPMediaFactory()
-    factory.set_launch(LAUNCH)
-    factory.set_shared(True)
+    if args.clip is None:
+        factory.set_launch(LAUNCH)
+        factory.set_shared(True)
+    else:
+        # A fresh pipeline per session: each one plays the clip from its start, then ends.
+        factory.set_launch(clip_launch(args.clip))
+        factory.set_shared(False)
 
     if args.user is not None:
         auth = GstRtspServer.RTSPAuth()

@@ -10,7 +10,7 @@ import {
 } from '@nv/core';
 import type { FrameSource, FrameSourceEvent, PixelFormat } from '@nv/frame';
 import { loadBinding, type RawEvent, type RawSource, type RawStats } from './binding.js';
-import { isFilePolicyRefusal, mapBusError } from './errors.js';
+import { isFilePolicyRefusal, isPermanentFailure, mapBusError, sourceLocation } from './errors.js';
 import { NativeFrame } from './native-frame.js';
 import { buildPipeline, checkOutputOptions, type OutputOptions } from './pipeline.js';
 
@@ -58,6 +58,20 @@ export type MediaEvent =
   | { readonly type: 'qos'; readonly processed: number; readonly dropped: number }
   | { readonly type: 'stopped' };
 
+/**
+ * Where a {@link MediaSource} is in its life (see {@link MediaSource.state}):
+ * - `idle`: not started yet.
+ * - `connecting`: the first session is opening; no frame yet.
+ * - `streaming`: the current session delivers frames.
+ * - `reconnecting`: a live source lost its session (network error, the server ended the
+ *   session, silence) and is waiting for, or trying, the next attempt. It stays here, across
+ *   attempts, until a session streams again (`streaming`) or the policy gives up (`failed`).
+ * - `ended`: end of stream (files, finite test patterns). Live RTSP and V4L2 sources never end.
+ * - `failed`: a fatal error (thrown from the frame iterator).
+ * - `stopped`: {@link MediaSource.stop} was called first.
+ */
+export type MediaSourceState = 'idle' | 'connecting' | 'streaming' | 'reconnecting' | 'ended' | 'failed' | 'stopped';
+
 /** The `type` of each {@link MediaEvent}. */
 export type MediaEventType = MediaEvent['type'];
 type Listener<T extends MediaEventType> = (ev: Extract<MediaEvent, { type: T }>) => void;
@@ -98,6 +112,7 @@ export class MediaSource implements FrameSource {
   #terminal: Terminal | undefined;
   #waiter: (() => void) | undefined;
   #state: 'idle' | 'running' | 'reconnecting' | 'stopped' = 'idle';
+  #phase: MediaSourceState = 'idle';
   #sessions = 0;
   #delivered = 0;
   #attempt = 0;
@@ -138,6 +153,12 @@ export class MediaSource implements FrameSource {
         : 'CUDA residency requested: GStreamer CUDA elements are present, but nv does not implement CUDA frames yet');
     }
   }
+
+  /**
+   * Where the source is now. A live source that lost its session reads `reconnecting` from its
+   * `disconnected` event until it streams again (`connected`) or gives up (`error`).
+   */
+  get state(): MediaSourceState { return this.#phase; }
 
   /** Subscribes to an event type. @returns a function that unsubscribes */
   on<T extends MediaEventType>(type: T, listener: Listener<T>): () => void {
@@ -181,6 +202,7 @@ export class MediaSource implements FrameSource {
   async stop(): Promise<void> {
     if (this.#state === 'stopped') return;
     this.#state = 'stopped';
+    if (this.#phase !== 'ended') this.#phase = 'stopped';
     this.#clearTimers();
     this.#closeSession();
     this.#finish({ kind: 'stopped' });
@@ -196,7 +218,10 @@ export class MediaSource implements FrameSource {
   /**
    * Frames in decode order. Each frame is the caller's: `release()` it when done. Ends at end
    * of stream or `stop()`; throws the fatal `MediaError` if the source fails for good (files:
-   * any error; live sources: reconnection attempts exhausted). Starts the source if needed.
+   * any error; live sources: reconnection attempts exhausted, or at once for a failure no retry
+   * can fix — `Unauthorized` credentials, a `/dev/video*` device that does not exist). An RTSP or
+   * V4L2 source never ends by itself: the server ending the session is a disconnect, and it
+   * reconnects. Starts the source if needed.
    * A `file` source reads local media only: a file that is an HLS/DASH/Smooth Streaming manifest,
    * an SDP description or a playlist, or that needs an element outside the file-source
    * allow-list, fails with `MediaError` `Unsupported` naming what was detected — before anything
@@ -264,6 +289,7 @@ export class MediaSource implements FrameSource {
     }
     this.#native = native;
     this.#state = 'running';
+    if (this.#phase === 'idle') this.#phase = 'connecting';
     this.#armWatchdog();
     native.start();
   }
@@ -316,14 +342,17 @@ export class MediaSource implements FrameSource {
         this.#emit({ type: 'warning', message: new MediaError('DecodeFailed', { detail: String(ev['message'] ?? '') }).detail ?? '' });
         break;
       case 'eos':
-        // EOS ends files, test patterns and custom fragments; for cameras (RTSP, V4L2) it means
-        // the server or device went away, so they reconnect.
+        // EOS ends files, test patterns and custom fragments. For cameras it is a disconnect —
+        // the RTSP server ended the session (its media ended, or it closed the session), or the
+        // device stopped — so they reconnect per the policy, exactly as after a network error.
         if (this.spec.kind !== 'rtsp' && this.spec.kind !== 'v4l2') {
           this.#emit({ type: 'eos' });
+          if (this.#state === 'running') this.#phase = 'ended';
           this.#clearTimers();
           this.#finish({ kind: 'eos' });
         } else {
-          this.#onError(MediaError.eos());
+          this.#onError(MediaError.connectionFailed(sourceLocation(this.spec), this.spec.kind === 'rtsp'
+            ? 'the server ended the session (end of stream)' : 'the device stopped streaming (end of stream)'));
         }
         break;
       case 'loop':
@@ -343,6 +372,7 @@ export class MediaSource implements FrameSource {
     if (!s) return;
     this.#pendingStart = undefined;
     this.#emit({ type: 'streamStarted', ...s, decoder: this.#decoder.name, hardware: this.#decoder.hardware });
+    if (this.#state === 'running') this.#phase = 'streaming';
     if (this.#isLive()) {
       this.#attempt = 0;
       this.#everConnected = true;
@@ -357,21 +387,28 @@ export class MediaSource implements FrameSource {
   #onError(error: MediaError): void {
     if (this.#state !== 'running') return;
     if (!this.#isLive()) { this.#fail(error); return; }
-    this.#emit({ type: 'disconnected', error });
+    // Wrong credentials, a device that does not exist: no retry can fix them, so none is made.
+    if (isPermanentFailure(error, this.#everConnected)) { this.#fail(error, true); return; }
     this.#closeSession();
+    this.#clearTimers();
     if (this.spec.kind === 'rtsp' && this.spec.security === 'preferTls' && !this.#everConnected && !this.#plainRtsp) {
       this.#plainRtsp = true; // TLS refused: fall back to plain RTSP (reported as insecureRtsp on the next session)
     }
     this.#attempt++;
-    if (this.#reconnect.maxAttempts > 0 && this.#attempt > this.#reconnect.maxAttempts) {
-      this.#fail(MediaError.connectionFailed(this.spec.kind === 'rtsp' ? this.spec.url : String(this.spec.kind),
+    const giveUp = this.#reconnect.maxAttempts > 0 && this.#attempt > this.#reconnect.maxAttempts;
+    // Down until a session streams again: `reconnecting` is what listeners of `disconnected` read.
+    this.#state = 'reconnecting';
+    this.#phase = giveUp ? 'failed' : 'reconnecting';
+    this.#emit({ type: 'disconnected', error });
+    if (this.#state !== 'reconnecting') return; // a listener stopped the source
+    if (giveUp) {
+      this.#fail(MediaError.connectionFailed(sourceLocation(this.spec),
         `gave up after ${this.#reconnect.maxAttempts} reconnection attempts; last error: ${error.message}`, error));
       return;
     }
     const delayMs = reconnectDelayMs(this.#reconnect, this.#attempt - 1);
-    this.#state = 'reconnecting';
-    this.#clearTimers();
     this.#emit({ type: 'reconnecting', attempt: this.#attempt, delayMs });
+    if (this.#state !== 'reconnecting') return;
     this.#retryTimer = setTimeout(() => {
       this.#retryTimer = undefined;
       if (this.#state === 'reconnecting') this.#openSession();
@@ -379,9 +416,10 @@ export class MediaSource implements FrameSource {
   }
 
   #fail(error: MediaError, emitDisconnected = false): void {
+    this.#state = 'stopped';
+    this.#phase = 'failed';
     if (emitDisconnected) this.#emit({ type: 'disconnected', error });
     this.#emit({ type: 'error', error });
-    this.#state = 'stopped';
     this.#clearTimers();
     this.#closeSession();
     this.#finish({ kind: 'error', error });
