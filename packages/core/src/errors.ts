@@ -93,7 +93,9 @@ export type MediaErrorKind =
   | 'InsecureRtspRejected'
   | 'CustomPipelineRejected'
   | 'SourceNotFound'
-  | 'InvalidMedia';
+  | 'InvalidMedia'
+  /** The server refused the credentials (RTSP 401): permanent, never retried. */
+  | 'Unauthorized';
 
 /**
  * A source or decode failure. Expected in production (network loss, camera reboot);

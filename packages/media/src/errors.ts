@@ -17,19 +17,15 @@ const R_NOT_FOUND = 3, R_OPEN_READ = 5, R_OPEN_READ_WRITE = 7, R_READ = 9, R_SEE
 // GstStreamError codes.
 const S_FAILED = 1, S_NOT_IMPLEMENTED = 3, S_TYPE_NOT_FOUND = 4, S_WRONG_TYPE = 5, S_CODEC_NOT_FOUND = 6, S_DECODE = 7, S_DEMUX = 9, S_FORMAT = 11;
 
-/**
- * The kinds a {@link MediaError} from `@nv/media` can have: core's `MediaErrorKind`, plus
- * `Unauthorized` (the RTSP server refused the credentials: 401), which core does not list yet.
- */
-export type MediaSourceErrorKind = MediaErrorKind | 'Unauthorized';
+/** The kinds a {@link MediaError} from `@nv/media` can have (core's `MediaErrorKind`, `Unauthorized` included). */
+export type MediaSourceErrorKind = MediaErrorKind;
 
 /**
  * An RTSP server refused the credentials (401). `url` is redacted by `MediaError`.
  * @internal
  */
 export function unauthorized(url: string, detail: string): MediaError {
-  // core's MediaErrorKind does not list 'Unauthorized' yet; MediaError stores any kind as given.
-  return new MediaError('Unauthorized' as MediaErrorKind, { url, detail });
+  return new MediaError('Unauthorized', { url, detail });
 }
 
 /**
