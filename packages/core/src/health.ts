@@ -5,6 +5,8 @@
  */
 import type { FeedId } from './ids.js';
 import type { MediaError, StageError } from './errors.js';
+import { metadataKey, type MetadataKey } from './metadata.js';
+import type { MonotonicTs } from './time.js';
 
 /** Why a feed stopped. */
 export type StopReason =
@@ -18,6 +20,53 @@ export type DecodeOutcome = 'hardware' | 'software' | 'unknown';
 
 /** What decoder the user asked for. */
 export type DecodePreference = 'auto' | 'cpuOnly' | 'preferHardware' | 'requireHardware';
+
+/**
+ * How a feed's media timestamps jumped (see the `SourceDiscontinuity` health event):
+ * - `reconnect`: a new media session (the source reconnected, the feed restarted) whose
+ *   timestamps do not continue the previous ones (typically they restart at 0);
+ * - `backwardJump`: within a session, a timestamp below the previous one;
+ * - `forwardGap`: within a session, a step forward longer than the gap threshold;
+ * - `duplicate`: within a session, the same timestamp twice.
+ */
+export type DiscontinuityKind = 'reconnect' | 'backwardJump' | 'forwardGap' | 'duplicate';
+
+/** What the feed attaches to the first frame after a discontinuity (metadata key {@link SOURCE_DISCONTINUITY}). */
+export interface SourceDiscontinuityInfo {
+  /** How the timestamps jumped. */
+  readonly kind: DiscontinuityKind;
+  /** The source's raw timestamp (ns) of the frame before the jump. */
+  readonly rawBefore: number;
+  /** The source's raw timestamp (ns) of this frame. */
+  readonly rawAfter: number;
+  /** The feed-timeline timestamp this frame was given. */
+  readonly ts: MonotonicTs;
+  /** Whether trajectory segments were split here (boundary `sourceDiscontinuity`). */
+  readonly segmented: boolean;
+}
+
+/**
+ * Frame metadata key set by the runtime on the first frame after a timestamp discontinuity, so
+ * that a stage (a tracker resetting its motion model, say) can react without depending on the
+ * runtime. Absent on every other frame.
+ * @example
+ * ```ts
+ * const jump = ctx.frame.metadata.get(SOURCE_DISCONTINUITY);
+ * if (jump?.kind === 'reconnect') this.resetMotionModels();
+ * ```
+ */
+export const SOURCE_DISCONTINUITY: MetadataKey<SourceDiscontinuityInfo> = metadataKey<SourceDiscontinuityInfo>('nv.sourceDiscontinuity');
+
+/** A step of a feed's frame path outside the stages, named in `FeedPanic` events. */
+export type FeedStep = 'timeline' | 'view' | 'temporal' | 'batch' | 'output';
+
+/** What a stopping feed was still waiting for when its stop timed out (see `StopTimeout`). */
+export type Straggler =
+  | { readonly kind: 'stage'; readonly stageId: string; readonly call: 'process' | 'onStart' | 'onStop' | 'onViewEpochChange' }
+  | { readonly kind: 'batch'; readonly processorId: string }
+  | { readonly kind: 'view' }
+  | { readonly kind: 'source' }
+  | { readonly kind: 'sink'; readonly pendingOutputs: number };
 
 /** Every health event variant. Switch on `type`. */
 export type HealthEvent =
@@ -53,7 +102,61 @@ export type HealthEvent =
   | { readonly type: 'BatchSubmissionRejected'; readonly feedId: FeedId; readonly processorId: string; readonly droppedCount: number }
   | { readonly type: 'BatchTimeout'; readonly feedId: FeedId; readonly processorId: string; readonly timedOutCount: number }
   | { readonly type: 'BatchInFlightExceeded'; readonly feedId: FeedId; readonly processorId: string; readonly rejectedCount: number }
-  | { readonly type: 'ResidencyDowngrade'; readonly feedId: FeedId; readonly requested: 'cuda'; readonly effective: 'host' };
+  | { readonly type: 'ResidencyDowngrade'; readonly feedId: FeedId; readonly requested: 'cuda'; readonly effective: 'host' }
+  | {
+      /**
+       * The source's timestamps jumped; the feed timeline stays monotonic (see `DiscontinuityKind`).
+       * Rate-limited per kind: the first at once, then at most one per second whose `count` says
+       * how many jumps it stands for (raw values: the latest of them). `reconnect` is never limited.
+       */
+      readonly type: 'SourceDiscontinuity';
+      readonly feedId: FeedId;
+      readonly kind: DiscontinuityKind;
+      /** Raw source timestamp (ns) of the frame before the jump. */
+      readonly rawBefore: number;
+      /** Raw source timestamp (ns) of the frame after it. */
+      readonly rawAfter: number;
+      /** Feed-timeline timestamp given to the frame after it. */
+      readonly ts: MonotonicTs;
+      /** Jumps of this kind this event reports (≥ 1). */
+      readonly count: number;
+    }
+  | {
+      /** A stage (or the batch point) did not finish a frame within its deadline: the frame was dropped, its late result is discarded. */
+      readonly type: 'StageTimeout';
+      readonly feedId: FeedId;
+      readonly stageId: string;
+      readonly timeoutMs: number;
+      /** Timeouts in a row on this feed (reset by a frame that completes); at the feed's limit it restarts. */
+      readonly consecutive: number;
+    }
+  | {
+      /** An exception outside the stages (view provider, epoch policy, temporal store, output wiring…): a panic, restarted per policy like a stage panic. */
+      readonly type: 'FeedPanic';
+      readonly feedId: FeedId;
+      readonly step: FeedStep;
+      readonly detail: string;
+    }
+  | {
+      /** A frame that was taken from the source and produced no output because of a panic or a deadline (typed stage errors have `StageError`). */
+      readonly type: 'FrameDropped';
+      readonly feedId: FeedId;
+      /** Feed-timeline seq and ts of the frame. */
+      readonly seq: number;
+      readonly ts: MonotonicTs;
+      /** The source's raw timestamp (ns) of the frame. */
+      readonly mediaTs: number;
+      readonly cause: 'panic' | 'timeout';
+      /** The stage id, batch processor id, or feed step (`FeedStep`) where it happened. */
+      readonly at: string;
+      readonly detail: string;
+    }
+  | {
+      /** A feed's stop (or the runtime's shutdown) timed out: it was abandoned while waiting for these. */
+      readonly type: 'StopTimeout';
+      readonly feedId: FeedId;
+      readonly stragglers: readonly Straggler[];
+    };
 
 /** The `type` tag of every {@link HealthEvent} variant. */
 export type HealthEventType = HealthEvent['type'];
@@ -61,11 +164,12 @@ export type HealthEventType = HealthEvent['type'];
 /** The variant of {@link HealthEvent} with tag `T`. */
 export type HealthEventOf<T extends HealthEventType> = Extract<HealthEvent, { type: T }>;
 
-/** All 25 variant tags, for exhaustive handling (e.g. metric counters). */
+/** All 30 variant tags, for exhaustive handling (e.g. metric counters). */
 export const HEALTH_EVENT_TYPES: readonly HealthEventType[] = Object.freeze([
   'SourceConnected', 'SourceDisconnected', 'SourceReconnecting', 'InsecureRtspSource', 'StageError', 'StagePanic',
   'FeedRestarting', 'FeedStopped', 'BackpressureDrop', 'FrameLag', 'ViewEpochChanged', 'ViewDegraded',
   'ViewCompensationApplied', 'OutputLagged', 'SourceEos', 'DecodeDecision', 'SinkPanic', 'SinkTimeout',
   'SinkBackpressure', 'TrackAdmissionRejected', 'BatchError', 'BatchSubmissionRejected', 'BatchTimeout',
-  'BatchInFlightExceeded', 'ResidencyDowngrade',
+  'BatchInFlightExceeded', 'ResidencyDowngrade', 'SourceDiscontinuity', 'StageTimeout', 'FeedPanic', 'FrameDropped',
+  'StopTimeout',
 ] satisfies HealthEventType[]);

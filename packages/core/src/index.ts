@@ -24,8 +24,10 @@ export { BBox, Polygon, AffineTransform2D, point2, point2Unbounded, distance } f
 export type { Point2 } from './geometry.js';
 export { TypedMetadata, metadataKey } from './metadata.js';
 export type { MetadataKey } from './metadata.js';
-export { HEALTH_EVENT_TYPES } from './health.js';
-export type { HealthEvent, HealthEventType, HealthEventOf, StopReason, DecodeOutcome, DecodePreference } from './health.js';
+export { HEALTH_EVENT_TYPES, SOURCE_DISCONTINUITY } from './health.js';
+export type {
+  HealthEvent, HealthEventType, HealthEventOf, StopReason, DecodeOutcome, DecodePreference, DiscontinuityKind, SourceDiscontinuityInfo, FeedStep, Straggler,
+} from './health.js';
 export type { FeedMetrics, StageMetrics, QueueTelemetry, BatchMetrics } from './metrics.js';
 export {
   SourceSpecSchema, CameraModeSchema, RtspTransportSchema, RtspSecurityPolicySchema, CustomPipelinePolicySchema,

@@ -11,6 +11,10 @@ import type { CudaFrameHandle, DataAccess, FrameEnvelope, Residency } from './fr
 import { describeFrame } from './frame-header.js';
 import type { FrameHeader } from './frame-header.js';
 import type { FramePlane, PixelFormat } from './pixel-format.js';
+import { RetimedFrame } from './retimed-frame.js';
+
+/** Set by {@link RefCountedFrame}'s static block: the only writer of a frame's timeline fields. */
+let assignTimeline: (f: RefCountedFrame, ts: MonotonicTs, seq: number) => void;
 
 /**
  * Base class of the frame implementations (`OwnedFrame`, `DeviceFrame`, and `@nv/media`'s
@@ -21,9 +25,9 @@ export abstract class RefCountedFrame implements FrameEnvelope {
   /** {@inheritDoc FrameEnvelope.feedId} */
   readonly feedId: FeedId;
   /** {@inheritDoc FrameEnvelope.seq} */
-  readonly seq: number;
+  get seq(): number { return this.#seq; }
   /** {@inheritDoc FrameEnvelope.ts} */
-  readonly ts: MonotonicTs;
+  get ts(): MonotonicTs { return this.#ts; }
   /** {@inheritDoc FrameEnvelope.wallTs} */
   readonly wallTs: WallTs;
   /** {@inheritDoc FrameEnvelope.width} */
@@ -46,13 +50,19 @@ export abstract class RefCountedFrame implements FrameEnvelope {
   abstract readonly deviceHandle: CudaFrameHandle | undefined;
 
   #refs = 1;
+  #seq: number;
+  #ts: MonotonicTs;
   readonly #onRelease: (() => void) | undefined;
+
+  static {
+    assignTimeline = (f, ts, seq) => { f.#ts = ts; f.#seq = seq; };
+  }
 
   /** @param header - validated identity, timing and geometry (see `validateHeader`) */
   protected constructor(header: FrameHeader) {
     this.feedId = header.feedId;
-    this.seq = header.seq;
-    this.ts = header.ts;
+    this.#seq = header.seq;
+    this.#ts = header.ts;
     this.wallTs = header.wallTs;
     this.width = header.width;
     this.height = header.height;
@@ -103,4 +113,35 @@ export abstract class RefCountedFrame implements FrameEnvelope {
       throw new InvalidArgumentError('plane index', `an integer in [0, ${this.planes.length})`, index);
     }
   }
+}
+
+/**
+ * Puts a frame on its feed's timeline: the frame that stages, outputs and the temporal store see
+ * gets `ts` and `seq` from the feed (monotonic for the feed's whole life, see the runtime's feed
+ * timeline) instead of the source's per-session values. Zero copy and the reference count are
+ * untouched: a {@link RefCountedFrame} (owned, device and native frames) is updated in place and
+ * returned itself; any other {@link FrameEnvelope} implementation is wrapped in a thin view that
+ * forwards everything else (pixels, `retain`/`release`, metadata) to it.
+ *
+ * Only the frame's owner calls this, before handing the frame on (the runtime does, right after
+ * `FrameSource.next()`); the source's raw values are the caller's to keep (the runtime keeps them
+ * in provenance).
+ *
+ * @param frame - a live frame the caller owns
+ * @param ts - the timeline timestamp (ns)
+ * @param seq - the timeline frame counter
+ * @returns the frame to hand on: `frame` itself, or a view over it
+ * @example
+ * ```ts
+ * const raw = await source.next();
+ * const frame = retimeFrame(raw, timeline.ts, timeline.seq); // frame.ts is now the feed's
+ * ```
+ */
+export function retimeFrame(frame: FrameEnvelope, ts: MonotonicTs, seq: number): FrameEnvelope {
+  if (frame instanceof RefCountedFrame) {
+    assignTimeline(frame, ts, seq);
+    return frame;
+  }
+  if (frame instanceof RetimedFrame) return new RetimedFrame(frame.inner, ts, seq);
+  return new RetimedFrame(frame, ts, seq);
 }

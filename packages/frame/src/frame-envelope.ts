@@ -81,9 +81,17 @@ export interface CudaFrameHandle {
 export interface FrameEnvelope {
   /** The feed the frame came from. */
   readonly feedId: FeedId;
-  /** Per-session frame counter (restarts at 0 when a feed session restarts). */
+  /**
+   * Frame counter. From a `FrameSource`: per media session (may restart at 0 on a reconnect or
+   * a new session). On a feed's frames — what stages, outputs and the temporal store see — it is
+   * the feed's: it continues across sessions and restarts, and a gap means frames were dropped.
+   */
   readonly seq: number;
-  /** Media timestamp: nanoseconds since feed start. */
+  /**
+   * Timestamp in nanoseconds. From a `FrameSource`: the media PTS of its session (may restart at 0
+   * or jump). On a feed's frames it is the feed timeline: strictly increasing for the feed's whole
+   * life (see the runtime's `SourceDiscontinuity` events; the raw PTS is kept in provenance).
+   */
   readonly ts: MonotonicTs;
   /** Host wall-clock time when the frame was received (µs since epoch); 0 when unknown. */
   readonly wallTs: WallTs;

@@ -2,6 +2,7 @@
  * The contract between a feed and whatever produces its frames: `@nv/media`'s GStreamer
  * sources in production, synthetic sources in tests.
  */
+import type { MonotonicTs } from '@nv/core';
 import type { FrameEnvelope } from './frame-envelope.js';
 
 /** Something that happened to a source, in runtime-neutral terms. */
@@ -39,6 +40,20 @@ export interface FrameSource {
    * reference and must `release()` it. Rejects with a `MediaError` when the source fails for good.
    */
   next(): Promise<FrameEnvelope | undefined>;
+  /**
+   * Optional capability of seekable sources (files): called on a new source, before `start()`,
+   * when a feed restarts, so that the new session continues just after the last frame the feed
+   * took from the previous one and repeats nothing. `ts` is that frame's raw timestamp as a
+   * source of the same spec produced it (the media time base, e.g. the file position). The source
+   * delivers only frames with a later timestamp, with their own (raw) timestamps. Sources without
+   * it start from their beginning again (live sources: from now).
+   * @param ts - raw timestamp (ns) of the last frame taken in the previous session
+   * @example
+   * ```ts
+   * resumeAfter(ts) { this.#skipUntil = ts; } // then next() skips frames with frame.ts <= ts
+   * ```
+   */
+  resumeAfter?(ts: MonotonicTs): void | Promise<void>;
   /** Begins producing (optional; `next()` may start lazily). */
   start?(): void | Promise<void>;
   /** Stops and frees resources; pending `next()` calls resolve `undefined`. Idempotent. */

@@ -21,6 +21,7 @@ export type { DeviceFrameInit } from './device-frame.js';
 export { convertFrame, DEFAULT_CONVERT_OPTIONS, YUV_MATRIX_WEIGHTS } from './convert.js';
 export type { ConvertOptions, YuvMatrix, YuvRange } from './convert.js';
 export type { FrameSource, FrameSourceEvent, FrameSourceStats } from './frame-source.js';
-export { RefCountedFrame } from './frame-base.js';
+export { RefCountedFrame, retimeFrame } from './frame-base.js';
+export { RetimedFrame } from './retimed-frame.js';
 export type { FrameHeader } from './frame-header.js';
 export { validateHeader } from './frame-header.js';

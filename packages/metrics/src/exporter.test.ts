@@ -1,4 +1,4 @@
-import { ConfigError, HEALTH_EVENT_TYPES, MediaError, StageError, feedId, type HealthEvent, type HealthEventType } from '@nv/core';
+import { ConfigError, HEALTH_EVENT_TYPES, MediaError, StageError, feedId, monotonicTs, type HealthEvent, type HealthEventType } from '@nv/core';
 import { LATENCY_BUCKETS_MS } from '@nv/runtime';
 import { MeterProvider, type Histogram, type ResourceMetrics } from '@opentelemetry/sdk-metrics';
 import { createServer as createHttpServer } from 'node:http';
@@ -190,14 +190,21 @@ describe('health-event counters', () => {
     BatchTimeout: [{ type: 'BatchTimeout', feedId: feedId(2), processorId: 'det-batch', timedOutCount: 3 }, 'nv.health.batch.timed_out_items', { ...F2, ...P }, 3],
     BatchInFlightExceeded: [{ type: 'BatchInFlightExceeded', feedId: feedId(1), processorId: 'det-batch', rejectedCount: 2 }, 'nv.health.batch.in_flight_rejections', { ...F1, ...P }, 2],
     ResidencyDowngrade: [{ type: 'ResidencyDowngrade', feedId: feedId(1), requested: 'cuda', effective: 'host' }, 'nv.health.residency_downgrades', F1, 1],
+    SourceDiscontinuity: [{ type: 'SourceDiscontinuity', feedId: feedId(1), kind: 'backwardJump', rawBefore: 9, rawAfter: 0, ts: monotonicTs(10), count: 4 },
+      'nv.health.source.discontinuities', { ...F1, kind: 'backwardJump' }, 4],
+    StageTimeout: [{ type: 'StageTimeout', feedId: feedId(1), stageId: 'det', timeoutMs: 30_000, consecutive: 1 }, 'nv.health.stage.timeouts', { ...F1, stage_id: 'det' }, 1],
+    FeedPanic: [{ type: 'FeedPanic', feedId: feedId(2), step: 'temporal', detail: 'duplicate id' }, 'nv.health.feed.panics', { ...F2, step: 'temporal' }, 1],
+    FrameDropped: [{ type: 'FrameDropped', feedId: feedId(1), seq: 3, ts: monotonicTs(1), mediaTs: 1, cause: 'panic', at: 'trk', detail: 'x' },
+      'nv.health.feed.dropped_frames', { ...F1, cause: 'panic' }, 1],
+    StopTimeout: [{ type: 'StopTimeout', feedId: feedId(2), stragglers: [{ kind: 'sink', pendingOutputs: 2 }] }, 'nv.health.feed.stop_timeouts', F2, 1],
   };
 
-  it('has one distinct counter per HealthEvent variant (all 25)', () => {
-    expect(HEALTH_EVENT_TYPES).toHaveLength(25);
+  it('has one distinct counter per HealthEvent variant (all 30)', () => {
+    expect(HEALTH_EVENT_TYPES).toHaveLength(30);
     expect(Object.keys(events).sort()).toEqual([...HEALTH_EVENT_TYPES].sort());
     const counters = INSTRUMENTS.filter((i) => i.kind === 'counter');
-    expect(counters).toHaveLength(25);
-    expect(new Set(counters.map((c) => c.name)).size).toBe(25);
+    expect(counters).toHaveLength(30);
+    expect(new Set(counters.map((c) => c.name)).size).toBe(30);
     expect(counters.map((c) => c.name).sort()).toEqual(Object.values(events).map(([, name]) => name).sort());
   });
 

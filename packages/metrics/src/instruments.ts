@@ -210,6 +210,14 @@ export const HEALTH_COUNTERS: HealthDefs = {
   BatchInFlightExceeded: hc('BatchInFlightExceeded', 'nv.health.batch.in_flight_rejections', '{item}', 'Frames refused because the feed reached its in-flight cap.', FP,
     { field: 'rejectedCount', read: (e) => e.rejectedCount }, byFeedProcessor, ref('health.batch_in_flight_exceeded')),
   ResidencyDowngrade: hc('ResidencyDowngrade', 'nv.health.residency_downgrades', '{event}', 'Sessions that got host frames where CUDA was requested.', F, undefined, byFeed),
+  SourceDiscontinuity: hc('SourceDiscontinuity', 'nv.health.source.discontinuities', '{jump}', 'Source timestamp jumps the feed timeline absorbed, by kind.', ['feed_id', 'kind'],
+    { field: 'count', read: (e) => e.count }, (e, c) => c.feedWith(e.feedId, 'kind', e.kind)),
+  StageTimeout: hc('StageTimeout', 'nv.health.stage.timeouts', '{timeout}', 'Frames a stage or batch point did not finish within its deadline.', FS, undefined, (e, c) => c.stage(e.feedId, e.stageId)),
+  FeedPanic: hc('FeedPanic', 'nv.health.feed.panics', '{panic}', 'Exceptions outside the stages (feed restarts per policy), by step.', ['feed_id', 'step'], undefined,
+    (e, c) => c.feedWith(e.feedId, 'step', e.step)),
+  FrameDropped: hc('FrameDropped', 'nv.health.feed.dropped_frames', '{frame}', 'Frames dropped by a panic or a deadline, by cause.', ['feed_id', 'cause'], undefined,
+    (e, c) => c.feedWith(e.feedId, 'cause', e.cause)),
+  StopTimeout: hc('StopTimeout', 'nv.health.feed.stop_timeouts', '{timeout}', 'Feed stops that timed out and abandoned stragglers.', F, undefined, byFeed),
 };
 
 // ---------------------------------------------------------------------------------------------

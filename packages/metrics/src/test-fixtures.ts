@@ -26,7 +26,7 @@ export function diagnosticsFixture(scale = 1): RuntimeDiagnostics {
       {
         id: feedId(1), state: 'running', paused: false, alive: true, sessionUptimeMs: 4_250,
         metrics: {
-          feedId: feedId(1), framesReceived: n(100), framesDropped: n(4), framesProcessed: n(90), framesFailed: n(6),
+          feedId: feedId(1), framesReceived: n(100), framesDropped: n(4), framesProcessed: n(90), framesFailed: n(6), framesTimedOut: n(1),
           outputsEmitted: n(89), outputsDropped: n(1), sinkErrors: n(2), restarts: n(1), tracksActive: 7, viewEpoch: 3,
           stages: {
             det: { framesProcessed: n(96), errors: n(6), skipped: n(0), latency: latency(0.3, 0.7, 4, 30) },
@@ -42,7 +42,7 @@ export function diagnosticsFixture(scale = 1): RuntimeDiagnostics {
       {
         id: feedId(2), state: 'paused', paused: true, alive: true, sessionUptimeMs: 0,
         metrics: {
-          feedId: feedId(2), framesReceived: n(10), framesDropped: 0, framesProcessed: n(10), framesFailed: 0,
+          feedId: feedId(2), framesReceived: n(10), framesDropped: 0, framesProcessed: n(10), framesFailed: 0, framesTimedOut: 0,
           outputsEmitted: n(10), outputsDropped: 0, sinkErrors: 0, restarts: 0, tracksActive: 0, viewEpoch: 0,
           stages: {}, pipelineLatency: latency(),
         },

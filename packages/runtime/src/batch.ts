@@ -64,6 +64,11 @@ export interface BatchHandle {
   readonly processorId: string;
   /** The processor's declared capabilities (for pipeline validation). */
   readonly capabilities: StageCapabilities | undefined;
+  /**
+   * The batch point's deadline in ms (`maxLatencyMs + responseTimeoutMs`): a frame without a
+   * result by then is dropped (`StageTimeout` with the processor id on the feed, `BatchTimeout`).
+   */
+  readonly deadlineMs: number;
   /** Counters and averages. */
   metrics(): BatchMetrics;
   /** Counters plus queue state and processing latency. */
@@ -72,6 +77,7 @@ export interface BatchHandle {
    * Submits one frame and resolves with its output or the reason it has none. Never rejects.
    * The coordinator retains the frame while it needs it. Used by the feed executor; call it
    * yourself only to drive a processor outside a feed.
+   * @throws {FrameAccessError} (synchronously) when `frame` was already released — a caller bug; nothing is queued
    */
   submit(feedId: FeedId, frame: FrameEnvelope, view: ViewSnapshot): Promise<BatchResult>;
 }
@@ -112,6 +118,9 @@ export class BatchCoordinator implements BatchHandle {
     this.#emit = emit;
   }
 
+  /** {@inheritDoc BatchHandle.deadlineMs} */
+  get deadlineMs(): number { return this.config.maxLatencyMs + this.config.responseTimeoutMs; }
+
   /**
    * Runs the processor's `onStart`, bounded by `startupTimeoutMs`.
    * @throws {RuntimeError} `WorkerStartFailed` when it throws or takes too long
@@ -146,9 +155,10 @@ export class BatchCoordinator implements BatchHandle {
       this.#m.rejected++;
       return Promise.resolve(fail('queueFull', StageError.resourceExhausted(this.processorId, `batch queue full (${this.config.queueCapacity})`)));
     }
+    const held = frame.retain(); // throws for a released frame, before any slot is taken
     this.#inFlight.set(feedId, inflight + 1);
     return new Promise<BatchResult>((resolve) => {
-      const item: Item = { feedId, frame: frame.retain(), view, at: performance.now(), settled: false, timer: undefined, resolve };
+      const item: Item = { feedId, frame: held, view, at: performance.now(), settled: false, timer: undefined, resolve };
       item.timer = setTimeout(() => {
         if (item.settled) return;
         item.settled = true;

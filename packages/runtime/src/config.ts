@@ -131,7 +131,57 @@ export interface FeedConfig {
   readonly validation?: ValidationMode;
   /** Media options for spec sources. */
   readonly media?: FeedMediaOptions;
+  /** The feed timeline: how source timestamp jumps are classified (see {@link FeedTimelineOptions}). */
+  readonly timeline?: FeedTimelineOptions;
+  /** Deadlines of stages, the batch point and stop (see {@link FeedDeadlines}). */
+  readonly deadlines?: FeedDeadlines;
 }
+
+/**
+ * Options of a feed's timeline. A feed's `ts` is monotonic for its whole life: a new media
+ * session continues one frame interval after the last frame, and backward or repeated source
+ * timestamps are re-based; each jump is a `SourceDiscontinuity` health event.
+ */
+export interface FeedTimelineOptions {
+  /**
+   * A forward step of the source's timestamps longer than this (and than 8 estimated frame
+   * intervals) is reported as a `forwardGap`; the timeline keeps the gap (time really passed).
+   * Default 1000 ms.
+   */
+  readonly forwardGapMs?: number;
+}
+
+/**
+ * Deadlines. A stage's `process` that has not settled within its deadline drops the frame with a
+ * `StageTimeout` health event; its late result is discarded. `maxConsecutiveTimeouts` timeouts in a
+ * row restart the feed per its restart policy. A synchronous stage cannot be interrupted on the JS
+ * thread: a synchronous call that overran is detected when it returns (the frame is dropped the
+ * same way), and a synchronous infinite loop hangs the thread (worker isolation is a later issue).
+ */
+export interface FeedDeadlines {
+  /** Deadline of one `process` call of every stage, in ms (default 30 000; 0 = none). */
+  readonly stageTimeoutMs?: number;
+  /** Per stage id, overriding `stageTimeoutMs` (0 = none for that stage). */
+  readonly stages?: Readonly<Record<string, number>>;
+  /** Timeouts in a row (any stage or the batch point) that restart the feed (default 3). */
+  readonly maxConsecutiveTimeouts?: number;
+  /**
+   * How long `stop()` (and the runtime's shutdown, per feed) waits for the in-flight frame,
+   * `onStop` and the sink before abandoning them with a `StopTimeout` event (default 10 000 ms).
+   */
+  readonly stopTimeoutMs?: number;
+}
+
+const FeedTimelineSchema = z.strictObject({
+  forwardGapMs: z.number().positive().max(86_400_000).optional(),
+});
+
+const FeedDeadlinesSchema = z.strictObject({
+  stageTimeoutMs: z.number().min(0).max(86_400_000).optional(),
+  stages: z.record(z.string(), z.number().min(0).max(86_400_000)).optional(),
+  maxConsecutiveTimeouts: z.int().min(1).max(1_000_000).optional(),
+  stopTimeoutMs: z.number().positive().max(86_400_000).optional(),
+});
 
 /**
  * A feed's optional display name (see {@link FeedConfig.name}): 1–128 characters, no control
@@ -180,6 +230,8 @@ export const FeedSettingsSchema = z.strictObject({
     customPipelinePolicy: CustomPipelinePolicySchema.optional(),
     residency: z.enum(['host', 'cuda']).optional(),
   }).optional(),
+  timeline: FeedTimelineSchema.optional(),
+  deadlines: FeedDeadlinesSchema.optional(),
 });
 
 /** The JSON-compatible feed settings (see {@link FeedSettingsSchema}). */
@@ -260,6 +312,10 @@ export class FeedConfigBuilder {
   validation(m: ValidationMode): this { this.#c.validation = m; return this; }
   /** Media options for spec sources. */
   media(m: FeedMediaOptions): this { this.#c.media = m; return this; }
+  /** Feed timeline options. */
+  timeline(t: FeedTimelineOptions): this { this.#c.timeline = t; return this; }
+  /** Stage, batch-point and stop deadlines. */
+  deadlines(d: FeedDeadlines): this { this.#c.deadlines = d; return this; }
   /**
    * The config, checked the same way `addFeed` checks it.
    * @throws {ConfigError} on missing or conflicting fields
@@ -282,6 +338,11 @@ export interface ResolvedFeedConfig {
   readonly frameInclusion: FrameInclusion;
   readonly noFrameTimeoutMs: number;
   readonly backpressure: BackpressurePolicy;
+  readonly forwardGapMs: number;
+  readonly stageTimeoutMs: number;
+  readonly stageTimeouts: Readonly<Record<string, number>>;
+  readonly maxConsecutiveTimeouts: number;
+  readonly stopTimeoutMs: number;
 }
 
 /**
@@ -319,5 +380,14 @@ export function resolveFeedConfig(c: FeedConfig): ResolvedFeedConfig {
   const backpressure = parseConfig(BackpressurePolicySchema, c.backpressure ?? {}, 'backpressure policy', 'backpressure');
   if (c.retention !== undefined) parseConfig(RetentionPolicySchema, c.retention, 'retention policy', 'retention');
   if (c.sink !== undefined && (c.sink === null || typeof c.sink.emit !== 'function')) throw ConfigError.invalidPolicy('sink must have an emit(output) method', 'sink');
-  return { cfg: c, pre, batch, post, restart, sinkQueueCapacity, frameInclusion, noFrameTimeoutMs, backpressure };
+  const timeline = parseConfig(FeedTimelineSchema, c.timeline ?? {}, 'timeline options', 'timeline');
+  const deadlines = parseConfig(FeedDeadlinesSchema, c.deadlines ?? {}, 'deadlines', 'deadlines');
+  return {
+    cfg: c, pre, batch, post, restart, sinkQueueCapacity, frameInclusion, noFrameTimeoutMs, backpressure,
+    forwardGapMs: timeline.forwardGapMs ?? 1000,
+    stageTimeoutMs: deadlines.stageTimeoutMs ?? 30_000,
+    stageTimeouts: deadlines.stages ?? {},
+    maxConsecutiveTimeouts: deadlines.maxConsecutiveTimeouts ?? 3,
+    stopTimeoutMs: deadlines.stopTimeoutMs ?? 10_000,
+  };
 }

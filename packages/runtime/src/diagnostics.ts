@@ -30,11 +30,13 @@ export interface FeedMetricsSnapshot {
   readonly framesDropped: number;
   /** Frames that went through every stage and produced an output. */
   readonly framesProcessed: number;
-  /** Frames dropped because a stage (or the batch step) failed with a typed error. */
+  /** Frames taken from the source that produced no output: a typed error, a deadline, or a panic. */
   readonly framesFailed: number;
+  /** Of `framesFailed`, the frames dropped because a stage or the batch point missed its deadline. */
+  readonly framesTimedOut: number;
   /** Outputs delivered to the sink. */
   readonly outputsEmitted: number;
-  /** Outputs dropped because the sink queue was full. */
+  /** Outputs dropped because the sink queue was full (or abandoned at a stop timeout). */
   readonly outputsDropped: number;
   /** Sink calls that threw or rejected. */
   readonly sinkErrors: number;

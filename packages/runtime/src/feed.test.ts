@@ -65,6 +65,21 @@ describe('feed configuration', () => {
     await rt.shutdown();
   });
 
+  it('timeline and deadline settings are validated (JSON settings and addFeed), naming the field', () => {
+    const ok = FeedSettingsSchema.safeParse({
+      source: { kind: 'file', path: '/x' }, cameraMode: 'fixed', timeline: { forwardGapMs: 500 },
+      deadlines: { stageTimeoutMs: 1000, stages: { det: 0 }, maxConsecutiveTimeouts: 2, stopTimeoutMs: 500 },
+    });
+    expect(ok.success).toBe(true);
+    try { feedConfigFromSettings({ source: { kind: 'file', path: '/x' }, cameraMode: 'fixed', deadlines: { stageTimeoutMs: -1, maxConsecutiveTimeouts: 0 }, timeline: { forwardGapMs: 0 } }); expect.unreachable(); } catch (e) {
+      const json = JSON.stringify((e as ConfigError).toJSON());
+      for (const f of ['deadlines.stageTimeoutMs', 'deadlines.maxConsecutiveTimeouts', 'timeline.forwardGapMs']) expect(json).toContain(f);
+    }
+    const rt = new Runtime();
+    expect(() => rt.addFeed({ source: () => new SyntheticSource([]), cameraMode: 'fixed', stages: [], deadlines: { stopTimeoutMs: 0 } }))
+      .toThrow(expect.objectContaining({ field: expect.stringContaining('deadlines') }));
+  });
+
   it('addFeed refuses what policy would refuse: custom pipelines (default reject), plain rtsp under requireTls, stages and pipeline together', () => {
     const rt = new Runtime();
     const e1 = (() => { try { rt.addFeed({ source: { kind: 'custom', pipeline: 'videotestsrc' }, cameraMode: 'fixed', stages: [] }); } catch (e) { return e; } })();
@@ -242,5 +257,28 @@ describe('LatencyHistogram', () => {
     expect(s.p99Ms).toBeLessThanOrEqual(10);
     h.recordMs(60_000);
     expect(h.snapshot().counts.at(-1)).toBe(1);
+  });
+});
+
+describe('fair scheduling on the JS thread', () => {
+  it('4 feeds, one with a 5 ms synchronous stage and frames always ready: the 3 live feeds keep getting frames and timers keep firing', async () => {
+    const HEAVY = 30;
+    const rt = new Runtime();
+    let ticks = 0;
+    const iv = setInterval(() => { ticks++; }, 10);
+    const busy: Stage = { id: 'busy', process: () => { const end = performance.now() + 5; while (performance.now() < end) { /* a CPU-bound JS stage */ } } };
+    const heavy = rt.addFeed({ source: () => new SyntheticSource(frameSequence(HEAVY, { width: 8, height: 8 })), cameraMode: 'fixed', stages: [busy] });
+    const lights = [1, 2, 3].map(() => rt.addFeed({
+      source: () => new SyntheticSource(camera(), { live: { intervalMs: 1, queueDepth: 2 } }), cameraMode: 'fixed', stages: [new MockStage({ id: 'light' })],
+    }));
+    await heavy.done;
+    clearInterval(iv);
+    const light = lights.map((l) => l.metrics().framesProcessed);
+    await rt.shutdown();
+    expect(heavy.metrics().framesProcessed).toBe(HEAVY);
+    // Live frames arrive on timers: without a yield after each synchronous frame, none would arrive.
+    for (const n of light) expect(n).toBeGreaterThanOrEqual(HEAVY / 2);
+    // HEAVY × 5 ms of busy work is ≥ 150 ms: a 10 ms interval must have fired a fair share of its ~15 ticks.
+    expect(ticks).toBeGreaterThanOrEqual(4);
   });
 });

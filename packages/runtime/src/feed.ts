@@ -1,17 +1,27 @@
 /**
- * One feed: source sessions, the per-frame executor (view → temporal → stages → batch →
- * stages → commit → output), a bounded output queue drained by its own loop, a no-frame
- * watchdog, pause/resume, restart policy and a draining stop.
+ * One feed: source sessions, the per-frame executor (timeline → view → temporal → stages →
+ * batch → stages → commit → output), a bounded output queue drained by its own loop, a no-frame
+ * watchdog, pause/resume, deadlines, restart policy and a draining, bounded stop.
  *
  * Concurrency: the executor loop and the sink loop are async loops on the JS thread. The
- * executor handles one frame at a time; stages of a feed never run concurrently. The sink
- * loop awaits one `emit` at a time, so a slow sink only fills the output queue (bounded;
- * newest dropped and counted) and never slows the executor.
+ * executor handles one frame at a time; stages of a feed never run concurrently. After each
+ * frame the executor yields to the event loop (`setImmediate`), so a feed whose source always
+ * has a frame ready and whose stages are synchronous cannot hold the thread for more than one
+ * frame's work: other feeds, timers and I/O run in between. The sink loop awaits one `emit` at a
+ * time, so a slow sink only fills the output queue (bounded; newest dropped and counted) and
+ * never slows the executor.
+ *
+ * Failure containment: every step of the frame path runs inside the executor's guard. A typed
+ * `StageError` drops the frame; anything else thrown anywhere on the path (a stage, the view
+ * provider or epoch policy, the temporal store, the batch step, building the output) is a panic:
+ * the session ends the same way every time — ticker stopped, source stopped, stages `onStop`ped —
+ * then the restart policy decides.
  */
 import {
-  ConfigError, MediaError, NvError, StageError, feedId as toFeedId, type FeedId, type HealthEvent, type QueueTelemetry, type StopReason,
+  ConfigError, MediaError, NS_PER_MS, NvError, SOURCE_DISCONTINUITY, StageError, feedId as toFeedId, monotonicTs,
+  type DiscontinuityKind, type FeedId, type FeedStep, type HealthEvent, type QueueTelemetry, type StopReason, type Straggler,
 } from '@nv/core';
-import type { FrameEnvelope, FrameSource, FrameSourceEvent } from '@nv/frame';
+import { retimeFrame, type FrameEnvelope, type FrameSource, type FrameSourceEvent } from '@nv/frame';
 import { MediaSource } from '@nv/media';
 import {
   PerceptionArtifacts, enforceStageValidation, outcomeCategory, runStagesEager, StageCounters, type RunStagesInput, type RunStagesResult, type Stage,
@@ -23,15 +33,47 @@ import type { BatchFailureReason } from './batch.js';
 import type { ResolvedFeedConfig } from './config.js';
 import type { DecodeStatus, FeedDiagnostics, FeedMetricsSnapshot, FeedState, StageDiagnostics } from './diagnostics.js';
 import { LatencyHistogram } from './latency.js';
-import type { OutputEnvelope } from './output.js';
+import type { OutputEnvelope, SourceProvenance } from './output.js';
+import { DiscontinuityReporter, FeedTimeline } from './timeline.js';
+
+/** Why the session must end after a frame: a panic (stage or feed step) or too many timeouts. */
+interface Panic {
+  /** Stage id, batch processor id, or feed step. */
+  readonly at: string;
+  /** Set when the panic was outside the stages. */
+  readonly step: FeedStep | undefined;
+  readonly error: unknown;
+  /** The frame to report as dropped (`FrameDropped`), unless it already was. */
+  readonly dropped: { readonly seq: number; readonly ts: number; readonly mediaTs: number } | undefined;
+}
 
 /** A frame's result: the panic to restart for, or undefined. */
-type FrameResult = { stageId: string; error: unknown } | undefined;
+type FrameResult = Panic | undefined;
+
+/** One frame on its way through the executor. */
+interface Job {
+  /** The frame on the feed timeline. */
+  readonly frame: FrameEnvelope;
+  /** When the executor took it from the source (`performance.now()` ns). */
+  readonly receivedAtNs: number;
+  /** Its raw source values. */
+  readonly src: SourceProvenance;
+}
+
+/** What a bounded wait resolves with when the stop timeout abandoned it. */
+const ABANDONED: unique symbol = Symbol('nv.abandoned');
+type Abandoned = typeof ABANDONED;
 
 /** Frames older than this (wall clock) when they reach the executor are reported as lagging. */
 const FRAME_LAG_MS = 2000;
-/** How often the feed's housekeeping timer runs (watchdog, drop counters). */
+/** How often the feed's housekeeping timer runs (watchdog, drop counters, throttled events). */
 const TICK_MS = 250;
+/** After a stop timeout abandons the stragglers, how long stop() still waits for the executor to wind down. */
+const ABANDON_GRACE_MS = 100;
+
+const VIEW_WAIT: Straggler = Object.freeze({ kind: 'view' });
+const SOURCE_WAIT: Straggler = Object.freeze({ kind: 'source' });
+const SINK_WAIT: Straggler = Object.freeze({ kind: 'sink', pendingOutputs: 0 });
 
 /** Accumulates a count and emits it at most once per second (first occurrence immediately). */
 class Throttled {
@@ -51,6 +93,15 @@ class Throttled {
   }
 }
 
+/** Yields to the event loop: other feeds, timers and I/O callbacks run before this resolves. */
+function yieldTurn(): Promise<void> {
+  return new Promise((resolve) => { setImmediate(resolve); });
+}
+
+function isThenable(v: unknown): v is PromiseLike<unknown> {
+  return v !== null && (typeof v === 'object' || typeof v === 'function') && typeof (v as { then?: unknown }).then === 'function';
+}
+
 /** @internal */
 export class Feed {
   readonly id: FeedId;
@@ -60,12 +111,21 @@ export class Feed {
   readonly #emit: (e: HealthEvent) => void;
   readonly #view: ViewSystem<FrameEnvelope>;
   readonly #temporal: TemporalStore;
+  readonly #timeline: FeedTimeline;
+  readonly #jumps: DiscontinuityReporter;
   readonly #counters = new Map<string, StageCounters>();
   readonly #latency = new Map<string, LatencyHistogram>();
   readonly #pipelineLatency = new LatencyHistogram();
   readonly #stageIds: readonly string[];
   /** Every stage of the pipeline (pre and post the batch point), for lifecycle calls. */
   readonly #stages: readonly Stage[];
+  /** The stages as the executor runs them: each `process` under its deadline. */
+  readonly #pre: readonly Stage[];
+  readonly #post: readonly Stage[];
+  /** Deadline in ns per stage id (stages with one); for synchronous overruns. */
+  readonly #deadlineNs = new Map<string, number>();
+  /** The smallest of {@link Feed.#deadlineNs} (Infinity when none): a record below it needs no lookup. */
+  readonly #minDeadlineNs: number;
   readonly #outputs: OutputEnvelope[] = [];
   #sinkWake: (() => void) | undefined;
   #sinkClosed = false;
@@ -73,6 +133,12 @@ export class Feed {
   #state: FeedState = 'starting';
   #stopRequested = false;
   #abort = new AbortController();
+  /** Aborted when a stop times out: every bounded wait gives up at once. */
+  readonly #hard = new AbortController();
+  /** What the feed is waiting on now (for `StopTimeout`). */
+  readonly #waits = new Set<Straggler>();
+  #inNext = false;
+  #stoppedReported = false;
   #paused = false;
   #resumeWake: (() => void) | undefined;
   #restarts = 0;
@@ -82,12 +148,24 @@ export class Feed {
   #done: Promise<void>;
   #lastError: string | undefined;
   #decode: DecodeStatus | undefined;
-  #m = { received: 0, processed: 0, failed: 0, emitted: 0, dropped: 0, sinkErrors: 0, sourceDropped: 0, sessionDropBase: 0 };
+  #m = { received: 0, processed: 0, failed: 0, emitted: 0, dropped: 0, sinkErrors: 0, sourceDropped: 0, sessionDropBase: 0, timedOut: 0 };
   #frameIndex = 0;
   #lastFrameAt = 0;
   #stalled = false;
   #ticker: NodeJS.Timeout | undefined;
   #lag = { frames: 0, peakMs: 0, last: -Infinity };
+  /** The step of the frame path running now (what a non-stage exception is attributed to). */
+  #step: FeedStep = 'timeline';
+  /** The frame being processed (for `FrameDropped`). */
+  #job: Job | undefined;
+  #consecutiveTimeouts = 0;
+  /** Errors the deadline wrapper made: timeouts, and waits abandoned at a stop timeout. */
+  readonly #deadlineErrors = new WeakSet<object>();
+  readonly #abandonErrors = new WeakSet<object>();
+  /** Frames held for stage calls that timed out and have not settled yet (bounded). */
+  readonly #late = new Set<FrameEnvelope>();
+  /** Raw timestamp of the last frame taken, for `FrameSource.resumeAfter` at a restart. */
+  #resumeAfter: number | undefined;
   readonly #batchRejected: Throttled;
   readonly #batchTimeouts: Throttled;
   readonly #batchInFlight: Throttled;
@@ -107,8 +185,20 @@ export class Feed {
     this.#stages = [...pre, ...post];
     this.#stageIds = [...pre.map((s) => s.id), ...(batch ? [batch.processorId] : []), ...post.map((s) => s.id)];
     for (const sid of this.#stageIds) { this.#counters.set(sid, new StageCounters()); this.#latency.set(sid, new LatencyHistogram()); }
+    let minDeadline = Infinity;
+    for (const s of this.#stages) {
+      const ms = this.#timeoutMsOf(s.id);
+      if (ms > 0) { this.#deadlineNs.set(s.id, ms * NS_PER_MS); minDeadline = Math.min(minDeadline, ms * NS_PER_MS); }
+    }
+    this.#minDeadlineNs = minDeadline;
+    this.#pre = pre.map((s) => this.#underDeadline(s));
+    this.#post = post.map((s) => this.#underDeadline(s));
     this.#view = new ViewSystem<FrameEnvelope>({ mode: cfg.cameraMode, provider: cfg.viewProvider, policy: cfg.epochPolicy });
     this.#temporal = new TemporalStore({ retention: cfg.retention ?? {} });
+    this.#timeline = new FeedTimeline(resolved.forwardGapMs);
+    this.#jumps = new DiscontinuityReporter((kind, j) => this.#emit({
+      type: 'SourceDiscontinuity', feedId: this.id, kind, rawBefore: j.rawBefore, rawAfter: j.rawAfter, ts: j.ts, count: j.count,
+    }));
     const pid = batch?.processorId ?? '';
     this.#batchRejected = new Throttled((n) => this.#emit({ type: 'BatchSubmissionRejected', feedId: this.id, processorId: pid, droppedCount: n }));
     this.#batchTimeouts = new Throttled((n) => this.#emit({ type: 'BatchTimeout', feedId: this.id, processorId: pid, timedOutCount: n }));
@@ -157,9 +247,9 @@ export class Feed {
     }
     return {
       feedId: this.id, framesReceived: this.#m.received, framesDropped: this.#m.sourceDropped + this.#currentSessionDrops(),
-      framesProcessed: this.#m.processed, framesFailed: this.#m.failed, outputsEmitted: this.#m.emitted, outputsDropped: this.#m.dropped,
-      sinkErrors: this.#m.sinkErrors, restarts: this.#restarts, tracksActive: this.#temporal.trackCount, viewEpoch: this.#view.snapshot.epoch,
-      stages, pipelineLatency: this.#pipelineLatency.snapshot(),
+      framesProcessed: this.#m.processed, framesFailed: this.#m.failed, framesTimedOut: this.#m.timedOut, outputsEmitted: this.#m.emitted,
+      outputsDropped: this.#m.dropped, sinkErrors: this.#m.sinkErrors, restarts: this.#restarts, tracksActive: this.#temporal.trackCount,
+      viewEpoch: this.#view.snapshot.epoch, stages, pipelineLatency: this.#pipelineLatency.snapshot(),
     };
   }
 
@@ -178,8 +268,12 @@ export class Feed {
     };
   }
 
-  /** Requests a draining stop: the frame in flight completes, stages stop, queued outputs are delivered. */
-  stop(reason: StopReason = { kind: 'UserRequested' }): Promise<void> {
+  /**
+   * Requests a draining stop: the frame in flight completes, stages stop, queued outputs are
+   * delivered. Returns within `timeoutMs` (default `deadlines.stopTimeoutMs`) plus a short grace:
+   * at the timeout whatever the feed still waits for is abandoned (`StopTimeout` names it).
+   */
+  stop(reason: StopReason = { kind: 'UserRequested' }, timeoutMs = this.#r.stopTimeoutMs): Promise<void> {
     if (!this.#stopRequested) {
       this.#stopRequested = true;
       this.#stopReason ??= reason;
@@ -187,9 +281,44 @@ export class Feed {
       const w = this.#resumeWake;
       this.#resumeWake = undefined;
       w?.();
-      void this.#source?.stop();
+      const src = this.#source;
+      if (src) void this.#bounded(this.#call(() => src.stop()), SOURCE_WAIT).catch(() => undefined);
     }
-    return this.#done;
+    if (this.#state === 'stopped') return this.#done;
+    return new Promise<void>((resolve) => {
+      let grace: NodeJS.Timeout | undefined;
+      const t = setTimeout(() => {
+        this.#abandon();
+        grace = setTimeout(() => { this.#forceStopped(); resolve(); }, ABANDON_GRACE_MS);
+      }, Math.max(0, timeoutMs));
+      void this.#done.then(() => { clearTimeout(t); clearTimeout(grace); resolve(); });
+    });
+  }
+
+  /** Stop timed out: report what the feed waits for, then make every bounded wait give up. */
+  #abandon(): void {
+    if (this.#hard.signal.aborted || this.#state === 'stopped') return;
+    const stragglers: Straggler[] = [];
+    for (const w of this.#waits) stragglers.push(w === SINK_WAIT ? { kind: 'sink', pendingOutputs: this.#outputs.length + 1 } : w);
+    if (this.#inNext) stragglers.push(SOURCE_WAIT);
+    this.#emit({ type: 'StopTimeout', feedId: this.id, stragglers });
+    if (stragglers.some((s) => s.kind === 'sink')) this.#emit({ type: 'SinkTimeout', feedId: this.id });
+    this.#hard.abort();
+    this.#sinkWake?.();
+  }
+
+  /** The executor did not wind down even after abandoning (a source ignoring `stop()`): stop reporting it as alive. */
+  #forceStopped(): void {
+    if (this.#state === 'stopped') return;
+    this.#state = 'stopped';
+    for (const o of this.#outputs.splice(0)) { this.#m.dropped++; if (o.frame && !o.frame.isReleased) o.frame.release(); }
+    this.#reportStopped();
+  }
+
+  #reportStopped(): void {
+    if (this.#stoppedReported) return;
+    this.#stoppedReported = true;
+    this.#emit({ type: 'FeedStopped', feedId: this.id, reason: this.#stopReason ?? { kind: 'UserRequested' } });
   }
 
   #currentSessionDrops(): number {
@@ -207,12 +336,12 @@ export class Feed {
     } catch (e) {
       this.#stopReason ??= { kind: 'Fatal', detail: describe(e) };
     }
-    this.#state = 'stopping';
+    if (this.#state !== 'stopped') this.#state = 'stopping';
     this.#sinkClosed = true;
     this.#sinkWake?.();
     await sinkLoop;
     this.#state = 'stopped';
-    this.#emit({ type: 'FeedStopped', feedId: this.id, reason: this.#stopReason ?? { kind: 'UserRequested' } });
+    this.#reportStopped();
   }
 
   #createSource(): FrameSource {
@@ -232,16 +361,22 @@ export class Feed {
   async #session(): Promise<boolean> {
     this.#sessionStart = performance.now();
     this.#decode = undefined;
+    this.#timeline.newSession(false);
     const stages = this.#stages;
     const started: Stage[] = [];
     try {
-      for (const s of stages) { await s.onStart?.(); started.push(s); }
+      for (const s of stages) {
+        const r = await this.#lifecycle(s, 'onStart');
+        started.push(s);
+        if (r === ABANDONED) break;
+      }
     } catch (e) {
       this.#lastError = describe(e);
       await this.#stopStages(started);
       this.#stopReason = { kind: 'Fatal', detail: `stage failed to start: ${this.#lastError}` };
       return false;
     }
+    if (this.#stopRequested) { await this.#stopStages(started); return false; }
     let source: FrameSource;
     let offEvents: (() => void) | undefined;
     try {
@@ -249,11 +384,14 @@ export class Feed {
       this.#source = source;
       this.#m.sessionDropBase = source.stats?.().dropped ?? 0;
       offEvents = source.onEvent?.((ev) => this.#onSourceEvent(ev));
+      if (this.#resumeAfter !== undefined && typeof source.resumeAfter === 'function') await source.resumeAfter(monotonicTs(this.#resumeAfter));
       await source.start?.();
       if (this.#paused) source.pause?.();
     } catch (e) {
-      offEvents?.();
+      try { offEvents?.(); } catch { /* a broken unsubscribe must not hide the failure */ }
+      const failed = this.#source;
       this.#source = undefined;
+      if (failed) await this.#bounded(this.#call(() => failed.stop()), SOURCE_WAIT).catch(() => undefined);
       await this.#stopStages(stages);
       if (isPermanent(e)) { this.#lastError = describe(e); this.#stopReason = { kind: 'Fatal', detail: this.#lastError }; return false; }
       return this.#restartOrStop('source', e);
@@ -262,42 +400,49 @@ export class Feed {
     this.#lastFrameAt = performance.now();
     this.#stalled = false;
     this.#startTicker();
-    let panic: { stageId: string; error: unknown } | undefined;
+    let panic: Panic | undefined;
     let sourceError: unknown;
     let eos = false;
-    while (!this.#stopRequested) {
-      if (this.#paused) {
-        await new Promise<void>((r) => { this.#resumeWake = r; });
-        continue;
-      }
-      let frame: FrameEnvelope | undefined;
-      try {
-        frame = await source.next();
-      } catch (e) {
-        sourceError = e;
-        break;
-      }
-      if (!frame) {
-        if (this.#stalled) sourceError = MediaError.timeout(`no frame for ${this.#r.noFrameTimeoutMs} ms (feed watchdog)`);
-        else eos = !this.#stopRequested;
-        break;
-      }
-      this.#lastFrameAt = performance.now();
-      this.#m.received++;
-      try {
-        const p = this.#process(frame);
+    try {
+      while (!this.#stopRequested) {
+        if (this.#paused) {
+          await new Promise<void>((r) => { this.#resumeWake = r; });
+          continue;
+        }
+        let frame: FrameEnvelope | undefined;
+        this.#inNext = true;
+        try {
+          frame = await source.next();
+        } catch (e) {
+          sourceError = e;
+          break;
+        } finally {
+          this.#inNext = false;
+        }
+        if (!frame) {
+          if (this.#stalled) sourceError = MediaError.timeout(`no frame for ${this.#r.noFrameTimeoutMs} ms (feed watchdog)`);
+          else eos = !this.#stopRequested;
+          break;
+        }
+        this.#lastFrameAt = performance.now();
+        this.#m.received++;
+        const p = this.#take(frame);
         const r = p instanceof Promise ? await p : p;
         if (r) { panic = r; break; }
-      } finally {
-        if (!frame.isReleased) frame.release();
+        // Fairness: let other feeds, timers and I/O run before this feed's next frame.
+        await yieldTurn();
       }
+    } finally {
+      this.#stopTicker();
     }
-    this.#stopTicker();
     this.#m.sourceDropped += this.#currentSessionDrops();
-    await source.stop();
-    offEvents?.();
+    await this.#bounded(this.#call(() => source.stop()), SOURCE_WAIT).catch((e: unknown) => { this.#lastError = `source stop: ${describe(e)}`; });
+    try { offEvents?.(); } catch { /* ignore */ }
     this.#source = undefined;
     this.#flushBatchEvents();
+    this.#jumps.flush(performance.now(), true);
+    this.#releaseLate();
+    if (this.#m.received > 0) this.#resumeAfter = this.#timeline.rawTs;
     if (this.#stopRequested) { await this.#stopStages(stages); return false; }
     if (eos) {
       this.#emit({ type: 'SourceEos', feedId: this.id });
@@ -306,7 +451,11 @@ export class Feed {
       return false;
     }
     if (panic) {
-      this.#emit({ type: 'StagePanic', feedId: this.id, stageId: panic.stageId, detail: describe(panic.error) });
+      const detail = describe(panic.error);
+      if (panic.step) this.#emit({ type: 'FeedPanic', feedId: this.id, step: panic.step, detail });
+      else this.#emit({ type: 'StagePanic', feedId: this.id, stageId: panic.at, detail });
+      const d = panic.dropped;
+      if (d) this.#emit({ type: 'FrameDropped', feedId: this.id, seq: d.seq, ts: monotonicTs(d.ts), mediaTs: d.mediaTs, cause: 'panic', at: panic.at, detail });
       await this.#stopStages(stages);
       return this.#restartOrStop('panic', panic.error);
     }
@@ -320,11 +469,13 @@ export class Feed {
       const now = performance.now();
       const dropped = this.#currentSessionDrops();
       if (dropped > lastDropped) { this.#emit({ type: 'BackpressureDrop', feedId: this.id, framesDropped: dropped - lastDropped }); lastDropped = dropped; }
+      this.#jumps.flush(now);
       const limit = this.#r.noFrameTimeoutMs;
       if (limit > 0 && !this.#paused && !this.#stalled && this.#state === 'running' && now - this.#lastFrameAt > limit) {
         this.#stalled = true;
         this.#lastError = `no frame for ${limit} ms`;
-        void this.#source?.stop(); // wakes the pending next() with undefined; the session restarts
+        const src = this.#source;
+        if (src) void this.#bounded(this.#call(() => src.stop()), SOURCE_WAIT).catch(() => undefined); // wakes the pending next() with undefined; the session restarts
       }
     }, TICK_MS);
     this.#ticker.unref?.();
@@ -337,8 +488,109 @@ export class Feed {
 
   async #stopStages(stages: readonly Stage[]): Promise<void> {
     for (const s of stages) {
-      try { await s.onStop?.(); } catch (e) { this.#lastError = `onStop of '${s.id}': ${describe(e)}`; }
+      try { await this.#lifecycle(s, 'onStop'); } catch (e) { this.#lastError = `onStop of '${s.id}': ${describe(e)}`; }
     }
+  }
+
+  /** Calls a stage's lifecycle hook, bounded by the stop timeout (resolves {@link ABANDONED} then). @throws what the hook throws */
+  #lifecycle(s: Stage, call: 'onStart' | 'onStop' | 'onViewEpochChange', epoch?: number): Promise<unknown> {
+    const fn = s[call];
+    if (typeof fn !== 'function') return Promise.resolve(undefined);
+    return this.#bounded(this.#call(() => (call === 'onViewEpochChange' ? s.onViewEpochChange!(epoch as never) : s[call]!())), { kind: 'stage', stageId: s.id, call });
+  }
+
+  /** Runs `f`, turning a synchronous throw into a rejection. */
+  #call<T>(f: () => T): T | Promise<never> {
+    try { return f(); } catch (e) { return Promise.reject(e); }
+  }
+
+  /**
+   * Waits for `p`, unless the stop times out first: then resolves {@link ABANDONED} (and `p`'s
+   * outcome is ignored). While waiting, `wait` is listed as what the feed waits for.
+   */
+  #bounded<T>(p: T | PromiseLike<T>, wait: Straggler): Promise<T | Abandoned> {
+    if (!isThenable(p)) return Promise.resolve(p);
+    const hard = this.#hard.signal;
+    if (hard.aborted) { Promise.resolve(p).then(undefined, () => undefined); return Promise.resolve(ABANDONED); }
+    this.#waits.add(wait);
+    return new Promise<T | Abandoned>((resolve, reject) => {
+      const onAbort = (): void => { this.#waits.delete(wait); resolve(ABANDONED); };
+      hard.addEventListener('abort', onAbort, { once: true });
+      Promise.resolve(p).then(
+        (v) => { hard.removeEventListener('abort', onAbort); this.#waits.delete(wait); resolve(v); },
+        (e: unknown) => { hard.removeEventListener('abort', onAbort); this.#waits.delete(wait); reject(e); },
+      );
+    });
+  }
+
+  #timeoutMsOf(stageId: string): number {
+    const own = this.#r.stageTimeouts[stageId];
+    return own ?? this.#r.stageTimeoutMs;
+  }
+
+  /** The stage as the executor runs it: an async `process` is raced against its deadline and the stop timeout. */
+  #underDeadline(stage: Stage): Stage {
+    const timeoutMs = this.#timeoutMsOf(stage.id);
+    const wait: Straggler = Object.freeze({ kind: 'stage', stageId: stage.id, call: 'process' });
+    return {
+      id: stage.id,
+      process: (ctx) => {
+        const out = stage.process(ctx);
+        return isThenable(out) ? this.#withDeadline(out, stage.id, timeoutMs, wait, ctx.frame) as Promise<StageOutput> : out;
+      },
+    };
+  }
+
+  #withDeadline(p: PromiseLike<unknown>, stageId: string, timeoutMs: number, wait: Straggler, frame: FrameEnvelope): Promise<unknown> {
+    const hard = this.#hard.signal;
+    return new Promise((resolve, reject) => {
+      let settled = false;
+      let timer: NodeJS.Timeout | undefined;
+      const finish = (): void => { settled = true; clearTimeout(timer); hard.removeEventListener('abort', onAbort); this.#waits.delete(wait); };
+      const giveUp = (abandoned: boolean): void => {
+        if (settled) return;
+        finish();
+        // The late call may still read the frame: keep it alive until the call settles (bounded).
+        const hold = frame.isReleased ? undefined : this.#holdLate(frame);
+        if (hold) {
+          const free = (): void => { if (this.#late.delete(hold)) hold.release(); };
+          Promise.resolve(p).then(free, free);
+        } else {
+          Promise.resolve(p).then(undefined, () => undefined);
+        }
+        const err = StageError.tagged(stageId, 'timeout', abandoned ? 'abandoned at a stop timeout' : `no result within ${timeoutMs} ms`);
+        (abandoned ? this.#abandonErrors : this.#deadlineErrors).add(err);
+        reject(err);
+      };
+      const onAbort = (): void => giveUp(true);
+      this.#waits.add(wait);
+      if (timeoutMs > 0) timer = setTimeout(() => giveUp(false), timeoutMs);
+      if (hard.aborted) { giveUp(true); return; }
+      hard.addEventListener('abort', onAbort, { once: true });
+      Promise.resolve(p).then(
+        (v) => { if (settled) return; finish(); resolve(v); },
+        (e: unknown) => { if (settled) return; finish(); reject(e); },
+      );
+    });
+  }
+
+  /** Retains `frame` for a timed-out call; at most `maxConsecutiveTimeouts` frames are held (oldest released first). */
+  #holdLate(frame: FrameEnvelope): FrameEnvelope {
+    const held = frame.retain();
+    this.#late.add(held);
+    const max = this.#r.maxConsecutiveTimeouts;
+    for (const f of this.#late) {
+      if (this.#late.size <= max) break;
+      this.#late.delete(f);
+      if (!f.isReleased) f.release();
+    }
+    return held;
+  }
+
+  /** Session end: frames still held for timed-out calls are released (the stage was stopped; views of them detach). */
+  #releaseLate(): void {
+    for (const f of this.#late) if (!f.isReleased) f.release();
+    this.#late.clear();
   }
 
   async #restartOrStop(cause: 'source' | 'panic', error: unknown): Promise<boolean> {
@@ -362,132 +614,237 @@ export class Feed {
     this.#restarts++;
     this.#state = 'restarting';
     this.#sessionStart = 0;
+    this.#consecutiveTimeouts = 0;
     this.#emit({ type: 'FeedRestarting', feedId: this.id, restartCount: this.#restarts });
     this.#temporal.clear();
     const vu = this.#view.restart();
     this.#temporal.setViewEpoch(vu.snapshot.epoch);
     this.#emit({ type: 'ViewEpochChanged', feedId: this.id, epoch: vu.snapshot.epoch, cause: 'restart' });
     for (const s of this.#stages) {
-      try { await s.onViewEpochChange?.(vu.snapshot.epoch); } catch (e) { this.#lastError = describe(e); }
+      try { await this.#lifecycle(s, 'onViewEpochChange', vu.snapshot.epoch); } catch (e) { this.#lastError = describe(e); }
     }
     await abortableDelay(p.restartDelayMs, this.#abort.signal);
     return !this.#stopRequested;
   }
 
   /**
-   * Processes one frame. @returns the panic, if a stage panicked.
+   * Takes one frame from the source through the executor. Never throws: an exception at any
+   * step is returned as a panic. The producer's reference is released when the frame is done.
+   */
+  #take(raw: FrameEnvelope): FrameResult | Promise<FrameResult> {
+    let frame = raw;
+    let p: FrameResult | Promise<FrameResult>;
+    this.#job = undefined;
+    try {
+      this.#step = 'timeline';
+      const receivedAtNs = performance.now() * 1e6;
+      const tl = this.#timeline;
+      const kind = tl.map(raw.ts, raw.seq);
+      frame = retimeFrame(raw, tl.ts, tl.seq);
+      const wall = frame.wallTs as number;
+      const job: Job = {
+        frame, receivedAtNs,
+        src: {
+          mediaTs: tl.rawTs, mediaSeq: tl.rawSeq, session: tl.session, discontinuity: kind,
+          ageAtReceiptNs: wall > 0 ? ((performance.timeOrigin + receivedAtNs / 1e6) * 1000 - wall) * 1000 : undefined,
+        },
+      };
+      this.#job = job;
+      if (kind !== undefined) this.#onDiscontinuity(kind, frame);
+      p = this.#process(job);
+    } catch (e) {
+      release(frame);
+      return this.#feedPanic(e);
+    }
+    if (!(p instanceof Promise)) { release(frame); return p; }
+    return p.then(
+      (r) => { release(frame); return r; },
+      (e: unknown) => { release(frame); return this.#feedPanic(e); },
+    );
+  }
+
+  /** An exception outside the stages, at the current step. */
+  #feedPanic(error: unknown): Panic {
+    this.#m.failed++;
+    const j = this.#job;
+    const tl = this.#timeline;
+    const dropped = j ? { seq: j.frame.seq, ts: j.frame.ts, mediaTs: j.src.mediaTs } : { seq: tl.seq, ts: tl.ts, mediaTs: tl.rawTs };
+    return { at: this.#step, step: this.#step, error, dropped };
+  }
+
+  /** The source's timestamps jumped (the timeline already re-based): split trajectories if needed, mark the frame, report. */
+  #onDiscontinuity(kind: DiscontinuityKind, frame: FrameEnvelope): void {
+    const tl = this.#timeline;
+    this.#step = 'temporal';
+    const gapNs = tl.rawTs - tl.rawBefore;
+    const segmented = kind === 'reconnect' || kind === 'backwardJump'
+      || (kind === 'forwardGap' && gapNs >= this.#temporal.retention.maxTrackAgeMs * NS_PER_MS);
+    if (segmented) this.#temporal.onSourceDiscontinuity();
+    frame.metadata.set(SOURCE_DISCONTINUITY, Object.freeze({ kind, rawBefore: tl.rawBefore, rawAfter: tl.rawTs, ts: frame.ts, segmented }));
+    this.#jumps.report(kind, tl.rawBefore, tl.rawTs, frame.ts, performance.now());
+  }
+
+  /**
+   * Processes one frame. @returns the panic, if one happened. May throw (the caller turns that into a feed panic).
    *
    * Fixed camera, no batch point and stages that return synchronously: the whole frame runs
    * synchronously (no promise, no microtask hop — and nothing else interleaves with it).
    * Otherwise, from the first asynchronous step on, it continues asynchronously.
    */
-  #process(frame: FrameEnvelope): FrameResult | Promise<FrameResult> {
-    const receivedAtNs = performance.now() * 1e6;
-    this.#checkLag(frame, receivedAtNs / 1e6);
+  #process(job: Job): FrameResult | Promise<FrameResult> {
+    const frame = job.frame;
+    this.#checkLag(frame, job.receivedAtNs / 1e6);
+    this.#step = 'view';
     const vu = this.#r.batch ? undefined : this.#view.updateSync(frame.ts);
-    if (vu === undefined || vu.changed) return this.#processAsync(frame, receivedAtNs);
+    if (vu === undefined || vu.changed) return this.#processAsync(job);
+    this.#step = 'temporal';
     this.#temporal.beginFrame(frame.ts);
     const input: RunStagesInput = {
       feedId: this.id, frame, view: vu.snapshot, temporal: this.#temporal.snapshot(), counters: this.#counters, signal: this.#abort.signal,
     };
-    const r = runStagesEager(this.#r.pre, input);
-    return r instanceof Promise ? r.then((res) => this.#afterPre(frame, vu, input, receivedAtNs, res)) : this.#afterPre(frame, vu, input, receivedAtNs, r);
+    const r = runStagesEager(this.#pre, input);
+    return r instanceof Promise ? r.then((res) => this.#afterPre(job, vu, input, res)) : this.#afterPre(job, vu, input, r);
   }
 
   /** The sync-first path after the pre stages (no batch point): post stages, then {@link Feed.#finish}. */
-  #afterPre(frame: FrameEnvelope, vu: ViewUpdate, input: RunStagesInput, receivedAtNs: number, r: RunStagesResult): FrameResult | Promise<FrameResult> {
-    if (this.#r.post.length === 0 || r.outcome.kind !== 'ok') return this.#finish(frame, vu, receivedAtNs, r, r.records);
+  #afterPre(job: Job, vu: ViewUpdate, input: RunStagesInput, r: RunStagesResult): FrameResult | Promise<FrameResult> {
+    if (this.#post.length === 0 || r.outcome.kind !== 'ok') return this.#finish(job, vu, r, r.records);
     const pre = r.records;
-    const post = runStagesEager(this.#r.post, { ...input, artifacts: r.artifacts });
-    const done = (q: RunStagesResult): FrameResult => this.#finish(frame, vu, receivedAtNs, q, [...pre, ...q.records]);
+    const post = runStagesEager(this.#post, { ...input, artifacts: r.artifacts });
+    const done = (q: RunStagesResult): FrameResult => this.#finish(job, vu, q, [...pre, ...q.records]);
     return post instanceof Promise ? post.then(done) : done(post);
   }
 
   /** The general path: observed cameras (provider poll, epoch policy) and feeds with a batch point. */
-  async #processAsync(frame: FrameEnvelope, receivedAtNs: number): Promise<FrameResult> {
+  async #processAsync(job: Job): Promise<FrameResult> {
+    const frame = job.frame;
     const prevEpoch = this.#view.snapshot.epoch;
-    const vu = await this.#view.update(frame.ts, frame);
+    this.#step = 'view';
+    const vu = await this.#bounded(this.#view.update(frame.ts, frame), VIEW_WAIT);
+    if (vu === ABANDONED) { this.#m.failed++; return undefined; }
     for (const ev of vu.events) {
       if (ev.type === 'epochChanged') this.#emit({ type: 'ViewEpochChanged', feedId: this.id, epoch: ev.epoch, cause: ev.cause });
       else if (ev.type === 'degraded') this.#emit({ type: 'ViewDegraded', feedId: this.id, reason: ev.reason, stabilityScore: ev.stabilityScore });
       else if (ev.type === 'compensationApplied') this.#emit({ type: 'ViewCompensationApplied', feedId: this.id, epoch: ev.epoch });
     }
     if (vu.snapshot.epoch !== prevEpoch) {
+      this.#step = 'temporal';
       this.#temporal.onEpochChange(prevEpoch, vu.snapshot.epoch);
       for (const s of this.#stages) {
-        try { await s.onViewEpochChange?.(vu.snapshot.epoch); } catch (e) {
-          if (!StageError.isInstance(e)) return { stageId: s.id, error: e };
+        try { await this.#lifecycle(s, 'onViewEpochChange', vu.snapshot.epoch); } catch (e) {
+          if (!StageError.isInstance(e)) { this.#m.failed++; return this.#stagePanic(job, s.id, e); }
           this.#emit({ type: 'StageError', feedId: this.id, stageId: s.id, error: e });
         }
       }
     }
+    this.#step = 'temporal';
     if (vu.compensation) this.#temporal.applyCompensation(vu.compensation, vu.snapshot.epoch);
     this.#temporal.beginFrame(frame.ts);
     const temporal = this.#temporal.snapshot();
     const input = { feedId: this.id, frame, view: vu.snapshot, temporal, counters: this.#counters, signal: this.#abort.signal };
-    let r = await runStagesEager(this.#r.pre, input);
+    let r = await runStagesEager(this.#pre, input);
     let records: StageRecord[] = r.records as StageRecord[];
     const batch = this.#r.batch;
     if (batch && r.outcome.kind === 'ok') {
+      this.#step = 'batch';
       const b = await this.#runBatch(frame, vu.snapshot, r.artifacts);
       records = [...records, b.record];
       if (b.error) {
         for (const s of this.#r.post) records.push({ stageId: s.id, startNs: b.record.endNs, endNs: b.record.endNs, latencyNs: 0, outcome: { kind: 'skipped', reason: 'earlier stage failed' } });
         this.#recordLatencies(records);
+        if (b.reason === 'timeout') return this.#timedOut(job, batch.processorId, batch.deadlineMs);
         this.#m.failed++;
         this.#lastError = b.error.message;
+        if (b.reason !== 'abandoned') this.#consecutiveTimeouts = 0;
         return undefined;
       }
-      if (this.#r.post.length) {
-        r = await runStagesEager(this.#r.post, { ...input, artifacts: r.artifacts });
+      if (this.#post.length) {
+        r = await runStagesEager(this.#post, { ...input, artifacts: r.artifacts });
         records = [...records, ...r.records];
       }
-    } else if (!batch && this.#r.post.length && r.outcome.kind === 'ok') {
-      r = await runStagesEager(this.#r.post, { ...input, artifacts: r.artifacts });
+    } else if (!batch && this.#post.length && r.outcome.kind === 'ok') {
+      r = await runStagesEager(this.#post, { ...input, artifacts: r.artifacts });
       records = [...records, ...r.records];
     }
-    return this.#finish(frame, vu, receivedAtNs, r, records);
+    return this.#finish(job, vu, r, records);
   }
 
-  /** After the stages: latencies, failure handling, temporal commit, provenance, output. */
-  #finish(frame: FrameEnvelope, vu: ViewUpdate, receivedAtNs: number, r: RunStagesResult, records: readonly StageRecord[]): FrameResult {
+  /** After the stages: latencies, failure and deadline handling, temporal commit, provenance, output. */
+  #finish(job: Job, vu: ViewUpdate, r: RunStagesResult, records: readonly StageRecord[]): FrameResult {
     this.#recordLatencies(records);
-    if (r.outcome.kind === 'panic') { this.#m.failed++; return { stageId: r.outcome.stageId, error: r.outcome.error }; }
+    const frame = job.frame;
+    if (r.outcome.kind === 'panic') { this.#m.failed++; return this.#stagePanic(job, r.outcome.stageId, r.outcome.error); }
     if (r.outcome.kind === 'error') {
+      const err = r.outcome.error;
+      if (this.#deadlineErrors.has(err)) return this.#timedOut(job, r.outcome.stageId, this.#timeoutMsOf(r.outcome.stageId));
       this.#m.failed++;
-      this.#lastError = r.outcome.error.message;
-      this.#emit({ type: 'StageError', feedId: this.id, stageId: r.outcome.stageId, error: r.outcome.error });
+      if (this.#abandonErrors.has(err)) return undefined; // stop timed out: the StopTimeout event names the stage
+      this.#consecutiveTimeouts = 0;
+      this.#lastError = err.message;
+      this.#emit({ type: 'StageError', feedId: this.id, stageId: r.outcome.stageId, error: err });
       return undefined;
     }
+    // A synchronous stage cannot be interrupted; one that overran its deadline is caught here.
+    for (let i = 0; i < records.length; i++) {
+      const rec = records[i]!;
+      if (rec.latencyNs <= this.#minDeadlineNs) continue;
+      const limit = this.#deadlineNs.get(rec.stageId);
+      if (limit !== undefined && rec.latencyNs > limit) return this.#timedOut(job, rec.stageId, limit / NS_PER_MS);
+    }
+    this.#consecutiveTimeouts = 0;
+    this.#step = 'temporal';
     const commit = this.#temporal.commitFrame(r.artifacts.tracks, frame.ts, vu.snapshot.epoch, { authoritative: r.artifacts.tracksAuthoritative });
     if (commit.rejected > 0) this.#emit({ type: 'TrackAdmissionRejected', feedId: this.id, rejectedCount: commit.rejected });
-    this.#m.processed++;
+    this.#step = 'output';
     const completedAtNs = performance.now() * 1e6;
-    this.#pipelineLatency.recordNs(completedAtNs - receivedAtNs);
+    const receivedAtNs = job.receivedAtNs;
     const include = this.#includeFrame();
     const out: OutputEnvelope = {
       feedId: this.id, feedName: this.name, seq: frame.seq, ts: frame.ts, wallTs: frame.wallTs, artifacts: r.artifacts, view: vu.snapshot,
       provenance: {
         stages: records,
         view: { motionSource: vu.motionSource, decision: vu.decision, epoch: vu.snapshot.epoch, version: vu.snapshot.version, stabilityScore: vu.snapshot.stabilityScore },
-        receivedAtNs, completedAtNs, totalLatencyNs: completedAtNs - receivedAtNs, frameIncluded: include,
+        receivedAtNs, completedAtNs, totalLatencyNs: completedAtNs - receivedAtNs, frameIncluded: include, source: job.src,
       },
       frame: include ? frame.retain() : undefined,
     };
+    this.#m.processed++;
+    this.#pipelineLatency.recordNs(completedAtNs - receivedAtNs);
     this.#enqueueOutput(out);
     return undefined;
   }
 
+  #stagePanic(job: Job, stageId: string, error: unknown): Panic {
+    return { at: stageId, step: undefined, error, dropped: { seq: job.frame.seq, ts: job.frame.ts, mediaTs: job.src.mediaTs } };
+  }
+
+  /** A stage or the batch point missed its deadline: the frame is dropped; too many in a row is a panic. */
+  #timedOut(job: Job, stageId: string, timeoutMs: number): FrameResult {
+    this.#m.failed++;
+    this.#m.timedOut++;
+    const n = ++this.#consecutiveTimeouts;
+    const detail = `no result within ${timeoutMs} ms`;
+    this.#lastError = `stage '${stageId}': ${detail}`;
+    this.#emit({ type: 'StageTimeout', feedId: this.id, stageId, timeoutMs, consecutive: n });
+    this.#emit({ type: 'FrameDropped', feedId: this.id, seq: job.frame.seq, ts: job.frame.ts, mediaTs: job.src.mediaTs, cause: 'timeout', at: stageId, detail });
+    if (n < this.#r.maxConsecutiveTimeouts) return undefined;
+    const error = StageError.tagged(stageId, 'timeout', `${n} timeouts in a row (${timeoutMs} ms each)`);
+    return { at: stageId, step: undefined, error, dropped: undefined };
+  }
+
   /** The batch step: submit, await, merge; failures are typed and drop the frame. */
-  async #runBatch(frame: FrameEnvelope, view: ViewSnapshot, artifacts: PerceptionArtifacts): Promise<{ record: StageRecord; error: StageError | undefined }> {
+  async #runBatch(frame: FrameEnvelope, view: ViewSnapshot, artifacts: PerceptionArtifacts): Promise<{ record: StageRecord; error: StageError | undefined; reason: BatchFailureReason | 'abandoned' | undefined }> {
     const batch = this.#r.batch!;
     const id = batch.processorId;
     const c = this.#counters.get(id)!;
     const start = performance.now() * 1e6;
-    const res = await batch.submit(this.id, frame, view);
+    const res = await this.#bounded(batch.submit(this.id, frame, view), { kind: 'batch', processorId: id });
     let error: StageError | undefined;
-    let reason: BatchFailureReason | undefined;
-    if (res.ok) {
+    let reason: BatchFailureReason | 'abandoned' | undefined;
+    if (res === ABANDONED) {
+      error = StageError.tagged(id, 'timeout', 'abandoned at a stop timeout');
+      reason = 'abandoned';
+    } else if (res.ok) {
       try { artifacts.merge(res.output as StageOutput); } catch (e) {
         error = StageError.processingFailed(id, `invalid batch output: ${describe(e)}`, e);
         this.#emit({ type: 'StageError', feedId: this.id, stageId: id, error });
@@ -517,7 +874,7 @@ export class Feed {
       this.#flushBatchEvents();
     }
     const outcome: StageRecord['outcome'] = error ? { kind: 'error', error, category: outcomeCategory(error) } : { kind: 'ok' };
-    return { record: { stageId: id, startNs: start, endNs: end, latencyNs: end - start, outcome }, error };
+    return { record: { stageId: id, startNs: start, endNs: end, latencyNs: end - start, outcome }, error, reason };
   }
 
   #flushBatchEvents(): void {
@@ -579,8 +936,16 @@ export class Feed {
         await new Promise<void>((r) => { this.#sinkWake = r; });
         continue;
       }
+      if (this.#hard.signal.aborted) { // the stop timed out: what is left is abandoned
+        this.#m.dropped++;
+        if (out.frame && !out.frame.isReleased) out.frame.release();
+        continue;
+      }
       try {
-        await sink?.emit(out);
+        const r = sink?.emit(out);
+        if (isThenable(r)) {
+          if (await this.#bounded(r, SINK_WAIT) === ABANDONED) { this.#m.dropped++; continue; }
+        }
         this.#m.emitted++;
       } catch (e) {
         this.#m.sinkErrors++;
@@ -594,8 +959,14 @@ export class Feed {
   #onSourceEvent(ev: FrameSourceEvent): void {
     switch (ev.type) {
       case 'connected': this.#emit({ type: 'SourceConnected', feedId: this.id }); break;
-      case 'disconnected': if (MediaError.isInstance(ev.error)) this.#emit({ type: 'SourceDisconnected', feedId: this.id, reason: ev.error }); break;
-      case 'reconnecting': this.#emit({ type: 'SourceReconnecting', feedId: this.id, attempt: ev.attempt, delayMs: ev.delayMs }); break;
+      case 'disconnected':
+        this.#timeline.newSession(true);
+        if (MediaError.isInstance(ev.error)) this.#emit({ type: 'SourceDisconnected', feedId: this.id, reason: ev.error });
+        break;
+      case 'reconnecting':
+        this.#timeline.newSession(true);
+        this.#emit({ type: 'SourceReconnecting', feedId: this.id, attempt: ev.attempt, delayMs: ev.delayMs });
+        break;
       case 'insecure': this.#emit({ type: 'InsecureRtspSource', feedId: this.id, redactedUrl: ev.redactedUrl }); break;
       case 'decoder': {
         const outcome = ev.decoder ? (ev.hardware ? 'hardware' : 'software') : 'unknown';
@@ -608,6 +979,11 @@ export class Feed {
       case 'eos': break;
     }
   }
+}
+
+/** Releases the producer's reference unless a (buggy) stage already released the frame. */
+function release(frame: FrameEnvelope): void {
+  if (!frame.isReleased) frame.release();
 }
 
 /** Errors that a restart cannot fix: bad config, refused by policy, unsupported here. */

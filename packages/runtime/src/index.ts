@@ -8,7 +8,7 @@
 export { Runtime } from './runtime.js';
 export type { RuntimeOptions, FeedHandle } from './runtime.js';
 export { FeedPipeline, FeedPipelineBuilder, FeedConfigBuilder, FeedSettingsSchema, FeedNameSchema, feedConfig, feedConfigFromSettings } from './config.js';
-export type { FeedConfig, FeedSettings, FeedCode, FeedMediaOptions } from './config.js';
+export type { FeedConfig, FeedSettings, FeedCode, FeedMediaOptions, FeedTimelineOptions, FeedDeadlines } from './config.js';
 export { BatchConfigSchema, resolveBatchConfig } from './batch.js';
 export type { BatchConfig, ResolvedBatchConfig, BatchHandle, BatchResult, BatchFailureReason } from './batch.js';
 export { LatencyHistogram, LATENCY_BUCKETS_MS } from './latency.js';
@@ -16,15 +16,18 @@ export type { LatencySnapshot } from './latency.js';
 export type {
   FeedState, FeedDiagnostics, FeedMetricsSnapshot, StageDiagnostics, DecodeStatus, FeedViewDiagnostics, BatchDiagnostics, RuntimeDiagnostics,
 } from './diagnostics.js';
-export type { OutputEnvelope, OutputSink, Provenance, ViewProvenance, FrameInclusion } from './output.js';
+export type { OutputEnvelope, OutputSink, Provenance, ViewProvenance, SourceProvenance, FrameInclusion } from './output.js';
 export type { HealthSubscription } from './health-bus.js';
 export { MediaSource, mediaDiagnostics } from '@nv/media';
 export type { MediaSourceOptions, MediaEvent, OutputOptions } from '@nv/media';
 export {
   BBox, AffineTransform2D, StageError, MediaError, ConfigError, RuntimeError, TypedMetadata, metadataKey, detectionId, trackId,
-  HEALTH_EVENT_TYPES,
+  HEALTH_EVENT_TYPES, SOURCE_DISCONTINUITY,
 } from '@nv/core';
-export type { HealthEvent, HealthEventType, FeedId, MonotonicTs, WallTs, SourceSpec, SourceSpecInput, BatchMetrics, QueueTelemetry, StopReason } from '@nv/core';
+export type {
+  HealthEvent, HealthEventType, FeedId, MonotonicTs, WallTs, SourceSpec, SourceSpecInput, BatchMetrics, QueueTelemetry, StopReason, DiscontinuityKind,
+  SourceDiscontinuityInfo, FeedStep, Straggler,
+} from '@nv/core';
 export type { FrameEnvelope, FrameSource, FrameSourceEvent, FrameSourceStats, PixelFormat } from '@nv/frame';
 export { createDetection, createTrack, createObservation, stageOutput, signal, skip } from '@nv/perception';
 export type {

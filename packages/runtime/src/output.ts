@@ -1,7 +1,7 @@
 /**
  * What a feed emits for every successfully processed frame, and where it goes.
  */
-import type { FeedId, MonotonicTs, WallTs } from '@nv/core';
+import type { DiscontinuityKind, FeedId, MonotonicTs, WallTs } from '@nv/core';
 import type { FrameEnvelope } from '@nv/frame';
 import type { ReadonlyArtifacts, StageRecord } from '@nv/perception';
 import type { EpochDecision, MotionSource, ViewSnapshot } from '@nv/view';
@@ -20,6 +20,25 @@ export interface ViewProvenance {
   readonly stabilityScore: number;
 }
 
+/** The frame as its source produced it, before the feed put it on its timeline. */
+export interface SourceProvenance {
+  /** The source's own timestamp of the frame (ns; per media session — may restart at 0 or jump). */
+  readonly mediaTs: number;
+  /** The source's own frame counter (per media session). */
+  readonly mediaSeq: number;
+  /** The feed's media session the frame came from: 1 for the first, +1 at each restart or source reconnect. */
+  readonly session: number;
+  /**
+   * Age of the frame when the executor took it from the source, in ns: wall clock minus the
+   * frame's `wallTs`. For media sources `wallTs` is stamped when appsink hands the frame over,
+   * so this is the frame's time in the source queue (plus the wake-up); `undefined` when the
+   * source gives no `wallTs` (synthetic frames).
+   */
+  readonly ageAtReceiptNs: number | undefined;
+  /** The timestamp discontinuity this frame follows (see `SourceDiscontinuity`), if any. */
+  readonly discontinuity: DiscontinuityKind | undefined;
+}
+
 /** Where the frame's time went. Times are `performance.now()`-based nanoseconds. */
 export interface Provenance {
   /** Per-stage records, in order. */
@@ -34,6 +53,8 @@ export interface Provenance {
   readonly totalLatencyNs: number;
   /** Whether `frame` is attached to the output. */
   readonly frameIncluded: boolean;
+  /** The source's raw timestamp and counter, session, and the frame's age at receipt. */
+  readonly source: SourceProvenance;
 }
 
 /** One output per processed frame, in frame order per feed. */
@@ -41,8 +62,11 @@ export interface OutputEnvelope {
   readonly feedId: FeedId;
   /** The feed's display name (`FeedConfig.name`), when it has one. */
   readonly feedName?: string | undefined;
+  /** The feed's frame counter: continues across sessions and restarts; a gap means frames were dropped. */
   readonly seq: number;
+  /** The feed timeline (ns): strictly increasing over the feed's life; the source's raw PTS is `provenance.source.mediaTs`. */
   readonly ts: MonotonicTs;
+  /** Wall-clock time the source stamped on the frame (µs since epoch; 0 when unknown). */
   readonly wallTs: WallTs;
   /** Merged stage outputs (detections, tracks, signals, scene features, typed artifacts). */
   readonly artifacts: ReadonlyArtifacts;

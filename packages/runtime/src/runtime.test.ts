@@ -72,8 +72,16 @@ describe('Runtime with synthetic sources', () => {
     await feed.done;
     expect(sessions).toBe(2);
     expect(p.lifecycle).toEqual(['start', 'stop', 'epoch:1', 'start', 'stop']);
-    expect(types(health)).toEqual(['StagePanic', 'FeedRestarting', 'ViewEpochChanged', 'SourceEos', 'FeedStopped']);
-    expect(outs.map((o) => [o.seq, o.view.epoch])).toEqual([[0, 0], [1, 0], [0, 1], [1, 1], [2, 1], [3, 1]]);
+    expect(types(health)).toEqual(['StagePanic', 'FrameDropped', 'FeedRestarting', 'ViewEpochChanged', 'SourceDiscontinuity', 'SourceEos', 'FeedStopped']);
+    // One timeline for the feed: the new session (a source that cannot resume, so it starts over
+    // at raw ts 0) continues one frame after the frame that panicked; seq continues too.
+    expect(outs.map((o) => [o.seq, o.view.epoch, o.provenance.source.mediaSeq, o.provenance.source.session])).toEqual([
+      [0, 0, 0, 1], [1, 0, 1, 1], [3, 1, 0, 2], [4, 1, 1, 2], [5, 1, 2, 2], [6, 1, 3, 2],
+    ]);
+    const frame = 1e9 / 30;
+    expect(outs.map((o) => Math.abs(o.ts / frame - Math.round(o.ts / frame)) < 1e-6 ? Math.round(o.ts / frame) : o.ts)).toEqual([0, 1, 3, 4, 5, 6]);
+    expect(health.find((e) => e.type === 'FrameDropped')).toMatchObject({ seq: 2, mediaTs: Math.round(2 * frame), cause: 'panic', at: 'p' });
+    expect(health.find((e) => e.type === 'SourceDiscontinuity')).toMatchObject({ kind: 'reconnect', rawBefore: Math.round(2 * frame), rawAfter: 0, ts: outs[2]!.ts, count: 1 });
     expect(feed.metrics().restarts).toBe(1);
     await rt.shutdown();
   });

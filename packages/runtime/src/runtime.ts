@@ -52,8 +52,13 @@ export interface FeedHandle {
   sessionUptimeMs(): number;
   /** State, decode status, view summary, last error, stop reason. */
   diagnostics(): FeedDiagnostics;
-  /** Draining stop of this feed. */
-  stop(): Promise<void>;
+  /**
+   * Draining stop of this feed: the frame in flight completes, stages stop, buffered outputs
+   * reach the sink. Always returns within `timeoutMs` (default `FeedConfig.deadlines.stopTimeoutMs`,
+   * 10 s) plus a short grace: at the timeout what the feed still waits for (a hung async stage,
+   * `onStop`, the sink, the source) is abandoned and named in a `StopTimeout` event.
+   */
+  stop(options?: { readonly timeoutMs?: number }): Promise<void>;
   /** Resolves when the feed has stopped and delivered its outputs. */
   readonly done: Promise<void>;
 }
@@ -191,8 +196,10 @@ export class Runtime {
 
   /**
    * Stops every feed, draining: in-flight frames complete, stages stop, every buffered output
-   * reaches its sink; then batch processors stop. After `timeoutMs` (default 10 s) the
-   * stragglers are abandoned (a `SinkTimeout` event each) and shutdown returns. Idempotent.
+   * reaches its sink; then batch processors stop. Returns within `timeoutMs` (default 10 s) plus
+   * a short grace: at the timeout each feed abandons what it still waits for, named in a
+   * `StopTimeout` event (a hung stage, `onStop`, the source; a sink also gets `SinkTimeout`), and
+   * batch processors still busy are left to finish on their own. Idempotent.
    */
   shutdown(options: { timeoutMs?: number } = {}): Promise<void> {
     this.#shutdown ??= this.#doShutdown(options.timeoutMs ?? 10_000);
@@ -201,16 +208,14 @@ export class Runtime {
 
   async #doShutdown(timeoutMs: number): Promise<void> {
     this.#shuttingDown = true;
+    const deadline = performance.now() + timeoutMs;
     const feeds = [...this.#feeds.values()];
+    await Promise.all(feeds.map((f) => f.stop({ kind: 'UserRequested' }, timeoutMs)));
     let timer: NodeJS.Timeout | undefined;
-    const timedOut = new Promise<'timeout'>((r) => { timer = setTimeout(() => r('timeout'), timeoutMs); });
-    const all = (async () => {
-      await Promise.all(feeds.map((f) => f.stop()));
-      await Promise.all([...this.#batches.values()].map((b) => b.stop()));
-    })();
-    const r = await Promise.race([all.then(() => 'ok' as const), timedOut]);
+    const left = Math.max(0, deadline - performance.now());
+    const batches = Promise.all([...this.#batches.values()].map((b) => b.stop().catch(() => undefined)));
+    await Promise.race([batches, new Promise<void>((r) => { timer = setTimeout(r, left); })]);
     clearTimeout(timer);
-    if (r === 'timeout') for (const f of feeds) if (f.state !== 'stopped') this.#bus.emit({ type: 'SinkTimeout', feedId: f.id });
     this.#bus.closeAll();
   }
 
@@ -226,7 +231,7 @@ export class Runtime {
       metrics: () => f.metrics(),
       queueTelemetry: () => f.queueTelemetry(),
       sessionUptimeMs: () => f.sessionUptimeMs,
-      stop: () => f.stop(),
+      stop: (options) => f.stop({ kind: 'UserRequested' }, options?.timeoutMs),
       done: f.done,
       diagnostics: () => f.diagnostics(),
     };

@@ -20,6 +20,10 @@ import { formatViewEpoch, viewEpoch, type ViewEpoch } from '@nv/view';
  *   re-acquired after being lost continues in a new segment opened by `trackLost`.
  * - `trackEnded`: the track ended normally (absent from an authoritative track set, or
  *   ended explicitly).
+ * - `sourceDiscontinuity`: the feed's source timeline broke (a reconnect, timestamps going
+ *   backwards, or a gap longer than the track max age): the track lives on, but its trajectory
+ *   is split here — the old segment is closed and the next one opened with this boundary, in
+ *   the same view epoch.
  */
 export type SegmentBoundary =
   | { readonly kind: 'trackCreated' }
@@ -32,20 +36,22 @@ export type SegmentBoundary =
   }
   | { readonly kind: 'feedRestart' }
   | { readonly kind: 'trackLost' }
-  | { readonly kind: 'trackEnded' };
+  | { readonly kind: 'trackEnded' }
+  | { readonly kind: 'sourceDiscontinuity' };
 
 /** The `kind` tags of {@link SegmentBoundary}. */
 export type SegmentBoundaryKind = SegmentBoundary['kind'];
 
-/** All five kinds, in declaration order. */
+/** All six kinds, in declaration order. */
 export const SEGMENT_BOUNDARY_KINDS: readonly SegmentBoundaryKind[] = Object.freeze([
-  'trackCreated', 'epochChange', 'feedRestart', 'trackLost', 'trackEnded',
+  'trackCreated', 'epochChange', 'feedRestart', 'trackLost', 'trackEnded', 'sourceDiscontinuity',
 ]);
 
 const TRACK_CREATED: SegmentBoundary = Object.freeze({ kind: 'trackCreated' });
 const FEED_RESTART: SegmentBoundary = Object.freeze({ kind: 'feedRestart' });
 const TRACK_LOST: SegmentBoundary = Object.freeze({ kind: 'trackLost' });
 const TRACK_ENDED: SegmentBoundary = Object.freeze({ kind: 'trackEnded' });
+const SOURCE_DISCONTINUITY: SegmentBoundary = Object.freeze({ kind: 'sourceDiscontinuity' });
 
 /**
  * Builds an `epochChange` boundary.
@@ -92,6 +98,8 @@ export const SegmentBoundary = Object.freeze({
   trackLost: TRACK_LOST,
   /** Track ended normally. */
   trackEnded: TRACK_ENDED,
+  /** The source timeline broke (reconnect, backward jump, long gap); the track continues in a new segment. */
+  sourceDiscontinuity: SOURCE_DISCONTINUITY,
   /** Builds a validated, frozen `epochChange{fromEpoch → toEpoch}` boundary (throws InvalidArgumentError on equal or invalid epochs). */
   epochChange,
   /** Structural equality of two boundaries. */

@@ -135,6 +135,13 @@ describe('segment boundaries produced by the store', () => {
       const segs = h.trajectory.segments;
       return { opened: segs.map((x) => x.openedBy), closed: segs.map((x) => x.closedBy) };
     }],
+    ['sourceDiscontinuity (onSourceDiscontinuity)', 'sourceDiscontinuity', (s) => {
+      s.commitTrack(mk(1, 'confirmed', 0), T(0));
+      expect(s.onSourceDiscontinuity()).toBe(1);
+      const segs = s.trajectory(id(1))!.segments;
+      expect(segs[1]!.openedBy).toEqual({ kind: 'sourceDiscontinuity' });
+      return { opened: segs.map((x) => x.openedBy), closed: segs.filter((x) => x.closedBy).map((x) => x.closedBy) };
+    }],
   ])('%s', (_n, kind, run) => {
     const { opened, closed } = run(store());
     const all = [...opened, ...closed].filter((b): b is SegmentBoundary => b !== undefined);
@@ -146,6 +153,23 @@ describe('segment boundaries produced by the store', () => {
     } else if (kind !== 'trackCreated') {
       expect(closed[closed.length - 1]).toEqual({ kind });
     }
+  });
+
+  it('onSourceDiscontinuity splits live tracks in the same epoch, keeps tracks and the clock, and coalesces', () => {
+    const s = store();
+    s.onEpochChange(E(0), E(3));
+    s.commitFrame([mk(1, 'confirmed', 0), mk(2, 'lost', 0)], T(0));
+    expect(s.onSourceDiscontinuity()).toBe(1); // the lost track has no open segment
+    expect(s.onSourceDiscontinuity()).toBe(0); // nothing recorded since: no second empty segment
+    expect(s.trackCount).toBe(2);
+    expect(() => s.beginFrame(T(0))).not.toThrow(); // the clock was kept, not reset
+    s.commitFrame([mk(1, 'confirmed', 1, 0.6)], T(1));
+    const segs = s.trajectory(id(1))!.segments;
+    expect(segs.map((x) => [x.viewEpoch, x.openedBy.kind, x.closedBy?.kind, x.pointCount])).toEqual([
+      [3, 'trackCreated', 'sourceDiscontinuity', 1],
+      [3, 'sourceDiscontinuity', undefined, 1],
+    ]);
+    expect(s.history(id(1))!.observations).toHaveLength(2);
   });
 
   it('onEpochChange segments live tracks only, coalesces, and validates epochs', () => {

@@ -524,6 +524,26 @@ export class TemporalStore {
   }
 
   /**
+   * The feed's source timeline broke (a reconnect, timestamps going backwards, a gap longer than
+   * the track max age): every track with an open segment has it closed with
+   * `sourceDiscontinuity` and continues in a new segment of the same epoch opened with the same
+   * boundary. Tracks, observations and the store's clock are kept (the feed timeline stays
+   * monotonic across the jump); lost tracks (no open segment) are untouched.
+   * @returns number of tracks split
+   * @example
+   * ```ts
+   * store.onSourceDiscontinuity();
+   * store.trajectory(id)!.activeSegment!.openedBy // { kind: 'sourceDiscontinuity' }
+   * ```
+   */
+  onSourceDiscontinuity(): number {
+    let n = 0;
+    for (const h of this.#tracks.values()) if (h.trajectory.splitAtDiscontinuity()) n++;
+    if (n > 0) this.#gen++;
+    return n;
+  }
+
+  /**
    * Closes every open segment with `boundary` (tracks stay).
    * @returns number of segments closed
    * @throws {InvalidArgumentError} on a bad boundary

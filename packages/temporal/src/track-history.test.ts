@@ -89,8 +89,8 @@ describe('TrackHistory', () => {
 });
 
 describe('SegmentBoundary helpers', () => {
-  it('lists all five kinds', () => {
-    expect(SEGMENT_BOUNDARY_KINDS).toEqual(['trackCreated', 'epochChange', 'feedRestart', 'trackLost', 'trackEnded']);
+  it('lists all six kinds', () => {
+    expect(SEGMENT_BOUNDARY_KINDS).toEqual(['trackCreated', 'epochChange', 'feedRestart', 'trackLost', 'trackEnded', 'sourceDiscontinuity']);
   });
   it.each([
     [SegmentBoundary.trackCreated, 'trackCreated'],
@@ -98,6 +98,7 @@ describe('SegmentBoundary helpers', () => {
     [SegmentBoundary.feedRestart, 'feedRestart'],
     [SegmentBoundary.trackLost, 'trackLost'],
     [SegmentBoundary.trackEnded, 'trackEnded'],
+    [SegmentBoundary.sourceDiscontinuity, 'sourceDiscontinuity'],
   ])('formats %j as %s and is frozen', (b, text) => {
     expect(SegmentBoundary.format(b)).toBe(text);
     expect(Object.isFrozen(b)).toBe(true);

@@ -129,6 +129,7 @@ export function canonicalBoundary(name: string, b: unknown): SegmentBoundary {
     case 'feedRestart': return SegmentBoundary.feedRestart;
     case 'trackLost': return SegmentBoundary.trackLost;
     case 'trackEnded': return SegmentBoundary.trackEnded;
+    case 'sourceDiscontinuity': return SegmentBoundary.sourceDiscontinuity;
     default: {
       const e = b as { fromEpoch: ViewEpoch; toEpoch: ViewEpoch };
       return SegmentBoundary.epochChange(e.fromEpoch, e.toEpoch);
@@ -630,6 +631,25 @@ export class Trajectory implements ReadonlyTrajectory {
       active.changed();
       this.#segs.push(new SegmentState(to, b, this.stationarySpeedThreshold));
     }
+    this.#changed();
+    return true;
+  }
+
+  /**
+   * Splits the trajectory at a source discontinuity: the active segment (if open) is closed with
+   * `sourceDiscontinuity` and a new segment of the same epoch is opened with the same boundary.
+   * An active segment that is still empty and was itself opened by a discontinuity is kept (two
+   * discontinuities with no point in between leave one empty segment, not two).
+   * @returns whether a new segment was opened
+   */
+  splitAtDiscontinuity(): boolean {
+    const active = this.#active();
+    if (active === undefined) return false;
+    if (active.points.length === 0 && active.openedBy.kind === 'sourceDiscontinuity') return false;
+    const b = SegmentBoundary.sourceDiscontinuity;
+    active.closedBy = b;
+    active.changed();
+    this.#segs.push(new SegmentState(active.viewEpoch, b, this.stationarySpeedThreshold));
     this.#changed();
     return true;
   }
