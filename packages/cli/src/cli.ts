@@ -58,17 +58,16 @@ function planFrom(sources: string[], flags: Record<string, unknown>): JobPlan {
     const name = names[i];
     feeds.push(parseConfig(FeedSettingsSchema, { ...(name !== undefined ? { name } : {}), source: sourceFromArg(s), cameraMode: 'fixed' }, `source '${s}'`));
   });
-  // Only the operator's flag allows custom pipelines and post-decode hooks (a config file cannot).
-  if (flags['allowCustomPipeline'] === true) {
-    for (let i = 0; i < feeds.length; i++) feeds[i] = { ...feeds[i]!, media: { ...feeds[i]!.media, customPipelinePolicy: 'allowTrusted' } };
-  }
+  // Only the operator's flag allows custom pipelines and post-decode hooks (a config file cannot):
+  // the job passes it to the runtime as a code option, never as a feed setting.
+  const allowCustomPipeline = flags['allowCustomPipeline'] === true;
   const detector = typeof flags['detector'] === 'string'
     ? { ...file.detector, model: flags['detector'], ...(typeof flags['classes'] === 'string' ? { classNames: flags['classes'].split(',').map((x) => x.trim()) } : {}) }
     : file.detector;
   const ocr = flags['ocr'] ? (typeof file.ocr === 'object' ? file.ocr : {}) : file.ocr ? (file.ocr === true ? {} : file.ocr) : false;
   const track = flags['track'] ? (typeof file.track === 'object' ? file.track : {}) : file.track ? (file.track === true ? {} : file.track) : false;
   return {
-    feeds, ocr, track,
+    feeds, ocr, track, allowCustomPipeline,
     ...(detector ? { detector } : {}),
     out: (flags['out'] as string | undefined) ?? file.out,
     annotate: (flags['annotate'] as string | undefined) ?? file.annotate,

@@ -9,6 +9,9 @@ import { parse as parseYaml } from 'yaml';
 import { z } from 'zod';
 import { sourceInputFromArg } from './sources.js';
 
+/** Why a config file may not set `media.customPipelinePolicy`. */
+export const CONFIG_CANNOT_ALLOW_CUSTOM = 'a config file cannot enable custom pipelines (only the operator can, with nv run --allow-custom-pipeline)';
+
 /**
  * One feed of a config file: the API's feed settings (`name`, `source`, `cameraMode`, …),
  * except that `source` may also be written as on the command line — `clip.mp4`,
@@ -26,16 +29,13 @@ import { sourceInputFromArg } from './sources.js';
  */
 export const JobFeedSchema = FeedSettingsSchema.extend({
   source: z.preprocess((v) => (typeof v === 'string' ? sourceInputFromArg(v) : v), SourceSpecSchema),
-}).superRefine((f, ctx) => {
   // Custom pipelines run arbitrary GStreamer elements (they can write files, open sockets):
-  // only the operator may allow them, on the command line, never the file being run.
-  if (f.media?.customPipelinePolicy !== undefined) {
-    ctx.addIssue({ code: 'custom', path: ['media', 'customPipelinePolicy'], message: CONFIG_CANNOT_ALLOW_CUSTOM });
-  }
+  // only the operator may allow them, on the command line, never the file being run. The API's
+  // settings refuse the field too; this says how the operator allows them.
+  media: FeedSettingsSchema.shape.media.unwrap().extend({
+    customPipelinePolicy: z.never({ error: CONFIG_CANNOT_ALLOW_CUSTOM }).optional(),
+  }).optional(),
 });
-
-/** Why a config file may not set `media.customPipelinePolicy`. */
-export const CONFIG_CANNOT_ALLOW_CUSTOM = 'a config file cannot enable custom pipelines (only the operator can, with nv run --allow-custom-pipeline)';
 
 /** Schema of a job config file. */
 export const JobConfigSchema = z.strictObject({

@@ -7,7 +7,7 @@ import { buildPipeline, probeSource } from '@nv/media';
 import { TEXT, TextDetector, TextRecognizer } from '@nv/ocr';
 import { OnnxDetector } from '@nv/onnx';
 import type { Stage } from '@nv/perception';
-import { Runtime, type FeedHandle, type FeedSettings, type OutputEnvelope } from '@nv/runtime';
+import { Runtime, feedConfigFromSettings, type FeedHandle, type FeedSettings, type OutputEnvelope, type StopError } from '@nv/runtime';
 import { TrackerStage } from '@nv/tracking';
 import { createWriteStream, existsSync, rmSync, statSync, writeFileSync, type WriteStream } from 'node:fs';
 import { basename, dirname, extname, join, resolve } from 'node:path';
@@ -37,8 +37,24 @@ export interface Io {
   readonly rows?: number;
 }
 
-/** Exit codes of the `nv` command. */
+/**
+ * Exit codes of the `nv` command: 0 ok; 1 failed (any other failure); 2 usage (bad arguments or
+ * config, refused by policy); 3 source (missing, unreadable, unreachable or refusing — also a feed
+ * that stopped on a media error); 4 model (missing, or a stage that failed to load its model);
+ * 130 interrupted.
+ */
 export const EXIT = Object.freeze({ ok: 0, failed: 1, usage: 2, source: 3, model: 4, interrupted: 130 });
+
+/**
+ * The exit code of a feed that stopped on `error` (its stop reason's typed kind, never its message).
+ * @param error - `StopReason.error` of a `Fatal` or `RestartLimitExceeded` stop
+ * @returns {@link EXIT}`.model` for a model that failed to load, `.source` for any media error, else `.failed`
+ */
+export function exitCodeOf(error: StopError): number {
+  if (error.category === 'stage' && error.kind === 'ModelLoadFailed') return EXIT.model;
+  if (error.category === 'media') return EXIT.source;
+  return EXIT.failed;
+}
 
 /** A job's failure with the exit code it maps to (one line of message, no `nv:` prefix). */
 export class JobError extends Error {
@@ -65,6 +81,11 @@ export interface JobPlan {
   readonly annotate?: string | undefined;
   /** Stop each feed after this many frames. */
   readonly maxFrames?: number | undefined;
+  /**
+   * Run `custom` sources and post-decode hooks (`nv run --allow-custom-pipeline`; default false).
+   * The operator's switch: feed settings (a config file) can never set it.
+   */
+  readonly allowCustomPipeline?: boolean | undefined;
 }
 
 interface TrackSummary { id: TrackId; feed: number; classId: number; text: string; confidence: number; first: number; last: number; frames: number }
@@ -140,7 +161,7 @@ function preflight(plan: JobPlan): void {
     if (sources.has(resolve(p))) throw usage(`${flag} '${p}' is one of the sources (it would be overwritten)`);
   }
   if (plan.out !== undefined && plan.annotate !== undefined && resolve(plan.out) === resolve(plan.annotate)) throw usage(`--out and --annotate are the same file: ${plan.out}`);
-  plan.feeds.forEach((f, i) => checkPolicies(f, i));
+  plan.feeds.forEach((f, i) => checkPolicies(f, i, plan.allowCustomPipeline === true));
   for (const f of plan.feeds) {
     const s = f.source as SourceSpec;
     if (s.kind === 'file') {
@@ -158,10 +179,10 @@ function preflight(plan: JobPlan): void {
  * options — refused now as usage errors, with the fix.
  * @throws {JobError} exit code 2
  */
-function checkPolicies(f: FeedSettings, i: number): void {
+function checkPolicies(f: FeedSettings, i: number, allowCustomPipeline: boolean): void {
   const spec = f.source as SourceSpec;
   try {
-    buildPipeline(spec, f.media?.output ?? {}, { customPipelinePolicy: f.media?.customPipelinePolicy ?? 'reject' });
+    buildPipeline(spec, f.media?.output ?? {}, { customPipelinePolicy: allowCustomPipeline ? 'allowTrusted' : 'reject' });
   } catch (e) {
     throw refusal(e, feedLabel(i, f)) ?? e;
   }
@@ -369,10 +390,9 @@ export async function runJob(plan: JobPlan, io: Io, signal?: AbortSignal): Promi
     const live = !isFinite(spec);
     let handle: FeedHandle;
     try {
-      handle = rt.addFeed({
+      handle = rt.addFeed(feedConfigFromSettings({
         ...settings,
         source: spec,
-        stages,
         backpressure: settings.backpressure ?? (live ? { kind: 'dropOldest', queueDepth: 4 } : { kind: 'block', queueDepth: 4 }),
         // The CLI fails fast: live sources reconnect inside the media layer (5 attempts, 0.5 → 4 s)
         // and a feed whose source is gone for good ends the job instead of restarting; config
@@ -380,6 +400,10 @@ export async function runJob(plan: JobPlan, io: Io, signal?: AbortSignal): Promi
         restart: settings.restart ?? { restartOn: 'never' },
         media: { ...settings.media, reconnect: settings.media?.reconnect ?? { maxAttempts: 5, baseDelayMs: 500, maxDelayMs: 4000 } },
         sinkQueueCapacity: settings.sinkQueueCapacity ?? 1024,
+      }, {
+        stages,
+        // The operator's flag, as a code option: settings cannot carry it.
+        customPipelinePolicy: plan.allowCustomPipeline === true ? 'allowTrusted' : 'reject',
         sink: {
           emit: (o: OutputEnvelope) => {
             out?.write(`${JSON.stringify(outputToJson(o, classNames))}\n`);
@@ -394,7 +418,7 @@ export async function runJob(plan: JobPlan, io: Io, signal?: AbortSignal): Promi
             }
           },
         },
-      });
+      }));
     } catch (e) {
       await rt.shutdown();
       throw refusal(e, labels[i]!) ?? e;
@@ -416,7 +440,7 @@ export async function runJob(plan: JobPlan, io: Io, signal?: AbortSignal): Promi
     if (sr?.kind === 'Fatal' || sr?.kind === 'RestartLimitExceeded') {
       const detail = sr.kind === 'Fatal' ? sr.detail : `restart limit exceeded after ${sr.restartCount} restarts${d.lastError ? `; last error: ${d.lastError}` : ''}`;
       f.outcome = 'failed';
-      f.code = /ModelLoadFailed/.test(detail) ? EXIT.model : d.metrics.framesReceived === 0 ? EXIT.source : EXIT.failed;
+      f.code = exitCodeOf(sr.error);
       problems.report(f.index, detail);
     } else {
       f.outcome = interrupted ? 'stopped' : 'done';

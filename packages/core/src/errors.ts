@@ -238,7 +238,11 @@ export class TemporalError extends NvError {
 const VIEW = Symbol.for('nv.error.view');
 
 /** Variants of {@link ViewError}. */
-export type ViewErrorKind = 'InvalidMotionReport' | 'TransformFailed';
+export type ViewErrorKind =
+  | 'InvalidMotionReport'
+  | 'TransformFailed'
+  /** A view provider's `poll` did not settle within the view system's poll deadline. */
+  | 'PollTimeout';
 
 /** A view-system failure: a malformed motion report or a non-invertible transform. */
 export class ViewError extends NvError {
@@ -260,6 +264,8 @@ export class ViewError extends NvError {
   static invalidMotionReport(detail: string): ViewError { return new ViewError('InvalidMotionReport', detail); }
   /** A transform could not be applied or inverted. */
   static transformFailed(detail: string): ViewError { return new ViewError('TransformFailed', detail); }
+  /** A provider's `poll` did not settle within `timeoutMs` (its late result is discarded). */
+  static pollTimeout(timeoutMs: number): ViewError { return new ViewError('PollTimeout', `provider poll did not settle within ${timeoutMs} ms (treated as an empty report)`); }
 }
 
 // ---------------------------------------------------------------------------------------------

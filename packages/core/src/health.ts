@@ -4,16 +4,58 @@
  * at the source) and never carry pixel data.
  */
 import type { FeedId } from './ids.js';
-import type { MediaError, StageError } from './errors.js';
+import { NvError, type MediaError, type NvErrorCategory, type StageError } from './errors.js';
 import { metadataKey, type MetadataKey } from './metadata.js';
 import type { MonotonicTs } from './time.js';
 
-/** Why a feed stopped. */
+/**
+ * The typed identity of the error that stopped a feed (see {@link StopReason}): what a program
+ * switches on (an exit code, an alert), instead of matching the message.
+ */
+export interface StopError {
+  /** The error's layer (`NvError.category`); `unknown` for an exception that is not an nv error (a stage panic, say). */
+  readonly category: NvErrorCategory | 'unknown';
+  /**
+   * Its variant (`NvError.kind`): e.g. `SourceNotFound`, `Unauthorized`, `InvalidMedia` (media),
+   * `ModelLoadFailed` (stage); `Exception` when `category` is `unknown`.
+   */
+  readonly kind: string;
+}
+
+/**
+ * The {@link StopError} of any thrown value: an nv error's category and kind, else `unknown`/`Exception`.
+ * @param error - what was thrown
+ * @returns a frozen `{ category, kind }`
+ * @example
+ * ```ts
+ * stopErrorOf(MediaError.sourceNotFound('/x.mp4', 'no such file')) // { category: 'media', kind: 'SourceNotFound' }
+ * ```
+ */
+export function stopErrorOf(error: unknown): StopError {
+  if (NvError.isInstance(error)) return Object.freeze({ category: error.category, kind: error.kind });
+  return UNKNOWN_STOP_ERROR;
+}
+
+const UNKNOWN_STOP_ERROR: StopError = Object.freeze({ category: 'unknown', kind: 'Exception' });
+
+/**
+ * Why a feed stopped.
+ * - `UserRequested`: `stop()`, `removeFeed()` or `shutdown()`;
+ * - `EndOfStream`: the source ended;
+ * - `RestartLimitExceeded`: more failures than the restart policy allows; `error` is the last one;
+ * - `Fatal`: a failure the feed does not restart for (a permanent media failure such as
+ *   `SourceNotFound` or `Unauthorized`, a stage whose `onStart` failed, restarts turned off);
+ *   `detail` is the message, `error` its typed kind.
+ * @example
+ * ```ts
+ * if (r.kind === 'Fatal' && r.error.category === 'media' && r.error.kind === 'Unauthorized') alertOperator();
+ * ```
+ */
 export type StopReason =
   | { readonly kind: 'UserRequested' }
-  | { readonly kind: 'RestartLimitExceeded'; readonly restartCount: number }
+  | { readonly kind: 'RestartLimitExceeded'; readonly restartCount: number; readonly error: StopError }
   | { readonly kind: 'EndOfStream' }
-  | { readonly kind: 'Fatal'; readonly detail: string };
+  | { readonly kind: 'Fatal'; readonly detail: string; readonly error: StopError };
 
 /** What decoder a session ended up with. */
 export type DecodeOutcome = 'hardware' | 'software' | 'unknown';

@@ -24,11 +24,13 @@ export { BBox, Polygon, AffineTransform2D, point2, point2Unbounded, distance } f
 export type { Point2 } from './geometry.js';
 export { TypedMetadata, metadataKey } from './metadata.js';
 export type { MetadataKey } from './metadata.js';
-export { HEALTH_EVENT_TYPES, SOURCE_DISCONTINUITY } from './health.js';
+export { HEALTH_EVENT_TYPES, SOURCE_DISCONTINUITY, stopErrorOf } from './health.js';
 export type {
-  HealthEvent, HealthEventType, HealthEventOf, StopReason, DecodeOutcome, DecodePreference, DiscontinuityKind, SourceDiscontinuityInfo, FeedStep, Straggler,
+  HealthEvent, HealthEventType, HealthEventOf, StopReason, StopError, DecodeOutcome, DecodePreference, DiscontinuityKind, SourceDiscontinuityInfo, FeedStep, Straggler,
 } from './health.js';
 export type { FeedMetrics, StageMetrics, QueueTelemetry, BatchMetrics } from './metrics.js';
+export { realClock, ManualClock } from './clock.js';
+export type { Clock, ClockTimer, ClockTimerOptions } from './clock.js';
 export {
   SourceSpecSchema, CameraModeSchema, RtspTransportSchema, RtspSecurityPolicySchema, CustomPipelinePolicySchema,
   DecodePreferenceSchema, TestPatternSchema, BackoffKindSchema, ReconnectPolicySchema, RestartTriggerSchema,

@@ -10,7 +10,7 @@
  * which that frame fails with a timeout (the item stays counted in flight until the processor
  * is done with it, so a stuck processor throttles the feed instead of piling up work).
  */
-import { ConfigError, RuntimeError, StageError, parseConfig, type BatchMetrics, type FeedId, type HealthEvent } from '@nv/core';
+import { ConfigError, RuntimeError, StageError, parseConfig, realClock, type BatchMetrics, type Clock, type ClockTimer, type FeedId, type HealthEvent } from '@nv/core';
 import type { FrameEnvelope } from '@nv/frame';
 import type { BatchEntry, BatchProcessor, StageCapabilities, StageOutput } from '@nv/perception';
 import type { ViewSnapshot } from '@nv/view';
@@ -88,7 +88,7 @@ interface Item {
   readonly view: ViewSnapshot;
   readonly at: number;
   settled: boolean;
-  timer: NodeJS.Timeout | undefined;
+  timer: ClockTimer | undefined;
   resolve: (r: BatchResult) => void;
 }
 
@@ -104,13 +104,21 @@ export class BatchCoordinator implements BatchHandle {
   readonly #queue: Item[] = [];
   readonly #inFlight = new Map<FeedId, number>();
   readonly #latency = new LatencyHistogram();
-  #formTimer: NodeJS.Timeout | undefined;
+  readonly #clock: Clock;
+  #formTimer: ClockTimer | undefined;
   #processing: Promise<void> | undefined;
   #closed = false;
   #lastBatchErrorAt = -Infinity;
   #m = { batches: 0, processed: 0, submitted: 0, rejected: 0, timedOut: 0, procNs: 0, formNs: 0, consecutiveErrors: 0, abandoned: 0 };
 
-  constructor(processor: BatchProcessor, config: ResolvedBatchConfig, emit: (e: HealthEvent) => void) {
+  /**
+   * @param processor - the shared processor
+   * @param config - resolved settings
+   * @param emit - where health events go
+   * @param clock - time of batch formation, result deadlines, the startup timeout and the `BatchError` throttle
+   */
+  constructor(processor: BatchProcessor, config: ResolvedBatchConfig, emit: (e: HealthEvent) => void, clock: Clock = realClock) {
+    this.#clock = clock;
     this.#processor = processor;
     this.processorId = processor.id;
     this.capabilities = processor.capabilities;
@@ -126,17 +134,18 @@ export class BatchCoordinator implements BatchHandle {
    * @throws {RuntimeError} `WorkerStartFailed` when it throws or takes too long
    */
   async start(): Promise<void> {
-    let timer: NodeJS.Timeout | undefined;
+    let timer: ClockTimer | undefined;
+    const clock = this.#clock;
     try {
       await Promise.race([
         Promise.resolve().then(() => this.#processor.onStart?.()),
-        new Promise((_, reject) => { timer = setTimeout(() => reject(new Error(`onStart did not finish within ${this.config.startupTimeoutMs} ms`)), this.config.startupTimeoutMs); }),
+        new Promise((_, reject) => { timer = clock.setTimeout(() => reject(new Error(`onStart did not finish within ${this.config.startupTimeoutMs} ms`)), this.config.startupTimeoutMs); }),
       ]);
     } catch (e) {
       this.#closed = true;
       throw RuntimeError.workerStartFailed(`batch processor '${this.processorId}': ${e instanceof Error ? e.message : String(e)}`, e);
     } finally {
-      clearTimeout(timer);
+      clock.clearTimeout(timer);
     }
   }
 
@@ -158,8 +167,8 @@ export class BatchCoordinator implements BatchHandle {
     const held = frame.retain(); // throws for a released frame, before any slot is taken
     this.#inFlight.set(feedId, inflight + 1);
     return new Promise<BatchResult>((resolve) => {
-      const item: Item = { feedId, frame: held, view, at: performance.now(), settled: false, timer: undefined, resolve };
-      item.timer = setTimeout(() => {
+      const item: Item = { feedId, frame: held, view, at: this.#clock.now(), settled: false, timer: undefined, resolve };
+      item.timer = this.#clock.setTimeout(() => {
         if (item.settled) return;
         item.settled = true;
         this.#m.timedOut++;
@@ -202,7 +211,7 @@ export class BatchCoordinator implements BatchHandle {
   async stop(): Promise<void> {
     if (this.#closed && !this.#processing && this.#queue.length === 0) return;
     this.#closed = true;
-    clearTimeout(this.#formTimer);
+    this.#clock.clearTimeout(this.#formTimer);
     this.#formTimer = undefined;
     // Queued items are still dispatched (feeds drain before batches stop), then the loop ends.
     while (this.#processing || this.#queue.length) {
@@ -220,12 +229,12 @@ export class BatchCoordinator implements BatchHandle {
     if (this.#formTimer) return;
     const first = this.#queue[0];
     if (!first) return;
-    const wait = Math.max(0, first.at + this.config.maxLatencyMs - performance.now());
-    this.#formTimer = setTimeout(() => { this.#formTimer = undefined; if (!this.#processing) this.#dispatch(); }, wait);
+    const wait = Math.max(0, first.at + this.config.maxLatencyMs - this.#clock.now());
+    this.#formTimer = this.#clock.setTimeout(() => { this.#formTimer = undefined; if (!this.#processing) this.#dispatch(); }, wait);
   }
 
   #dispatch(): void {
-    clearTimeout(this.#formTimer);
+    this.#clock.clearTimeout(this.#formTimer);
     this.#formTimer = undefined;
     const items: Item[] = [];
     while (items.length < this.config.maxBatchSize && this.#queue.length) {
@@ -239,14 +248,14 @@ export class BatchCoordinator implements BatchHandle {
       if (this.#queue.length) {
         const first = this.#queue[0]!;
         // Items that waited through the previous batch are due: dispatch now if full or late.
-        if (this.#closed || this.#queue.length >= this.config.maxBatchSize || performance.now() - first.at >= this.config.maxLatencyMs) this.#dispatch();
+        if (this.#closed || this.#queue.length >= this.config.maxBatchSize || this.#clock.now() - first.at >= this.config.maxLatencyMs) this.#dispatch();
         else this.#schedule();
       }
     });
   }
 
   async #runBatch(items: Item[]): Promise<void> {
-    const t0 = performance.now();
+    const t0 = this.#clock.now();
     const entries: BatchEntry[] = items.map((it) => ({ feedId: it.feedId, frame: it.frame, view: it.view, output: undefined }));
     let error: StageError | undefined;
     try {
@@ -254,7 +263,7 @@ export class BatchCoordinator implements BatchHandle {
     } catch (e) {
       error = StageError.isInstance(e) ? e : StageError.processingFailed(this.processorId, `batch processor threw: ${e instanceof Error ? e.message : String(e)}`, e);
     }
-    const t1 = performance.now();
+    const t1 = this.#clock.now();
     const m = this.#m;
     m.batches++;
     m.processed += items.length;
@@ -281,7 +290,7 @@ export class BatchCoordinator implements BatchHandle {
 
   /** Releases the coordinator's hold on an item: timer, frame, in-flight slot. */
   #finish(it: Item): void {
-    clearTimeout(it.timer);
+    this.#clock.clearTimeout(it.timer);
     if (!it.frame.isReleased) it.frame.release();
     const n = (this.#inFlight.get(it.feedId) ?? 1) - 1;
     if (n <= 0) this.#inFlight.delete(it.feedId); else this.#inFlight.set(it.feedId, n);

@@ -5,7 +5,8 @@
 import {
   BackpressurePolicySchema, CameraModeSchema, ConfigError, CustomPipelinePolicySchema, DecodePreferenceSchema,
   ReconnectPolicySchema, RestartPolicySchema, RetentionPolicySchema, SourceSpecSchema, parseConfig,
-  type BackpressurePolicy, type CameraMode, type ReconnectPolicy, type RestartPolicy, type RetentionPolicy, type SourceSpecInput,
+  type BackpressurePolicy, type CameraMode, type CustomPipelinePolicy, type ReconnectPolicy, type RestartPolicy, type RetentionPolicy,
+  type SourceSpecInput,
 } from '@nv/core';
 import type { FrameEnvelope, FrameSource } from '@nv/frame';
 import type { OutputOptions } from '@nv/media';
@@ -79,8 +80,12 @@ export interface FeedMediaOptions {
   readonly output?: OutputOptions;
   /** Reconnection of live sources (default: forever, 1 s → 30 s exponential). */
   readonly reconnect?: Partial<ReconnectPolicy>;
-  /** Whether `custom` sources and post-decode hooks are accepted (default `reject`). */
-  readonly customPipelinePolicy?: 'reject' | 'allowTrusted';
+  /**
+   * Whether `custom` sources and post-decode hooks are accepted (default `reject`). Code only:
+   * JSON feed settings ({@link FeedSettingsSchema}) refuse this field, so a config file can never
+   * enable custom pipelines; pass it to {@link feedConfigFromSettings} as a code option instead.
+   */
+  readonly customPipelinePolicy?: CustomPipelinePolicy;
   /** `host` (default) or `cuda`. */
   readonly residency?: 'host' | 'cuda';
 }
@@ -170,6 +175,13 @@ export interface FeedDeadlines {
    * `onStop` and the sink before abandoning them with a `StopTimeout` event (default 10 000 ms).
    */
   readonly stopTimeoutMs?: number;
+  /**
+   * Deadline of the view provider's `poll` for each frame of an observed camera, in ms (default
+   * 1000; 0 = none). Past it the frame's report is empty — Unknown motion, Degraded validity —
+   * the late result is discarded and the provider is not polled again until it settles
+   * (`FeedDiagnostics.view.pollTimeouts` counts the frames; `ViewDegraded` reports the change).
+   */
+  readonly viewPollTimeoutMs?: number;
 }
 
 const FeedTimelineSchema = z.strictObject({
@@ -181,6 +193,7 @@ const FeedDeadlinesSchema = z.strictObject({
   stages: z.record(z.string(), z.number().min(0).max(86_400_000)).optional(),
   maxConsecutiveTimeouts: z.int().min(1).max(1_000_000).optional(),
   stopTimeoutMs: z.number().positive().max(86_400_000).optional(),
+  viewPollTimeoutMs: z.number().min(0).max(86_400_000).optional(),
 });
 
 /**
@@ -208,10 +221,16 @@ const OutputOptionsSchema = z.strictObject({
   postDecodeHook: z.string().optional(),
 });
 
+/** Why JSON settings may not set `media.customPipelinePolicy`. */
+const SETTINGS_CANNOT_ALLOW_CUSTOM = 'feed settings cannot enable custom pipelines (a config file must never run arbitrary GStreamer elements); '
+  + 'set FeedConfig.media.customPipelinePolicy in code, or pass { customPipelinePolicy } as the code argument of feedConfigFromSettings';
+
 /**
  * The JSON-compatible part of a {@link FeedConfig}: everything except the code objects
- * (stages, sink, view provider, epoch policy, factory sources). Config files are validated
- * with this schema; `ConfigError` names each offending field.
+ * (stages, sink, view provider, epoch policy, factory sources) and the one switch that only code
+ * may set, `media.customPipelinePolicy` (settings that contain it are refused, naming
+ * `media.customPipelinePolicy`). Config files are validated with this schema; `ConfigError`
+ * names each offending field.
  */
 export const FeedSettingsSchema = z.strictObject({
   name: FeedNameSchema.optional(),
@@ -227,7 +246,8 @@ export const FeedSettingsSchema = z.strictObject({
   media: z.strictObject({
     output: OutputOptionsSchema.optional(),
     reconnect: ReconnectPolicySchema.optional(),
-    customPipelinePolicy: CustomPipelinePolicySchema.optional(),
+    // Refused whatever its value: custom pipelines need the code (the operator), never a settings file.
+    customPipelinePolicy: z.never({ error: SETTINGS_CANNOT_ALLOW_CUSTOM }).optional(),
     residency: z.enum(['host', 'cuda']).optional(),
   }).optional(),
   timeline: FeedTimelineSchema.optional(),
@@ -237,27 +257,45 @@ export const FeedSettingsSchema = z.strictObject({
 /** The JSON-compatible feed settings (see {@link FeedSettingsSchema}). */
 export type FeedSettings = z.input<typeof FeedSettingsSchema>;
 
-/** The code objects that complete {@link FeedSettings} into a {@link FeedConfig}. */
+/** The code objects (and code-only switches) that complete {@link FeedSettings} into a {@link FeedConfig}. */
 export interface FeedCode {
+  /** {@inheritDoc FeedConfig.stages} */
   readonly stages?: readonly Stage[];
+  /** {@inheritDoc FeedConfig.pipeline} */
   readonly pipeline?: FeedPipeline;
+  /** {@inheritDoc FeedConfig.sink} */
   readonly sink?: OutputSink;
+  /** {@inheritDoc FeedConfig.viewProvider} */
   readonly viewProvider?: ViewStateProvider<FrameEnvelope>;
+  /** {@inheritDoc FeedConfig.epochPolicy} */
   readonly epochPolicy?: EpochPolicy;
+  /**
+   * Becomes `media.customPipelinePolicy` (default `reject`): whether `custom` sources and
+   * post-decode hooks run. Only code can set it — settings never can.
+   */
+  readonly customPipelinePolicy?: CustomPipelinePolicy;
 }
 
 /**
  * Builds a {@link FeedConfig} from JSON-compatible settings (e.g. a config file) and code.
- * @throws {ConfigError} naming every offending field of `settings`
+ * @param settings - JSON-compatible feed settings (see {@link FeedSettingsSchema})
+ * @param code - stages or pipeline, sink, view provider, epoch policy, and `customPipelinePolicy`
+ * @throws {ConfigError} naming every offending field of `settings` (`media.customPipelinePolicy` among them: settings cannot set it)
  * @example
  * ```ts
  * const cfg = feedConfigFromSettings(JSON.parse(text), { stages: [detector], sink });
  * runtime.addFeed(cfg);
+ * // A trusted custom pipeline: the policy comes from code, never from the file.
+ * feedConfigFromSettings({ source: { kind: 'custom', pipeline: 'videotestsrc' }, cameraMode: 'fixed' }, { stages: [], customPipelinePolicy: 'allowTrusted' });
  * ```
  */
 export function feedConfigFromSettings(settings: unknown, code: FeedCode = {}): FeedConfig {
   const s = parseConfig(FeedSettingsSchema, settings, 'feed config');
-  return { ...s, source: s.source as SourceSpecInput, ...code } as FeedConfig;
+  const { customPipelinePolicy, ...objects } = code;
+  if (customPipelinePolicy !== undefined) parseConfig(CustomPipelinePolicySchema, customPipelinePolicy, 'customPipelinePolicy', 'customPipelinePolicy');
+  const { customPipelinePolicy: _never, ...media } = s.media ?? {};
+  const withPolicy = customPipelinePolicy !== undefined ? { media: { ...media, customPipelinePolicy } } : s.media !== undefined ? { media } : {};
+  return { ...s, ...withPolicy, source: s.source as SourceSpecInput, ...objects } as FeedConfig;
 }
 
 /**
@@ -343,6 +381,7 @@ export interface ResolvedFeedConfig {
   readonly stageTimeouts: Readonly<Record<string, number>>;
   readonly maxConsecutiveTimeouts: number;
   readonly stopTimeoutMs: number;
+  readonly viewPollTimeoutMs: number;
 }
 
 /**
@@ -380,6 +419,7 @@ export function resolveFeedConfig(c: FeedConfig): ResolvedFeedConfig {
   const backpressure = parseConfig(BackpressurePolicySchema, c.backpressure ?? {}, 'backpressure policy', 'backpressure');
   if (c.retention !== undefined) parseConfig(RetentionPolicySchema, c.retention, 'retention policy', 'retention');
   if (c.sink !== undefined && (c.sink === null || typeof c.sink.emit !== 'function')) throw ConfigError.invalidPolicy('sink must have an emit(output) method', 'sink');
+  if (c.media?.customPipelinePolicy !== undefined) parseConfig(CustomPipelinePolicySchema, c.media.customPipelinePolicy, 'customPipelinePolicy', 'media.customPipelinePolicy');
   const timeline = parseConfig(FeedTimelineSchema, c.timeline ?? {}, 'timeline options', 'timeline');
   const deadlines = parseConfig(FeedDeadlinesSchema, c.deadlines ?? {}, 'deadlines', 'deadlines');
   return {
@@ -389,5 +429,6 @@ export function resolveFeedConfig(c: FeedConfig): ResolvedFeedConfig {
     stageTimeouts: deadlines.stages ?? {},
     maxConsecutiveTimeouts: deadlines.maxConsecutiveTimeouts ?? 3,
     stopTimeoutMs: deadlines.stopTimeoutMs ?? 10_000,
+    viewPollTimeoutMs: deadlines.viewPollTimeoutMs ?? 1000,
   };
 }

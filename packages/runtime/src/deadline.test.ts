@@ -1,4 +1,4 @@
-import type { HealthEvent, HealthEventOf } from '@nv/core';
+import { ManualClock, type HealthEvent, type HealthEventOf } from '@nv/core';
 import type { FrameEnvelope } from '@nv/frame';
 import type { Stage, StageOutput } from '@nv/perception';
 import { MockStage, SyntheticSource, frameSequence } from '@nv/test-util';
@@ -97,14 +97,17 @@ describe('stage deadlines', () => {
   });
 
   it('a synchronous stage that overran its deadline is caught when it returns (it cannot be interrupted): the frame is dropped', async () => {
-    const rt = new Runtime();
+    // Fake time: the stage "takes" 5 ms of the runtime's clock on frame 1 and none on the others.
+    const clock = new ManualClock();
+    const rt = new Runtime({ clock });
     const { health, outs, sink } = collect();
     rt.onHealth((e) => health.push(e));
-    const busy: Stage = { id: 'busy', process: (ctx) => { if (ctx.frame.seq === 1) { const end = performance.now() + 5; while (performance.now() < end) { /* busy */ } } } };
+    const busy: Stage = { id: 'busy', process: (ctx) => { if (ctx.frame.seq === 1) clock.advance(5); } };
     const feed = rt.addFeed({ source: () => new SyntheticSource(frameSequence(3)), cameraMode: 'fixed', stages: [busy], sink, deadlines: { stages: { busy: 1 } } });
     await feed.done;
     expect(outs.map((o) => o.seq)).toEqual([0, 2]);
     expect(ofType(health, 'StageTimeout')).toMatchObject([{ stageId: 'busy', timeoutMs: 1 }]);
+    expect(outs[1]!.provenance.stages[0]!.latencyNs).toBe(0); // provenance reads the same clock
     await rt.shutdown();
   });
 

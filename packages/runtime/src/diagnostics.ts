@@ -36,7 +36,11 @@ export interface FeedMetricsSnapshot {
   readonly framesTimedOut: number;
   /** Outputs delivered to the sink. */
   readonly outputsEmitted: number;
-  /** Outputs dropped because the sink queue was full (or abandoned at a stop timeout). */
+  /**
+   * Outputs dropped: the sink queue was full (`SinkBackpressure`), or they were still undelivered
+   * when a stop timed out (the one the sink was working on and every queued one; `StopTimeout`
+   * names the sink with that count as `pendingOutputs`).
+   */
   readonly outputsDropped: number;
   /** Sink calls that threw or rejected. */
   readonly sinkErrors: number;
@@ -70,6 +74,12 @@ export interface FeedViewDiagnostics {
   readonly validity: string;
   /** Stability score in [0, 1]. */
   readonly stabilityScore: number;
+  /**
+   * Frames whose view provider report was treated as empty because the provider missed its
+   * poll deadline (`FeedConfig.deadlines.viewPollTimeoutMs`); 0 for fixed cameras. Always set by
+   * the runtime (optional for snapshots built elsewhere).
+   */
+  readonly pollTimeouts?: number;
 }
 
 /** A feed's diagnostic summary. */

@@ -89,6 +89,39 @@ describe('feed configuration', () => {
     expect(String((e2 as Error).message)).not.toContain('pw');
     expect(rt.feedCount).toBe(0);
   });
+
+  it('settings can never enable custom pipelines (media.customPipelinePolicy is refused, field named); only code can', async () => {
+    const custom = { source: { kind: 'custom', pipeline: 'videotestsrc num-buffers=5' }, cameraMode: 'fixed' } as const;
+    for (const policy of ['allowTrusted', 'reject']) {
+      const settings = { ...custom, media: { customPipelinePolicy: policy, output: { format: 'GRAY8' } } };
+      expect(FeedSettingsSchema.safeParse(settings).success).toBe(false);
+      let err: unknown;
+      try { feedConfigFromSettings(settings, { stages: [] }); } catch (e) { err = e; }
+      expect(ConfigError.isInstance(err)).toBe(true);
+      const ce = err as ConfigError;
+      expect(ce.field).toBe('media.customPipelinePolicy');
+      expect(ce.message).toContain('cannot enable custom pipelines');
+      expect(ce.message).toContain('feedConfigFromSettings');
+    }
+    // Without the code option the policy stays `reject`, and addFeed refuses the custom source.
+    const rt = new Runtime();
+    const plain = feedConfigFromSettings(custom, { stages: [] });
+    expect(plain.media?.customPipelinePolicy).toBeUndefined();
+    expect(() => rt.addFeed(plain)).toThrow(expect.objectContaining({ kind: 'CustomPipelineRejected' }));
+    // The code option sets it, keeping the other media settings.
+    const { outs, sink } = collector();
+    const trusted = feedConfigFromSettings({ ...custom, backpressure: { kind: 'block' }, media: { output: { format: 'GRAY8' } } }, { stages: [], sink, customPipelinePolicy: 'allowTrusted' });
+    expect(trusted.media).toEqual({ output: { format: 'GRAY8' }, customPipelinePolicy: 'allowTrusted' });
+    const feed = rt.addFeed(trusted);
+    await feed.done;
+    expect(outs).toHaveLength(5);
+    expect(outs[0]!.frame).toBeUndefined();
+    expect(feed.diagnostics().stopReason).toEqual({ kind: 'EndOfStream' });
+    // A bad code value is a ConfigError too (code is checked as well as settings).
+    expect(() => feedConfigFromSettings(custom, { stages: [], customPipelinePolicy: 'yes' as never })).toThrow(expect.objectContaining({ field: 'customPipelinePolicy' }));
+    expect(() => rt.addFeed({ ...custom, stages: [], media: { customPipelinePolicy: 'always' as never } })).toThrow(expect.objectContaining({ field: 'media.customPipelinePolicy' }));
+    await rt.shutdown();
+  });
 });
 
 describe('feed behaviour', () => {

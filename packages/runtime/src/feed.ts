@@ -18,8 +18,9 @@
  * then the restart policy decides.
  */
 import {
-  ConfigError, MediaError, NS_PER_MS, NvError, SOURCE_DISCONTINUITY, StageError, feedId as toFeedId, monotonicTs,
-  type DiscontinuityKind, type FeedId, type FeedStep, type HealthEvent, type QueueTelemetry, type StopReason, type Straggler,
+  ConfigError, MediaError, NS_PER_MS, NvError, SOURCE_DISCONTINUITY, StageError, feedId as toFeedId, monotonicTs, stopErrorOf,
+  type Clock, type ClockTimer, type DiscontinuityKind, type FeedId, type FeedStep, type HealthEvent, type QueueTelemetry, type StopReason,
+  type Straggler,
 } from '@nv/core';
 import { retimeFrame, type FrameEnvelope, type FrameSource, type FrameSourceEvent } from '@nv/frame';
 import { MediaSource } from '@nv/media';
@@ -54,7 +55,7 @@ type FrameResult = Panic | undefined;
 interface Job {
   /** The frame on the feed timeline. */
   readonly frame: FrameEnvelope;
-  /** When the executor took it from the source (`performance.now()` ns). */
+  /** When the executor took it from the source (the feed clock, ns). */
   readonly receivedAtNs: number;
   /** Its raw source values. */
   readonly src: SourceProvenance;
@@ -75,21 +76,41 @@ const VIEW_WAIT: Straggler = Object.freeze({ kind: 'view' });
 const SOURCE_WAIT: Straggler = Object.freeze({ kind: 'source' });
 const SINK_WAIT: Straggler = Object.freeze({ kind: 'sink', pendingOutputs: 0 });
 
-/** Accumulates a count and emits it at most once per second (first occurrence immediately). */
+/** Minimum spacing of a throttled health event (ms). */
+const THROTTLE_MS = 1000;
+
+/**
+ * Accumulates a count and emits it at most once per {@link THROTTLE_MS}: the first occurrence at
+ * once, later ones when the second since the last event is over (its own timer), carrying the
+ * count since that event. {@link Throttled.flush} emits what is pending now (feed or session end),
+ * so no count is lost.
+ */
 class Throttled {
   #pending = 0;
   #last = -Infinity;
-  constructor(readonly emit: (n: number) => void) {}
-  add(n: number, now: number): void {
+  #timer: ClockTimer | undefined;
+  readonly #clock: Clock;
+  readonly #emit: (n: number) => void;
+  constructor(clock: Clock, emit: (n: number) => void) { this.#clock = clock; this.#emit = emit; }
+  add(n: number): void {
     this.#pending += n;
-    if (now - this.#last >= 1000) this.flush(now);
+    if (this.#timer !== undefined) return; // already due at the end of this second
+    const now = this.#clock.now();
+    const wait = this.#last + THROTTLE_MS - now;
+    if (wait <= 0) { this.#fire(now); return; }
+    this.#timer = this.#clock.setTimeout(() => { this.#timer = undefined; this.#fire(this.#clock.now()); }, wait, { unref: true });
   }
-  flush(now = performance.now()): void {
+  flush(): void {
+    this.#clock.clearTimeout(this.#timer);
+    this.#timer = undefined;
+    this.#fire(this.#clock.now());
+  }
+  #fire(now: number): void {
     if (this.#pending <= 0) return;
     const n = this.#pending;
     this.#pending = 0;
     this.#last = now;
-    this.emit(n);
+    this.#emit(n);
   }
 }
 
@@ -109,6 +130,9 @@ export class Feed {
   readonly name: string | undefined;
   readonly #r: ResolvedFeedConfig;
   readonly #emit: (e: HealthEvent) => void;
+  readonly #clock: Clock;
+  /** The clock in ns, for stage records and provenance. */
+  readonly #nowNs: () => number;
   readonly #view: ViewSystem<FrameEnvelope>;
   readonly #temporal: TemporalStore;
   readonly #timeline: FeedTimeline;
@@ -152,7 +176,7 @@ export class Feed {
   #frameIndex = 0;
   #lastFrameAt = 0;
   #stalled = false;
-  #ticker: NodeJS.Timeout | undefined;
+  #ticker: ClockTimer | undefined;
   #lag = { frames: 0, peakMs: 0, last: -Infinity };
   /** The step of the frame path running now (what a non-stage exception is attributed to). */
   #step: FeedStep = 'timeline';
@@ -169,13 +193,26 @@ export class Feed {
   readonly #batchRejected: Throttled;
   readonly #batchTimeouts: Throttled;
   readonly #batchInFlight: Throttled;
+  /** Source queue drops (`BackpressureDrop`) and sink queue drops (`SinkBackpressure`). */
+  readonly #sourceDrops: Throttled;
+  readonly #sinkDrops: Throttled;
+  /** Source queue drops of this session already counted into {@link Feed.#sourceDrops}. */
+  #dropsSeen = 0;
   #batchShutdownReported = false;
 
-  constructor(id: number, resolved: ResolvedFeedConfig, emit: (e: HealthEvent) => void) {
+  /**
+   * @param id - the feed id
+   * @param resolved - the validated config
+   * @param emit - where health events go
+   * @param clock - time of the watchdog, throttles, deadlines, restart delays and windows, stop timeouts
+   */
+  constructor(id: number, resolved: ResolvedFeedConfig, emit: (e: HealthEvent) => void, clock: Clock) {
     this.id = toFeedId(id);
     this.name = resolved.cfg.name;
     this.#r = resolved;
     this.#emit = emit;
+    this.#clock = clock;
+    this.#nowNs = () => clock.now() * 1e6;
     const { cfg, pre, batch, post } = resolved;
     enforceStageValidation(
       { pre, ...(batch ? { batch: { id: batch.processorId, process: () => {}, ...(batch.capabilities ? { capabilities: batch.capabilities } : {}) } } : {}), post },
@@ -193,16 +230,18 @@ export class Feed {
     this.#minDeadlineNs = minDeadline;
     this.#pre = pre.map((s) => this.#underDeadline(s));
     this.#post = post.map((s) => this.#underDeadline(s));
-    this.#view = new ViewSystem<FrameEnvelope>({ mode: cfg.cameraMode, provider: cfg.viewProvider, policy: cfg.epochPolicy });
+    this.#view = new ViewSystem<FrameEnvelope>({ mode: cfg.cameraMode, provider: cfg.viewProvider, policy: cfg.epochPolicy, pollTimeoutMs: resolved.viewPollTimeoutMs, clock });
     this.#temporal = new TemporalStore({ retention: cfg.retention ?? {} });
     this.#timeline = new FeedTimeline(resolved.forwardGapMs);
     this.#jumps = new DiscontinuityReporter((kind, j) => this.#emit({
       type: 'SourceDiscontinuity', feedId: this.id, kind, rawBefore: j.rawBefore, rawAfter: j.rawAfter, ts: j.ts, count: j.count,
     }));
     const pid = batch?.processorId ?? '';
-    this.#batchRejected = new Throttled((n) => this.#emit({ type: 'BatchSubmissionRejected', feedId: this.id, processorId: pid, droppedCount: n }));
-    this.#batchTimeouts = new Throttled((n) => this.#emit({ type: 'BatchTimeout', feedId: this.id, processorId: pid, timedOutCount: n }));
-    this.#batchInFlight = new Throttled((n) => this.#emit({ type: 'BatchInFlightExceeded', feedId: this.id, processorId: pid, rejectedCount: n }));
+    this.#batchRejected = new Throttled(clock, (n) => this.#emit({ type: 'BatchSubmissionRejected', feedId: this.id, processorId: pid, droppedCount: n }));
+    this.#batchTimeouts = new Throttled(clock, (n) => this.#emit({ type: 'BatchTimeout', feedId: this.id, processorId: pid, timedOutCount: n }));
+    this.#batchInFlight = new Throttled(clock, (n) => this.#emit({ type: 'BatchInFlightExceeded', feedId: this.id, processorId: pid, rejectedCount: n }));
+    this.#sourceDrops = new Throttled(clock, (n) => this.#emit({ type: 'BackpressureDrop', feedId: this.id, framesDropped: n }));
+    this.#sinkDrops = new Throttled(clock, (n) => this.#emit({ type: 'SinkBackpressure', feedId: this.id, outputsDropped: n }));
     this.#done = this.#run();
   }
 
@@ -215,7 +254,7 @@ export class Feed {
   get view(): ViewSnapshot { return this.#view.snapshot; }
   get paused(): boolean { return this.#paused; }
   get decodeStatus(): DecodeStatus | undefined { return this.#decode; }
-  get sessionUptimeMs(): number { return this.#sessionStart ? performance.now() - this.#sessionStart : 0; }
+  get sessionUptimeMs(): number { return this.#sessionStart ? this.#clock.now() - this.#sessionStart : 0; }
 
   /** Pauses: the executor stops taking frames and the source is paused. @returns false if already paused */
   pause(): boolean {
@@ -230,7 +269,7 @@ export class Feed {
   resume(): boolean {
     if (!this.#paused) return false;
     this.#paused = false;
-    this.#lastFrameAt = performance.now();
+    this.#lastFrameAt = this.#clock.now();
     if (this.#state === 'paused') this.#state = 'running';
     this.#source?.resume?.();
     const w = this.#resumeWake;
@@ -263,7 +302,7 @@ export class Feed {
     return {
       id: this.id, name: this.name, state: this.#state, paused: this.#paused, alive: this.#state !== 'stopped', sessionUptimeMs: this.sessionUptimeMs,
       metrics: this.metrics(), queues: this.queueTelemetry(), decode: this.#decode,
-      view: { epoch: v.epoch, version: v.version, validity: v.validity.kind, stabilityScore: v.stabilityScore },
+      view: { epoch: v.epoch, version: v.version, validity: v.validity.kind, stabilityScore: v.stabilityScore, pollTimeouts: this.#view.pollTimeouts },
       batchProcessorId: this.#r.batch?.processorId, lastError: this.#lastError, stopReason: this.#stopReason,
     };
   }
@@ -285,13 +324,14 @@ export class Feed {
       if (src) void this.#bounded(this.#call(() => src.stop()), SOURCE_WAIT).catch(() => undefined);
     }
     if (this.#state === 'stopped') return this.#done;
+    const clock = this.#clock;
     return new Promise<void>((resolve) => {
-      let grace: NodeJS.Timeout | undefined;
-      const t = setTimeout(() => {
+      let grace: ClockTimer | undefined;
+      const t = clock.setTimeout(() => {
         this.#abandon();
-        grace = setTimeout(() => { this.#forceStopped(); resolve(); }, ABANDON_GRACE_MS);
+        grace = clock.setTimeout(() => { this.#forceStopped(); resolve(); }, ABANDON_GRACE_MS);
       }, Math.max(0, timeoutMs));
-      void this.#done.then(() => { clearTimeout(t); clearTimeout(grace); resolve(); });
+      void this.#done.then(() => { clock.clearTimeout(t); clock.clearTimeout(grace); resolve(); });
     });
   }
 
@@ -318,6 +358,9 @@ export class Feed {
   #reportStopped(): void {
     if (this.#stoppedReported) return;
     this.#stoppedReported = true;
+    // Counts still waiting for their second go out before the feed says it stopped.
+    this.#flushThrottled();
+    this.#sinkDrops.flush();
     this.#emit({ type: 'FeedStopped', feedId: this.id, reason: this.#stopReason ?? { kind: 'UserRequested' } });
   }
 
@@ -334,7 +377,7 @@ export class Feed {
         if (!again || this.#stopRequested) break;
       }
     } catch (e) {
-      this.#stopReason ??= { kind: 'Fatal', detail: describe(e) };
+      this.#stopReason ??= { kind: 'Fatal', detail: describe(e), error: stopErrorOf(e) };
     }
     if (this.#state !== 'stopped') this.#state = 'stopping';
     this.#sinkClosed = true;
@@ -359,7 +402,7 @@ export class Feed {
 
   /** One source session. @returns whether to start another (restart). */
   async #session(): Promise<boolean> {
-    this.#sessionStart = performance.now();
+    this.#sessionStart = this.#clock.now();
     this.#decode = undefined;
     this.#timeline.newSession(false);
     const stages = this.#stages;
@@ -373,7 +416,7 @@ export class Feed {
     } catch (e) {
       this.#lastError = describe(e);
       await this.#stopStages(started);
-      this.#stopReason = { kind: 'Fatal', detail: `stage failed to start: ${this.#lastError}` };
+      this.#stopReason = { kind: 'Fatal', detail: `stage failed to start: ${this.#lastError}`, error: stopErrorOf(e) };
       return false;
     }
     if (this.#stopRequested) { await this.#stopStages(started); return false; }
@@ -383,6 +426,7 @@ export class Feed {
       source = this.#createSource();
       this.#source = source;
       this.#m.sessionDropBase = source.stats?.().dropped ?? 0;
+      this.#dropsSeen = 0;
       offEvents = source.onEvent?.((ev) => this.#onSourceEvent(ev));
       if (this.#resumeAfter !== undefined && typeof source.resumeAfter === 'function') await source.resumeAfter(monotonicTs(this.#resumeAfter));
       await source.start?.();
@@ -393,11 +437,11 @@ export class Feed {
       this.#source = undefined;
       if (failed) await this.#bounded(this.#call(() => failed.stop()), SOURCE_WAIT).catch(() => undefined);
       await this.#stopStages(stages);
-      if (isPermanent(e)) { this.#lastError = describe(e); this.#stopReason = { kind: 'Fatal', detail: this.#lastError }; return false; }
+      if (isPermanent(e)) { this.#lastError = describe(e); this.#stopReason = { kind: 'Fatal', detail: this.#lastError, error: stopErrorOf(e) }; return false; }
       return this.#restartOrStop('source', e);
     }
     this.#state = this.#paused ? 'paused' : 'running';
-    this.#lastFrameAt = performance.now();
+    this.#lastFrameAt = this.#clock.now();
     this.#stalled = false;
     this.#startTicker();
     let panic: Panic | undefined;
@@ -424,7 +468,7 @@ export class Feed {
           else eos = !this.#stopRequested;
           break;
         }
-        this.#lastFrameAt = performance.now();
+        this.#lastFrameAt = this.#clock.now();
         this.#m.received++;
         const p = this.#take(frame);
         const r = p instanceof Promise ? await p : p;
@@ -435,12 +479,12 @@ export class Feed {
     } finally {
       this.#stopTicker();
     }
+    this.#checkDrops();
     this.#m.sourceDropped += this.#currentSessionDrops();
     await this.#bounded(this.#call(() => source.stop()), SOURCE_WAIT).catch((e: unknown) => { this.#lastError = `source stop: ${describe(e)}`; });
     try { offEvents?.(); } catch { /* ignore */ }
     this.#source = undefined;
-    this.#flushBatchEvents();
-    this.#jumps.flush(performance.now(), true);
+    this.#flushThrottled();
     this.#releaseLate();
     if (this.#m.received > 0) this.#resumeAfter = this.#timeline.rawTs;
     if (this.#stopRequested) { await this.#stopStages(stages); return false; }
@@ -463,12 +507,16 @@ export class Feed {
     return this.#restartOrStop('source', sourceError);
   }
 
+  /**
+   * The session's housekeeping timer, every {@link TICK_MS}: source queue drops the frames did not
+   * reveal (see {@link Feed.#checkDrops}), rate-limited discontinuity events, the no-frame watchdog.
+   */
   #startTicker(): void {
-    let lastDropped = this.#currentSessionDrops();
-    this.#ticker = setInterval(() => {
-      const now = performance.now();
-      const dropped = this.#currentSessionDrops();
-      if (dropped > lastDropped) { this.#emit({ type: 'BackpressureDrop', feedId: this.id, framesDropped: dropped - lastDropped }); lastDropped = dropped; }
+    const clock = this.#clock;
+    const tick = (): void => {
+      this.#ticker = clock.setTimeout(tick, TICK_MS, { unref: true });
+      const now = clock.now();
+      this.#checkDrops();
       this.#jumps.flush(now);
       const limit = this.#r.noFrameTimeoutMs;
       if (limit > 0 && !this.#paused && !this.#stalled && this.#state === 'running' && now - this.#lastFrameAt > limit) {
@@ -477,13 +525,34 @@ export class Feed {
         const src = this.#source;
         if (src) void this.#bounded(this.#call(() => src.stop()), SOURCE_WAIT).catch(() => undefined); // wakes the pending next() with undefined; the session restarts
       }
-    }, TICK_MS);
-    this.#ticker.unref?.();
+    };
+    this.#ticker = clock.setTimeout(tick, TICK_MS, { unref: true });
   }
 
   #stopTicker(): void {
-    clearInterval(this.#ticker);
+    this.#clock.clearTimeout(this.#ticker);
     this.#ticker = undefined;
+  }
+
+  /**
+   * Counts the source queue's new drops into the throttled `BackpressureDrop` (first at once,
+   * then at most one per second). Called by the ticker, and when a frame's raw seq skips
+   * (a media source numbers frames before its queue, so a gap is a drop the moment JS sees it).
+   */
+  #checkDrops(): void {
+    const d = this.#currentSessionDrops();
+    if (d <= this.#dropsSeen) return;
+    this.#sourceDrops.add(d - this.#dropsSeen);
+    this.#dropsSeen = d;
+  }
+
+  /** Emits what the session's throttled events still hold (the session ended). */
+  #flushThrottled(): void {
+    this.#batchRejected.flush();
+    this.#batchTimeouts.flush();
+    this.#batchInFlight.flush();
+    this.#sourceDrops.flush();
+    this.#jumps.flush(this.#clock.now(), true);
   }
 
   async #stopStages(stages: readonly Stage[]): Promise<void> {
@@ -545,8 +614,8 @@ export class Feed {
     const hard = this.#hard.signal;
     return new Promise((resolve, reject) => {
       let settled = false;
-      let timer: NodeJS.Timeout | undefined;
-      const finish = (): void => { settled = true; clearTimeout(timer); hard.removeEventListener('abort', onAbort); this.#waits.delete(wait); };
+      let timer: ClockTimer | undefined;
+      const finish = (): void => { settled = true; this.#clock.clearTimeout(timer); hard.removeEventListener('abort', onAbort); this.#waits.delete(wait); };
       const giveUp = (abandoned: boolean): void => {
         if (settled) return;
         finish();
@@ -564,7 +633,7 @@ export class Feed {
       };
       const onAbort = (): void => giveUp(true);
       this.#waits.add(wait);
-      if (timeoutMs > 0) timer = setTimeout(() => giveUp(false), timeoutMs);
+      if (timeoutMs > 0) timer = this.#clock.setTimeout(() => giveUp(false), timeoutMs);
       if (hard.aborted) { giveUp(true); return; }
       hard.addEventListener('abort', onAbort, { once: true });
       Promise.resolve(p).then(
@@ -599,15 +668,16 @@ export class Feed {
     if (cause === 'source' && MediaError.isInstance(error)) {
       this.#emit({ type: 'SourceDisconnected', feedId: this.id, reason: error });
     }
-    const allowed = p.restartOn !== 'never' && p.maxRestarts > 0 && !(p.restartOn === 'sourceFailure' && cause === 'panic');
+    // A source failure no restart can fix (a missing file or device, refused credentials, refused by policy): stop now.
+    const allowed = !(cause === 'source' && isPermanent(error)) && p.restartOn !== 'never' && p.maxRestarts > 0 && !(p.restartOn === 'sourceFailure' && cause === 'panic');
     if (!allowed) {
-      this.#stopReason = { kind: 'Fatal', detail: this.#lastError };
+      this.#stopReason = { kind: 'Fatal', detail: this.#lastError, error: stopErrorOf(error) };
       return false;
     }
     // A session that ran a full window resets the count.
     if (this.sessionUptimeMs >= p.restartWindowMs) this.#restartsInWindow = 0;
     if (this.#restartsInWindow >= p.maxRestarts) {
-      this.#stopReason = { kind: 'RestartLimitExceeded', restartCount: this.#restarts };
+      this.#stopReason = { kind: 'RestartLimitExceeded', restartCount: this.#restarts, error: stopErrorOf(error) };
       return false;
     }
     this.#restartsInWindow++;
@@ -623,7 +693,7 @@ export class Feed {
     for (const s of this.#stages) {
       try { await this.#lifecycle(s, 'onViewEpochChange', vu.snapshot.epoch); } catch (e) { this.#lastError = describe(e); }
     }
-    await abortableDelay(p.restartDelayMs, this.#abort.signal);
+    await abortableDelay(this.#clock, p.restartDelayMs, this.#abort.signal);
     return !this.#stopRequested;
   }
 
@@ -637,16 +707,21 @@ export class Feed {
     this.#job = undefined;
     try {
       this.#step = 'timeline';
-      const receivedAtNs = performance.now() * 1e6;
+      const receivedAtNs = this.#nowNs();
       const tl = this.#timeline;
+      const session = tl.session;
+      const lastRawSeq = tl.rawSeq;
       const kind = tl.map(raw.ts, raw.seq);
+      // A skipped raw seq within a session: the source queue dropped frames (report them now, not at the next tick).
+      if (tl.session === session && tl.rawSeq > lastRawSeq + 1) this.#checkDrops();
       frame = retimeFrame(raw, tl.ts, tl.seq);
       const wall = frame.wallTs as number;
       const job: Job = {
         frame, receivedAtNs,
         src: {
           mediaTs: tl.rawTs, mediaSeq: tl.rawSeq, session: tl.session, discontinuity: kind,
-          ageAtReceiptNs: wall > 0 ? ((performance.timeOrigin + receivedAtNs / 1e6) * 1000 - wall) * 1000 : undefined,
+          // Wall clock against the frame's wall stamp (real time, whatever clock the feed runs on).
+          ageAtReceiptNs: wall > 0 ? ((performance.timeOrigin + performance.now()) * 1000 - wall) * 1000 : undefined,
         },
       };
       this.#job = job;
@@ -681,7 +756,7 @@ export class Feed {
       || (kind === 'forwardGap' && gapNs >= this.#temporal.retention.maxTrackAgeMs * NS_PER_MS);
     if (segmented) this.#temporal.onSourceDiscontinuity();
     frame.metadata.set(SOURCE_DISCONTINUITY, Object.freeze({ kind, rawBefore: tl.rawBefore, rawAfter: tl.rawTs, ts: frame.ts, segmented }));
-    this.#jumps.report(kind, tl.rawBefore, tl.rawTs, frame.ts, performance.now());
+    this.#jumps.report(kind, tl.rawBefore, tl.rawTs, frame.ts, this.#clock.now());
   }
 
   /**
@@ -700,7 +775,7 @@ export class Feed {
     this.#step = 'temporal';
     this.#temporal.beginFrame(frame.ts);
     const input: RunStagesInput = {
-      feedId: this.id, frame, view: vu.snapshot, temporal: this.#temporal.snapshot(), counters: this.#counters, signal: this.#abort.signal,
+      feedId: this.id, frame, view: vu.snapshot, temporal: this.#temporal.snapshot(), counters: this.#counters, signal: this.#abort.signal, clock: this.#nowNs,
     };
     const r = runStagesEager(this.#pre, input);
     return r instanceof Promise ? r.then((res) => this.#afterPre(job, vu, input, res)) : this.#afterPre(job, vu, input, r);
@@ -741,7 +816,7 @@ export class Feed {
     if (vu.compensation) this.#temporal.applyCompensation(vu.compensation, vu.snapshot.epoch);
     this.#temporal.beginFrame(frame.ts);
     const temporal = this.#temporal.snapshot();
-    const input = { feedId: this.id, frame, view: vu.snapshot, temporal, counters: this.#counters, signal: this.#abort.signal };
+    const input: RunStagesInput = { feedId: this.id, frame, view: vu.snapshot, temporal, counters: this.#counters, signal: this.#abort.signal, clock: this.#nowNs };
     let r = await runStagesEager(this.#pre, input);
     let records: StageRecord[] = r.records as StageRecord[];
     const batch = this.#r.batch;
@@ -796,7 +871,7 @@ export class Feed {
     const commit = this.#temporal.commitFrame(r.artifacts.tracks, frame.ts, vu.snapshot.epoch, { authoritative: r.artifacts.tracksAuthoritative });
     if (commit.rejected > 0) this.#emit({ type: 'TrackAdmissionRejected', feedId: this.id, rejectedCount: commit.rejected });
     this.#step = 'output';
-    const completedAtNs = performance.now() * 1e6;
+    const completedAtNs = this.#nowNs();
     const receivedAtNs = job.receivedAtNs;
     const include = this.#includeFrame();
     const out: OutputEnvelope = {
@@ -837,7 +912,7 @@ export class Feed {
     const batch = this.#r.batch!;
     const id = batch.processorId;
     const c = this.#counters.get(id)!;
-    const start = performance.now() * 1e6;
+    const start = this.#nowNs();
     const res = await this.#bounded(batch.submit(this.id, frame, view), { kind: 'batch', processorId: id });
     let error: StageError | undefined;
     let reason: BatchFailureReason | 'abandoned' | undefined;
@@ -853,15 +928,14 @@ export class Feed {
       error = res.error;
       reason = res.reason;
     }
-    const end = performance.now() * 1e6;
+    const end = this.#nowNs();
     c.framesProcessed++;
-    const now = end / 1e6;
     if (error) {
       c.errors++;
       switch (reason) {
-        case 'queueFull': this.#batchRejected.add(1, now); break;
-        case 'inFlightCap': this.#batchInFlight.add(1, now); break;
-        case 'timeout': this.#batchTimeouts.add(1, now); break;
+        case 'queueFull': this.#batchRejected.add(1); break;
+        case 'inFlightCap': this.#batchInFlight.add(1); break;
+        case 'timeout': this.#batchTimeouts.add(1); break;
         case 'shutdown':
           if (!this.#stopRequested && !this.#batchShutdownReported) {
             this.#batchShutdownReported = true;
@@ -870,17 +944,9 @@ export class Feed {
           break;
         default: break; // 'failed': the coordinator already reported a BatchError
       }
-    } else {
-      this.#flushBatchEvents();
     }
     const outcome: StageRecord['outcome'] = error ? { kind: 'error', error, category: outcomeCategory(error) } : { kind: 'ok' };
     return { record: { stageId: id, startNs: start, endNs: end, latencyNs: end - start, outcome }, error, reason };
-  }
-
-  #flushBatchEvents(): void {
-    this.#batchRejected.flush();
-    this.#batchTimeouts.flush();
-    this.#batchInFlight.flush();
   }
 
   #recordLatencies(records: readonly StageRecord[]): void {
@@ -918,7 +984,7 @@ export class Feed {
     if (this.#outputs.length >= this.#r.sinkQueueCapacity) {
       this.#m.dropped++;
       out.frame?.release();
-      this.#emit({ type: 'SinkBackpressure', feedId: this.id, outputsDropped: 1 });
+      this.#sinkDrops.add(1);
       return;
     }
     this.#outputs.push(out);
@@ -986,10 +1052,18 @@ function release(frame: FrameEnvelope): void {
   if (!frame.isReleased) frame.release();
 }
 
-/** Errors that a restart cannot fix: bad config, refused by policy, unsupported here. */
+/**
+ * Media failures that a restart cannot fix: refused by policy, unsupported here, a file or
+ * device that does not exist (`SourceNotFound`), credentials the server refused (`Unauthorized`:
+ * retrying a wrong password also locks camera accounts). `@nv/media` raises these at once,
+ * without reconnecting; the feed stops `Fatal` with the kind instead of restarting.
+ */
+const PERMANENT_MEDIA_KINDS: ReadonlySet<string> = new Set(['CustomPipelineRejected', 'InsecureRtspRejected', 'Unsupported', 'Unauthorized', 'SourceNotFound']);
+
+/** Errors that a restart cannot fix: bad config, and the {@link PERMANENT_MEDIA_KINDS}. */
 function isPermanent(e: unknown): boolean {
   if (ConfigError.isInstance(e)) return true;
-  return MediaError.isInstance(e) && (e.kind === 'CustomPipelineRejected' || e.kind === 'InsecureRtspRejected' || e.kind === 'Unsupported');
+  return MediaError.isInstance(e) && PERMANENT_MEDIA_KINDS.has(e.kind);
 }
 
 function describe(e: unknown): string {
@@ -997,11 +1071,11 @@ function describe(e: unknown): string {
   return e instanceof Error ? e.message : String(e);
 }
 
-function abortableDelay(ms: number, signal: AbortSignal): Promise<void> {
+function abortableDelay(clock: Clock, ms: number, signal: AbortSignal): Promise<void> {
   if (ms <= 0 || signal.aborted) return Promise.resolve();
   return new Promise((resolve) => {
-    const t = setTimeout(() => { signal.removeEventListener('abort', onAbort); resolve(); }, ms);
-    const onAbort = () => { clearTimeout(t); resolve(); };
+    const t = clock.setTimeout(() => { signal.removeEventListener('abort', onAbort); resolve(); }, ms);
+    const onAbort = () => { clock.clearTimeout(t); resolve(); };
     signal.addEventListener('abort', onAbort, { once: true });
   });
 }

@@ -22,11 +22,11 @@ export { MediaSource, mediaDiagnostics } from '@nv/media';
 export type { MediaSourceOptions, MediaEvent, OutputOptions } from '@nv/media';
 export {
   BBox, AffineTransform2D, StageError, MediaError, ConfigError, RuntimeError, TypedMetadata, metadataKey, detectionId, trackId,
-  HEALTH_EVENT_TYPES, SOURCE_DISCONTINUITY,
+  HEALTH_EVENT_TYPES, SOURCE_DISCONTINUITY, ManualClock, realClock, stopErrorOf,
 } from '@nv/core';
 export type {
-  HealthEvent, HealthEventType, FeedId, MonotonicTs, WallTs, SourceSpec, SourceSpecInput, BatchMetrics, QueueTelemetry, StopReason, DiscontinuityKind,
-  SourceDiscontinuityInfo, FeedStep, Straggler,
+  HealthEvent, HealthEventType, FeedId, MonotonicTs, WallTs, SourceSpec, SourceSpecInput, BatchMetrics, QueueTelemetry, StopReason, StopError, DiscontinuityKind,
+  SourceDiscontinuityInfo, FeedStep, Straggler, Clock, ClockTimer, ClockTimerOptions, CustomPipelinePolicy,
 } from '@nv/core';
 export type { FrameEnvelope, FrameSource, FrameSourceEvent, FrameSourceStats, PixelFormat } from '@nv/frame';
 export { createDetection, createTrack, createObservation, stageOutput, signal, skip } from '@nv/perception';

@@ -3,8 +3,8 @@
  * orderly, draining shutdown.
  */
 import {
-  ConfigError, InvalidArgumentError, RuntimeError, parseSourceSpec, isInsecureRtsp,
-  MediaError, type FeedId, type HealthEvent, type QueueTelemetry,
+  ConfigError, InvalidArgumentError, RuntimeError, parseSourceSpec, isInsecureRtsp, realClock,
+  MediaError, type Clock, type ClockTimer, type FeedId, type HealthEvent, type QueueTelemetry,
 } from '@nv/core';
 import type { BatchProcessor } from '@nv/perception';
 import { BatchCoordinator, resolveBatchConfig, type BatchConfig, type BatchHandle } from './batch.js';
@@ -19,6 +19,20 @@ export interface RuntimeOptions {
   readonly maxFeeds?: number;
   /** Buffer of each health subscription (default 256; oldest dropped and counted when full). */
   readonly healthCapacity?: number;
+  /**
+   * The host clock everything timer-driven reads and schedules with: each feed's no-frame
+   * watchdog, throttled health events, stage and view-poll deadlines, restart delays and windows,
+   * stop and shutdown timeouts, and the batch coordinators' timers; stage latencies and
+   * provenance times too. Default {@link realClock} (`performance.now()` and host timers). Tests
+   * pass a `ManualClock` (`@nv/core`) and move time themselves.
+   * @example
+   * ```ts
+   * const clock = new ManualClock();
+   * const rt = new Runtime({ clock });
+   * clock.advance(2000); // a 2 s restart delay is over
+   * ```
+   */
+  readonly clock?: Clock;
 }
 
 /** A handle on a running feed. */
@@ -85,17 +99,24 @@ export class Runtime {
   readonly #batches = new Map<string, BatchCoordinator>();
   readonly #bus: HealthBus;
   readonly #maxFeeds: number;
-  readonly #started = performance.now();
+  readonly #clock: Clock;
+  readonly #started: number;
   #nextId = 1;
   #shuttingDown = false;
   #shutdown: Promise<void> | undefined;
 
-  /** @throws {InvalidArgumentError} on non-positive limits */
+  /** @throws {InvalidArgumentError} on non-positive limits or a clock without `now`/`setTimeout`/`clearTimeout` */
   constructor(options: RuntimeOptions = {}) {
     this.#maxFeeds = options.maxFeeds ?? 64;
     const cap = options.healthCapacity ?? 256;
     if (!Number.isInteger(this.#maxFeeds) || this.#maxFeeds < 1) throw new InvalidArgumentError('maxFeeds', 'a positive integer', this.#maxFeeds);
     if (!Number.isInteger(cap) || cap < 1) throw new InvalidArgumentError('healthCapacity', 'a positive integer', cap);
+    const clock = options.clock ?? realClock;
+    if (clock === null || typeof clock !== 'object' || typeof clock.now !== 'function' || typeof clock.setTimeout !== 'function' || typeof clock.clearTimeout !== 'function') {
+      throw new InvalidArgumentError('clock', 'a Clock (now, setTimeout, clearTimeout)', clock);
+    }
+    this.#clock = clock;
+    this.#started = clock.now();
     this.#bus = new HealthBus(cap);
   }
 
@@ -118,7 +139,7 @@ export class Runtime {
       throw ConfigError.invalidPolicy(`batch '${resolved.batch.processorId}' was not created by this runtime (use runtime.createBatch)`, 'pipeline.batch');
     }
     if (typeof config.source !== 'function') checkSourcePolicy(config);
-    const feed = new Feed(this.#nextId, resolved, (e) => this.#bus.emit(e));
+    const feed = new Feed(this.#nextId, resolved, (e) => this.#bus.emit(e), this.#clock);
     this.#nextId++;
     this.#feeds.set(feed.id, feed);
     return this.#handle(feed);
@@ -141,7 +162,7 @@ export class Runtime {
       throw new InvalidArgumentError('processor', 'a BatchProcessor with a non-empty id and process(entries)', processor);
     }
     if (this.#batches.has(processor.id)) throw ConfigError.duplicateBatchProcessorId(processor.id);
-    const coord = new BatchCoordinator(processor, resolveBatchConfig(config), (e) => this.#bus.emit(e));
+    const coord = new BatchCoordinator(processor, resolveBatchConfig(config), (e) => this.#bus.emit(e), this.#clock);
     this.#batches.set(processor.id, coord); // reserve the id while onStart runs
     try {
       await coord.start();
@@ -180,7 +201,7 @@ export class Runtime {
   health(): HealthSubscription { return this.#bus.subscribe(); }
 
   /** Milliseconds since the runtime was created. */
-  uptimeMs(): number { return performance.now() - this.#started; }
+  uptimeMs(): number { return this.#clock.now() - this.#started; }
 
   /** Every feed's and batch processor's diagnostics, at one instant. */
   diagnostics(): RuntimeDiagnostics {
@@ -208,14 +229,15 @@ export class Runtime {
 
   async #doShutdown(timeoutMs: number): Promise<void> {
     this.#shuttingDown = true;
-    const deadline = performance.now() + timeoutMs;
+    const clock = this.#clock;
+    const deadline = clock.now() + timeoutMs;
     const feeds = [...this.#feeds.values()];
     await Promise.all(feeds.map((f) => f.stop({ kind: 'UserRequested' }, timeoutMs)));
-    let timer: NodeJS.Timeout | undefined;
-    const left = Math.max(0, deadline - performance.now());
+    let timer: ClockTimer | undefined;
+    const left = Math.max(0, deadline - clock.now());
     const batches = Promise.all([...this.#batches.values()].map((b) => b.stop().catch(() => undefined)));
-    await Promise.race([batches, new Promise<void>((r) => { timer = setTimeout(r, left); })]);
-    clearTimeout(timer);
+    await Promise.race([batches, new Promise<void>((r) => { timer = clock.setTimeout(r, left); })]);
+    clock.clearTimeout(timer);
     this.#bus.closeAll();
   }
 

@@ -47,7 +47,7 @@ export {
   DEFAULT_STABILITY_OPTIONS, resolveStabilityOptions, initialStability, nextStability, StabilityTracker,
 } from './stability.js';
 export type { StabilityOptions, StabilityState, StabilityInput } from './stability.js';
-export { ViewSystem } from './view-system.js';
+export { ViewSystem, DEFAULT_POLL_TIMEOUT_MS } from './view-system.js';
 export type { MotionPollContext, ViewStateProvider, ViewEvent, ViewUpdate, ViewSystemOptions } from './view-system.js';
 export { ViewBoundContext } from './bound-context.js';
 export type { BoundContextValidity } from './bound-context.js';

@@ -1,5 +1,5 @@
 import { describe, it, expect } from 'vitest';
-import { AffineTransform2D, ConfigError, InvalidArgumentError, ViewError, monotonicTs } from '@nv/core';
+import { AffineTransform2D, ConfigError, InvalidArgumentError, ManualClock, ViewError, monotonicTs } from '@nv/core';
 import type { MonotonicTs } from '@nv/core';
 import type { EpochPolicy, EpochPolicyContext } from './epoch-policy.js';
 import { DefaultEpochPolicy, continueDecision, segmentDecision } from './epoch-policy.js';
@@ -9,7 +9,7 @@ import { globalTransformEstimate } from './transform.js';
 import type { TransitionPhase } from './transition.js';
 import { nextTransitionPhase } from './transition.js';
 import type { MotionPollContext, ViewStateProvider, ViewUpdate } from './view-system.js';
-import { ViewSystem } from './view-system.js';
+import { DEFAULT_POLL_TIMEOUT_MS, ViewSystem } from './view-system.js';
 
 const FRAME_NS = 33_000_000;
 const ts = (i: number): MonotonicTs => monotonicTs(i * FRAME_NS);
@@ -425,5 +425,103 @@ describe('ViewSystem — observed camera', () => {
     expect(u.decision).toEqual({ kind: 'continue' });
     expect(u.snapshot.epoch).toBe(1);
     expect(u.snapshot.motion).toEqual({ kind: 'unknown' });
+  });
+});
+
+describe('ViewSystem — poll deadline', () => {
+  /** Lets promise continuations (and the view's own chain) run. */
+  const settle = async (): Promise<void> => { for (let i = 0; i < 5; i++) await new Promise<void>((r) => setImmediate(r)); };
+  const stable = (): MotionReport => ({ frameTransform: est(AffineTransform2D.IDENTITY) });
+
+  it('a poll that never settles: past pollTimeoutMs the frame gets an empty report (Unknown/Degraded), a PollTimeout providerError, and a count', async () => {
+    const clock = new ManualClock();
+    let settleLate: ((r: MotionReport) => void) | undefined;
+    const provider = scripted([stable(), () => new Promise<MotionReport>((r) => { settleLate = r; }), stable()]);
+    const view = new ViewSystem<string>({ mode: 'observed', provider, pollTimeoutMs: 500, clock });
+    const [first] = await runAll(view, 1);
+    expect(first!.snapshot.validity.kind).toBe('valid');
+    expect(clock.pendingTimers).toBe(0); // a poll that answered in time leaves no timer behind
+
+    let result: ViewUpdate | undefined;
+    void view.update(ts(1), 'frame-1').then((u) => { result = u; });
+    await settle();
+    clock.advance(499);
+    await settle();
+    expect(result).toBeUndefined(); // still waiting: the deadline is not over
+    clock.advance(1);
+    await settle();
+    expect(result!.snapshot.motion).toEqual({ kind: 'unknown' });
+    expect(result!.snapshot.validity).toEqual({ kind: 'degraded', reason: 'unknown' });
+    const err = (result!.events.find((e) => e.type === 'providerError') as { error: ViewError } | undefined)?.error;
+    expect(ViewError.isInstance(err)).toBe(true);
+    expect(err!.kind).toBe('PollTimeout');
+    expect(err!.message).toContain('500 ms');
+    expect(result!.events.some((e) => e.type === 'degraded')).toBe(true);
+    expect(view.pollTimeouts).toBe(1);
+
+    // While the late poll is out, the provider is not called again: the next frame is empty at once (no time passes).
+    const u2 = await view.update(ts(2), 'frame-2');
+    expect(provider.calls).toHaveLength(2);
+    expect(u2.snapshot.motion).toEqual({ kind: 'unknown' });
+    expect(view.pollTimeouts).toBe(2);
+
+    // The late result arrives: it is discarded (the view does not change), and the provider is polled again.
+    const before = view.snapshot;
+    settleLate!(stable());
+    await settle();
+    expect(view.snapshot).toBe(before);
+    const u3 = await view.update(ts(3), 'frame-3');
+    expect(provider.calls).toHaveLength(3);
+    expect(provider.calls[2]!.frame).toBe('frame-3');
+    expect(u3.snapshot.motion.kind).not.toBe('unknown');
+    expect(view.pollTimeouts).toBe(2);
+  });
+
+  it('a provider that rejects late is discarded the same way; pollTimeoutMs 0 means no deadline', async () => {
+    const clock = new ManualClock();
+    let rejectLate: ((e: Error) => void) | undefined;
+    const view = new ViewSystem<string>({
+      mode: 'observed', clock, pollTimeoutMs: 10,
+      provider: scripted([() => new Promise<MotionReport>((_, reject) => { rejectLate = reject; }), stable()]),
+    });
+    const p = view.update(ts(0), 'a');
+    await settle();
+    clock.advance(10);
+    expect((await p).events.map((e) => e.type === 'providerError' && e.error.kind)).toContain('PollTimeout');
+    rejectLate!(new Error('too late'));
+    await settle();
+    expect((await view.update(ts(1), 'b')).events.filter((e) => e.type === 'providerError')).toEqual([]);
+
+    let answer: ((r: MotionReport) => void) | undefined;
+    const patient = new ViewSystem<string>({ mode: 'observed', clock, pollTimeoutMs: 0, provider: scripted([() => new Promise<MotionReport>((r) => { answer = r; })]) });
+    let done = false;
+    const q = patient.update(ts(0), 'c').then((u) => { done = true; return u; });
+    await settle();
+    clock.advance(3_600_000);
+    await settle();
+    expect(done).toBe(false);
+    expect(clock.pendingTimers).toBe(0);
+    answer!(stable());
+    expect((await q).snapshot.validity.kind).toBe('valid');
+    expect(patient.pollTimeouts).toBe(0);
+  });
+
+  it('the default deadline is 1000 ms; a bad pollTimeoutMs or clock is refused', async () => {
+    expect(DEFAULT_POLL_TIMEOUT_MS).toBe(1000);
+    const clock = new ManualClock();
+    const view = new ViewSystem<string>({ mode: 'observed', clock, provider: scripted([() => new Promise<MotionReport>(() => { /* never */ })]) });
+    let result: ViewUpdate | undefined;
+    void view.update(ts(0), 'a').then((u) => { result = u; });
+    await settle();
+    clock.advance(999);
+    await settle();
+    expect(result).toBeUndefined();
+    clock.advance(1);
+    await settle();
+    expect(result!.snapshot.motion).toEqual({ kind: 'unknown' });
+    for (const bad of [-1, Number.NaN, Infinity, '5' as never]) {
+      expect(() => new ViewSystem({ mode: 'observed', provider: scripted([]), pollTimeoutMs: bad })).toThrow(InvalidArgumentError);
+    }
+    expect(() => new ViewSystem({ mode: 'observed', provider: scripted([]), clock: { now: () => 0 } as never })).toThrow(/clock/);
   });
 });

@@ -3,8 +3,8 @@
  *
  * @packageDocumentation
  */
-import { ConfigError, InvalidArgumentError, ViewError, parseCameraMode } from '@nv/core';
-import type { AffineTransform2D, CameraMode, DurationNs, MonotonicTs, NvError } from '@nv/core';
+import { ConfigError, InvalidArgumentError, ViewError, parseCameraMode, realClock } from '@nv/core';
+import type { AffineTransform2D, CameraMode, Clock, ClockTimer, DurationNs, MonotonicTs, NvError } from '@nv/core';
 import type { MotionSource } from './camera-motion.js';
 import { noneSource } from './camera-motion.js';
 import type { ViewEpoch } from './epoch.js';
@@ -69,6 +69,10 @@ export type ViewEvent =
 
 const NO_EVENTS: readonly ViewEvent[] = Object.freeze([]);
 
+function isThenable(v: unknown): v is PromiseLike<unknown> {
+  return v !== null && (typeof v === 'object' || typeof v === 'function') && typeof (v as { then?: unknown }).then === 'function';
+}
+
 /** Result of one {@link ViewSystem.update} (or {@link ViewSystem.restart}). */
 export interface ViewUpdate {
   /** The view for this frame (the same object as before when nothing changed). */
@@ -97,7 +101,24 @@ export interface ViewSystemOptions<F = unknown> {
   readonly motion?: Partial<MotionStateOptions> | undefined;
   /** Stability-score options (see {@link nextStability}). */
   readonly stability?: Partial<StabilityOptions> | undefined;
+  /**
+   * Deadline of one provider `poll`, in ms (default 1000; 0 = none). A poll that has not settled
+   * by then is treated as an empty report (Unknown motion, Degraded validity — never Stable),
+   * reported as a `providerError` event with `ViewError` kind `PollTimeout` and counted in
+   * {@link ViewSystem.pollTimeouts}; its late result is discarded. Until that late poll settles
+   * the provider is not called again: each frame meanwhile gets the empty report at once (and
+   * is counted too), so a provider that never answers costs each frame nothing and holds at
+   * most one pending call.
+   */
+  readonly pollTimeoutMs?: number | undefined;
+  /** Time source of the poll deadline (default {@link realClock}). */
+  readonly clock?: Clock | undefined;
 }
+
+/** Default {@link ViewSystemOptions.pollTimeoutMs}. */
+export const DEFAULT_POLL_TIMEOUT_MS = 1000;
+
+const TIMED_OUT: unique symbol = Symbol('nv.view.pollTimedOut');
 
 interface Episode {
   readonly frames: number;
@@ -117,9 +138,9 @@ function checkTs(ts: unknown): MonotonicTs {
  * stability 1.0, and neither epoch nor version changes within a session; `update` returns
  * the same snapshot every frame with `decision: undefined`.
  *
- * **Observed** cameras, each frame: poll the provider; validate the report (a throwing
- * provider or an invalid report is treated as an *empty* report and reported as a
- * `providerError` event); derive the motion source; compute the motion state; advance the
+ * **Observed** cameras, each frame: poll the provider, under a deadline (`pollTimeoutMs`,
+ * default 1 s); validate the report (a throwing provider, an invalid report or a poll past its
+ * deadline is treated as an *empty* report and reported as a `providerError` event); derive the motion source; compute the motion state; advance the
  * transition phase; accumulate the motion episode; consult the epoch policy (every frame);
  * then apply the decision:
  *
@@ -168,6 +189,11 @@ export class ViewSystem<F = unknown> {
   #tail: Promise<unknown> = Promise.resolve();
   /** The fixed-camera update for the current snapshot (reused frame after frame). */
   #fixed: ViewUpdate | undefined;
+  readonly #pollTimeoutMs: number;
+  readonly #clock: Clock;
+  /** A poll that missed its deadline and has not settled yet: the provider is not called again until it does. */
+  #latePoll = false;
+  #pollTimeouts = 0;
 
   /**
    * Creates the view system for one feed.
@@ -193,6 +219,16 @@ export class ViewSystem<F = unknown> {
     if (!isObject(policy) || typeof policy.decide !== 'function') {
       throw new InvalidArgumentError('policy', 'an object with a decide(ctx) method', policy);
     }
+    const pollTimeoutMs = options.pollTimeoutMs ?? DEFAULT_POLL_TIMEOUT_MS;
+    if (typeof pollTimeoutMs !== 'number' || !Number.isFinite(pollTimeoutMs) || pollTimeoutMs < 0) {
+      throw new InvalidArgumentError('pollTimeoutMs', 'finite milliseconds >= 0 (0 = no deadline)', pollTimeoutMs);
+    }
+    const clock = options.clock ?? realClock;
+    if (!isObject(clock) || typeof clock.now !== 'function' || typeof clock.setTimeout !== 'function' || typeof clock.clearTimeout !== 'function') {
+      throw new InvalidArgumentError('clock', 'a Clock (now, setTimeout, clearTimeout)', clock);
+    }
+    this.#pollTimeoutMs = pollTimeoutMs;
+    this.#clock = clock;
     this.#provider = provider;
     this.#policy = policy;
     this.#motionOptions = resolveMotionStateOptions(options.motion ?? {});
@@ -204,6 +240,13 @@ export class ViewSystem<F = unknown> {
 
   /** The current view. */
   get snapshot(): ViewSnapshot { return this.#snapshot; }
+
+  /**
+   * Frames whose provider report was replaced by an empty one because the provider did not
+   * answer within `pollTimeoutMs` (the poll that timed out, and each frame while it was still
+   * pending). Cumulative over the view system's life.
+   */
+  get pollTimeouts(): number { return this.#pollTimeouts; }
 
   /**
    * Runs the view system for one frame (see the class documentation).
@@ -276,8 +319,19 @@ export class ViewSystem<F = unknown> {
   async #observe(ts: MonotonicTs, frame: F): Promise<ViewUpdate> {
     const events: ViewEvent[] = [];
     let report: MotionReport;
+    if (this.#latePoll) {
+      // The last poll is still out past its deadline: do not pile calls on a stuck provider.
+      this.#pollTimeouts++;
+      return this.#apply(ts, EMPTY_MOTION_REPORT, events);
+    }
     try {
-      const raw = await this.#provider!.poll({ ts, frame, previousView: this.#snapshot });
+      const raw = await this.#poll({ ts, frame, previousView: this.#snapshot });
+      if (raw === TIMED_OUT) {
+        this.#pollTimeouts++;
+        const error = ViewError.pollTimeout(this.#pollTimeoutMs);
+        events.push({ type: 'providerError', error, cause: undefined });
+        return this.#apply(ts, EMPTY_MOTION_REPORT, events);
+      }
       report = validateMotionReport(raw);
     } catch (e) {
       const error = ViewError.isInstance(e)
@@ -287,6 +341,27 @@ export class ViewSystem<F = unknown> {
       report = EMPTY_MOTION_REPORT;
     }
     return this.#apply(ts, report, events);
+  }
+
+  /** Calls the provider under the poll deadline: resolves its report, or {@link TIMED_OUT} (the late result is discarded). */
+  #poll(ctx: MotionPollContext<F>): Promise<unknown> {
+    const out: unknown = this.#provider!.poll(ctx);
+    const limit = this.#pollTimeoutMs;
+    if (limit <= 0 || !isThenable(out)) return Promise.resolve(out);
+    return new Promise((resolve, reject) => {
+      let timer: ClockTimer | undefined;
+      let done = false;
+      timer = this.#clock.setTimeout(() => {
+        if (done) return;
+        done = true;
+        this.#latePoll = true;
+        resolve(TIMED_OUT);
+      }, limit);
+      out.then(
+        (v) => { if (done) { this.#latePoll = false; return; } done = true; this.#clock.clearTimeout(timer); timer = undefined; resolve(v); },
+        (e: unknown) => { if (done) { this.#latePoll = false; return; } done = true; this.#clock.clearTimeout(timer); timer = undefined; reject(e); },
+      );
+    });
   }
 
   #apply(ts: MonotonicTs, report: MotionReport, events: ViewEvent[]): ViewUpdate {
