@@ -3,6 +3,7 @@
 #include "decode_policy.h"
 
 #include <chrono>
+#include <cstdlib>
 #include <cstring>
 #include <utility>
 
@@ -13,6 +14,9 @@ std::atomic<int64_t> NativeSource::live_sources{0};
 namespace {
 
 std::string ToStr(const gchar* s) { return s ? std::string(s) : std::string(); }
+
+// Seeks of a resumed session: frame-accurate, flushing what was prerolled.
+constexpr GstSeekFlags kResumeSeekFlags = static_cast<GstSeekFlags>(GST_SEEK_FLAG_FLUSH | GST_SEEK_FLAG_ACCURATE);
 
 // Whether a dynamically added pad carries video (raw, encoded, or RTP media=video); unknown caps count as video.
 bool IsVideoPad(GstPad* pad) {
@@ -79,6 +83,24 @@ NativeSource::NativeSource(const Napi::CallbackInfo& info) : Napi::ObjectWrap<Na
   else if (policy == "block") policy_ = Policy::kBlock;
   else throw Napi::RangeError::New(env, "NativeSource: queue.policy must be dropOldest, dropNewest or block");
   loop_ = opts.Get("loop").ToBoolean().Value();
+  if (opts.Get("resume").IsObject()) {
+    Napi::Object resume = opts.Get("resume").As<Napi::Object>();
+    if (!resume.Get("afterTs").IsNumber()) {
+      throw Napi::TypeError::New(env, "NativeSource: resume.afterTs must be a number");
+    }
+    const double after = resume.Get("afterTs").As<Napi::Number>().DoubleValue();
+    if (!(after >= 0) || after > 9.2e18) {
+      throw Napi::RangeError::New(env, "NativeSource: resume.afterTs must be a timestamp >= 0 (ns)");
+    }
+    if (loop_) throw Napi::RangeError::New(env, "NativeSource: resume is not supported with loop");
+    resume_after_ = static_cast<int64_t>(after);
+    resume_seek_ = resume.Get("seek").ToBoolean().Value();
+#ifdef NV_TEST_HOOKS
+    // Test hook: shifts the resume seek target, to make a demuxer land after the frame sought.
+    const char* bias = std::getenv("NV_TEST_RESUME_SEEK_BIAS_NS");
+    if (bias != nullptr) resume_seek_bias_ = std::strtoll(bias, nullptr, 10);
+#endif
+  }
   bool sync = false;
   if (opts.Get("appsink").IsObject()) sync = opts.Get("appsink").As<Napi::Object>().Get("sync").ToBoolean().Value();
 
@@ -152,7 +174,13 @@ NativeSource::NativeSource(const Napi::CallbackInfo& info) : Napi::ObjectWrap<Na
                  "enable-last-sample", FALSE, nullptr);
     GstAppSinkCallbacks cb{};
     cb.new_sample = &NativeSource::OnNewSample;
+    if (resume_seek_) cb.new_preroll = &NativeSource::OnNewPreroll;
     gst_app_sink_set_callbacks(GST_APP_SINK(appsink_), &cb, this, nullptr);
+    if (resume_seek_) {
+      GstPad* sinkpad = gst_element_get_static_pad(appsink_, "sink");
+      gst_pad_add_probe(sinkpad, GST_PAD_PROBE_TYPE_EVENT_FLUSH, &NativeSource::OnSinkFlush, this, nullptr);
+      gst_object_unref(sinkpad);
+    }
     gst_bin_add(GST_BIN(pipeline_), appsink_);
     chain.push_back(appsink_);
     for (size_t i = 0; i + 1 < chain.size(); i++) {
@@ -212,6 +240,80 @@ GstFlowReturn NativeSource::OnNewSample(GstAppSink* sink, gpointer user_data) {
   return self->stopping_ ? GST_FLOW_FLUSHING : GST_FLOW_OK;
 }
 
+GstFlowReturn NativeSource::OnNewPreroll(GstAppSink* sink, gpointer user_data) {
+  auto* self = static_cast<NativeSource*>(user_data);
+  if (self->first_pts_ >= 0) return GST_FLOW_OK;  // only the session's very first frame matters
+  GstSample* sample = gst_app_sink_pull_preroll(sink);  // transfer full; available at once here
+  if (sample == nullptr) return GST_FLOW_OK;
+  GstBuffer* buf = gst_sample_get_buffer(sample);
+  if (buf != nullptr && GST_BUFFER_PTS_IS_VALID(buf)) {
+    const GstClockTime pts = GST_BUFFER_PTS(buf);
+    self->first_pts_ = static_cast<int64_t>(pts);  // the base of raw ts, exactly as a fresh session's
+    const GstSegment* seg = gst_sample_get_segment(sample);
+    const guint64 st = seg != nullptr ? gst_segment_to_stream_time(seg, GST_FORMAT_TIME, pts) : GST_CLOCK_TIME_NONE;
+    self->resume_first_stream_.store(static_cast<int64_t>(GST_CLOCK_TIME_IS_VALID(st) ? st : pts));
+  }
+  gst_sample_unref(sample);
+  return GST_FLOW_OK;
+}
+
+GstPadProbeReturn NativeSource::OnSinkFlush(GstPad* /*pad*/, GstPadProbeInfo* info, gpointer user_data) {
+  GstEvent* ev = GST_PAD_PROBE_INFO_EVENT(info);
+  if (ev != nullptr && GST_EVENT_TYPE(ev) == GST_EVENT_FLUSH_STOP) static_cast<NativeSource*>(user_data)->flushes_++;
+  return GST_PAD_PROBE_OK;
+}
+
+void NativeSource::SeekForResume() {
+  int expected = kResumeAwaitPreroll;
+  if (!resume_phase_.compare_exchange_strong(expected, kResumeDone)) return;
+  Event ev{"resume", {}, {}};
+  ev.num["afterTs"] = static_cast<double>(resume_after_);
+  gboolean seekable = FALSE;
+  GstQuery* q = gst_query_new_seeking(GST_FORMAT_TIME);
+  if (gst_element_query(pipeline_, q)) gst_query_parse_seeking(q, nullptr, &seekable, nullptr, nullptr);
+  gst_query_unref(q);
+  const int64_t first = resume_first_stream_.load();
+  bool seeked = false;
+  // No lock is held across a seek: a flushing seek may wait for the streaming thread (here it
+  // cannot, as nothing has been rendered yet), and Stop() must never wait for a seek.
+  if (seekable && first >= 0) {
+    const int64_t target = first + resume_after_ + resume_seek_bias_;
+    resume_seeked_.store(true);
+    seeked = gst_element_seek(pipeline_, 1.0, GST_FORMAT_TIME, kResumeSeekFlags, GST_SEEK_TYPE_SET,
+                              static_cast<guint64>(target), GST_SEEK_TYPE_NONE, GST_CLOCK_TIME_NONE);
+    if (!seeked) resume_seeked_.store(false);
+    ev.num["target"] = static_cast<double>(target);
+  }
+  // Not seekable, no timestamps, or refused: play from the start; Enqueue drops the frames up to afterTs.
+  ev.str["mode"] = seeked ? "seek" : !seekable ? "notSeekable" : first < 0 ? "noTimestamps" : "seekRefused";
+  {
+    std::lock_guard<std::mutex> lock(play_mu_);  // never PLAYING after Stop(), nor while paused
+    if (!stopped_ && want_playing_) gst_element_set_state(pipeline_, GST_STATE_PLAYING);
+  }
+  PushEvent(std::move(ev));
+}
+
+void NativeSource::SeekBackForResume() {
+  if (stopped_.load() || seek_back_tried_.exchange(true)) return;
+  // Unlocked: this flushing seek waits for the streaming thread, which under `block` may wait
+  // for JS to pull a frame; JS must stay free to pull, pause or stop meanwhile.
+  const int64_t first = resume_first_stream_.load();
+  bool ok = false;
+  if (first >= 0) {
+    GstEvent* seek = gst_event_new_seek(1.0, GST_FORMAT_TIME, kResumeSeekFlags, GST_SEEK_TYPE_SET,
+                                        static_cast<guint64>(first), GST_SEEK_TYPE_NONE, GST_CLOCK_TIME_NONE);
+    // An EOS of the overshooting segment may already wait on the bus: only this seek's counts.
+    seek_back_seqnum_.store(gst_event_get_seqnum(seek));
+    ok = gst_element_send_event(pipeline_, seek);  // takes the event
+    if (!ok) seek_back_seqnum_.store(GST_SEQNUM_INVALID);
+  }
+  // Failed (the pipeline cannot seek): stop discarding and go on from here, reported as such.
+  if (!ok) flushes_++;
+  Event ev{"resume", {{"mode", ok ? "seekBack" : "seekBackFailed"}}, {}};
+  ev.num["afterTs"] = static_cast<double>(resume_after_);
+  PushEvent(std::move(ev));
+}
+
 void NativeSource::Enqueue(GstSample* sample) {
   GstCaps* caps = gst_sample_get_caps(sample);
   if (caps == nullptr) { gst_sample_unref(sample); return; }
@@ -241,6 +343,35 @@ void NativeSource::Enqueue(GstSample* sample) {
   if (first_pts_ < 0 && pts >= 0) first_pts_ = pts;
   int64_t ts = pts >= 0 ? (pts - first_pts_) + loop_offset_ : last_end_ts_;
   if (ts < last_end_ts_ - (dur > 0 ? dur : 0) && ts < 0) ts = last_end_ts_;
+  if (resume_after_ >= 0) {
+    bool skip = false;
+    if (discard_until_flush_ >= 0) {
+      // Still the overshooting segment until the seek back's FLUSH_STOP.
+      if (flushes_.load() == static_cast<uint64_t>(discard_until_flush_)) skip = true;
+      else discard_until_flush_ = -1;
+    }
+    if (!skip && !resume_checked_) {
+      resume_checked_ = true;
+      resume_frame_seen_.store(true);
+      if (ts > resume_after_) {
+        // The first frame must be the frame sought (or, without a seek, the first of the file),
+        // both at or before afterTs: a later one means frames may be missing. Seek back.
+        discard_until_flush_ = static_cast<int64_t>(flushes_.load());
+        skip = true;
+        GstBus* bus = gst_element_get_bus(pipeline_);
+        GstStructure* what = gst_structure_new_empty("nv-resume-seek-back");
+        gst_bus_post(bus, gst_message_new_application(GST_OBJECT(pipeline_), what));
+        gst_object_unref(bus);
+      }
+    }
+    if (skip || ts <= resume_after_) {
+      last_end_ts_ = ts + (dur > 0 ? dur : 0);
+      gst_sample_unref(sample);
+      std::lock_guard<std::mutex> lock(mu_);
+      resume_skipped_++;
+      return;
+    }
+  }
   auto item = FrameItem::Create(sample, vinfo_);
   if (!item) {
     PushEvent(Event{"error", {{"domain", "nv"}, {"message", "could not map video frame"}}, {}});
@@ -255,7 +386,8 @@ void NativeSource::Enqueue(GstSample* sample) {
   std::shared_ptr<FrameItem> evicted;
   {
     std::unique_lock<std::mutex> lock(mu_);
-    if (stopping_) return;
+    // Stopping: the frame is freed here, not left to the destructor (which counts a GC leak).
+    if (stopping_) { lock.unlock(); item->Free(false); return; }
     if (queue_.size() >= depth_) {
       if (policy_ == Policy::kDropOldest) {
         evicted = std::move(queue_.front());
@@ -268,7 +400,7 @@ void NativeSource::Enqueue(GstSample* sample) {
         return;
       } else {
         space_cv_.wait(lock, [this] { return stopping_ || queue_.size() < depth_; });
-        if (stopping_) return;
+        if (stopping_) { lock.unlock(); item->Free(false); return; }
       }
     }
     queue_.push_back(std::move(item));
@@ -381,6 +513,15 @@ void NativeSource::HandleBusMessage(GstMessage* msg) {
       break;
     }
     case GST_MESSAGE_EOS:
+      if (seek_back_seqnum_.load() != GST_SEQNUM_INVALID && gst_message_get_seqnum(msg) != seek_back_seqnum_.load()) {
+        break;  // the overshooting segment's end (see SeekBackForResume)
+      }
+      if (resume_seeked_.load() && !resume_frame_seen_.load() && seek_back_seqnum_.load() == GST_SEQNUM_INVALID) {
+        // A resume seek always finds at least the frame sought: an end without any frame means
+        // the seek overshot (possibly past the end) and frames may be missing.
+        SeekBackForResume();
+        if (seek_back_seqnum_.load() != GST_SEQNUM_INVALID) break;  // this EOS was the overshooting segment's
+      }
       if (loop_) {
         loop_restart_.store(true);
         if (!gst_element_seek_simple(pipeline_, GST_FORMAT_TIME, static_cast<GstSeekFlags>(GST_SEEK_FLAG_FLUSH | GST_SEEK_FLAG_KEY_UNIT), 0)) {
@@ -392,6 +533,14 @@ void NativeSource::HandleBusMessage(GstMessage* msg) {
         PushEvent(Event{"eos", {}, {}});
       }
       break;
+    case GST_MESSAGE_ASYNC_DONE:
+      if (GST_MESSAGE_SRC(msg) == GST_OBJECT(pipeline_) && resume_phase_.load() == kResumeAwaitPreroll) SeekForResume();
+      break;
+    case GST_MESSAGE_APPLICATION: {
+      const GstStructure* s = gst_message_get_structure(msg);
+      if (s != nullptr && gst_structure_has_name(s, "nv-resume-seek-back")) SeekBackForResume();
+      break;
+    }
     case GST_MESSAGE_STATE_CHANGED:
       if (GST_MESSAGE_SRC(msg) == GST_OBJECT(pipeline_)) {
         GstState old_state, new_state, pending;
@@ -531,24 +680,40 @@ Napi::Value NativeSource::Start(const Napi::CallbackInfo& info) {
   started_ = true;
   if (tsfn_live_ && !tsfn_ref_) { tsfn_.Ref(env); tsfn_ref_ = true; }
   bus_run_.store(true);
+  // A resumed file prerolls in PAUSED first; the bus thread seeks, then plays (SeekForResume).
+  if (resume_seek_) resume_phase_.store(kResumeAwaitPreroll);
   bus_thread_ = std::thread([this] { BusLoop(); });
-  const GstStateChangeReturn r = gst_element_set_state(pipeline_, GST_STATE_PLAYING);
+  GstStateChangeReturn r;
+  {
+    std::lock_guard<std::mutex> lock(play_mu_);
+    r = gst_element_set_state(pipeline_, resume_seek_ || !want_playing_ ? GST_STATE_PAUSED : GST_STATE_PLAYING);
+  }
   return Napi::Boolean::New(env, r != GST_STATE_CHANGE_FAILURE);
 }
 
 Napi::Value NativeSource::Pause(const Napi::CallbackInfo& info) {
+  std::lock_guard<std::mutex> lock(play_mu_);
+  want_playing_ = false;
   if (started_ && !stopped_) gst_element_set_state(pipeline_, GST_STATE_PAUSED);
   return info.Env().Undefined();
 }
 
 Napi::Value NativeSource::Resume(const Napi::CallbackInfo& info) {
-  if (started_ && !stopped_) gst_element_set_state(pipeline_, GST_STATE_PLAYING);
+  std::lock_guard<std::mutex> lock(play_mu_);
+  want_playing_ = true;
+  // While a resume seek is pending the bus thread plays once it has sought.
+  if (started_ && !stopped_ && resume_phase_.load() != kResumeAwaitPreroll) {
+    gst_element_set_state(pipeline_, GST_STATE_PLAYING);
+  }
   return info.Env().Undefined();
 }
 
 void NativeSource::StopInternal() {
   if (stopped_) return;
-  stopped_ = true;
+  {
+    std::lock_guard<std::mutex> lock(play_mu_);  // the bus thread no longer seeks or plays after this
+    stopped_ = true;
+  }
   {
     std::lock_guard<std::mutex> lock(mu_);
     stopping_ = true;
@@ -626,6 +791,7 @@ Napi::Value NativeSource::Stats(const Napi::CallbackInfo& info) {
   o.Set("pulled", Napi::Number::New(env, static_cast<double>(pulled_)));
   o.Set("dropped", Napi::Number::New(env, static_cast<double>(dropped_)));
   o.Set("eventsDropped", Napi::Number::New(env, static_cast<double>(events_dropped_)));
+  o.Set("resumeSkipped", Napi::Number::New(env, static_cast<double>(resume_skipped_)));
   return o;
 }
 

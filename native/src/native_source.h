@@ -6,13 +6,33 @@
 //  - GStreamer streaming thread(s): OnNewSample -> Enqueue (applies the policy; under
 //    `block` it waits for room, the one place a streaming thread waits, by design).
 //  - Bus thread (one per source, own loop over gst_bus_timed_pop): converts bus messages to
-//    Event records. Never calls JS.
+//    Event records, and performs a resumed session's seek (see "Resume" below). Never calls JS.
 //  - decodebin's child-bus hook (GuardDecodebinErrors) runs on whichever thread posts a message.
 //  - Both non-JS threads wake JS through one ThreadSafeFunction call, coalesced by an atomic
 //    flag, so at most one wake-up is pending. JS then drains with Pull/PollEvents.
 // Lifetime model: Stop() sets the pipeline to NULL (joins streaming threads), joins the bus
 // thread and frees queued frames; it is idempotent. Dispose() also releases the TSFN. The
 // destructor (GC) runs Stop/Dispose if JS did not.
+//
+// Resume (`options.resume = { afterTs, seek }`, FrameSource.resumeAfter): the session delivers
+// only frames whose raw ts (the same ts a fresh session gives the same frame: pts minus the
+// first frame's pts) is > afterTs; every earlier frame is dropped in Enqueue, before it is
+// mapped, and counted (`resumeSkipped`). With `seek`, Start() goes to PAUSED only; the first
+// preroll sample (new_preroll, streaming thread) gives the first frame's pts and stream time;
+// at the pipeline's ASYNC_DONE the bus thread seeks FLUSH|ACCURATE to first + afterTs, the
+// position of the frame taken last (the demuxer starts at the keyframe before it; the decoder
+// drops the frames before the segment start: measured on H.264 in MP4/MKV/TS/FLV/raw, exactly
+// that one frame reaches the appsink and is dropped here), and only then sets PLAYING, so no
+// frame is rendered from the old position. A pipeline that answers the seeking query "not
+// seekable", or refuses the seek, plays from the start: the drop in Enqueue alone gives the
+// same frames, after decoding the ones before.
+// Guard: the first frame of the session must be at or before afterTs (the frame sought, or
+// without a seek the file's first); if it is later, frames may be missing (a demuxer that
+// overshot), so the bus thread seeks back to the first frame and the drop does the rest: the
+// overshooting segment's frames are discarded until the appsink sees that seek's FLUSH_STOP,
+// and its EOS is ignored by seqnum. An EOS after the seek with no frame at all is an overshoot
+// too (past the end): same seek back. If seeking back fails, the session goes on from there
+// and says so (a `resume` event, mode `seekBackFailed`).
 #ifndef NV_NATIVE_SOURCE_H_
 #define NV_NATIVE_SOURCE_H_
 
@@ -64,6 +84,12 @@ class NativeSource : public Napi::ObjectWrap<NativeSource> {
   Napi::Value Stats(const Napi::CallbackInfo& info);       // [sync] queue/drop counters
 
   static GstFlowReturn OnNewSample(GstAppSink* sink, gpointer user_data);
+  static GstFlowReturn OnNewPreroll(GstAppSink* sink, gpointer user_data);  // resume only
+  static GstPadProbeReturn OnSinkFlush(GstPad* pad, GstPadProbeInfo* info, gpointer user_data);  // resume only
+  // [sync, bus thread] The resume seek at the first preroll (see "Resume" above).
+  void SeekForResume();
+  // [sync, bus thread] After an overshooting resume seek: back to the first frame.
+  void SeekBackForResume();
   static void OnPadAdded(GstElement* element, GstPad* pad, gpointer next_element);
   void Enqueue(GstSample* sample);
   void PushEvent(Event ev);
@@ -130,10 +156,28 @@ class NativeSource : public Napi::ObjectWrap<NativeSource> {
   std::atomic<bool> loop_restart_{false};
   bool loop_ = false;
 
+  // Resume (see "Resume" above). Set in the constructor, then read-only, except where noted.
+  int64_t resume_after_ = -1;              // raw ts; -1: no resume
+  bool resume_seek_ = false;
+  int64_t resume_seek_bias_ = 0;           // test hook (NV_TEST_HOOKS): added to the seek target
+  enum ResumePhase : int { kResumeNone = 0, kResumeAwaitPreroll = 1, kResumeDone = 2 };
+  std::atomic<int> resume_phase_{kResumeNone};
+  std::atomic<int64_t> resume_first_stream_{-1};  // stream time of the first frame (preroll)
+  std::atomic<bool> resume_seeked_{false};        // a resume seek was made
+  std::atomic<uint64_t> flushes_{0};              // FLUSH_STOPs seen by the appsink
+  std::atomic<guint32> seek_back_seqnum_{GST_SEQNUM_INVALID};  // after a seek back: the only EOS that counts
+  bool resume_checked_ = false;                   // streaming thread: first frame after the seek checked
+  std::atomic<bool> resume_frame_seen_{false};    // ... and the bus thread may read that it was
+  std::atomic<bool> seek_back_tried_{false};      // at most one seek back
+  int64_t discard_until_flush_ = -1;              // streaming thread: drop frames while flushes_ == this
+  uint64_t resume_skipped_ = 0;                   // under mu_
+  std::mutex play_mu_;                            // orders PLAYING/PAUSED between JS and the bus thread
+  bool want_playing_ = true;                      // under play_mu_
+
   std::thread bus_thread_;
   std::atomic<bool> bus_run_{false};
   bool started_ = false;
-  bool stopped_ = false;
+  std::atomic<bool> stopped_{false};  // written on the JS thread (under play_mu_), read by the bus thread too
   std::atomic<bool> decoder_reported_{false};
 
   std::mutex held_mu_;

@@ -61,7 +61,7 @@ export interface RawFrame {
 
 /** A bus or streaming event from the addon. */
 export interface RawEvent {
-  readonly type: 'caps' | 'decoder' | 'error' | 'warning' | 'eos' | 'loop' | 'state' | 'qos';
+  readonly type: 'caps' | 'decoder' | 'error' | 'warning' | 'eos' | 'loop' | 'state' | 'qos' | 'resume';
   readonly [key: string]: string | number;
 }
 
@@ -74,6 +74,8 @@ export interface RawStats {
   readonly pulled: number;
   readonly dropped: number;
   readonly eventsDropped: number;
+  /** Frames decoded but not delivered because they were at or before the resume point (`resume.afterTs`). */
+  readonly resumeSkipped: number;
 }
 
 /** Constructor options of the native source. */
@@ -82,6 +84,12 @@ export interface RawSourceOptions {
   readonly appsink: { readonly sync: boolean };
   readonly queue: { readonly depth: number; readonly policy: 'dropOldest' | 'dropNewest' | 'block' };
   readonly loop: boolean;
+  /**
+   * Deliver only frames whose raw ts is after `afterTs` (ns); with `seek`, seek there first
+   * (FLUSH|ACCURATE, falling back to decoding from the start when the pipeline cannot seek).
+   * Not allowed with `loop`. See native/src/native_source.h ("Resume").
+   */
+  readonly resume?: { readonly afterTs: number; readonly seek: boolean };
   readonly onWake: () => void;
 }
 

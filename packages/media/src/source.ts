@@ -4,8 +4,8 @@
  * for live sources — reconnection.
  */
 import {
-  ConfigError, MediaError, parseBackpressurePolicy, parseReconnectPolicy, parseSourceSpec, reconnectDelayMs, redactUrl,
-  type BackpressurePolicy, type CustomPipelinePolicy, type FeedId, type ReconnectPolicy, type SourceSpec,
+  ConfigError, InvalidArgumentError, MediaError, parseBackpressurePolicy, parseReconnectPolicy, parseSourceSpec, reconnectDelayMs, redactUrl,
+  type BackpressurePolicy, type CustomPipelinePolicy, type FeedId, type MonotonicTs, type ReconnectPolicy, type SourceSpec,
   feedId as toFeedId,
 } from '@nv/core';
 import type { FrameSource, FrameSourceEvent, PixelFormat } from '@nv/frame';
@@ -125,6 +125,8 @@ export class MediaSource implements FrameSource {
   #lastStats: RawStats | undefined;
   #decoder: { name: string | undefined; hardware: boolean } = { name: undefined, hardware: false };
   #pendingStart: { width: number; height: number; format: string; fps: number | undefined } | undefined;
+  /** Raw ts to resume after ({@link MediaSource.resumeAfter}); undefined: from the start. */
+  #resumeAfterTs: number | undefined;
 
   /**
    * Validates everything up front; nothing is opened until {@link MediaSource.start}.
@@ -190,6 +192,50 @@ export class MediaSource implements FrameSource {
     this.#openSession();
   }
 
+  /**
+   * {@inheritDoc FrameSource.resumeAfter}
+   *
+   * What this does per source kind (call it before {@link MediaSource.start}; the runtime calls
+   * it on the new source it creates for a restarted feed):
+   * - `file` (not looping): the source delivers exactly the frames whose `ts` is greater than
+   *   `ts`, with the same `ts` a fresh source gives them (the media position: pts minus the first
+   *   frame's pts) — none repeated, none skipped. It prerolls, seeks natively (FLUSH | ACCURATE
+   *   to the position of the frame at `ts`: H.264 decodes from the keyframe before it and the
+   *   decoder drops the frames before it), drops every frame at or before `ts` before it is
+   *   mapped (counted in `stats().resumeSkipped`; measured: 1, the frame at `ts` itself), and
+   *   only then plays. A file whose pipeline cannot seek (the seeking query says no, or the seek
+   *   is refused, e.g. a FIFO) plays from its start instead, with the same frames after decoding
+   *   the ones before `ts` (a `warning` event says so). A seek that lands after `ts` (the first
+   *   frame must be the one at `ts`) is detected and undone the same way, with a `warning`.
+   *   `seq` counts this session's frames from 0, as in any session.
+   * - a finite (non-live) `testPattern`: frames up to `ts` are generated and dropped.
+   * - live sources (`rtsp`, `v4l2`, a live `testPattern`) and `custom` pipelines: a no-op — there
+   *   is no past to resume into; they start from now.
+   * - a looping `file` (`loop: true`): a no-op — it starts from its beginning (its timestamps
+   *   restart at 0; the runtime's feed timeline still continues).
+   * @param ts - raw ts (ns) of the last frame taken from a previous source of the same spec
+   * @throws {InvalidArgumentError} when `ts` is not a finite number >= 0
+   * @throws {MediaError} `Unsupported` when the source was already started or stopped
+   * @example
+   * ```ts
+   * const next = new MediaSource({ kind: 'file', path: 'clip.mp4' });
+   * next.resumeAfter(lastFrame.ts); // continues with the frame after lastFrame
+   * for await (const f of next.frames()) f.release();
+   * ```
+   */
+  resumeAfter(ts: MonotonicTs): void {
+    if (typeof ts !== 'number' || !Number.isFinite(ts) || ts < 0) throw new InvalidArgumentError('ts', 'a raw timestamp (ns) >= 0', ts);
+    if (this.#state !== 'idle') throw MediaError.unsupported('resumeAfter must be called before start(): create a new MediaSource to resume');
+    if (!this.#resumable()) return;
+    this.#resumeAfterTs = ts;
+  }
+
+  /** Whether {@link MediaSource.resumeAfter} applies: finite, non-looping sources. */
+  #resumable(): boolean {
+    const s = this.spec;
+    return (s.kind === 'file' && !s.loop) || (s.kind === 'testPattern' && !s.live);
+  }
+
   /** Pauses a running pipeline (frames stop; nothing is torn down). */
   pause(): void { this.#native?.pause(); }
   /** Resumes after {@link MediaSource.pause}. */
@@ -211,7 +257,7 @@ export class MediaSource implements FrameSource {
 
   /** Queue and lifecycle counters. */
   stats(): MediaSourceStats {
-    const raw = this.#native?.stats() ?? this.#lastStats ?? { queued: 0, capacity: this.#policy.queueDepth, maxQueued: 0, pushed: 0, pulled: 0, dropped: 0, eventsDropped: 0 };
+    const raw = this.#native?.stats() ?? this.#lastStats ?? { queued: 0, capacity: this.#policy.queueDepth, maxQueued: 0, pushed: 0, pulled: 0, dropped: 0, eventsDropped: 0, resumeSkipped: 0 };
     return { ...raw, sessions: this.#sessions, delivered: this.#delivered };
   }
 
@@ -282,6 +328,7 @@ export class MediaSource implements FrameSource {
       native = new b.NativeSource({
         elements: built.elements, appsink: { sync: built.sync }, queue: { depth: this.#policy.queueDepth, policy: this.#policy.kind },
         loop: built.loop, onWake: () => this.#onWake(native),
+        ...(this.#resumeAfterTs !== undefined ? { resume: { afterTs: this.#resumeAfterTs, seek: this.spec.kind === 'file' } } : {}),
       });
     } catch (e) {
       this.#fail(MediaError.unsupported(`pipeline could not be built: ${(e as Error).message}`));
@@ -364,6 +411,19 @@ export class MediaSource implements FrameSource {
       case 'qos':
         this.#emit({ type: 'qos', processed: Number(ev['processed']), dropped: Number(ev['dropped']) });
         break;
+      case 'resume': {
+        // A resumed file that could not seek straight there still delivers the right frames,
+        // after decoding the ones before: say so, since it takes longer.
+        const mode = String(ev['mode']);
+        const after = `resume after ${Number(ev['afterTs'])} ns`;
+        const why = mode === 'notSeekable' ? 'the file is not seekable' : mode === 'seekRefused' ? 'the seek was refused'
+          : mode === 'noTimestamps' ? 'its frames have no timestamps to seek by' : mode === 'seekBack' ? 'the seek landed after the frame sought' : undefined;
+        if (why) this.#emit({ type: 'warning', message: `${after}: ${why}; decoding from the start and skipping the frames up to it` });
+        if (mode === 'seekBackFailed') {
+          this.#emit({ type: 'warning', message: `${after}: the first frame came later than it and the source cannot seek back; frames right after it may be missing` });
+        }
+        break;
+      }
     }
   }
 
