@@ -73,8 +73,15 @@ describe('SourceSpec', () => {
   it('an unknown key holding a credential names the key, never the value', () => {
     const e = configError(() => parseSourceSpec({ kind: 'rtsp', url: 'rtsp://cam/x', password: 'hunter2', token: 'abc' }));
     expect(e.issues.map((i) => i.field)).toEqual(['password', 'token']);
-    expect(e.message).toContain('password');
+    expect(e.message).toContain('password: unknown field');
+    expect(e.message).toContain('token: unknown field');
     expect(e.message + JSON.stringify(e.toJSON())).not.toMatch(/hunter2|abc/);
+  });
+
+  it('a secret inside a field message is still redacted', () => {
+    const e = ConfigError.invalidConfig('settings', [{ field: 'feeds[0].source', message: 'cannot open rtsp://admin:hunter2@cam/x password=hunter2' }]);
+    expect(e.message).toContain('feeds[0].source: cannot open rtsp://***@cam/x password=***');
+    expect(e.message).not.toContain('hunter2');
   });
 
   it('never echoes credentials in a validation error', () => {

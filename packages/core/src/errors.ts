@@ -32,6 +32,11 @@ export interface NvErrorOptions {
   readonly message: string;
   /** Underlying cause, if any. */
   readonly cause?: unknown;
+  /**
+   * The caller already sanitized every untrusted part of `message` (and the rest, such as
+   * config field paths, must stay readable). @internal
+   */
+  readonly presanitized?: boolean;
 }
 
 /**
@@ -53,7 +58,7 @@ export abstract class NvError extends Error {
 
   /** Sanitizes `options.message` and attaches `options.cause`. */
   protected constructor(options: NvErrorOptions) {
-    super(sanitizeErrorString(options.message), options.cause === undefined ? undefined : { cause: options.cause });
+    super(options.presanitized ? options.message : sanitizeErrorString(options.message), options.cause === undefined ? undefined : { cause: options.cause });
   }
 
   /**
@@ -352,8 +357,8 @@ export class ConfigError extends NvError {
   readonly issues: readonly ConfigIssue[];
   private readonly [CONFIG] = true;
   /** Prefer the static factories; this constructor sanitizes the message. */
-  constructor(kind: ConfigErrorKind, message: string, opts: { field?: string; issues?: readonly ConfigIssue[]; cause?: unknown } = {}) {
-    super({ message, cause: opts.cause });
+  constructor(kind: ConfigErrorKind, message: string, opts: { field?: string; issues?: readonly ConfigIssue[]; cause?: unknown; presanitized?: boolean } = {}) {
+    super({ message, cause: opts.cause, ...(opts.presanitized ? { presanitized: true } : {}) });
     this.kind = kind;
     this.field = opts.field ?? opts.issues?.[0]?.field;
     this.issues = opts.issues ?? (opts.field ? [{ field: opts.field, message }] : []);
@@ -362,8 +367,10 @@ export class ConfigError extends NvError {
   static override isInstance(e: unknown): e is ConfigError { return brandCheck(CONFIG)(e); }
   /** Schema validation failed; `issues` name each offending field. */
   static invalidConfig(what: string, issues: readonly ConfigIssue[], cause?: unknown): ConfigError {
-    const list = issues.map((i) => `${i.field || '(root)'}: ${i.message}`).join('; ');
-    return new ConfigError('InvalidConfig', `invalid ${what}: ${list}`, { issues, cause });
+    // Each part is sanitized on its own: joined as "field: message", a secret-looking field
+    // name (an unknown key `password`) would make the sanitizer redact the message after it.
+    const list = issues.map((i) => `${sanitizeErrorString(i.field || '(root)')}: ${sanitizeErrorString(i.message)}`).join('; ');
+    return new ConfigError('InvalidConfig', `invalid ${sanitizeErrorString(what)}: ${list}`, { issues, cause, presanitized: true });
   }
   /** A source spec that cannot be used. */
   static invalidSource(detail: string, field?: string): ConfigError { return new ConfigError('InvalidSource', `invalid source: ${detail}`, field ? { field } : {}); }
