@@ -4,6 +4,7 @@
  * outputs).
  */
 import { BBox, type TypedMetadata } from '@nv/core';
+import { convertFrame, createOwnedFrame, layoutByteLength, planeLayout, type FrameEnvelope, type PixelFormat } from '@nv/frame';
 import { VideoWriter } from '@nv/media';
 import { TEXT } from '@nv/ocr';
 import type { Stage, StageContext } from '@nv/perception';
@@ -34,11 +35,17 @@ function textOf(m: TypedMetadata): string {
 /**
  * Draws tracks (or, without a tracker, detections) with id, class and recognized text, and
  * encodes the frames to an MP4. The writer opens on the first frame (its size and format).
+ * A live source whose stream changes size or format mid-run (a camera that comes back from a
+ * reconnect at another resolution) keeps writing the same file: later frames are scaled
+ * (nearest neighbour; boxes are normalized, so they stay in place) and converted to the
+ * first frame's size and format.
  */
 export class AnnotateStage implements Stage {
   readonly id = 'annotate';
   readonly category = 'sink' as const;
   #writer: VideoWriter | undefined;
+  /** The size and format of the video (the first frame's). */
+  #shape: { readonly width: number; readonly height: number; readonly format: PixelFormat } | undefined;
   #frames = 0;
   #opened = false;
   constructor(readonly path: string, readonly fps: number, readonly classNames?: readonly string[]) {}
@@ -52,8 +59,12 @@ export class AnnotateStage implements Stage {
     const f = ctx.frame;
     if (!this.#writer) {
       this.#opened = true;
-      this.#writer = VideoWriter.open({ path: this.path, width: f.width, height: f.height, format: f.format, fps: this.fps });
+      this.#shape = { width: f.width, height: f.height, format: f.format };
+      this.#writer = VideoWriter.open({ path: this.path, ...this.#shape, fps: this.fps });
     }
+    const w = this.#writer;
+    const v = this.#shape!;
+    const fit = f.width === v.width && f.height === v.height && f.format === v.format ? undefined : fitFrame(f, v.width, v.height, v.format);
     const a = ctx.artifacts;
     const name = (c: number) => this.classNames?.[c] ?? (a.tracks.length || a.detections.length ? `c${c}` : '');
     const boxes = a.tracks.length
@@ -61,7 +72,11 @@ export class AnnotateStage implements Stage {
           bbox: clamp(t.current.bbox), color: PALETTE[t.id % PALETTE.length]!, label: `#${t.id} ${name(t.classId)}${textOf(t.metadata)}`.trim(),
         }))
       : a.detections.map((d) => ({ bbox: clamp(d.bbox), color: PALETTE[d.classId % PALETTE.length]!, label: `${name(d.classId)} ${d.confidence.toFixed(2)}${textOf(d.metadata)}`.trim() }));
-    await this.#writer.write(f, boxes, f.ts);
+    try {
+      await w.write(fit ?? f, boxes, f.ts);
+    } finally {
+      fit?.release();
+    }
     this.#frames++;
   }
 
@@ -69,6 +84,35 @@ export class AnnotateStage implements Stage {
     const w = this.#writer;
     this.#writer = undefined;
     await w?.close();
+  }
+}
+
+/**
+ * A copy of `f` at `width` × `height` in `format` (converted, then scaled nearest-neighbour
+ * plane by plane), for a frame that differs from that in size or format; the caller releases it.
+ */
+function fitFrame(f: FrameEnvelope, width: number, height: number, format: PixelFormat): FrameEnvelope {
+  const converted = f.format === format ? undefined : convertFrame(f, format);
+  const src = converted ?? f;
+  if (converted && src.width === width && src.height === height) return converted;
+  try {
+    const layout = planeLayout(format, width, height);
+    const data = new Uint8Array(layoutByteLength(layout));
+    layout.forEach((dp, i) => {
+      const sp = src.planes[i]!;
+      const from = src.plane(i);
+      const bytes = dp.rowBytes / dp.width; // per sample: 1 (Y, U, V, gray), 2 (NV12 UV), 3 (RGB), 4 (RGBA)
+      const xs = new Int32Array(dp.width);
+      for (let x = 0; x < dp.width; x++) xs[x] = Math.min(sp.width - 1, Math.floor(((x + 0.5) * sp.width) / dp.width)) * bytes;
+      for (let y = 0; y < dp.height; y++) {
+        const row = Math.min(sp.height - 1, Math.floor(((y + 0.5) * sp.height) / dp.height)) * sp.stride;
+        let o = dp.offset + y * dp.stride;
+        for (let x = 0; x < dp.width; x++) for (let b = 0; b < bytes; b++) data[o++] = from[row + xs[x]! + b]!;
+      }
+    });
+    return createOwnedFrame({ feedId: f.feedId, seq: f.seq, ts: f.ts, wallTs: f.wallTs, width, height, format, data });
+  } finally {
+    converted?.release();
   }
 }
 
