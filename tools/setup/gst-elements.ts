@@ -249,9 +249,10 @@ function scanPython(text: string, add: (name: string, kind: UseKind, index: numb
   // parse_launch / set_launch / parse_bin_from_description with a literal or a module constant.
   for (const m of text.matchAll(/\b(?:parse_launch|set_launch|parse_bin_from_description)\(\s*([^,)]+)/g)) {
     let desc = pyLiterals(m[1]!);
-    if (desc === undefined && /^\w+$/.test(m[1]!.trim())) {
-      // A module constant: `NAME = '…'` or `NAME = ( '…' '…' )` over several lines.
-      const def = new RegExp(String.raw`^${m[1]!.trim()}\s*=\s*`, 'm').exec(text);
+    const constant = /^(\w+)(?:\.format\(.*)?$/.exec(m[1]!.trim())?.[1];
+    if (desc === undefined && constant !== undefined) {
+      // A module constant: `NAME = '…'` or `NAME = ( '…' '…' )` over several lines (or `NAME.format(…)`).
+      const def = new RegExp(String.raw`^${constant}\s*=\s*`, 'm').exec(text);
       if (def) {
         const start = def.index + def[0].length;
         const end = text[start] === '(' ? matchingBracket(text, start) + 1 : text.indexOf('\n', start);

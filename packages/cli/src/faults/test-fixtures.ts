@@ -17,8 +17,8 @@ const here = dirname(fileURLToPath(import.meta.url));
 
 /** The system python, which has GObject introspection for GstRtspServer. */
 export const PYTHON = '/usr/bin/python3';
-/** The RTSP server script next to this file. */
-export const RTSP_SERVER = join(here, 'rtsp-server.py');
+/** The RTSP test server @nv/media's tests use (this suite passes its size and rate). */
+export const RTSP_SERVER = join(here, '..', '..', '..', 'media', 'src', 'rtsp-server.py');
 /** The built `nv` binary (`pnpm exec turbo run build`). */
 export const NV_BIN = join(here, '..', '..', 'dist', 'bin.js');
 
@@ -99,8 +99,11 @@ export interface RtspServer {
 
 /** Options of {@link startRtspServer}. */
 export interface RtspServerOptions {
+  /** Test pattern width (default 160). */
   readonly width?: number;
+  /** Test pattern height (default 120). */
   readonly height?: number;
+  /** Test pattern frame rate (default 15; one keyframe per second). */
   readonly fps?: number;
   /** Serve this H.264 MP4 once per session (then the server ends the session). */
   readonly clip?: string;
@@ -111,10 +114,9 @@ export interface RtspServerOptions {
  * @throws when it exits or is not ready in time (its stderr in the message)
  */
 export async function startRtspServer(port: number, options: RtspServerOptions = {}): Promise<RtspServer> {
-  const args = [RTSP_SERVER, '--port', String(port)];
-  if (options.width !== undefined) args.push('--width', String(options.width));
-  if (options.height !== undefined) args.push('--height', String(options.height));
-  if (options.fps !== undefined) args.push('--fps', String(options.fps));
+  const { width = 160, height = 120, fps = 15 } = options;
+  // A keyframe every second, as the suite's reconnect timings assume.
+  const args = [RTSP_SERVER, '--port', String(port), '--width', String(width), '--height', String(height), '--fps', String(fps), '--key-int-max', String(fps)];
   if (options.clip !== undefined) args.push('--clip', options.clip);
   const proc = tracked(spawn(PYTHON, args, { stdio: ['ignore', 'pipe', 'pipe'], env: pythonEnv() }));
   let stderr = '';
@@ -151,7 +153,11 @@ export interface NvProcess {
  */
 export function spawnNv(args: readonly string[], cwd: string = scratch): NvProcess {
   if (!existsSync(NV_BIN)) throw new Error(`build the cli first (${NV_BIN} missing): pnpm exec turbo run build`);
-  const proc = tracked(spawn(process.execPath, [NV_BIN, ...args], { cwd, stdio: ['ignore', 'pipe', 'pipe'], env: { ...process.env, NO_COLOR: '1' } }));
+  return captured(tracked(spawn(process.execPath, [NV_BIN, ...args], { cwd, stdio: ['ignore', 'pipe', 'pipe'], env: { ...process.env, NO_COLOR: '1' } })));
+}
+
+/** A child's stdout/stderr collected as they come, and its exit. */
+function captured(proc: ChildProcess): NvProcess {
   let out = '', err = '';
   proc.stdout!.on('data', (d: Buffer) => { out += d.toString(); });
   proc.stderr!.on('data', (d: Buffer) => { err += d.toString(); });
@@ -166,14 +172,7 @@ export function spawnNv(args: readonly string[], cwd: string = scratch): NvProce
  * built packages) with `args` as `process.argv[1…]`; tracked like every other child.
  */
 export function spawnNode(code: string, args: readonly string[] = []): NvProcess {
-  const proc = tracked(spawn(process.execPath, ['--input-type=module', '-e', code, ...args], { cwd: join(here, '..', '..'), stdio: ['ignore', 'pipe', 'pipe'] }));
-  let out = '', err = '';
-  proc.stdout!.on('data', (d: Buffer) => { out += d.toString(); });
-  proc.stderr!.on('data', (d: Buffer) => { err += d.toString(); });
-  const exit = new Promise<{ code: number | null; signal: NodeJS.Signals | null }>((resolve) => {
-    proc.once('exit', (code, signal) => resolve({ code, signal }));
-  });
-  return { proc, stdout: () => out, stderr: () => err, exit };
+  return captured(tracked(spawn(process.execPath, ['--input-type=module', '-e', code, ...args], { cwd: join(here, '..', '..'), stdio: ['ignore', 'pipe', 'pipe'] })));
 }
 
 /**
