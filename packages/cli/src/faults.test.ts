@@ -11,7 +11,7 @@
  * generous hang guards. Every server and child process is stopped by PID after each test, even
  * when it fails. The binary must be built first (`pnpm exec turbo run build`; `npm test` does).
  */
-import { StageError, type HealthEvent, type HealthEventOf } from '@nv/core';
+import { ConfigError, StageError, type HealthEvent, type HealthEventOf } from '@nv/core';
 import { Runtime, type FeedHandle, type OutputEnvelope, type Stage } from '@nv/runtime';
 import { SyntheticSource, frameSequence } from '@nv/test-util';
 import { existsSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
@@ -280,13 +280,13 @@ describe.skipIf(!RTSP)('2. a live stream whose server ends the session', () => {
 });
 
 describe.skipIf(!RTSP)('2b. frames still queued when the server ends the session', () => {
-  // Known bug (packages/media/src/source.ts, MediaSource #handle 'eos' for rtsp/v4l2): a live
-  // source's end of session goes straight to #onError → #closeSession() → NativeSource.dispose(),
-  // whose StopInternal frees every decoded frame still in the native queue, before JS pulled them.
-  // Files let the queue drain first. Seen in scenario 2 as a rare missing last frame; made
-  // deterministic here by holding one frame near the end of the first session for 300 ms, so that
-  // frames 21–23 are queued (`block`, depth 4) when the server ends it: they are lost.
-  it.fails('are delivered before the reconnect: every frame of the first session has its output (block backpressure)', async () => {
+  // A live source's end of session (EOS or a retryable error) used to go straight to
+  // NativeSource.dispose(), freeing every decoded frame still in the native queue before JS
+  // pulled it. MediaSource now delivers the queued frames first, then disconnects. Made
+  // deterministic by holding one frame near the end of the first session for 300 ms, so that
+  // frames 21–23 are queued (depth 16: nothing is dropped) when the server ends it (they were
+  // lost: 21/24).
+  it('are delivered before the reconnect: every frame of the first session has its output', async () => {
     const server = await startRtspServer(await freePort(), { clip: h264Clip('one-second', 24, { fps: 24 }) });
     const rt = runtime();
     const outs: OutputEnvelope[] = [];
@@ -295,7 +295,7 @@ describe.skipIf(!RTSP)('2b. frames still queued when the server ends the session
       process: (ctx) => (ctx.frame.seq === 20 ? sleep(300).then(() => undefined) : undefined),
     };
     const feed = rt.addFeed({
-      source: { kind: 'rtsp', url: server.url }, cameraMode: 'fixed', stages: [hold], backpressure: { kind: 'block', queueDepth: 4 },
+      source: { kind: 'rtsp', url: server.url }, cameraMode: 'fixed', stages: [hold], backpressure: { kind: 'dropOldest', queueDepth: 16 },
       sink: { emit: (o) => { outs.push(o); } }, media: { reconnect: { baseDelayMs: 100, maxDelayMs: 200 } }, noFrameTimeoutMs: 60_000,
     });
     await waitFor('outputs of the second session', () => outs.find((o) => o.provenance.source.session >= 2), 30_000);
@@ -307,17 +307,17 @@ describe.skipIf(!RTSP)('2b. frames still queued when the server ends the session
 
 /**
  * A runtime feed in a child process (the built packages), so that a hang of its JS thread cannot
- * hang this test: a live RTSP source with `block` backpressure, a stage slower than the stream
- * (80 ms per frame at 24 fps), a server that ends each session after 1 s; the feed is stopped
- * 1 s after its 24th output. Prints `frames N`, `stopping`, `stopped`, `shut down` on stdout.
+ * hang this test: a live RTSP source, a stage slower than the stream (80 ms per frame at 24 fps),
+ * a server that ends each session after 1 s; the feed is stopped 1 s after its 24th output.
+ * Prints `frames N`, `stopping`, `stopped`, `shut down` on stdout.
  */
-const SLOW_BLOCKED_FEED = `
+const SLOW_LIVE_FEED = `
 import { Runtime } from '@nv/runtime';
 const url = process.argv[1];
 const rt = new Runtime();
 let frames = 0;
 const feed = rt.addFeed({
-  source: { kind: 'rtsp', url }, cameraMode: 'fixed', backpressure: { kind: 'block', queueDepth: 4 },
+  source: { kind: 'rtsp', url }, cameraMode: 'fixed', backpressure: { kind: 'dropOldest', queueDepth: 4 },
   stages: [{ id: 'slow', process: () => new Promise((r) => setTimeout(() => r(undefined), 80)) }],
   sink: { emit: () => { frames++; } }, media: { reconnect: { baseDelayMs: 100, maxDelayMs: 200 } }, noFrameTimeoutMs: 60000,
 });
@@ -332,18 +332,15 @@ console.log('shut down');
 process.exit(0);
 `;
 
-describe.skipIf(!RTSP)('2c. a feed slower than a live stream, with block backpressure, when the server ends the session', () => {
-  // Known bug (GStreamer 1.22 rtspsrc/rtpjitterbuffer deadlock, reached through nv's synchronous
-  // native stop): with the default RTSP latency (200 ms) and a pipeline held back by `block`,
-  // the server's end of session never arrives as EOS and rtspsrc's own task deadlocks; then
-  // NativeSource::StopInternal (gst_element_set_state NULL, on the JS thread) waits forever, so
-  // MediaSource.stop(), FeedHandle.stop({ timeoutMs }) and Runtime.shutdown() never return and
-  // the whole process hangs (no timer, no SIGINT handler runs). Plain GStreamer hangs the same way
-  // (at its SIGINT): gst-launch-1.0 rtspsrc location=rtsp://… protocols=tcp latency=200 ! decodebin
-  // ! videoconvertscale ! identity sleep-time=80000 ! fakesink (with latency=2000 it ends normally).
-  it.fails('feed.stop({ timeoutMs: 2000 }) and runtime.shutdown() return (the process does not hang)', async () => {
+describe.skipIf(!RTSP)('2c. a feed slower than a live stream, when the server ends the session', () => {
+  // With `block` backpressure this deadlocked rtspsrc (GStreamer 1.22, latency 200 ms: the
+  // server's end of session never arrives as EOS and rtspsrc's task hangs; plain gst-launch with
+  // `identity sleep-time=80000` hangs the same way), and NativeSource::StopInternal (state NULL,
+  // on the JS thread) then never returned: the whole process hung. `block` on RTSP is now refused
+  // (a camera cannot be paused; see rtspBlockRefused): a slow feed drops instead, and stops.
+  it('feed.stop({ timeoutMs: 2000 }) and runtime.shutdown() return (the process does not hang)', async () => {
     const server = await startRtspServer(await freePort(), { clip: h264Clip('one-second', 24, { fps: 24 }) });
-    const child = spawnNode(SLOW_BLOCKED_FEED, [server.url]);
+    const child = spawnNode(SLOW_LIVE_FEED, [server.url]);
     await waitFor('the child to stop its feed', () => (child.stdout().includes('stopping') || undefined), 30_000);
     // stop() and shutdown() are bounded by 2 s each (plus a grace): 6 s is a hang.
     const t = performance.now();
@@ -353,6 +350,16 @@ describe.skipIf(!RTSP)('2c. a feed slower than a live stream, with block backpre
     expect(out).toContain('shut down');
     expect(child.proc.exitCode).toBe(0);
   }, 60_000);
+
+  it('`block` backpressure on an RTSP source is refused at addFeed with a typed ConfigError naming the field', () => {
+    const rt = runtime();
+    let err: unknown;
+    try {
+      rt.addFeed({ source: { kind: 'rtsp', url: 'rtsp://127.0.0.1:1/x' }, cameraMode: 'fixed', stages: [], backpressure: { kind: 'block' } });
+    } catch (e) { err = e; }
+    expect(ConfigError.isInstance(err), String(err)).toBe(true);
+    expect(err).toMatchObject({ kind: 'InvalidPolicy', field: 'backpressure.kind' });
+  });
 });
 
 // --------------------------------------------------------------------------------------------

@@ -4,7 +4,7 @@
  *
  * @packageDocumentation
  */
-export { MediaSource, mediaDiagnostics } from './source.js';
+export { MediaSource, mediaDiagnostics, rtspBlockRefused } from './source.js';
 export type { MediaSourceOptions, MediaEvent, MediaEventType, MediaSourceState, MediaSourceStats } from './source.js';
 export { mediaErrorKind } from './errors.js';
 export type { MediaSourceErrorKind } from './errors.js';

@@ -1,6 +1,6 @@
 import { existsSync } from 'node:fs';
 import { join } from 'node:path';
-import { FrameAccessError, MediaError } from '@nv/core';
+import { ConfigError, FrameAccessError, MediaError } from '@nv/core';
 import { describe, expect, it } from 'vitest';
 import { loadBinding } from './binding.js';
 import { isPermanentFailure, unauthorized } from './errors.js';
@@ -186,6 +186,15 @@ describe('MediaSource: backpressure', () => {
     expect(src.stats()).toMatchObject({ dropped: 0 });
     expect(src.stats().maxQueued).toBeLessThanOrEqual(2);
     await src.stop();
+  });
+
+  it('block is refused for an RTSP source (ConfigError naming backpressure.kind; a camera cannot be paused), allowed for files', () => {
+    let err: unknown;
+    try { new MediaSource({ kind: 'rtsp', url: 'rtsp://127.0.0.1:1/x' }, { backpressure: { kind: 'block' } }); } catch (e) { err = e; }
+    expect(ConfigError.isInstance(err), String(err)).toBe(true);
+    expect(err).toMatchObject({ kind: 'InvalidPolicy', field: 'backpressure.kind' });
+    expect(String((err as Error).message)).toContain('dropOldest');
+    expect(() => new MediaSource({ kind: 'rtsp', url: 'rtsp://127.0.0.1:1/x' }, { backpressure: { kind: 'dropNewest' } })).not.toThrow();
   });
 });
 

@@ -112,6 +112,8 @@ export class MediaSource implements FrameSource {
   #terminal: Terminal | undefined;
   #waiter: (() => void) | undefined;
   #state: 'idle' | 'running' | 'reconnecting' | 'stopped' = 'idle';
+  /** A live session's end, waiting for the frames it left in the native queue to be pulled. */
+  #ending: MediaError | undefined;
   #phase: MediaSourceState = 'idle';
   #sessions = 0;
   #delivered = 0;
@@ -138,6 +140,7 @@ export class MediaSource implements FrameSource {
     this.#opts = options;
     this.feedId = toFeedId(options.feedId ?? 1);
     this.#policy = parseBackpressurePolicy(options.backpressure ?? {});
+    if (this.spec.kind === 'rtsp' && this.#policy.kind === 'block') throw rtspBlockRefused();
     this.#reconnect = parseReconnectPolicy(options.reconnect ?? {});
     this.#noFrameMs = options.noFrameTimeoutMs ?? 10_000;
     if (!Number.isFinite(this.#noFrameMs) || this.#noFrameMs < 100) throw ConfigError.invalidPolicy('noFrameTimeoutMs must be >= 100', 'noFrameTimeoutMs');
@@ -305,7 +308,13 @@ export class MediaSource implements FrameSource {
     const n = this.#native;
     if (!n) return undefined;
     const raw = n.pull();
-    if (!raw) return undefined;
+    if (!raw) {
+      // A live session that ended while frames were queued: now that JS has every frame it
+      // decoded, the disconnect (close, reconnect per policy) goes ahead.
+      const ending = this.#ending;
+      if (ending !== undefined) { this.#ending = undefined; this.#onError(ending); }
+      return undefined;
+    }
     this.#delivered++;
     this.#lastFrameAt = performance.now(); // the watchdog reads this; no timer work per frame
     return new NativeFrame(raw, this.feedId);
@@ -382,7 +391,7 @@ export class MediaSource implements FrameSource {
           // Every software decoder was skipped and no hardware decoder could take the stream.
           error = MediaError.unsupported(`no hardware decoder available for this stream (decode: requireHardware): ${error.detail ?? error.message}`);
         }
-        this.#onError(error);
+        if (this.#isLive()) this.#endLiveSession(error); else this.#onError(error);
         break;
       }
       case 'warning':
@@ -398,7 +407,7 @@ export class MediaSource implements FrameSource {
           this.#clearTimers();
           this.#finish({ kind: 'eos' });
         } else {
-          this.#onError(MediaError.connectionFailed(sourceLocation(this.spec), this.spec.kind === 'rtsp'
+          this.#endLiveSession(MediaError.connectionFailed(sourceLocation(this.spec), this.spec.kind === 'rtsp'
             ? 'the server ended the session (end of stream)' : 'the device stopped streaming (end of stream)'));
         }
         break;
@@ -444,11 +453,26 @@ export class MediaSource implements FrameSource {
     return this.spec.kind === 'rtsp' || this.spec.kind === 'v4l2' || this.spec.kind === 'custom' || (this.spec.kind === 'testPattern' && this.spec.live);
   }
 
+  /**
+   * A live session ended (EOS, or a retryable error) while decoded frames still wait in the
+   * native queue: they are delivered first, then {@link MediaSource.#onError} closes the
+   * session. Closing at once would free frames JS has not pulled (lost work).
+   */
+  #endLiveSession(error: MediaError): void {
+    if (this.#state !== 'running' || this.#ending !== undefined) return;
+    if (!isPermanentFailure(error, this.#everConnected) && (this.#native?.stats().queued ?? 0) > 0) {
+      this.#ending = error;
+      return;
+    }
+    this.#onError(error);
+  }
+
   #onError(error: MediaError): void {
     if (this.#state !== 'running') return;
     if (!this.#isLive()) { this.#fail(error); return; }
     // Wrong credentials, a device that does not exist: no retry can fix them, so none is made.
     if (isPermanentFailure(error, this.#everConnected)) { this.#fail(error, true); return; }
+    this.#ending = undefined;
     this.#closeSession();
     this.#clearTimers();
     if (this.spec.kind === 'rtsp' && this.spec.security === 'preferTls' && !this.#everConnected && !this.#plainRtsp) {
@@ -525,6 +549,20 @@ export class MediaSource implements FrameSource {
       }
     }
   }
+}
+
+/**
+ * `block` backpressure on an RTSP source is refused. A camera cannot be paused: blocking the
+ * pipeline stalls rtspsrc's receive loop behind the decoder, and with GStreamer 1.22 an RTSP
+ * session that ends in that state deadlocks rtspsrc, so that stopping the pipeline never
+ * returns (reproduced with plain gst-launch). Live sources drop instead (`dropOldest`, with a
+ * deeper queue to ride out bursts).
+ * @returns the {@link ConfigError} to throw
+ */
+export function rtspBlockRefused(): ConfigError {
+  return ConfigError.invalidPolicy("backpressure 'block' cannot be used with an RTSP source (a camera cannot be paused; "
+    + "blocking stalls the RTSP client and can deadlock it at the end of a session): use 'dropOldest' or 'dropNewest', "
+    + 'with a larger queueDepth to absorb bursts', 'backpressure.kind');
 }
 
 function gstToNv(f: string): string {

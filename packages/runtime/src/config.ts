@@ -9,7 +9,7 @@ import {
   type SourceSpecInput,
 } from '@nv/core';
 import type { FrameEnvelope, FrameSource } from '@nv/frame';
-import type { OutputOptions } from '@nv/media';
+import { rtspBlockRefused, type OutputOptions } from '@nv/media';
 import type { Stage, ValidationMode } from '@nv/perception';
 import type { EpochPolicy, ViewStateProvider } from '@nv/view';
 import { z } from 'zod';
@@ -417,6 +417,7 @@ export function resolveFeedConfig(c: FeedConfig): ResolvedFeedConfig {
   if (!(Number.isFinite(noFrameTimeoutMs) && noFrameTimeoutMs >= 0)) throw ConfigError.invalidPolicy('noFrameTimeoutMs must be >= 0', 'noFrameTimeoutMs');
   const restart = parseConfig(RestartPolicySchema, c.restart ?? {}, 'restart policy', 'restart');
   const backpressure = parseConfig(BackpressurePolicySchema, c.backpressure ?? {}, 'backpressure policy', 'backpressure');
+  if (typeof c.source === 'object' && c.source.kind === 'rtsp' && backpressure.kind === 'block') throw rtspBlockRefused();
   if (c.retention !== undefined) parseConfig(RetentionPolicySchema, c.retention, 'retention policy', 'retention');
   if (c.sink !== undefined && (c.sink === null || typeof c.sink.emit !== 'function')) throw ConfigError.invalidPolicy('sink must have an emit(output) method', 'sink');
   if (c.media?.customPipelinePolicy !== undefined) parseConfig(CustomPipelinePolicySchema, c.media.customPipelinePolicy, 'customPipelinePolicy', 'media.customPipelinePolicy');
