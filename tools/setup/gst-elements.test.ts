@@ -50,7 +50,7 @@ describe('source scan', () => {
     expect(whereOf(uses, 'cairooverlay')).toContainEqual(expect.stringMatching(/^native\/src\/.*\.cc$/)); // the Make() wrapper
     expect(whereOf(uses, 'rtspsrc')).toContain('packages/media/src/pipeline.ts'); // { factory: 'rtspsrc' }
     expect(whereOf(uses, 'textoverlay')).toContain('packages/test-util/src/text-clip.py'); // make('textoverlay') wrapper
-    expect(whereOf(uses, 'rtph264pay')).toContain('packages/media/src/rtsp-server.py'); // set_launch(LAUNCH)
+    expect(whereOf(uses, 'rtph264pay')).toContain('packages/test-util/src/rtsp-server.py'); // set_launch(LAUNCH)
     expect(whereOf(uses, 'x264enc')).toContainEqual(expect.stringMatching(/\.test\.ts$/)); // gst-launch-1.0 argv in a test
     expect(whereOf(uses, 'fakesink')).toContainEqual(expect.stringMatching(/^tools\/bench\//)); // ... and in a benchmark
     expect(uses.filter((u) => u.kind === 'probe').map((u) => u.name)).toContain('cudaupload'); // ['cudaupload', …].filter(hasElement)

@@ -291,7 +291,7 @@ export function scanSources(root: string, files: readonly string[] = listSourceF
 export interface TraceOptions {
   /** Repository root (for the RTSP test server script). */
   readonly root: string;
-  /** The RTSP test server, repository-relative (default `packages/media/src/rtsp-server.py`). */
+  /** The RTSP test server, repository-relative (default `packages/test-util/src/rtsp-server.py`). */
   readonly rtspServer?: string;
   /** Python with the GStreamer bindings, as nv's helpers use (default `/usr/bin/python3`). */
   readonly python?: string;
@@ -363,7 +363,7 @@ export async function traceRuntimeElements(opts: TraceOptions): Promise<Use[]> {
       'videoconvertscale', '!', 'video/x-raw,format=RGB', '!', 'fakesink']);
     await run('discover the MP4 (probe)', python, ['-c', DISCOVER_PY, clip]);
 
-    const script = join(opts.root, opts.rtspServer ?? 'packages/media/src/rtsp-server.py');
+    const script = join(opts.root, opts.rtspServer ?? 'packages/test-util/src/rtsp-server.py');
     if (!existsSync(script)) throw new Error(`run-time trace: RTSP test server ${script} not found`);
     const port = await freePort();
     const serverLog = join(dir, 'rtsp-server.log');

@@ -226,8 +226,9 @@ describe.skipIf(!RTSP)('2. a live stream whose server ends the session', () => {
       source: { kind: 'rtsp', url: server.url }, cameraMode: 'fixed', stages: [{ id: 'noop', process: () => undefined }],
       sink: { emit: (o) => { outs.push(o); } },
       media: { reconnect: { baseDelayMs: 100, maxDelayMs: 200 } },
-      // `block`: no frame of a session is dropped, so a whole session is a whole clip.
-      backpressure: { kind: 'block' },
+      // A queue deeper than a session: no frame is dropped, so a whole session is a whole clip
+      // (`block` is refused for RTSP).
+      backpressure: { kind: 'dropOldest', queueDepth: 64 },
       // Far longer than the test: only the end of each session causes a disconnect.
       noFrameTimeoutMs: 60_000,
     });

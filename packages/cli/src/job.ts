@@ -162,6 +162,13 @@ function preflight(plan: JobPlan): void {
   }
   if (plan.out !== undefined && plan.annotate !== undefined && resolve(plan.out) === resolve(plan.annotate)) throw usage(`--out and --annotate are the same file: ${plan.out}`);
   plan.feeds.forEach((f, i) => checkPolicies(f, i, plan.allowCustomPipeline === true));
+  // A worker-isolated feed (`isolation:` in a config file) runs only the stages its module builds, in the worker.
+  const cliStages = [plan.detector && '--detector', plan.ocr && '--ocr', plan.track && '--track', plan.annotate !== undefined && '--annotate'].filter(Boolean);
+  plan.feeds.forEach((f, i) => {
+    if (f.isolation !== undefined && cliStages.length > 0) {
+      throw usage(`${feedLabel(i, f)}: an isolated feed (isolation:) runs only the stages its module builds, in a worker; ${cliStages.join(', ')} cannot apply to it`);
+    }
+  });
   for (const f of plan.feeds) {
     const s = f.source as SourceSpec;
     if (s.kind === 'file') {
@@ -385,12 +392,16 @@ export async function runJob(plan: JobPlan, io: Io, signal?: AbortSignal): Promi
     const settings = plan.feeds[i]!;
     const spec = settings.source as SourceSpec;
     const { fps, expected } = probed[i]!;
-    const limit = plan.maxFrames ? new FrameLimitStage(plan.maxFrames) : undefined;
-    const { stages, annotate } = buildStages(plan, i, fps, limit);
+    // An isolated feed's stages come from its module, in a worker: its frame limit is counted at the sink.
+    const isolated = settings.isolation !== undefined;
+    const limit = plan.maxFrames && !isolated ? new FrameLimitStage(plan.maxFrames) : undefined;
+    const { stages, annotate } = isolated ? { stages: [] as Stage[], annotate: undefined } : buildStages(plan, i, fps, limit);
+    let sinkLimit: (() => void) | undefined;
+    let emitted = 0;
     const live = !isFinite(spec);
     let handle: FeedHandle;
     try {
-      handle = rt.addFeed(feedConfigFromSettings({
+      const cfg = feedConfigFromSettings({
         ...settings,
         source: spec,
         backpressure: settings.backpressure ?? (live ? { kind: 'dropOldest', queueDepth: 4 } : { kind: 'block', queueDepth: 4 }),
@@ -401,11 +412,12 @@ export async function runJob(plan: JobPlan, io: Io, signal?: AbortSignal): Promi
         media: { ...settings.media, reconnect: settings.media?.reconnect ?? { maxAttempts: 5, baseDelayMs: 500, maxDelayMs: 4000 } },
         sinkQueueCapacity: settings.sinkQueueCapacity ?? 1024,
       }, {
-        stages,
+        ...(isolated ? {} : { stages }),
         // The operator's flag, as a code option: settings cannot carry it.
         customPipelinePolicy: plan.allowCustomPipeline === true ? 'allowTrusted' : 'reject',
         sink: {
           emit: (o: OutputEnvelope) => {
+            if (sinkLimit && emitted >= plan.maxFrames!) return; // an isolated feed past its limit, still stopping
             out?.write(`${JSON.stringify(outputToJson(o, classNames))}\n`);
             for (const t of o.artifacts.tracks) {
               const key = `${o.feedId}:${t.id}`;
@@ -416,9 +428,12 @@ export async function runJob(plan: JobPlan, io: Io, signal?: AbortSignal): Promi
               const r = t.metadata.get(TEXT);
               if (r && r.confidence >= s.confidence) { s.text = r.text; s.confidence = r.confidence; }
             }
+            if (sinkLimit && ++emitted === plan.maxFrames) sinkLimit();
           },
         },
-      }));
+      });
+      // Recognized text comes back from the worker under its key name: map it onto this TEXT key.
+      handle = rt.addFeed(cfg.isolation ? { ...cfg, isolation: { ...cfg.isolation, metadataKeys: [TEXT] } } : cfg);
     } catch (e) {
       await rt.shutdown();
       throw refusal(e, labels[i]!) ?? e;
@@ -428,6 +443,7 @@ export async function runJob(plan: JobPlan, io: Io, signal?: AbortSignal): Promi
       code: EXIT.ok, limitReached: false,
     };
     if (limit) limit.onLimit = () => { f.limitReached = true; void handle.stop(); };
+    else if (isolated && plan.maxFrames) sinkLimit = () => { f.limitReached = true; void handle.stop(); };
     feeds.push(f);
     byId.set(handle.id, f);
   }

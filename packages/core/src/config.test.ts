@@ -119,3 +119,16 @@ describe('policies', () => {
     expect(configError(fn).field).toBe(field);
   });
 });
+
+describe('backpressure defaults per source', () => {
+  it('files and non-live test patterns block; live sources drop the oldest; an explicit kind wins', () => {
+    const file = parseSourceSpec({ kind: 'file', path: '/v.mp4' });
+    expect(parseBackpressurePolicy({}, file)).toEqual({ kind: 'block', queueDepth: 4 });
+    expect(parseBackpressurePolicy({ queueDepth: 8 }, file)).toEqual({ kind: 'block', queueDepth: 8 });
+    expect(parseBackpressurePolicy({ kind: 'dropNewest' }, file).kind).toBe('dropNewest');
+    expect(parseBackpressurePolicy({}, parseSourceSpec({ kind: 'testPattern' })).kind).toBe('block');
+    expect(parseBackpressurePolicy({}, parseSourceSpec({ kind: 'testPattern', live: true })).kind).toBe('dropOldest');
+    expect(parseBackpressurePolicy({}, parseSourceSpec({ kind: 'rtsp', url: 'rtsp://cam/live' })).kind).toBe('dropOldest');
+    expect(parseBackpressurePolicy({}).kind).toBe('dropOldest'); // no source: the schema's default
+  });
+});

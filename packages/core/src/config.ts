@@ -157,7 +157,9 @@ export const BackpressurePolicySchema = z.object({
   queueDepth: z.number().int().min(1, 'queueDepth must be >= 1').max(1024).default(4),
 }).strict();
 /**
- * - `dropOldest` (default): a full queue evicts its oldest frame (live sources stay current);
+ * Without a `kind`, a source gets {@link defaultBackpressureKind}: `block` for files and
+ * non-live test patterns, `dropOldest` for live sources.
+ * - `dropOldest`: a full queue evicts its oldest frame (live sources stay current);
  * - `dropNewest`: a full queue refuses the incoming frame;
  * - `block`: the decoder waits for room (offline jobs lose no frame).
  */
@@ -176,6 +178,24 @@ export const RetentionPolicySchema = z.object({
 }).strict();
 /** Retention policy (defaults: 30 s, 100 observations, 500 tracks, 1000 trajectory points). */
 export type RetentionPolicy = z.output<typeof RetentionPolicySchema>;
+
+/**
+ * Which outputs carry their frame (`OutputEnvelope.frame`), decided per output in frame order:
+ * - `never` (default) / `always`;
+ * - `{ everyNth: N }`: the N-th, 2N-th, 3N-th… output (1-based, as the reference's `Sampled`;
+ *   `everyNth: 1` is `always`);
+ * - `{ targetFps: f }`: about `f` frames per second of media time, decided by the frame's `ts`:
+ *   the first output at or after `origin + k / f` for k = 1, 2, 3…, where `origin` is the first
+ *   output's `ts` (so, like `everyNth`, the first output is not included). A source slower than
+ *   `f` gets every output after the first.
+ */
+export const FrameInclusionSchema = z.union([
+  z.enum(['never', 'always']),
+  z.object({ everyNth: z.number().int().min(1) }).strict(),
+  z.object({ targetFps: z.number().positive().max(1000) }).strict(),
+]);
+/** See {@link FrameInclusionSchema}. */
+export type FrameInclusion = 'never' | 'always' | { readonly everyNth: number } | { readonly targetFps: number };
 
 /** Outcome of a safe parse. */
 export type ParseResult<T> = { readonly success: true; readonly value: T } | { readonly success: false; readonly error: ConfigError };
@@ -243,7 +263,27 @@ export function parseReconnectPolicy(input: unknown = {}): ReconnectPolicy { ret
 /** @throws {ConfigError} */
 export function parseRestartPolicy(input: unknown = {}): RestartPolicy { return parseConfig(RestartPolicySchema, input, 'restart policy'); }
 /** @throws {ConfigError} */
-export function parseBackpressurePolicy(input: unknown = {}): BackpressurePolicy { return parseConfig(BackpressurePolicySchema, input, 'backpressure policy'); }
+export function parseBackpressurePolicy(input: unknown = {}, spec?: SourceSpec): BackpressurePolicy {
+  const p = parseConfig(BackpressurePolicySchema, input, 'backpressure policy');
+  const kindGiven = typeof input === 'object' && input !== null && (input as { kind?: unknown }).kind !== undefined;
+  return spec === undefined || kindGiven ? p : { ...p, kind: defaultBackpressureKind(spec) };
+}
+
+/**
+ * The backpressure a source gets when its policy names no `kind`: `block` for sources read as
+ * fast as they are consumed — files and non-live test patterns, where a dropped frame is lost
+ * work — and `dropOldest` for live ones (RTSP, V4L2, live test patterns, custom pipelines),
+ * which cannot wait and should stay current.
+ * @param spec - a parsed source spec
+ * @returns the default kind for it
+ * @example
+ * ```ts
+ * defaultBackpressureKind(parseSourceSpec({ kind: 'file', path: 'clip.mp4' })) // 'block'
+ * ```
+ */
+export function defaultBackpressureKind(spec: SourceSpec): BackpressurePolicy['kind'] {
+  return spec.kind === 'file' || (spec.kind === 'testPattern' && !spec.live) ? 'block' : 'dropOldest';
+}
 /** @throws {ConfigError} */
 export function parseRetentionPolicy(input: unknown = {}): RetentionPolicy { return parseConfig(RetentionPolicySchema, input, 'retention policy'); }
 

@@ -198,6 +198,54 @@ export type HealthEvent =
       readonly type: 'StopTimeout';
       readonly feedId: FeedId;
       readonly stragglers: readonly Straggler[];
+    }
+  | {
+      /**
+       * A stage's lifecycle hook threw or rejected where the frame path goes on regardless: today
+       * `onViewEpochChange` (at a `segment` decision or a restart). Reported, never a panic — the
+       * frame and the remaining stages' hooks continue, as in the reference.
+       */
+      readonly type: 'StageHookFailed';
+      readonly feedId: FeedId;
+      readonly stageId: string;
+      readonly hook: 'onViewEpochChange';
+      /** The epoch the hook was told about. */
+      readonly epoch: number;
+      readonly detail: string;
+    }
+  | {
+      /**
+       * An observed camera's `ViewStateProvider` failed for a frame: its `poll` threw or rejected
+       * (`InvalidMotionReport`), returned an invalid report (`InvalidMotionReport`), or missed its
+       * deadline (`PollTimeout`). The frame continues with an empty report — Unknown motion,
+       * Degraded validity. Rate-limited by the runtime: the first at once, then at most one per
+       * second whose `count` says how many failed frames it stands for (`kind`/`detail`: the latest).
+       */
+      readonly type: 'ViewProviderFailed';
+      readonly feedId: FeedId;
+      /** The `ViewError` kind. */
+      readonly kind: string;
+      readonly detail: string;
+      /** Failed polls this event reports (≥ 1). */
+      readonly count: number;
+    }
+  | {
+      /**
+       * A worker-isolated feed's worker stopped answering (`FeedConfig.isolation`): no heartbeat
+       * (and no other message) for `silentMs`, longer than `isolation.heartbeatTimeoutMs` — a
+       * synchronous hang in a stage, the view provider or the source. The worker was terminated;
+       * the frame it was on (if any) follows as `FrameDropped` (cause `timeout`), then the feed
+       * restarts per its restart policy (`FeedRestarting`) or stops (`RestartLimitExceeded`, or
+       * `Fatal` when the policy does not restart on panics). Other feeds are not affected.
+       */
+      readonly type: 'FeedWorkerUnresponsive';
+      readonly feedId: FeedId;
+      /** How long the worker had been silent when it was declared unresponsive (host clock, ms). */
+      readonly silentMs: number;
+      /** The frame it was working on (feed-timeline seq and ts, raw source ts), when it was on one. */
+      readonly frame: { readonly seq: number; readonly ts: MonotonicTs; readonly mediaTs: number } | undefined;
+      /** The stage whose `process` was running, when the worker was inside one. */
+      readonly stageId: string | undefined;
     };
 
 /** The `type` tag of every {@link HealthEvent} variant. */
@@ -206,12 +254,12 @@ export type HealthEventType = HealthEvent['type'];
 /** The variant of {@link HealthEvent} with tag `T`. */
 export type HealthEventOf<T extends HealthEventType> = Extract<HealthEvent, { type: T }>;
 
-/** All 30 variant tags, for exhaustive handling (e.g. metric counters). */
+/** All 33 variant tags, for exhaustive handling (e.g. metric counters). */
 export const HEALTH_EVENT_TYPES: readonly HealthEventType[] = Object.freeze([
   'SourceConnected', 'SourceDisconnected', 'SourceReconnecting', 'InsecureRtspSource', 'StageError', 'StagePanic',
   'FeedRestarting', 'FeedStopped', 'BackpressureDrop', 'FrameLag', 'ViewEpochChanged', 'ViewDegraded',
   'ViewCompensationApplied', 'OutputLagged', 'SourceEos', 'DecodeDecision', 'SinkPanic', 'SinkTimeout',
   'SinkBackpressure', 'TrackAdmissionRejected', 'BatchError', 'BatchSubmissionRejected', 'BatchTimeout',
   'BatchInFlightExceeded', 'ResidencyDowngrade', 'SourceDiscontinuity', 'StageTimeout', 'FeedPanic', 'FrameDropped',
-  'StopTimeout',
+  'StopTimeout', 'StageHookFailed', 'ViewProviderFailed', 'FeedWorkerUnresponsive',
 ] satisfies HealthEventType[]);

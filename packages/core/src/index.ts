@@ -34,14 +34,14 @@ export type { Clock, ClockTimer, ClockTimerOptions } from './clock.js';
 export {
   SourceSpecSchema, CameraModeSchema, RtspTransportSchema, RtspSecurityPolicySchema, CustomPipelinePolicySchema,
   DecodePreferenceSchema, TestPatternSchema, BackoffKindSchema, ReconnectPolicySchema, RestartTriggerSchema,
-  RestartPolicySchema, BackpressurePolicySchema, RetentionPolicySchema, parseSourceSpec, safeParseSourceSpec,
-  parseCameraMode, parseReconnectPolicy, parseRestartPolicy, parseBackpressurePolicy, parseRetentionPolicy,
+  RestartPolicySchema, BackpressurePolicySchema, RetentionPolicySchema, FrameInclusionSchema, parseSourceSpec, safeParseSourceSpec,
+  parseCameraMode, parseReconnectPolicy, parseRestartPolicy, parseBackpressurePolicy, defaultBackpressureKind, parseRetentionPolicy,
   parseConfig, safeParseConfig, formatConfigPath, reconnectDelayMs, DEFAULT_RECONNECT_POLICY, DEFAULT_RESTART_POLICY,
   DEFAULT_BACKPRESSURE_POLICY, DEFAULT_RETENTION_POLICY,
 } from './config.js';
 export type {
   SourceSpec, SourceSpecInput, CameraMode, RtspTransport, RtspSecurityPolicy, CustomPipelinePolicy, ReconnectPolicy,
-  RestartPolicy, BackpressurePolicy, RetentionPolicy, ParseResult,
+  RestartPolicy, BackpressurePolicy, RetentionPolicy, FrameInclusion, ParseResult,
 } from './config.js';
 export {
   redactUrl, redactUrlsInString, sanitizeErrorString, isInsecureRtsp, promoteRtspToTls, REDACTED, SECRET_PARAM_NAMES,

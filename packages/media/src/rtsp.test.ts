@@ -1,83 +1,28 @@
 /**
- * RTSP end-to-end tests against a real GStreamer RTSP server (rtsp-server.py, run with the
- * system python that has GObject introspection). Skipped when that server cannot run.
+ * RTSP end-to-end tests against a real GStreamer RTSP server (@nv/test-util's
+ * startRtspTestServer: gst-rtsp-server run by the system python). Skipped when it cannot run.
  */
-import { spawn, spawnSync, type ChildProcess } from 'node:child_process';
+import type { ChildProcess } from 'node:child_process';
 import { existsSync } from 'node:fs';
-import { createServer } from 'node:net';
-import { dirname, join } from 'node:path';
-import { fileURLToPath } from 'node:url';
+import { join } from 'node:path';
 import { ConfigError, MediaError, reconnectDelayMs, parseReconnectPolicy } from '@nv/core';
+import { freeTcpPort, rtspTestServerAvailable, startRtspTestServer, stopRtspTestServers } from '@nv/test-util';
 import { afterEach, describe, expect, it } from 'vitest';
 import { MediaSource, mediaErrorKind, type MediaEvent, type MediaSourceState } from './index.js';
 import type { NativeFrame } from './native-frame.js';
 import { h264Clip, scratch } from './test-fixtures.js';
 
-const PYTHON = '/usr/bin/python3';
-const SERVER_SCRIPT = join(dirname(fileURLToPath(import.meta.url)), 'rtsp-server.py');
-
-function serverAvailable(): boolean {
-  if (!existsSync(PYTHON)) return false;
-  const r = spawnSync(PYTHON, ['-c', "import gi; gi.require_version('GstRtspServer', '1.0'); from gi.repository import GstRtspServer"], {
-    stdio: 'ignore', timeout: 10_000, env: pythonEnv(),
-  });
-  return r.status === 0;
-}
-
-/** The pyenv python on PATH may export variables that would confuse the system python. */
-function pythonEnv(): NodeJS.ProcessEnv {
-  const env = { ...process.env };
-  delete env['PYTHONHOME'];
-  delete env['PYTHONPATH'];
-  return env;
-}
-
-async function freePort(): Promise<number> {
-  return new Promise((resolve, reject) => {
-    const s = createServer();
-    s.once('error', reject);
-    s.listen(0, '127.0.0.1', () => {
-      const addr = s.address();
-      const port = typeof addr === 'object' && addr ? addr.port : 0;
-      s.close(() => resolve(port));
-    });
-  });
-}
-
 interface RtspServer { readonly port: number; readonly proc: ChildProcess; readonly url: string }
 
-const running = new Set<ChildProcess>();
-
 /**
- * Starts rtsp-server.py on `port` and waits (≤ 10 s) for its READY line. With `clip`, the server
- * plays that MP4 once per session and then ends the session.
+ * Starts the RTSP test server (@nv/test-util) on `port`. With `clip`, the server plays that MP4
+ * once per session and then ends the session.
  */
 async function startServer(port: number, auth?: { user: string; password: string }, clip?: string): Promise<RtspServer> {
-  const args = [SERVER_SCRIPT, '--port', String(port)];
-  if (auth) args.push('--user', auth.user, '--password', auth.password);
-  if (clip !== undefined) args.push('--clip', clip);
-  const proc = spawn(PYTHON, args, { stdio: ['ignore', 'pipe', 'pipe'], env: pythonEnv() });
-  running.add(proc);
-  proc.once('exit', () => running.delete(proc));
-  let stderr = '';
-  proc.stderr!.on('data', (d: Buffer) => { stderr += d.toString(); });
-  await new Promise<void>((resolve, reject) => {
-    let out = '';
-    const timer = setTimeout(() => fail(new Error(`RTSP server not READY within 10 s; stderr: ${stderr}`)), 10_000);
-    const onData = (d: Buffer) => {
-      out += d.toString();
-      if (out.includes(`READY ${port}`)) { cleanup(); resolve(); }
-    };
-    const onExit = (code: number | null) => fail(new Error(`RTSP server exited (${code}) before READY; stderr: ${stderr}`));
-    function cleanup() { clearTimeout(timer); proc.stdout!.off('data', onData); proc.off('exit', onExit); }
-    function fail(e: Error) { cleanup(); void stopServer(proc); reject(e); }
-    proc.stdout!.on('data', onData);
-    proc.once('exit', onExit);
-  });
-  return { port, proc, url: `rtsp://127.0.0.1:${port}/test` };
+  return startRtspTestServer({ port, ...(auth ? { user: auth.user, password: auth.password } : {}), ...(clip !== undefined ? { clip } : {}) });
 }
 
-/** SIGTERM, then SIGKILL after 2 s; resolves once the process has exited. */
+/** SIGTERM (or `signal`), then SIGKILL after 2 s; resolves once the process has exited. */
 async function stopServer(proc: ChildProcess, signal: NodeJS.Signals = 'SIGTERM'): Promise<void> {
   if (proc.exitCode !== null || proc.signalCode !== null) return;
   const exited = new Promise<void>((resolve) => proc.once('exit', () => resolve()));
@@ -169,15 +114,15 @@ function eventTexts(events: MediaEvent[]): string[] {
 const sources = new Set<MediaSource>();
 function track(src: MediaSource): MediaSource { sources.add(src); return src; }
 
-describe.skipIf(!serverAvailable())('MediaSource: RTSP against a real RTSP server', () => {
+describe.skipIf(!rtspTestServerAvailable())('MediaSource: RTSP against a real RTSP server', () => {
   afterEach(async () => {
     for (const s of sources) await s.stop();
     sources.clear();
-    await Promise.all([...running].map((p) => stopServer(p)));
+    await stopRtspTestServers('SIGTERM');
   });
 
   it('frames flow from rtsp://127.0.0.1:PORT/test with streamStarted and connected', async () => {
-    const server = await startServer(await freePort());
+    const server = await startServer(await freeTcpPort());
     const src = track(new MediaSource({ kind: 'rtsp', url: server.url }, { noFrameTimeoutMs: 5_000, reconnect: { maxAttempts: 1 } }));
     const events = record(src);
     await takeFrames(src, 10, 10_000);
@@ -193,7 +138,7 @@ describe.skipIf(!serverAvailable())('MediaSource: RTSP against a real RTSP serve
   });
 
   it('survives the server being killed mid-stream and restarted on the same port', async () => {
-    const port = await freePort();
+    const port = await freeTcpPort();
     let server = await startServer(port);
     const reconnect = { baseDelayMs: 200, maxDelayMs: 1_000, backoff: 'exponential' } as const;
     const src = track(new MediaSource({ kind: 'rtsp', url: server.url }, { reconnect, noFrameTimeoutMs: 2_000 }));
@@ -237,7 +182,7 @@ describe.skipIf(!serverAvailable())('MediaSource: RTSP against a real RTSP serve
 
   it('a session the server ends (a finite clip) is a disconnect: reconnecting, then connected again and frames resume', async () => {
     // 45 frames = 1.5 s at 30 fps; every new session plays the clip again from its start.
-    const server = await startServer(await freePort(), undefined, h264Clip('rtsp-finite', 45));
+    const server = await startServer(await freeTcpPort(), undefined, h264Clip('rtsp-finite', 45));
     const reconnect = { maxAttempts: 3, baseDelayMs: 200, maxDelayMs: 200 } as const;
     // The watchdog is far longer than the whole test, so only the end of the session can
     // cause the disconnect.
@@ -274,7 +219,7 @@ describe.skipIf(!serverAvailable())('MediaSource: RTSP against a real RTSP serve
   }, 60_000);
 
   it('wrong credentials fail with Unauthorized at once: 0 reconnection attempts, no password anywhere', async () => {
-    const server = await startServer(await freePort(), { user: 'admin', password: 'secret' });
+    const server = await startServer(await freeTcpPort(), { user: 'admin', password: 'secret' });
     // A policy that would retry 3 times: a 401 must not use it.
     const src = track(new MediaSource({ kind: 'rtsp', url: `rtsp://admin:wrong@127.0.0.1:${server.port}/test` }, {
       reconnect: { maxAttempts: 3, baseDelayMs: 100, maxDelayMs: 100 }, noFrameTimeoutMs: 60_000,
@@ -294,7 +239,7 @@ describe.skipIf(!serverAvailable())('MediaSource: RTSP against a real RTSP serve
 
   it('a stream path the server does not have (404) is retried per the policy, then ConnectionFailed', async () => {
     // Not permanent: a restreaming server answers 404 while its camera is away.
-    const server = await startServer(await freePort());
+    const server = await startServer(await freeTcpPort());
     const src = track(new MediaSource({ kind: 'rtsp', url: `rtsp://127.0.0.1:${server.port}/nope` }, {
       reconnect: { maxAttempts: 1, baseDelayMs: 100, maxDelayMs: 100 }, noFrameTimeoutMs: 60_000,
     }));
@@ -325,7 +270,7 @@ describe.skipIf(!serverAvailable())('MediaSource: RTSP against a real RTSP serve
   }, 25_000);
 
   it('right credentials stream and never show the password', async () => {
-    const server = await startServer(await freePort(), { user: 'admin', password: 'secret' });
+    const server = await startServer(await freeTcpPort(), { user: 'admin', password: 'secret' });
     const good = track(new MediaSource({ kind: 'rtsp', url: `rtsp://admin:secret@127.0.0.1:${server.port}/test` }, {
       reconnect: { maxAttempts: 1 }, noFrameTimeoutMs: 5_000,
     }));
@@ -336,7 +281,7 @@ describe.skipIf(!serverAvailable())('MediaSource: RTSP against a real RTSP serve
   }, 30_000);
 
   it('an RTSP URL carrying launch syntax is refused by validation and nothing runs', async () => {
-    const port = await freePort();
+    const port = await freeTcpPort();
     const target = join(scratch, 'pwned-rtsp');
     let caught: unknown;
     try {

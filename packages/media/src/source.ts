@@ -20,7 +20,7 @@ export interface MediaSourceOptions {
   readonly feedId?: FeedId | number;
   /** Output format, size, pacing, decoder preference. */
   readonly output?: OutputOptions;
-  /** Frame-queue policy (default dropOldest, depth 4). */
+  /** Frame-queue policy (depth 4; without a kind: `block` for files and non-live test patterns, `dropOldest` for live sources; `block` is refused for RTSP). */
   readonly backpressure?: Partial<BackpressurePolicy>;
   /** Reconnection of live sources (default: forever, 1 s → 30 s exponential). */
   readonly reconnect?: Partial<ReconnectPolicy>;
@@ -139,7 +139,7 @@ export class MediaSource implements FrameSource {
     this.spec = parseSourceSpec(spec);
     this.#opts = options;
     this.feedId = toFeedId(options.feedId ?? 1);
-    this.#policy = parseBackpressurePolicy(options.backpressure ?? {});
+    this.#policy = parseBackpressurePolicy(options.backpressure ?? {}, this.spec);
     if (this.spec.kind === 'rtsp' && this.#policy.kind === 'block') throw rtspBlockRefused();
     this.#reconnect = parseReconnectPolicy(options.reconnect ?? {});
     this.#noFrameMs = options.noFrameTimeoutMs ?? 10_000;

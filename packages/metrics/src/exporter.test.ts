@@ -43,7 +43,8 @@ describe('observable instruments from diagnostics', () => {
       ['nv.feed.queue.source.depth', F1, 2], ['nv.feed.queue.source.capacity', F1, 8], ['nv.feed.queue.sink.depth', F1, 1],
       ['nv.feed.queue.sink.capacity', F1, 16], ['nv.feed.view.epoch', F1, 3], ['nv.feed.view.version', F1, 11],
       ['nv.feed.view.stability_score', F1, 1], ['nv.feed.view.status', F1, 0], ['nv.feed.session.uptime', F1, 4.25],
-      ['nv.feed.alive', F1, 1], ['nv.feed.paused', F1, 0],
+      ['nv.feed.alive', F1, 1], ['nv.feed.paused', F1, 0], ['nv.feed.view.poll_timeouts', F1, 2], ['nv.feed.view.poll_timeouts', F2, 0],
+      ['nv.feed.parallel.in_flight', F1, 3], ['nv.feed.parallel.depth', F1, 1], ['nv.feed.parallel.gap_timeouts', F1, 2], ['nv.feed.parallel.reorder_wait.max', F1, 0.04],
       ['nv.feed.frames.processed', F2, 10], ['nv.feed.paused', F2, 1], ['nv.feed.view.status', F2, 1],
       ['nv.feed.view.stability_score', F2, 0.25], ['nv.feed.queue.source.capacity', F2, 0], ['nv.feed.view.version', F2, 2],
       ['nv.stage.frames.processed', { ...F1, stage_id: 'det' }, 96], ['nv.stage.errors', { ...F1, stage_id: 'det' }, 6],
@@ -57,10 +58,11 @@ describe('observable instruments from diagnostics', () => {
     for (const [name, attrs, value] of expected) expect([name, attrs, valueAt(rm, name, attrs)]).toEqual([name, attrs, value]);
     // Every observable instrument of the catalogue is present, with one point per feed / stage / processor.
     const observed = INSTRUMENTS.filter((i) => i.kind === 'observableCounter' || i.kind === 'observableGauge');
-    expect(observed).toHaveLength(40);
+    expect(observed).toHaveLength(45);
     for (const i of observed) {
       const n = pointsOf(rm, i.name).length;
-      const want = i.name.startsWith('nv.runtime.') ? 1 : i.name.startsWith('nv.feed.') ? 2 : i.name.startsWith('nv.stage.') ? 2 : 1;
+      // The parallel section's gauges exist for parallel feeds only (feed 1 of the fixture); its total reads 0 elsewhere.
+      const want = i.name.startsWith('nv.runtime.') ? 1 : i.name.startsWith('nv.feed.parallel.') && i.kind === 'observableGauge' ? 1 : i.name.startsWith('nv.feed.') ? 2 : i.name.startsWith('nv.stage.') ? 2 : 1;
       expect([i.name, n]).toEqual([i.name, want]);
       expect(metricsNamed(rm, i.name)[0]!.descriptor.unit).toBe(i.unit);
     }
@@ -197,14 +199,18 @@ describe('health-event counters', () => {
     FrameDropped: [{ type: 'FrameDropped', feedId: feedId(1), seq: 3, ts: monotonicTs(1), mediaTs: 1, cause: 'panic', at: 'trk', detail: 'x' },
       'nv.health.feed.dropped_frames', { ...F1, cause: 'panic' }, 1],
     StopTimeout: [{ type: 'StopTimeout', feedId: feedId(2), stragglers: [{ kind: 'sink', pendingOutputs: 2 }] }, 'nv.health.feed.stop_timeouts', F2, 1],
+    StageHookFailed: [{ type: 'StageHookFailed', feedId: feedId(1), stageId: 'trk', hook: 'onViewEpochChange', epoch: 3, detail: 'x' },
+      'nv.health.stage.hook_failures', { ...F1, stage_id: 'trk', hook: 'onViewEpochChange' }, 1],
+    ViewProviderFailed: [{ type: 'ViewProviderFailed', feedId: feedId(2), kind: 'PollTimeout', detail: 'late', count: 7 }, 'nv.health.view.provider_failures', { ...F2, error_type: 'PollTimeout' }, 7],
+    FeedWorkerUnresponsive: [{ type: 'FeedWorkerUnresponsive', feedId: feedId(1), silentMs: 2100, frame: undefined, stageId: undefined }, 'nv.health.feed.worker_unresponsive', F1, 1],
   };
 
-  it('has one distinct counter per HealthEvent variant (all 30)', () => {
-    expect(HEALTH_EVENT_TYPES).toHaveLength(30);
+  it('has one distinct counter per HealthEvent variant (all 33)', () => {
+    expect(HEALTH_EVENT_TYPES).toHaveLength(33);
     expect(Object.keys(events).sort()).toEqual([...HEALTH_EVENT_TYPES].sort());
     const counters = INSTRUMENTS.filter((i) => i.kind === 'counter');
-    expect(counters).toHaveLength(30);
-    expect(new Set(counters.map((c) => c.name)).size).toBe(30);
+    expect(counters).toHaveLength(33);
+    expect(new Set(counters.map((c) => c.name)).size).toBe(33);
     expect(counters.map((c) => c.name).sort()).toEqual(Object.values(events).map(([, name]) => name).sort());
   });
 

@@ -109,6 +109,11 @@ export const FEED_INSTRUMENTS: readonly ObservedDef<FeedDiag>[] = [
   level('nv.feed.view.version', '{version}', 'int', 'Current view version (increments on any view change).', F, 'feeds[].view.version', (f) => f.view.version),
   level('nv.feed.view.stability_score', '1', 'double', 'View stability score in [0, 1].', F, 'feeds[].view.stabilityScore', (f) => f.view.stabilityScore, ref('feed.view_stability_score')),
   level('nv.feed.view.status', '1', 'int', 'View validity: 0 valid, 1 degraded, 2 invalid.', F, 'feeds[].view.validity', (f) => VIEW_STATUS[f.view.validity], ref('feed.view_status')),
+  level('nv.feed.parallel.in_flight', '{frame}', 'int', 'Frames in the ordered parallel section\'s head now (parallel pipelines only).', F, 'feeds[].parallel.inFlight', (f) => f.parallel?.inFlight),
+  level('nv.feed.parallel.depth', '{frame}', 'int', 'Frames done in the head, waiting in the resequencer for an earlier one.', F, 'feeds[].parallel.depth', (f) => f.parallel?.depth),
+  total('nv.feed.parallel.gap_timeouts', '{frame}', 'Frames given up at the resequencer\'s gap deadline (the head never settled them).', F, 'feeds[].parallel.gapTimeouts', (f) => f.parallel?.gapTimeouts ?? 0),
+  level('nv.feed.parallel.reorder_wait.max', 's', 'double', 'Longest time a frame waited in the resequencer for an earlier one, this session.', F, 'feeds[].parallel.reorderWait.maxMs', (f) => ms2s(f.parallel?.reorderWait.maxMs)),
+  total('nv.feed.view.poll_timeouts', '{poll}', 'Camera-motion polls abandoned at the view poll deadline (the frame ran with Unknown motion).', F, 'feeds[].view.pollTimeouts', (f) => f.view.pollTimeouts ?? 0),
   level('nv.feed.session.uptime', 's', 'double', 'Time since the current source session started (0 between sessions).', F, 'feeds[].sessionUptimeMs / 1000', (f) => f.sessionUptimeMs / 1000, ref('feed.uptime_seconds'), 0),
   level('nv.feed.alive', '1', 'int', '1 until the feed has stopped, then 0.', F, 'feeds[].alive', (f) => bool(f.alive), ref('feed.alive'), 0),
   level('nv.feed.paused', '1', 'int', '1 while the feed is paused by the user.', F, 'feeds[].paused', (f) => bool(f.paused), ref('feed.paused'), 0),
@@ -218,6 +223,11 @@ export const HEALTH_COUNTERS: HealthDefs = {
   FrameDropped: hc('FrameDropped', 'nv.health.feed.dropped_frames', '{frame}', 'Frames dropped by a panic or a deadline, by cause.', ['feed_id', 'cause'], undefined,
     (e, c) => c.feedWith(e.feedId, 'cause', e.cause)),
   StopTimeout: hc('StopTimeout', 'nv.health.feed.stop_timeouts', '{timeout}', 'Feed stops that timed out and abandoned stragglers.', F, undefined, byFeed),
+  StageHookFailed: hc('StageHookFailed', 'nv.health.stage.hook_failures', '{failure}', 'Stage lifecycle hooks (onViewEpochChange) that threw; the frame went on.', ['feed_id', 'stage_id', 'hook'], undefined,
+    (e, c) => c.stageWith(e.feedId, e.stageId, 'hook', e.hook)),
+  ViewProviderFailed: hc('ViewProviderFailed', 'nv.health.view.provider_failures', '{poll}', 'View provider polls that failed (thrown, invalid or late); the frame went on Unknown/Degraded.', ['feed_id', 'error_type'],
+    { field: 'count', read: (e) => e.count }, (e, c) => c.feedWith(e.feedId, 'error_type', e.kind)),
+  FeedWorkerUnresponsive: hc('FeedWorkerUnresponsive', 'nv.health.feed.worker_unresponsive', '{worker}', 'Isolated-feed workers that stopped answering (terminated; the feed restarted per policy).', F, undefined, byFeed),
 };
 
 // ---------------------------------------------------------------------------------------------

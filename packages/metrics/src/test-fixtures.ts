@@ -36,7 +36,11 @@ export function diagnosticsFixture(scale = 1): RuntimeDiagnostics {
         },
         queues: { sourceDepth: 2, sourceCapacity: 8, sinkDepth: 1, sinkCapacity: 16 },
         decode: { outcome: 'software', detail: 'avdec_h264' },
-        view: { epoch: 3, version: 11, validity: 'valid', stabilityScore: 1 },
+        view: { epoch: 3, version: 11, validity: 'valid', stabilityScore: 1, pollTimeouts: 2 },
+        parallel: {
+          width: 4, capacity: 4, nextSeq: 90, inFlight: 3, depth: 1, maxDepthSeen: 3, delivered: 86, tombstones: 1, gapTimeouts: 2,
+          discardedLate: 0, discardedOnReset: 0, stale: 0, callbackErrors: 0, reorderWait: { count: 80, totalMs: 400, maxMs: 40 },
+        },
         batchProcessorId: undefined, lastError: undefined, stopReason: undefined,
       },
       {

@@ -3,6 +3,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, describe, expect, it } from 'vitest';
 import { InvalidArgumentError, StageError } from '@nv/core';
+import { WorkerExecutor } from '@nv/inference';
 import { Runtime } from '@nv/runtime';
 import { SyntheticSource, frameSequence } from '@nv/test-util';
 import { defaultOcrModelPaths } from './models.js';
@@ -37,6 +38,28 @@ describe('model validation at onStart', () => {
     await rec.onStart();
     expect(rec.charset?.labels).toHaveLength(6625);
     expect(rec.charset?.hasSpace).toBe(true);
+    // Each stage runs its model on its own worker thread by default.
+    expect(det.executor?.kind).toBe('worker');
+    expect(rec.executor?.kind).toBe('worker');
+    expect(det.executor).not.toBe(rec.executor);
+  });
+
+  it('runs inline on request; a stage releases only an executor it created', async () => {
+    const inline = new TextDetector({ intraOpNumThreads: 1, executor: 'inline' });
+    await inline.onStart();
+    expect(inline.executor?.kind).toBe('inline');
+    await inline.onStop();
+    const shared = new WorkerExecutor({ intraOpNumThreads: 1 });
+    try {
+      const rec = new TextRecognizer({ executor: shared });
+      await rec.onStart();
+      expect(rec.executor).toBe(shared);
+      await rec.onStop();
+      expect(shared.stats()).toMatchObject({ workers: 1, models: 0 });
+    } finally {
+      await shared.release();
+    }
+    expect(() => new TextDetector({ executor: 'remote' as never })).toThrow(/executor/);
   });
 
   it('a missing detection model is ModelLoadFailed naming the file', async () => {

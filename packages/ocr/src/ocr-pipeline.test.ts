@@ -89,7 +89,9 @@ describe('OCR through the runtime on a clip with moving text', () => {
       source: () => new MediaSource({ kind: 'file', path: clip.path }, { backpressure: { kind: 'block' } }),
       cameraMode: 'fixed',
       stages: [detector, new TrackerStage(), recognizer],
-      frameInclusion: { everyNth: CROSS_CHECK_FRAME },
+      // Every output carries its frame, so frame CROSS_CHECK_FRAME has one whichever way
+      // `everyNth` counts (0-based in nv 0.1, 1-based since @nv/pipeline's FrameSampler).
+      frameInclusion: 'always',
       sink: {
         emit(out) {
           const index = Math.round((Number(out.ts) * truth.fps) / 1e9);

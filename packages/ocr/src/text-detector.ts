@@ -3,11 +3,11 @@
  */
 import { BBox, InvalidArgumentError, Polygon, StageError, TypedMetadata, detectionId, stageId, type DetectionId } from '@nv/core';
 import type { FrameEnvelope } from '@nv/frame';
+import { InferenceError, type InferenceExecutor } from '@nv/inference';
 import { createDetection, type Detection, type Stage, type StageCapabilities, type StageContext, type StageOutput } from '@nv/perception';
-import { Tensor } from 'onnxruntime-node';
 import { dbPostProcess, resolveDbOptions, type DbOptions, type Quad } from './db.js';
 import { TEXT_REGION } from './metadata.js';
-import { defaultOcrModelPaths, formatShape, loadModel, type LoadedModel } from './models.js';
+import { defaultOcrModelPaths, formatShape, loadModel, releaseModel, resolveOcrExecutor, type LoadedModel, type OcrExecutor } from './models.js';
 import { DET_NORMALIZATION, frameQuad, sampleToTensor, withFrameAccess, type YuvColorOptions } from './preprocess.js';
 
 /** Options of {@link TextDetector}. */
@@ -32,6 +32,8 @@ export interface TextDetectorOptions {
   readonly classId?: number;
   /** How YUV frames are turned into RGB. */
   readonly color?: YuvColorOptions;
+  /** Where inference runs (see {@link OcrExecutor}). Default `'worker'`. */
+  readonly executor?: OcrExecutor;
 }
 
 /** One region found by {@link TextDetector.detect}. */
@@ -75,7 +77,9 @@ const clamp01 = (v: number) => (v < 0 ? 0 : v > 1 ? 1 : v);
  * normalized bounding box), each carrying its rotated quad under {@link TEXT_REGION}.
  *
  * The model is loaded and validated in `onStart`; a missing, unreadable or malformed model
- * is a `StageError` `ModelLoadFailed` naming the file (the feed does not start).
+ * is a `StageError` `ModelLoadFailed` naming the file (the feed does not start). Inference
+ * runs in the stage's worker thread by default (option `executor`); the frame is sampled
+ * on the JS thread straight into a SharedArrayBuffer slot the worker reads in place.
  *
  * @example
  * ```ts
@@ -101,10 +105,10 @@ export class TextDetector implements Stage {
   readonly #db: Required<DbOptions>;
   readonly #classId: number;
   readonly #color: YuvColorOptions;
+  readonly #executor: OcrExecutor;
   #model: LoadedModel | undefined;
   #fixedSize: { width: number; height: number } | undefined;
   #nextId = 1;
-  #buffer: Float32Array | undefined;
 
   /** @throws {InvalidArgumentError} on bad options (naming the field) or an empty id */
   constructor(options: TextDetectorOptions = {}) {
@@ -120,6 +124,7 @@ export class TextDetector implements Stage {
     this.#classId = options.classId ?? 0;
     if (!Number.isInteger(this.#classId) || this.#classId < 0) throw new InvalidArgumentError('classId', 'a non-negative integer', this.#classId);
     this.#color = options.color ?? {};
+    this.#executor = resolveOcrExecutor(options.executor);
   }
 
   /**
@@ -130,9 +135,9 @@ export class TextDetector implements Stage {
    */
   async onStart(): Promise<void> {
     if (this.#model) return;
-    const m = await loadModel(this.id, 'text detection', this.#modelPath, this.#threads);
+    const m = await loadModel(this.id, 'text detection', this.#modelPath, this.#threads, this.#executor);
     const bad = (detail: string): never => {
-      void m.session.release().catch(() => undefined);
+      void releaseModel(m);
       throw StageError.modelLoadFailed(this.id, `text detection model '${this.#modelPath}': ${detail}`);
     };
     const is = m.inputShape, os = m.outputShape;
@@ -148,12 +153,14 @@ export class TextDetector implements Stage {
     this.#model = m;
   }
 
-  /** Releases the model session. */
+  /** The inference executor the model runs on (after `onStart`): the stage's own, or the one given in the options. */
+  get executor(): InferenceExecutor | undefined { return this.#model?.executor; }
+
+  /** Releases the model (and the stage's own executor). */
   async onStop(): Promise<void> {
     const m = this.#model;
     this.#model = undefined;
-    this.#buffer = undefined;
-    if (m) await m.session.release();
+    if (m) await releaseModel(m);
   }
 
   /** The full detection set for this frame. */
@@ -178,28 +185,34 @@ export class TextDetector implements Stage {
     if (!m) throw StageError.processingFailed(this.id, 'model not loaded (onStart has not run)');
     const size = this.#fixedSize ?? detInputSize(frame.width, frame.height, this.#limit, this.#limitType);
     const n = 3 * size.width * size.height;
-    // Reuse the input buffer of the previous frame; a concurrent call (one instance shared by
-    // feeds) finds it taken and allocates its own.
-    const data = this.#buffer?.length === n ? this.#buffer : new Float32Array(n);
-    this.#buffer = undefined;
-    withFrameAccess(this.id, () => sampleToTensor(
-      frame, frameQuad(frame.width, frame.height), size.width, size.height,
-      { data, offset: 0, rowStride: size.width, planeStride: size.width * size.height }, DET_NORMALIZATION, this.#color,
-    ));
+    // A slot of the executor's pool (shared with the worker: no copy); a full pool waits here.
+    let slot;
+    try {
+      slot = await m.executor.pool.acquire(n);
+    } catch (e) {
+      throw StageError.processingFailed(this.id, `no input tensor slot: ${(e as Error).message ?? String(e)}`, e);
+    }
+    try {
+      withFrameAccess(this.id, () => sampleToTensor(
+        frame, frameQuad(frame.width, frame.height), size.width, size.height,
+        { data: slot.data, offset: 0, rowStride: size.width, planeStride: size.width * size.height }, DET_NORMALIZATION, this.#color,
+      ));
+    } catch (e) {
+      slot.release();
+      throw e;
+    }
     let prob: Float32Array;
     let mapW: number, mapH: number;
     try {
-      const input = new Tensor('float32', data, [1, 3, size.height, size.width]);
-      const out = await m.session.run({ [m.inputName]: input });
+      const out = await m.model.run({ [m.inputName]: slot.input([1, 3, size.height, size.width]) }); // releases the slot when settled
       const t = out[m.outputName];
       if (!t || t.dims.length !== 4) throw new Error(`unexpected output ${t ? `dims [${t.dims.join(', ')}]` : 'missing'}`);
       mapH = t.dims[2]!;
       mapW = t.dims[3]!;
-      prob = t.data as Float32Array;
+      prob = t.data;
     } catch (e) {
-      throw StageError.processingFailed(this.id, `text detection inference failed: ${(e as Error).message ?? String(e)}`, e);
-    } finally {
-      this.#buffer = data;
+      const detail = `text detection inference failed: ${(e as Error).message ?? String(e)}`;
+      throw InferenceError.isInstance(e) && e.kind === 'QueueFull' ? StageError.resourceExhausted(this.id, detail) : StageError.processingFailed(this.id, detail, e);
     }
     return dbPostProcess(prob, mapW, mapH, this.#db).map((b) => toDetected(b.quad, b.score, mapW, mapH));
   }

@@ -7,12 +7,12 @@ import {
   createDetection, createTrack, type Detection, type Stage, type StageCapabilities, type StageContext, type StageOutput, type Track,
   type TrackState,
 } from '@nv/perception';
-import { Tensor } from 'onnxruntime-node';
+import { InferenceError, type InferenceExecutor } from '@nv/inference';
 import { ctcGreedyDecode, trimCtcResult, type CtcResult } from './ctc.js';
 import type { PixelPoint, Quad } from './db.js';
 import { ctcCharset, loadDictionary, type CtcCharset } from './keys.js';
 import { TEXT, TEXT_READINGS, TEXT_REGION, type TextReading, type TextReadingEntry } from './metadata.js';
-import { defaultOcrModelPaths, formatShape, loadModel, type LoadedModel } from './models.js';
+import { defaultOcrModelPaths, formatShape, loadModel, releaseModel, resolveOcrExecutor, type LoadedModel, type OcrExecutor } from './models.js';
 import { REC_NORMALIZATION, sampleToTensor, withFrameAccess, type YuvColorOptions } from './preprocess.js';
 
 /** Options of {@link TextRecognizer}. */
@@ -55,6 +55,8 @@ export interface TextRecognizerOptions {
   readonly boxPadding?: number;
   /** How YUV frames are turned into RGB. */
   readonly color?: YuvColorOptions;
+  /** Where inference runs (see {@link OcrExecutor}). Default `'worker'`. */
+  readonly executor?: OcrExecutor;
 }
 
 interface TrackMemory {
@@ -88,6 +90,9 @@ export type TextRegionInput = Polygon | BBox;
  *
  * Either way the frame's {@link TEXT_READINGS} artifact lists every object with a reading.
  *
+ * Inference runs in the stage's worker thread by default (option `executor`); crops are
+ * sampled on the JS thread straight into a SharedArrayBuffer slot the worker reads in place.
+ *
  * @example
  * ```ts
  * stages: [new TextDetector(), new Tracker(), new TextRecognizer({ minConfidence: 0.95 })]
@@ -108,6 +113,7 @@ export class TextRecognizer implements Stage {
     maxAttempts: number; readStates: readonly TrackState[]; classIds: readonly number[] | undefined; forgetAfterFrames: number; boxPadding: number;
   };
   readonly #color: YuvColorOptions;
+  readonly #executor: OcrExecutor;
   #model: LoadedModel | undefined;
   #charset: CtcCharset | undefined;
   #height = 48;
@@ -153,6 +159,7 @@ export class TextRecognizer implements Stage {
       boxPadding,
     };
     this.#color = options.color ?? {};
+    this.#executor = resolveOcrExecutor(options.executor);
   }
 
   /** Crops recognized so far (all frames, all sessions): how much inference the per-track policy saved. */
@@ -177,9 +184,9 @@ export class TextRecognizer implements Stage {
     } catch (e) {
       throw StageError.modelLoadFailed(this.id, `recognition dictionary '${this.#paths.dictionary}' could not be read: ${(e as Error).message}`, e);
     }
-    const m = await loadModel(this.id, 'text recognition', this.#paths.model, this.#threads);
+    const m = await loadModel(this.id, 'text recognition', this.#paths.model, this.#threads, this.#executor);
     const bad = (detail: string): never => {
-      void m.session.release().catch(() => undefined);
+      void releaseModel(m);
       throw StageError.modelLoadFailed(this.id, detail);
     };
     const is = m.inputShape, os = m.outputShape;
@@ -200,12 +207,15 @@ export class TextRecognizer implements Stage {
     this.#model = m;
   }
 
-  /** Releases the model session and forgets every track. */
+  /** The inference executor the model runs on (after `onStart`): the stage's own, or the one given in the options. */
+  get executor(): InferenceExecutor | undefined { return this.#model?.executor; }
+
+  /** Releases the model (and the stage's own executor) and forgets every track. */
   async onStop(): Promise<void> {
     this.#memory.clear();
     const m = this.#model;
     this.#model = undefined;
-    if (m) await m.session.release();
+    if (m) await releaseModel(m);
   }
 
   /** Track ids may be reused after a view epoch change (restart): forget every reading. */
@@ -315,20 +325,34 @@ export class TextRecognizer implements Stage {
       const batch = order.slice(b, b + o.batchSize);
       const W = this.#fixedWidth ?? Math.min(o.maxWidth, Math.max(o.minWidth, ...batch.map((c) => c.w)));
       const plane = H * W;
-      const data = new Float32Array(batch.length * 3 * plane); // zero = mid-grey padding after normalization
-      withFrameAccess(this.id, () => batch.forEach((c, k) => {
-        sampleToTensor(frame, c.quad, Math.min(c.w, W), H, { data, offset: k * 3 * plane, rowStride: W, planeStride: plane }, REC_NORMALIZATION, this.#color);
-      }));
+      // A slot of the executor's pool (shared with the worker: no copy); a full pool waits here.
+      let slot;
+      try {
+        slot = await m.executor.pool.acquire(batch.length * 3 * plane);
+      } catch (e) {
+        throw StageError.processingFailed(this.id, `no input tensor slot: ${(e as Error).message ?? String(e)}`, e);
+      }
+      const data = slot.data;
+      try {
+        data.fill(0); // zero = mid-grey padding after normalization (a slot holds its previous tensor)
+        withFrameAccess(this.id, () => batch.forEach((c, k) => {
+          sampleToTensor(frame, c.quad, Math.min(c.w, W), H, { data, offset: k * 3 * plane, rowStride: W, planeStride: plane }, REC_NORMALIZATION, this.#color);
+        }));
+      } catch (e) {
+        slot.release();
+        throw e;
+      }
       let probs: Float32Array, T: number, C: number;
       try {
-        const out = await m.session.run({ [m.inputName]: new Tensor('float32', data, [batch.length, 3, H, W]) });
+        const out = await m.model.run({ [m.inputName]: slot.input([batch.length, 3, H, W]) }); // releases the slot when settled
         const t = out[m.outputName];
         if (!t || t.dims.length !== 3 || t.dims[0] !== batch.length) throw new Error(`unexpected output ${t ? `dims [${t.dims.join(', ')}]` : 'missing'}`);
         T = t.dims[1]!;
         C = t.dims[2]!;
-        probs = t.data as Float32Array;
+        probs = t.data;
       } catch (e) {
-        throw StageError.processingFailed(this.id, `text recognition inference failed: ${(e as Error).message ?? String(e)}`, e);
+        const detail = `text recognition inference failed: ${(e as Error).message ?? String(e)}`;
+        throw InferenceError.isInstance(e) && e.kind === 'QueueFull' ? StageError.resourceExhausted(this.id, detail) : StageError.processingFailed(this.id, detail, e);
       }
       if (C !== cs.labels.length) throw StageError.processingFailed(this.id, `recognition output has ${C} classes, the dictionary ${cs.labels.length}`);
       batch.forEach((c, k) => {

@@ -1,14 +1,15 @@
 /**
  * The shared engine of {@link OnnxDetector} (a per-feed stage) and {@link OnnxBatchDetector}
- * (a cross-feed batch processor): one session, one preprocessor, reused input buffers,
+ * (a cross-feed batch processor): one model on an inference executor (worker threads by
+ * default), one preprocessor writing straight into the executor's tensor-pool slots,
  * decoding, NMS and mapping back to frame coordinates.
  *
  * @packageDocumentation
  */
 import { BBox, StageError, TypedMetadata, detectionId, metadataKey, type FeedId, type MetadataKey } from '@nv/core';
 import type { FrameEnvelope } from '@nv/frame';
+import { InferenceError, InlineExecutor, WorkerExecutor, type InferenceExecutor, type InferenceOutputs } from '@nv/inference';
 import { createDetection, type Detection } from '@nv/perception';
-import { Tensor } from 'onnxruntime-node';
 import { Candidates, decodeHead, resolveHead, type ResolvedHead } from './heads.js';
 import type { LetterboxGeometry } from './letterbox.js';
 import { loadModel, type LoadedModel, type OnnxModelInfo } from './model.js';
@@ -50,9 +51,10 @@ export class OnnxDetectorCore {
   /** The validated options. */
   readonly options: ResolvedOptions;
   #model: LoadedModel | undefined;
+  #executor: InferenceExecutor | undefined;
+  #ownsExecutor = false;
   #pre: LetterboxPreprocessor | undefined;
   #head: ResolvedHead | undefined;
-  readonly #free = new Map<number, Float32Array[]>();
   readonly #nextId = new Map<FeedId, number>();
   readonly #cand = new Candidates();
 
@@ -87,26 +89,46 @@ export class OnnxDetectorCore {
   get started(): boolean { return this.#model !== undefined; }
 
   /**
-   * Loads and validates the model (idempotent while started).
+   * The inference executor the model runs on (after {@link OnnxDetectorCore.start}): the
+   * detector's own `WorkerExecutor` / `InlineExecutor`, or the one given in the options.
+   */
+  get executor(): InferenceExecutor | undefined { return this.#model ? this.#executor : undefined; }
+
+  /**
+   * Loads and validates the model on the executor (idempotent while started). With
+   * `executor: 'worker'` (the default) this starts the detector's worker thread.
    * @throws {StageError} `ModelLoadFailed` when the file is missing or unreadable, is not an
-   *   ONNX model, has the wrong input rank/shape, an unsupported output, or the requested
-   *   execution provider is unavailable
+   *   ONNX model, has the wrong input rank/shape, an unsupported output, the requested
+   *   execution provider is unavailable, or no inference worker can start
    */
   async start(): Promise<void> {
     if (this.#model) return;
-    const m = await loadModel(this.id, this.options);
+    const opt = this.options.executor;
+    const owned = typeof opt === 'string';
+    const executor = opt === 'worker' ? new WorkerExecutor() : opt === 'inline' ? new InlineExecutor() : opt;
+    let m: LoadedModel;
+    try {
+      m = await loadModel(this.id, this.options, executor);
+    } catch (e) {
+      if (owned) await executor.release().catch(() => undefined);
+      throw e;
+    }
+    this.#executor = executor;
+    this.#ownsExecutor = owned;
     this.#model = m;
     this.#head = m.info.head;
     this.#pre = new LetterboxPreprocessor(m.info.inputWidth, m.info.inputHeight, this.options.preprocess);
   }
 
-  /** Releases the session and buffers. Safe to call when not started. */
+  /** Releases the model (and the executor, when the detector created it). Safe to call when not started. */
   async stop(): Promise<void> {
-    const m = this.#model;
+    const m = this.#model, executor = this.#executor, owned = this.#ownsExecutor;
     this.#model = undefined;
     this.#pre = undefined;
-    this.#free.clear();
-    if (m) await m.session.release();
+    this.#executor = undefined;
+    this.#ownsExecutor = false;
+    if (m) await m.model.release();
+    if (executor && owned) await executor.release();
   }
 
   /**
@@ -119,48 +141,48 @@ export class OnnxDetectorCore {
    *   or when inference fails or returns an unexpected shape
    */
   async detect(inputs: readonly DetectorInput[]): Promise<Detection[][]> {
-    const m = this.#model, pre = this.#pre;
-    if (!m || !pre) throw StageError.processingFailed(this.id, 'detector is not started (call onStart first)');
+    const m = this.#model, pre = this.#pre, ex = this.#executor;
+    if (!m || !pre || !ex) throw StageError.processingFailed(this.id, 'detector is not started (call onStart first)');
     if (inputs.length === 0) return [];
     const chunk = m.info.batch === 'dynamic' ? inputs.length : m.info.batch;
     const out: Detection[][] = [];
     for (let i = 0; i < inputs.length; i += chunk) {
-      out.push(...(await this.#run(m, pre, inputs.slice(i, i + chunk), chunk)));
+      out.push(...(await this.#run(m, pre, ex, inputs.slice(i, i + chunk), chunk)));
     }
     return out;
   }
 
-  async #run(m: LoadedModel, pre: LetterboxPreprocessor, items: readonly DetectorInput[], batch: number): Promise<Detection[][]> {
+  async #run(m: LoadedModel, pre: LetterboxPreprocessor, ex: InferenceExecutor, items: readonly DetectorInput[], batch: number): Promise<Detection[][]> {
     const size = pre.tensorSize;
-    const buf = this.#acquire(batch * size);
+    // A pool slot (shared with the worker: no copy). A full pool waits here — backpressure.
+    let slot;
     try {
-      const geoms: LetterboxGeometry[] = [];
-      try {
-        for (let b = 0; b < batch; b++) {
-          const it = items[b];
-          if (it) geoms.push(pre.run(it.frame, buf, b * size));
-          else pre.fillSlot(buf, b * size);
-        }
-      } catch (e) {
-        throw StageError.isInstance(e) ? e : StageError.processingFailed(this.id, `cannot read frame: ${e instanceof Error ? e.message : String(e)}`, e);
-      }
-      const input = new Tensor('float32', buf, [batch, 3, pre.inputHeight, pre.inputWidth]);
-      let result;
-      try {
-        result = await m.session.run({ [m.info.inputName]: input }, [m.info.outputName]);
-      } catch (e) {
-        throw StageError.processingFailed(this.id, `inference failed: ${e instanceof Error ? e.message : String(e)}`, e);
-      }
-      const t = result[m.info.outputName];
-      try {
-        if (!t || t.type !== 'float32') throw StageError.processingFailed(this.id, `output '${m.info.outputName}' is missing or not float32`);
-        return this.#decode(m, t.dims, t.data as Float32Array, items, geoms);
-      } finally {
-        for (const v of Object.values(result)) v.dispose();
-      }
-    } finally {
-      this.#releaseBuf(buf);
+      slot = await ex.pool.acquire(batch * size);
+    } catch (e) {
+      throw StageError.processingFailed(this.id, `no input tensor slot: ${e instanceof Error ? e.message : String(e)}`, e);
     }
+    const geoms: LetterboxGeometry[] = [];
+    try {
+      for (let b = 0; b < batch; b++) {
+        const it = items[b];
+        if (it) geoms.push(pre.run(it.frame, slot.data, b * size));
+        else pre.fillSlot(slot.data, b * size);
+      }
+    } catch (e) {
+      slot.release();
+      throw StageError.isInstance(e) ? e : StageError.processingFailed(this.id, `cannot read frame: ${e instanceof Error ? e.message : String(e)}`, e);
+    }
+    let result: InferenceOutputs;
+    try {
+      // The run owns the slot from here and returns it to the pool when it settles.
+      result = await m.model.run({ [m.info.inputName]: slot.input([batch, 3, pre.inputHeight, pre.inputWidth]) }, [m.info.outputName]);
+    } catch (e) {
+      const detail = `inference failed: ${e instanceof Error ? e.message : String(e)}`;
+      throw InferenceError.isInstance(e) && e.kind === 'QueueFull' ? StageError.resourceExhausted(this.id, detail) : StageError.processingFailed(this.id, detail, e);
+    }
+    const t = result[m.info.outputName];
+    if (!t) throw StageError.processingFailed(this.id, `output '${m.info.outputName}' is missing`);
+    return this.#decode(m, t.dims, t.data, items, geoms);
   }
 
   #decode(m: LoadedModel, dims: readonly number[], data: Float32Array, items: readonly DetectorInput[], geoms: readonly LetterboxGeometry[]): Detection[][] {
@@ -211,16 +233,5 @@ export class OnnxDetectorCore {
       dets.push(createDetection({ id: detectionId(next), classId, confidence: scores[k]!, bbox: BBox.of(x1, y1, x2, y2), metadata }));
     }
     return dets;
-  }
-
-  #acquire(n: number): Float32Array {
-    return this.#free.get(n)?.pop() ?? new Float32Array(n);
-  }
-
-  #releaseBuf(buf: Float32Array): void {
-    if (!this.#model) return;
-    let list = this.#free.get(buf.length);
-    if (!list) this.#free.set(buf.length, (list = []));
-    if (list.length < 2) list.push(buf);
   }
 }

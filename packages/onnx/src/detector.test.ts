@@ -10,6 +10,7 @@ import { afterAll, afterEach, beforeAll, describe, expect, it, vi } from 'vitest
 import { feedId, StageError, type BBox } from '@nv/core';
 import { createDeviceFrame, type FrameEnvelope } from '@nv/frame';
 import type { BatchEntry, Detection } from '@nv/perception';
+import { InferenceError, WorkerExecutor } from '@nv/inference';
 import { FeedPipeline, Runtime, type OutputEnvelope } from '@nv/runtime';
 import { PipelineHarness, SyntheticSource, solidFrame, gradientFrame } from '@nv/test-util';
 import { onnx } from 'onnx-proto';
@@ -139,8 +140,14 @@ function stage(opts: OnnxDetectorOptions): OnnxDetector {
   detectors.push(d);
   return d;
 }
+/**
+ * The batch detector runs inline here: these tests count `InferenceSession.prototype.run`
+ * calls (and their input shapes) to see how a batch was split, which only works on this
+ * thread. The per-frame stage above runs on the default worker executor, so every batch
+ * test also compares the inline results with the worker's.
+ */
 function batchDetector(opts: OnnxDetectorOptions): OnnxBatchDetector {
-  const d = new OnnxBatchDetector({ intraOpNumThreads: 1, ...opts });
+  const d = new OnnxBatchDetector({ intraOpNumThreads: 1, executor: 'inline', ...opts });
   detectors.push(d);
   return d;
 }
@@ -471,5 +478,66 @@ describe('batch processor: one session for many feeds, same detections as the pe
     const view = new PipelineHarness({ stages: [], cameraMode: 'fixed' }).view;
     await expect(det.process([{ feedId: feedId(1), frame: f, view, output: undefined }])).rejects.toMatchObject({ kind: 'ProcessingFailed', stageId: 'onnx-detector' });
     f.release();
+  });
+});
+
+// ----------------------------------------------------------------------------------------------
+
+describe('where inference runs: a worker thread by default, inline on request, or a shared executor', () => {
+  it('the default is the detector\'s own worker executor (frames letterboxed into shared pool slots); inline and shared give the same detections', async () => {
+    const path = await writeModel(layout(V8_ROWS, false));
+    const own = stage({ modelPath: path, numClasses: 3 });
+    await own.onStart();
+    const executor = own.core.executor!;
+    expect(executor.kind).toBe('worker');
+    expect(executor.pool.shared).toBe(true);
+    expect(summary(await detectOne(own, frame128x64()))).toEqual(V8_EXPECTED);
+    expect(executor.stats()).toMatchObject({ workers: 1, runs: 1, pool: { inUse: 0, highWater: 1 } });
+    await own.onStop();
+    expect(executor.stats().workers).toBe(0); // its own executor: released with the stage
+
+    const inline = stage({ modelPath: path, numClasses: 3, executor: 'inline' });
+    await inline.onStart();
+    expect(inline.core.executor!.kind).toBe('inline');
+    expect(summary(await detectOne(inline, frame128x64()))).toEqual(V8_EXPECTED);
+
+    const shared = new WorkerExecutor({ intraOpNumThreads: 1 });
+    try {
+      const a = stage({ modelPath: path, numClasses: 3, executor: shared, id: 'a' });
+      const b = stage({ modelPath: path, numClasses: 3, executor: shared, id: 'b' });
+      await a.onStart();
+      await b.onStart();
+      expect(shared.stats().models).toBe(2);
+      expect(summary(await detectOne(a, frame128x64()))).toEqual(V8_EXPECTED);
+      await a.onStop();
+      expect(shared.stats()).toMatchObject({ workers: 1, models: 1 }); // not the stage's to release
+      expect(summary(await detectOne(b, frame128x64()))).toEqual(V8_EXPECTED);
+    } finally {
+      await shared.release();
+    }
+    expect(() => new OnnxDetector({ modelPath: path, executor: 'gpu' as never })).toThrow(/executor/);
+  });
+
+  it('a worker that dies mid-frame drops that frame with ProcessingFailed; the replacement serves the next one', async () => {
+    const path = await writeModel(layout(V8_ROWS, false));
+    const shared = new WorkerExecutor({ intraOpNumThreads: 1 });
+    try {
+      const det = stage({ modelPath: path, numClasses: 3, executor: shared });
+      const h = new PipelineHarness({ stages: [det], cameraMode: 'fixed' });
+      await det.onStart();
+      shared.__testNextRun('exit');
+      const r = await h.process(frame128x64());
+      expect(r.outcome.kind).toBe('error');
+      const err = r.outcome.kind === 'error' ? r.outcome.error : undefined;
+      expect(err?.kind).toBe('ProcessingFailed');
+      expect(err?.message).toMatch(/WorkerExited/);
+      expect(InferenceError.isInstance((err as { cause?: unknown } | undefined)?.cause)).toBe(true);
+      const next = await h.process(frame128x64());
+      expect(next.outcome.kind).toBe('ok');
+      expect(summary(next.artifacts.detections)).toEqual(V8_EXPECTED);
+      expect(shared.stats()).toMatchObject({ workerRestarts: 1, pool: { inUse: 0 } });
+    } finally {
+      await shared.release();
+    }
   });
 });

@@ -7,7 +7,7 @@
 import type { BatchEntry, BatchProcessor, Stage, StageCapabilities, StageCategory, StageContext, StageOutput } from '@nv/perception';
 import { OnnxDetectorCore } from './detector-core.js';
 import type { OnnxModelInfo } from './model.js';
-import type { OnnxDetectorOptions } from './options.js';
+import type { DetectorExecutor, OnnxDetectorOptions } from './options.js';
 
 const CAPABILITIES: StageCapabilities = Object.freeze({ producesDetections: true });
 
@@ -60,8 +60,10 @@ abstract class DetectorShell {
  * Per-frame failures throw `StageError` (`ProcessingFailed`): that frame is dropped, the feed
  * continues.
  *
- * Note: onnxruntime-node 1.30 runs `session.run` on the JS thread (deferred with
- * `setImmediate`), so while one frame is in inference other feeds wait.
+ * Inference runs in a worker thread by default (option `executor`, see
+ * {@link DetectorExecutor}): onnxruntime-node 1.30's `session.run` would otherwise block the
+ * JS thread, and every other feed with it, for the whole run. Each frame is letterboxed on
+ * the JS thread straight into a SharedArrayBuffer slot the worker reads in place.
  *
  * @example
  * ```ts

@@ -11,7 +11,7 @@ export { OnnxDetectorCore, CLASS_NAME_KEY } from './detector-core.js';
 export type { DetectorInput } from './detector-core.js';
 export type { OnnxModelInfo } from './model.js';
 export { ONNX_DETECTOR_DEFAULTS } from './options.js';
-export type { OnnxDetectorOptions, ExecutionProvider, GraphOptimizationLevel } from './options.js';
+export type { OnnxDetectorOptions, ExecutionProvider, GraphOptimizationLevel, DetectorExecutor } from './options.js';
 export { resolveHead } from './heads.js';
 export type { DetectionHead, OutputLayout, ResolvedHead, HeadResolution, HeadRequest } from './heads.js';
 export { nonMaxSuppression, topScores } from './nms.js';

@@ -1,13 +1,14 @@
 /**
- * Loading and validating a detection model: file checks, execution provider selection,
- * session creation, input/output checks and head resolution. Every failure is a
- * `StageError` of kind `ModelLoadFailed` whose message names the file and what was expected.
+ * Loading and validating a detection model: file checks, session creation on the
+ * detector's inference executor (with its execution provider), input/output checks and head
+ * resolution. Every failure is a `StageError` of kind `ModelLoadFailed` whose message names
+ * the file and what was expected.
  *
  * @packageDocumentation
  */
 import { readFile } from 'node:fs/promises';
 import { StageError } from '@nv/core';
-import { InferenceSession, listSupportedBackends } from 'onnxruntime-node';
+import { InferenceError, type InferenceExecutor, type InferenceModel, type TensorInfo } from '@nv/inference';
 import { resolveHead, type ResolvedHead } from './heads.js';
 import { parseClassNames, parseImageSize, readOnnxMetadata } from './model-metadata.js';
 import type { ResolvedOptions } from './options.js';
@@ -38,28 +39,24 @@ export interface OnnxModelInfo {
   readonly executionProvider: 'cpu' | 'cuda';
 }
 
-/** A loaded model: the session plus what was validated. @internal */
+/** A loaded model: the executor's handle plus what was validated. @internal */
 export interface LoadedModel {
-  readonly session: InferenceSession;
+  readonly model: InferenceModel;
   readonly info: OnnxModelInfo;
   /** Number of classes, if known (for deferred head resolution). */
   readonly numClasses: number | undefined;
 }
-
-const GRAPH_OPT: Record<ResolvedOptions['graphOptimizationLevel'], InferenceSession.SessionOptions['graphOptimizationLevel']> = {
-  disabled: 'disabled', basic: 'basic', extended: 'extended', all: 'all',
-};
 
 function message(e: unknown): string {
   return e instanceof Error ? e.message : String(e);
 }
 
 /**
- * Loads and validates the model of `o` for stage `stageId`.
+ * Loads the model of `o` on `executor` and validates it, for stage `stageId`.
  * @internal
  * @throws {StageError} `ModelLoadFailed` for every failure
  */
-export async function loadModel(stageId: string, o: ResolvedOptions): Promise<LoadedModel> {
+export async function loadModel(stageId: string, o: ResolvedOptions, executor: InferenceExecutor): Promise<LoadedModel> {
   const file = o.modelPath;
   const fail = (detail: string, cause?: unknown): StageError => StageError.modelLoadFailed(stageId, detail, cause);
 
@@ -75,45 +72,47 @@ export async function loadModel(stageId: string, o: ResolvedOptions): Promise<Lo
   if (bytes.length === 0) throw fail(`model file '${file}' is empty (expected an ONNX ModelProto)`);
   const metadata = readOnnxMetadata(bytes) ?? new Map<string, string>();
 
-  let providers: InferenceSession.ExecutionProviderConfig[] = ['cpu'];
-  if (o.executionProvider === 'cuda') {
-    const backends = listSupportedBackends().map((b) => b.name);
-    if (!backends.includes('cuda')) {
-      throw fail(`execution provider 'cuda' was requested for '${file}' but onnxruntime-node reports no CUDA backend here (it reports: ${backends.join(', ') || 'none'})`);
-    }
-    providers = [{ name: 'cuda', deviceId: o.cudaDeviceId }];
-  }
-
-  let session: InferenceSession;
+  let model: InferenceModel;
   try {
-    session = await InferenceSession.create(bytes, {
-      executionProviders: providers,
-      graphOptimizationLevel: GRAPH_OPT[o.graphOptimizationLevel],
-      ...(o.intraOpNumThreads === undefined ? {} : { intraOpNumThreads: o.intraOpNumThreads }),
-      ...(o.interOpNumThreads === undefined ? {} : { interOpNumThreads: o.interOpNumThreads }),
-      logSeverityLevel: 3,
+    model = await executor.load({
+      model: bytes,
+      name: file,
+      session: {
+        executionProvider: o.executionProvider,
+        cudaDeviceId: o.cudaDeviceId,
+        graphOptimizationLevel: o.graphOptimizationLevel,
+        ...(o.intraOpNumThreads === undefined ? {} : { intraOpNumThreads: o.intraOpNumThreads }),
+        ...(o.interOpNumThreads === undefined ? {} : { interOpNumThreads: o.interOpNumThreads }),
+      },
     });
   } catch (e) {
-    if (o.executionProvider === 'cuda' && /cuda|provider|shared library/i.test(message(e))) {
-      throw fail(`could not create a session for '${file}' on execution provider 'cuda' (device ${o.cudaDeviceId}): ${message(e)}`, e);
+    if (!InferenceError.isInstance(e)) throw fail(`could not load '${file}': ${message(e)}`, e);
+    switch (e.kind === 'ModelLoadFailed' ? e.reason : undefined) {
+      case 'ProviderUnavailable':
+        throw fail(`execution provider 'cuda' was requested for '${file}' but onnxruntime-node reports no CUDA backend here (it reports: ${e.availableProviders?.join(', ') || 'none'})`, e);
+      case 'ProviderFailed':
+        throw fail(`could not create a session for '${file}' on execution provider 'cuda' (device ${o.cudaDeviceId}): ${e.detail ?? e.message}`, e);
+      case 'InvalidModel':
+        throw fail(`'${file}' is not a loadable ONNX model (expected an ONNX ModelProto): ${e.detail ?? e.message}`, e);
+      default:
+        throw fail(`could not load '${file}' on the ${executor.kind} inference executor: ${e.message}`, e);
     }
-    throw fail(`'${file}' is not a loadable ONNX model (expected an ONNX ModelProto): ${message(e)}`, e);
   }
   try {
-    return validate(session, o, metadata, fail);
+    return validate(model, o, metadata, fail);
   } catch (e) {
-    await session.release().catch(() => undefined);
+    await model.release().catch(() => undefined);
     throw e;
   }
 }
 
 function validate(
-  session: InferenceSession, o: ResolvedOptions, metadata: Map<string, string>, fail: (detail: string) => StageError,
+  model: InferenceModel, o: ResolvedOptions, metadata: Map<string, string>, fail: (detail: string) => StageError,
 ): LoadedModel {
   const file = o.modelPath;
   const fmt = (s: readonly unknown[]): string => `[${s.join(', ')}]`;
   // Input: one float32 image tensor [batch, 3, H, W].
-  const inputs = session.inputMetadata;
+  const inputs: readonly TensorInfo[] = model.inputs;
   const inputName = o.inputName ?? inputs[0]?.name;
   const input = inputs.find((m) => m.name === inputName);
   if (input === undefined || inputName === undefined) {
@@ -151,7 +150,7 @@ function validate(
   }
 
   // Output: one float32 tensor whose shape fits a supported head.
-  const outputs = session.outputMetadata;
+  const outputs: readonly TensorInfo[] = model.outputs;
   const outputName = o.outputName ?? outputs[0]?.name;
   const output = outputs.find((m) => m.name === outputName);
   if (output === undefined || outputName === undefined) {
@@ -170,7 +169,7 @@ function validate(
     throw fail(`model '${file}' output '${outputName}' has batch ${outBatch} but the input has batch ${batchDim}; expected the same batch dimension`);
   }
   return {
-    session,
+    model,
     numClasses,
     info: Object.freeze({
       modelPath: file, inputName, outputName, inputWidth: width, inputHeight: height,

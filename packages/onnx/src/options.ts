@@ -4,6 +4,7 @@
  * @packageDocumentation
  */
 import { InvalidArgumentError } from '@nv/core';
+import type { InferenceExecutor } from '@nv/inference';
 import type { DetectionHead, OutputLayout } from './heads.js';
 import { resolvePreprocessOptions, type PreprocessOptions, type ResolvedPreprocessOptions } from './preprocess-options.js';
 
@@ -12,6 +13,15 @@ export type ExecutionProvider = 'cpu' | 'cuda';
 
 /** onnxruntime graph optimization level. */
 export type GraphOptimizationLevel = 'disabled' | 'basic' | 'extended' | 'all';
+
+/**
+ * Where the detector's session runs: `'worker'` (default) — its own `WorkerExecutor` from
+ * `@nv/inference` (1 worker thread; the JS thread and every other feed keep running during
+ * inference), `'inline'` — on the JS thread (`InlineExecutor`: blocks it for the whole run;
+ * for tiny models and tests), or an executor you own (shared by several stages; you release
+ * it, the detector only releases its model).
+ */
+export type DetectorExecutor = 'worker' | 'inline' | InferenceExecutor;
 
 /**
  * Configuration of an {@link OnnxDetector} / {@link OnnxBatchDetector}.
@@ -71,12 +81,18 @@ export interface OnnxDetectorOptions {
   readonly executionProvider?: ExecutionProvider;
   /** CUDA device ordinal (with `executionProvider: 'cuda'`). Default 0. */
   readonly cudaDeviceId?: number;
-  /** Threads inside one operator. Default: onnxruntime's choice (the physical cores). */
+  /**
+   * Threads inside one operator. Default: the executor's — with the default `'worker'`
+   * executor `availableParallelism()` (its one worker gets every core); `'inline'`:
+   * onnxruntime's choice (the physical cores).
+   */
   readonly intraOpNumThreads?: number;
   /** Threads across operators. Default: onnxruntime's choice. */
   readonly interOpNumThreads?: number;
   /** Default `'all'`. */
   readonly graphOptimizationLevel?: GraphOptimizationLevel;
+  /** Where inference runs (see {@link DetectorExecutor}). Default `'worker'`. */
+  readonly executor?: DetectorExecutor;
 }
 
 /** Options with defaults filled in. @internal */
@@ -101,11 +117,12 @@ export interface ResolvedOptions {
   readonly intraOpNumThreads: number | undefined;
   readonly interOpNumThreads: number | undefined;
   readonly graphOptimizationLevel: GraphOptimizationLevel;
+  readonly executor: DetectorExecutor;
 }
 
 /**
- * Defaults of {@link OnnxDetectorOptions} (the others: `head`/`layout` `'auto'`, CPU,
- * onnxruntime's thread counts, class-aware NMS, preprocessing per `DEFAULT_PREPROCESS_OPTIONS`).
+ * Defaults of {@link OnnxDetectorOptions} (the others: `head`/`layout` `'auto'`, CPU, the
+ * executor's thread counts, class-aware NMS, preprocessing per `DEFAULT_PREPROCESS_OPTIONS`).
  * @example
  * ```ts
  * ONNX_DETECTOR_DEFAULTS.scoreThreshold // 0.25
@@ -118,6 +135,7 @@ export const ONNX_DETECTOR_DEFAULTS = Object.freeze({
   maxDetections: 300,
   maxCandidates: 30_000,
   graphOptimizationLevel: 'all' as GraphOptimizationLevel,
+  executor: 'worker' as const,
 });
 
 const posInt = (name: string, v: unknown): number => {
@@ -187,5 +205,20 @@ export function resolveOptions(o: OnnxDetectorOptions): ResolvedOptions {
     intraOpNumThreads: o.intraOpNumThreads === undefined ? undefined : posInt('intraOpNumThreads', o.intraOpNumThreads),
     interOpNumThreads: o.interOpNumThreads === undefined ? undefined : posInt('interOpNumThreads', o.interOpNumThreads),
     graphOptimizationLevel: oneOf('graphOptimizationLevel', o.graphOptimizationLevel ?? ONNX_DETECTOR_DEFAULTS.graphOptimizationLevel, ['disabled', 'basic', 'extended', 'all'] as const),
+    executor: resolveExecutorOption(o.executor ?? ONNX_DETECTOR_DEFAULTS.executor),
   });
+}
+
+/**
+ * Validates an `executor` option (`'worker'`, `'inline'` or an `InferenceExecutor`).
+ * @internal
+ * @throws {InvalidArgumentError} naming `executor`
+ */
+export function resolveExecutorOption(v: unknown): DetectorExecutor {
+  const e = v ?? 'worker';
+  if (e === 'worker' || e === 'inline') return e;
+  if (typeof e === 'object' && e !== null && typeof (e as InferenceExecutor).load === 'function' && typeof (e as InferenceExecutor).release === 'function' && (e as InferenceExecutor).pool) {
+    return e as InferenceExecutor;
+  }
+  throw new InvalidArgumentError('executor', "'worker', 'inline' or an InferenceExecutor", e);
 }

@@ -1,6 +1,6 @@
 import { BBox, ConfigError, RuntimeError, StageError, detectionId, type HealthEvent } from '@nv/core';
 import { createDetection, type BatchEntry, type BatchProcessor } from '@nv/perception';
-import { MockTrackerStage, SyntheticSource, frameSequence, readSeqMarker } from '@nv/test-util';
+import { MockStage, MockTrackerStage, SyntheticSource, frameSequence, readSeqMarker } from '@nv/test-util';
 import { describe, expect, it } from 'vitest';
 import { FeedPipeline, Runtime, resolveBatchConfig, type OutputEnvelope } from './index.js';
 
@@ -84,6 +84,32 @@ describe('Runtime.createBatch', () => {
     expect(d.feeds[0]!.metrics.stages['det']!.framesProcessed).toBe(30);
     await rt.shutdown();
     expect(proc.stopped).toBe(1);
+  });
+
+  it('stages after the batch point: async ones run, a StageError there drops the frame, a failed batch skips them, a failed pre stage skips both', async () => {
+    const rt = new Runtime();
+    const health: HealthEvent[] = [];
+    rt.onHealth((e) => health.push(e));
+    const proc = new RecordingProcessor('det', 0, (es) => (es.some((e) => e.frame.seq === 3) ? StageError.processingFailed('det', 'bad batch') : undefined));
+    const batch = await rt.createBatch(proc, { maxBatchSize: 1, maxLatencyMs: 1 });
+    const pre = new MockStage({ id: 'pre', failWhen: (c) => c.frame.seq === 1 });
+    const post = new MockStage({ id: 'post', async: true, failWhen: (c) => c.frame.seq === 2 });
+    const { outs, sink } = collector();
+    const feed = rt.addFeed({
+      source: () => new SyntheticSource(frameSequence(5)), cameraMode: 'fixed', sink, validation: 'off',
+      pipeline: FeedPipeline.builder().addStage(pre).batch(batch).addStage(new MockTrackerStage('trk')).addStage(post).build(),
+    });
+    await feed.done;
+    expect(outs.map((o) => o.seq)).toEqual([0, 4]);
+    expect(outs[0]!.provenance.stages.map((s) => [s.stageId, s.outcome.kind])).toEqual([['pre', 'ok'], ['det', 'ok'], ['trk', 'ok'], ['post', 'ok']]);
+    expect(outs[0]!.artifacts.tracks).toHaveLength(1);
+    // seq 1 failed before the batch point (never submitted); seq 3's batch failed (post stages not called)
+    expect(proc.batches.flat().map((b) => b.seq)).toEqual([0, 2, 3, 4]);
+    expect(post.calls.map((c) => [c.seq, c.detectionsSeen, c.tracksSeen])).toEqual([[0, 1, 1], [2, 1, 1], [4, 1, 1]]);
+    expect(health.filter((e) => e.type === 'StageError').map((e) => e.type === 'StageError' && e.stageId)).toEqual(['pre', 'post']);
+    expect(feed.metrics()).toMatchObject({ framesProcessed: 2, framesFailed: 3 });
+    expect(feed.metrics().stages['post']).toMatchObject({ framesProcessed: 3, errors: 1 });
+    await rt.shutdown();
   });
 
   it('a partial batch is dispatched after maxLatencyMs', async () => {

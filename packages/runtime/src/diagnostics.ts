@@ -4,6 +4,7 @@
  */
 import type { BatchMetrics, DecodeOutcome, FeedId, QueueTelemetry, StopReason } from '@nv/core';
 import type { LatencySnapshot } from './latency.js';
+import type { ResequencerStats } from './resequencer.js';
 
 /** Feed lifecycle state. */
 export type FeedState = 'starting' | 'running' | 'paused' | 'restarting' | 'stopping' | 'stopped';
@@ -110,6 +111,18 @@ export interface FeedDiagnostics {
   readonly lastError: string | undefined;
   /** Why the feed stopped (once stopped). */
   readonly stopReason: StopReason | undefined;
+  /**
+   * The ordered parallel section (parallel pipelines only): its width and the resequencer's
+   * counters (`inFlight` frames in the head, `depth` waiting for an earlier frame, reorder wait,
+   * gap timeouts, tombstones) of the current session, or of the last one between sessions.
+   */
+  readonly parallel?: ParallelDiagnostics;
+}
+
+/** {@link FeedDiagnostics.parallel}. */
+export interface ParallelDiagnostics extends ResequencerStats {
+  /** Frames the head works on at once, at most. */
+  readonly width: number;
 }
 
 /** A shared batch processor's diagnostics. */

@@ -153,6 +153,24 @@ describe('throttled health events (fake time)', () => {
     await rt.shutdown();
   });
 
+  it('ViewProviderFailed: a provider that throws on every frame is reported at once, then at most once per second with the count; every frame goes on Unknown/Degraded', async () => {
+    const { clock, rt, health } = setup();
+    const outs: OutputEnvelope[] = [];
+    const feed = rt.addFeed({
+      source: () => new SyntheticSource(frameSequence(5), { stallAfter: 5 }), cameraMode: 'observed', stages: [],
+      viewProvider: { poll: () => { throw new Error('PTZ API down'); } }, sink: { emit: (o) => { outs.push(o); } },
+    });
+    await until(() => outs.length === 5, '5 outputs');
+    expect(outs.every((o) => o.view.motion.kind === 'unknown' && o.view.validity.kind === 'degraded')).toBe(true);
+    expect(ofType(health, 'ViewProviderFailed')).toEqual([
+      { type: 'ViewProviderFailed', feedId: feed.id, kind: 'InvalidMotionReport', detail: expect.stringContaining('PTZ API down'), count: 1 },
+    ]);
+    clock.advance(1000);
+    expect(ofType(health, 'ViewProviderFailed').map((e) => e.count)).toEqual([1, 4]);
+    await feed.stop();
+    await rt.shutdown();
+  });
+
   it('what a throttle still holds when the feed stops is emitted before FeedStopped (no count lost)', async () => {
     const { rt, health } = setup();
     const src = new ScriptedSource();

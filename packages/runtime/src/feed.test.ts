@@ -39,6 +39,12 @@ describe('feed configuration', () => {
     expect(() => feedConfig().cameraMode('fixed').stages([]).build()).toThrow(expect.objectContaining({ kind: 'MissingRequired' }));
     expect(() => feedConfig().source(() => new SyntheticSource([])).stages([]).build()).toThrow(expect.objectContaining({ kind: 'MissingRequired' }));
     expect(FeedSettingsSchema.safeParse({ source: { kind: 'rtsp', url: 'rtsp://cam/1' }, cameraMode: 'observed', frameInclusion: { everyNth: 5 } }).success).toBe(true);
+    expect(FeedSettingsSchema.safeParse({ source: { kind: 'rtsp', url: 'rtsp://cam/1' }, cameraMode: 'observed', frameInclusion: { targetFps: 2.5 } }).success).toBe(true);
+    for (const frameInclusion of [{ targetFps: 0 }, { everyNth: 0 }, { everyNth: 2, targetFps: 1 }]) {
+      expect(FeedSettingsSchema.safeParse({ source: { kind: 'rtsp', url: 'rtsp://cam/1' }, cameraMode: 'observed', frameInclusion }).success).toBe(false);
+      expect(() => feedConfig().source(() => new SyntheticSource([])).cameraMode('fixed').stages([]).frameInclusion(frameInclusion as never).build())
+        .toThrow(expect.objectContaining({ kind: 'InvalidConfig' }));
+    }
   });
 
   it('a feed name (settings, builder or config) reaches every output, the handle and diagnostics; a bad name is a ConfigError on "name"', async () => {

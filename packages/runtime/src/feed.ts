@@ -1,7 +1,10 @@
 /**
- * One feed: source sessions, the per-frame executor (timeline → view → temporal → stages →
- * batch → stages → commit → output), a bounded output queue drained by its own loop, a no-frame
- * watchdog, pause/resume, deadlines, restart policy and a draining, bounded stop.
+ * One feed: source sessions, the per-frame executor (timeline, then `@nv/pipeline`'s `FrameStep`:
+ * view → temporal → stages → batch → stages → commit → output), a bounded output queue drained by
+ * its own loop, a no-frame watchdog, pause/resume, deadlines, restart policy and a draining,
+ * bounded stop. The frame step is the one composition shared with `@nv/test-util`'s harness; the
+ * feed adds through its hooks what only a feed has: stage deadlines, the batch coordinator, stop
+ * timeouts, throttled events and the output queue.
  *
  * Concurrency: the executor loop and the sink loop are async loops on the JS thread. The
  * executor handles one frame at a time; stages of a feed never run concurrently. After each
@@ -11,9 +14,11 @@
  * time, so a slow sink only fills the output queue (bounded; newest dropped and counted) and
  * never slows the executor.
  *
- * Failure containment: every step of the frame path runs inside the executor's guard. A typed
- * `StageError` drops the frame; anything else thrown anywhere on the path (a stage, the view
- * provider or epoch policy, the temporal store, the batch step, building the output) is a panic:
+ * Failure containment: every step of the frame path runs inside a guard (the frame step's, and
+ * the executor's for the timeline). A typed `StageError` drops the frame; anything else thrown
+ * anywhere on the path (a stage, the epoch policy, the temporal store, the batch step, building
+ * the output) is a panic — a throwing view provider or `onViewEpochChange` is reported and the
+ * frame goes on:
  * the session ends the same way every time — ticker stopped, source stopped, stages `onStop`ped —
  * then the restart policy decides.
  */
@@ -25,16 +30,17 @@ import {
 import { retimeFrame, type FrameEnvelope, type FrameSource, type FrameSourceEvent } from '@nv/frame';
 import { MediaSource } from '@nv/media';
 import {
-  PerceptionArtifacts, enforceStageValidation, outcomeCategory, runStagesEager, StageCounters, type RunStagesInput, type RunStagesResult, type Stage,
-  type StageOutput, type StageRecord,
+  PerceptionArtifacts, enforceStageValidation, outcomeCategory, StageCounters, type Stage, type StageOutput, type StageRecord,
 } from '@nv/perception';
+import { ABANDONED, FrameStep, type Abandoned, type BatchPointResult, type FrameOutcome, type FrameStepResult } from '@nv/pipeline';
 import { TemporalStore } from '@nv/temporal';
-import { ViewSystem, type ViewSnapshot, type ViewUpdate } from '@nv/view';
+import { ViewSystem, type ViewSnapshot } from '@nv/view';
 import type { BatchFailureReason } from './batch.js';
 import type { ResolvedFeedConfig } from './config.js';
 import type { DecodeStatus, FeedDiagnostics, FeedMetricsSnapshot, FeedState, StageDiagnostics } from './diagnostics.js';
 import { LatencyHistogram } from './latency.js';
 import type { OutputEnvelope, SourceProvenance } from './output.js';
+import { Resequencer, type ResequencedItem, type ResequencerStats } from './resequencer.js';
 import { DiscontinuityReporter, FeedTimeline } from './timeline.js';
 
 /** Why the session must end after a frame: a panic (stage or feed step) or too many timeouts. */
@@ -61,10 +67,6 @@ interface Job {
   readonly src: SourceProvenance;
 }
 
-/** What a bounded wait resolves with when the stop timeout abandoned it. */
-const ABANDONED: unique symbol = Symbol('nv.abandoned');
-type Abandoned = typeof ABANDONED;
-
 /** Frames older than this (wall clock) when they reach the executor are reported as lagging. */
 const FRAME_LAG_MS = 2000;
 /** How often the feed's housekeeping timer runs (watchdog, drop counters, throttled events). */
@@ -72,9 +74,10 @@ const TICK_MS = 250;
 /** After a stop timeout abandons the stragglers, how long stop() still waits for the executor to wind down. */
 const ABANDON_GRACE_MS = 100;
 
-const VIEW_WAIT: Straggler = Object.freeze({ kind: 'view' });
 const SOURCE_WAIT: Straggler = Object.freeze({ kind: 'source' });
 const SINK_WAIT: Straggler = Object.freeze({ kind: 'sink', pendingOutputs: 0 });
+/** The outcome of a batch point that merged its result. */
+const BATCH_OK: FrameOutcome = Object.freeze({ kind: 'ok' });
 
 /** Minimum spacing of a throttled health event (ms). */
 const THROTTLE_MS = 1000;
@@ -143,9 +146,8 @@ export class Feed {
   readonly #stageIds: readonly string[];
   /** Every stage of the pipeline (pre and post the batch point), for lifecycle calls. */
   readonly #stages: readonly Stage[];
-  /** The stages as the executor runs them: each `process` under its deadline. */
-  readonly #pre: readonly Stage[];
-  readonly #post: readonly Stage[];
+  /** The frame path after the timeline (view → temporal → stages → batch → stages → commit → output). */
+  readonly #pipe: FrameStep<Job>;
   /** Deadline in ns per stage id (stages with one); for synchronous overruns. */
   readonly #deadlineNs = new Map<string, number>();
   /** The smallest of {@link Feed.#deadlineNs} (Infinity when none): a record below it needs no lookup. */
@@ -173,12 +175,11 @@ export class Feed {
   #lastError: string | undefined;
   #decode: DecodeStatus | undefined;
   #m = { received: 0, processed: 0, failed: 0, emitted: 0, dropped: 0, sinkErrors: 0, sourceDropped: 0, sessionDropBase: 0, timedOut: 0 };
-  #frameIndex = 0;
   #lastFrameAt = 0;
   #stalled = false;
   #ticker: ClockTimer | undefined;
   #lag = { frames: 0, peakMs: 0, last: -Infinity };
-  /** The step of the frame path running now (what a non-stage exception is attributed to). */
+  /** The feed's own step running now, before the frame step (what an exception there is attributed to). */
   #step: FeedStep = 'timeline';
   /** The frame being processed (for `FrameDropped`). */
   #job: Job | undefined;
@@ -196,9 +197,16 @@ export class Feed {
   /** Source queue drops (`BackpressureDrop`) and sink queue drops (`SinkBackpressure`). */
   readonly #sourceDrops: Throttled;
   readonly #sinkDrops: Throttled;
+  /** Failed view provider polls (`ViewProviderFailed`, the latest one's kind and detail). */
+  readonly #providerFailures: Throttled;
+  #lastProviderFailure: HealthEvent & { type: 'ViewProviderFailed' } | undefined;
   /** Source queue drops of this session already counted into {@link Feed.#sourceDrops}. */
   #dropsSeen = 0;
   #batchShutdownReported = false;
+  /** The ordered parallel section's resequencer of the current session (parallel pipelines only). */
+  #reseq: Resequencer<FrameStepResult<Job>, FrameStepResult<Job>> | undefined;
+  /** Its stats when the last session ended. */
+  #lastReseq: ResequencerStats | undefined;
 
   /**
    * @param id - the feed id
@@ -214,13 +222,14 @@ export class Feed {
     this.#clock = clock;
     this.#nowNs = () => clock.now() * 1e6;
     const { cfg, pre, batch, post } = resolved;
+    const tail = resolved.parallel?.tail ?? [];
     enforceStageValidation(
-      { pre, ...(batch ? { batch: { id: batch.processorId, process: () => {}, ...(batch.capabilities ? { capabilities: batch.capabilities } : {}) } } : {}), post },
+      { pre, ...(batch ? { batch: { id: batch.processorId, process: () => {}, ...(batch.capabilities ? { capabilities: batch.capabilities } : {}) } } : {}), post: [...post, ...tail] },
       cfg.validation ?? 'warn',
       (w) => console.warn(`[nv] feed-${id}: stage validation: ${JSON.stringify(w)}`),
     );
-    this.#stages = [...pre, ...post];
-    this.#stageIds = [...pre.map((s) => s.id), ...(batch ? [batch.processorId] : []), ...post.map((s) => s.id)];
+    this.#stages = [...pre, ...post, ...tail];
+    this.#stageIds = [...pre.map((s) => s.id), ...(batch ? [batch.processorId] : []), ...post.map((s) => s.id), ...tail.map((s) => s.id)];
     for (const sid of this.#stageIds) { this.#counters.set(sid, new StageCounters()); this.#latency.set(sid, new LatencyHistogram()); }
     let minDeadline = Infinity;
     for (const s of this.#stages) {
@@ -228,10 +237,22 @@ export class Feed {
       if (ms > 0) { this.#deadlineNs.set(s.id, ms * NS_PER_MS); minDeadline = Math.min(minDeadline, ms * NS_PER_MS); }
     }
     this.#minDeadlineNs = minDeadline;
-    this.#pre = pre.map((s) => this.#underDeadline(s));
-    this.#post = post.map((s) => this.#underDeadline(s));
     this.#view = new ViewSystem<FrameEnvelope>({ mode: cfg.cameraMode, provider: cfg.viewProvider, policy: cfg.epochPolicy, pollTimeoutMs: resolved.viewPollTimeoutMs, clock });
     this.#temporal = new TemporalStore({ retention: cfg.retention ?? {} });
+    this.#pipe = new FrameStep<Job>({
+      feedId: this.id, stages: pre, post, tail, view: this.#view, temporal: this.#temporal, frameInclusion: resolved.frameInclusion, counters: this.#counters,
+      ...(batch ? { batch: { id: batch.processorId, run: (frame, view, artifacts) => this.#runBatch(frame, view, artifacts) } } : {}),
+      hooks: {
+        emit: (e) => this.#emitFrameEvent(e),
+        now: this.#nowNs,
+        signal: this.#abort.signal,
+        wrapStage: (s) => this.#underDeadline(s),
+        bound: (p, wait) => this.#bounded(p, wait),
+        classify: (stageId, err) => this.#classify(stageId, err),
+        vet: (records) => this.#vetDeadlines(records),
+        output: (r) => this.#output(r),
+      },
+    });
     this.#timeline = new FeedTimeline(resolved.forwardGapMs);
     this.#jumps = new DiscontinuityReporter((kind, j) => this.#emit({
       type: 'SourceDiscontinuity', feedId: this.id, kind, rawBefore: j.rawBefore, rawAfter: j.rawAfter, ts: j.ts, count: j.count,
@@ -242,6 +263,7 @@ export class Feed {
     this.#batchInFlight = new Throttled(clock, (n) => this.#emit({ type: 'BatchInFlightExceeded', feedId: this.id, processorId: pid, rejectedCount: n }));
     this.#sourceDrops = new Throttled(clock, (n) => this.#emit({ type: 'BackpressureDrop', feedId: this.id, framesDropped: n }));
     this.#sinkDrops = new Throttled(clock, (n) => this.#emit({ type: 'SinkBackpressure', feedId: this.id, outputsDropped: n }));
+    this.#providerFailures = new Throttled(clock, (n) => { const l = this.#lastProviderFailure; if (l) this.#emit({ ...l, count: n }); });
     this.#done = this.#run();
   }
 
@@ -304,6 +326,7 @@ export class Feed {
       metrics: this.metrics(), queues: this.queueTelemetry(), decode: this.#decode,
       view: { epoch: v.epoch, version: v.version, validity: v.validity.kind, stabilityScore: v.stabilityScore, pollTimeouts: this.#view.pollTimeouts },
       batchProcessorId: this.#r.batch?.processorId, lastError: this.#lastError, stopReason: this.#stopReason,
+      ...(this.#r.parallel ? { parallel: { width: this.#r.parallel.width, ...(this.#reseq?.stats() ?? this.#lastReseq ?? idleParallel(this.#r.parallel.width)) } } : {}),
     };
   }
 
@@ -448,7 +471,8 @@ export class Feed {
     let sourceError: unknown;
     let eos = false;
     try {
-      while (!this.#stopRequested) {
+      if (this.#r.parallel) ({ panic, sourceError, eos } = await this.#parallelLoop(source));
+      else while (!this.#stopRequested) {
         if (this.#paused) {
           await new Promise<void>((r) => { this.#resumeWake = r; });
           continue;
@@ -552,6 +576,7 @@ export class Feed {
     this.#batchTimeouts.flush();
     this.#batchInFlight.flush();
     this.#sourceDrops.flush();
+    this.#providerFailures.flush();
     this.#jumps.flush(this.#clock.now(), true);
   }
 
@@ -562,10 +587,10 @@ export class Feed {
   }
 
   /** Calls a stage's lifecycle hook, bounded by the stop timeout (resolves {@link ABANDONED} then). @throws what the hook throws */
-  #lifecycle(s: Stage, call: 'onStart' | 'onStop' | 'onViewEpochChange', epoch?: number): Promise<unknown> {
+  #lifecycle(s: Stage, call: 'onStart' | 'onStop'): Promise<unknown> {
     const fn = s[call];
     if (typeof fn !== 'function') return Promise.resolve(undefined);
-    return this.#bounded(this.#call(() => (call === 'onViewEpochChange' ? s.onViewEpochChange!(epoch as never) : s[call]!())), { kind: 'stage', stageId: s.id, call });
+    return this.#bounded(this.#call(() => s[call]!()), { kind: 'stage', stageId: s.id, call });
   }
 
   /** Runs `f`, turning a synchronous throw into a rejection. */
@@ -686,24 +711,130 @@ export class Feed {
     this.#sessionStart = 0;
     this.#consecutiveTimeouts = 0;
     this.#emit({ type: 'FeedRestarting', feedId: this.id, restartCount: this.#restarts });
-    this.#temporal.clear();
-    const vu = this.#view.restart();
-    this.#temporal.setViewEpoch(vu.snapshot.epoch);
-    this.#emit({ type: 'ViewEpochChanged', feedId: this.id, epoch: vu.snapshot.epoch, cause: 'restart' });
-    for (const s of this.#stages) {
-      try { await this.#lifecycle(s, 'onViewEpochChange', vu.snapshot.epoch); } catch (e) { this.#lastError = describe(e); }
-    }
+    // Store cleared, view epoch + 1, stages' onViewEpochChange (failures reported as StageHookFailed).
+    await this.#pipe.restart();
     await abortableDelay(this.#clock, p.restartDelayMs, this.#abort.signal);
     return !this.#stopRequested;
   }
 
   /**
-   * Takes one frame from the source through the executor. Never throws: an exception at any
-   * step is returned as a panic. The producer's reference is released when the frame is done.
+   * Takes one frame from the source through the executor: the timeline, then the frame step.
+   * Never throws: an exception at any step is returned as a panic. The producer's reference is
+   * released when the frame is done.
    */
-  #take(raw: FrameEnvelope): FrameResult | Promise<FrameResult> {
+  /**
+   * The executor of an ordered parallel pipeline: frames are admitted in order (timeline, view),
+   * their head runs on up to `width` frames at once, and the resequencer hands them to the tail
+   * (retention + snapshot, tail stages, commit, output) strictly in frame order. When the section
+   * is full, no frame is taken from the source (its queue's backpressure applies). At the end of
+   * the session everything admitted is drained (stop, end of stream, source failure) or, after a
+   * panic, discarded (frames released).
+   */
+  async #parallelLoop(source: FrameSource): Promise<{ panic: Panic | undefined; sourceError: unknown; eos: boolean }> {
+    const pipe = this.#pipe;
+    const k = pipe.headSegments;
+    const jobs = new Map<number, Job>();
+    let panic: Panic | undefined;
+    let sourceError: unknown;
+    let eos = false;
+    const headIds = this.#stageIds.slice(0, this.#stageIds.length - (this.#r.parallel?.tail.length ?? 0));
+    const gapTimeoutMs = Math.max(...headIds.map((id) => this.#timeoutMsOf(id) || this.#r.stageTimeoutMs), this.#r.stageTimeoutMs) + ABANDON_GRACE_MS * 10;
+    const rs = new Resequencer<FrameStepResult<Job>, FrameStepResult<Job>>({
+      capacity: this.#r.parallel!.width, gapTimeoutMs, clock: this.#clock,
+      deliver: (item) => this.#tail(item, jobs, k, (p) => { panic ??= p; }),
+      discard: (w) => release(w.frame),
+      discardReason: (w) => release(w.frame),
+      onError: (e) => { panic ??= this.#feedPanic(e); },
+    });
+    this.#reseq = rs;
+    const settleHead = (seq: number, r: FrameStepResult<Job>): void => {
+      if (r.outcome.kind === 'ok') rs.complete(seq, r); else rs.tombstone(seq, r);
+    };
+    try {
+      while (!this.#stopRequested && panic === undefined) {
+        if (this.#paused) { await new Promise<void>((r) => { this.#resumeWake = r; }); continue; }
+        if (rs.isFull) { await rs.whenNotFull(); continue; }
+        let frame: FrameEnvelope | undefined;
+        this.#inNext = true;
+        try {
+          frame = await source.next();
+        } catch (e) {
+          sourceError = e;
+          break;
+        } finally {
+          this.#inNext = false;
+        }
+        if (!frame) {
+          if (this.#stalled) sourceError = MediaError.timeout(`no frame for ${this.#r.noFrameTimeoutMs} ms (feed watchdog)`);
+          else eos = !this.#stopRequested;
+          break;
+        }
+        this.#lastFrameAt = this.#clock.now();
+        this.#m.received++;
+        const job = this.#admit(frame);
+        if (job === undefined) { panic = this.#feedPanic(this.#admitError); break; }
+        const seq = rs.reserve()!;
+        jobs.set(seq, job);
+        // In frame order: the view (synchronous for fixed cameras, the only ones a parallel pipeline takes).
+        const v = pipe.prepareView(job.frame, job);
+        const w = pipe.prepareHead(v instanceof Promise ? await v : v);
+        const h = pipe.runStages(w, 0, k);
+        if (h instanceof Promise) {
+          // (runStages never rejects; a rejection would still be a panic of that frame, in order.)
+          h.then((r) => settleHead(seq, r), (e: unknown) => { rs.tombstone(seq, { ...w, outcome: { kind: 'feedPanic', step: 'batch', error: e } }); });
+        } else {
+          settleHead(seq, h);
+        }
+        await yieldTurn();
+      }
+      if (panic === undefined) await this.#bounded(rs.drain(), { kind: 'stage', stageId: '(parallel section)', call: 'process' });
+    } finally {
+      if (panic !== undefined) rs.reset();
+      this.#lastReseq = rs.stats();
+      this.#reseq = undefined;
+    }
+    return { panic, sourceError, eos };
+  }
+
+  /** The tail of the parallel section, for one frame in order: retention + snapshot, tail stages, commit, output. */
+  #tail(item: ResequencedItem<FrameStepResult<Job>, FrameStepResult<Job>>, jobs: Map<number, Job>, k: number, onPanic: (p: Panic) => void): void | Promise<void> {
+    const job = jobs.get(item.seq);
+    jobs.delete(item.seq);
+    if (item.kind === 'gap') {
+      // The head never settled this frame within the gap deadline (a hung head): a typed drop.
+      this.#m.failed++;
+      if (job) {
+        this.#emit({
+          type: 'FrameDropped', feedId: this.id, seq: job.frame.seq, ts: job.frame.ts, mediaTs: job.src.mediaTs, cause: 'timeout', at: '(parallel section)',
+          detail: 'the parallel head did not settle it before the gap deadline',
+        });
+      }
+      return undefined;
+    }
+    const w = item.kind === 'value' ? item.value : item.reason;
+    const done = (r: FrameStepResult<Job>): void => {
+      const fin = this.#pipe.finish(r);
+      release(r.frame);
+      const p = this.#settle(fin);
+      if (p) onPanic(p);
+    };
+    try {
+      const t = this.#pipe.runStages(this.#pipe.prepareTemporal(w), k);
+      if (t instanceof Promise) return t.then(done, (e: unknown) => { release(w.frame); onPanic(this.#feedPanic(e)); });
+      done(t);
+    } catch (e) {
+      release(w.frame);
+      onPanic(this.#feedPanic(e));
+    }
+    return undefined;
+  }
+
+  /** What {@link Feed.#admit} caught. */
+  #admitError: unknown;
+
+  /** The feed's own steps for a new frame, in order: timeline (re-timing), discontinuity, lag. @returns its job, or undefined after an exception (in {@link Feed.#admitError}; the frame released) */
+  #admit(raw: FrameEnvelope): Job | undefined {
     let frame = raw;
-    let p: FrameResult | Promise<FrameResult>;
     this.#job = undefined;
     try {
       this.#step = 'timeline';
@@ -712,7 +843,6 @@ export class Feed {
       const session = tl.session;
       const lastRawSeq = tl.rawSeq;
       const kind = tl.map(raw.ts, raw.seq);
-      // A skipped raw seq within a session: the source queue dropped frames (report them now, not at the next tick).
       if (tl.session === session && tl.rawSeq > lastRawSeq + 1) this.#checkDrops();
       frame = retimeFrame(raw, tl.ts, tl.seq);
       const wall = frame.wallTs as number;
@@ -720,25 +850,33 @@ export class Feed {
         frame, receivedAtNs,
         src: {
           mediaTs: tl.rawTs, mediaSeq: tl.rawSeq, session: tl.session, discontinuity: kind,
-          // Wall clock against the frame's wall stamp (real time, whatever clock the feed runs on).
           ageAtReceiptNs: wall > 0 ? ((performance.timeOrigin + performance.now()) * 1000 - wall) * 1000 : undefined,
         },
       };
       this.#job = job;
       if (kind !== undefined) this.#onDiscontinuity(kind, frame);
-      p = this.#process(job);
+      this.#checkLag(frame, receivedAtNs / 1e6);
+      return job;
     } catch (e) {
       release(frame);
-      return this.#feedPanic(e);
+      this.#admitError = e;
+      return undefined;
     }
-    if (!(p instanceof Promise)) { release(frame); return p; }
+  }
+
+  #take(raw: FrameEnvelope): FrameResult | Promise<FrameResult> {
+    const job = this.#admit(raw);
+    if (job === undefined) return this.#feedPanic(this.#admitError);
+    const frame = job.frame;
+    const p = this.#pipe.process(frame, job); // never throws
+    if (!(p instanceof Promise)) { release(frame); return this.#settle(p); }
     return p.then(
-      (r) => { release(frame); return r; },
+      (r) => { release(frame); return this.#settle(r); },
       (e: unknown) => { release(frame); return this.#feedPanic(e); },
     );
   }
 
-  /** An exception outside the stages, at the current step. */
+  /** An exception in the feed's own steps (timeline, discontinuity), before the frame step. */
   #feedPanic(error: unknown): Panic {
     this.#m.failed++;
     const j = this.#job;
@@ -760,124 +898,73 @@ export class Feed {
   }
 
   /**
-   * Processes one frame. @returns the panic, if one happened. May throw (the caller turns that into a feed panic).
-   *
-   * Fixed camera, no batch point and stages that return synchronously: the whole frame runs
-   * synchronously (no promise, no microtask hop — and nothing else interleaves with it).
-   * Otherwise, from the first asynchronous step on, it continues asynchronously.
+   * What the feed does with a frame's outcome: latencies and counters, deadline bookkeeping, the
+   * panic to restart for. (The output of an `ok` frame was queued by {@link Feed.#output}.)
    */
-  #process(job: Job): FrameResult | Promise<FrameResult> {
-    const frame = job.frame;
-    this.#checkLag(frame, job.receivedAtNs / 1e6);
-    this.#step = 'view';
-    const vu = this.#r.batch ? undefined : this.#view.updateSync(frame.ts);
-    if (vu === undefined || vu.changed) return this.#processAsync(job);
-    this.#step = 'temporal';
-    this.#temporal.beginFrame(frame.ts);
-    const input: RunStagesInput = {
-      feedId: this.id, frame, view: vu.snapshot, temporal: this.#temporal.snapshot(), counters: this.#counters, signal: this.#abort.signal, clock: this.#nowNs,
-    };
-    const r = runStagesEager(this.#pre, input);
-    return r instanceof Promise ? r.then((res) => this.#afterPre(job, vu, input, res)) : this.#afterPre(job, vu, input, r);
-  }
-
-  /** The sync-first path after the pre stages (no batch point): post stages, then {@link Feed.#finish}. */
-  #afterPre(job: Job, vu: ViewUpdate, input: RunStagesInput, r: RunStagesResult): FrameResult | Promise<FrameResult> {
-    if (this.#post.length === 0 || r.outcome.kind !== 'ok') return this.#finish(job, vu, r, r.records);
-    const pre = r.records;
-    const post = runStagesEager(this.#post, { ...input, artifacts: r.artifacts });
-    const done = (q: RunStagesResult): FrameResult => this.#finish(job, vu, q, [...pre, ...q.records]);
-    return post instanceof Promise ? post.then(done) : done(post);
-  }
-
-  /** The general path: observed cameras (provider poll, epoch policy) and feeds with a batch point. */
-  async #processAsync(job: Job): Promise<FrameResult> {
-    const frame = job.frame;
-    const prevEpoch = this.#view.snapshot.epoch;
-    this.#step = 'view';
-    const vu = await this.#bounded(this.#view.update(frame.ts, frame), VIEW_WAIT);
-    if (vu === ABANDONED) { this.#m.failed++; return undefined; }
-    for (const ev of vu.events) {
-      if (ev.type === 'epochChanged') this.#emit({ type: 'ViewEpochChanged', feedId: this.id, epoch: ev.epoch, cause: ev.cause });
-      else if (ev.type === 'degraded') this.#emit({ type: 'ViewDegraded', feedId: this.id, reason: ev.reason, stabilityScore: ev.stabilityScore });
-      else if (ev.type === 'compensationApplied') this.#emit({ type: 'ViewCompensationApplied', feedId: this.id, epoch: ev.epoch });
-    }
-    if (vu.snapshot.epoch !== prevEpoch) {
-      this.#step = 'temporal';
-      this.#temporal.onEpochChange(prevEpoch, vu.snapshot.epoch);
-      for (const s of this.#stages) {
-        try { await this.#lifecycle(s, 'onViewEpochChange', vu.snapshot.epoch); } catch (e) {
-          if (!StageError.isInstance(e)) { this.#m.failed++; return this.#stagePanic(job, s.id, e); }
-          this.#emit({ type: 'StageError', feedId: this.id, stageId: s.id, error: e });
-        }
-      }
-    }
-    this.#step = 'temporal';
-    if (vu.compensation) this.#temporal.applyCompensation(vu.compensation, vu.snapshot.epoch);
-    this.#temporal.beginFrame(frame.ts);
-    const temporal = this.#temporal.snapshot();
-    const input: RunStagesInput = { feedId: this.id, frame, view: vu.snapshot, temporal, counters: this.#counters, signal: this.#abort.signal, clock: this.#nowNs };
-    let r = await runStagesEager(this.#pre, input);
-    let records: StageRecord[] = r.records as StageRecord[];
-    const batch = this.#r.batch;
-    if (batch && r.outcome.kind === 'ok') {
-      this.#step = 'batch';
-      const b = await this.#runBatch(frame, vu.snapshot, r.artifacts);
-      records = [...records, b.record];
-      if (b.error) {
-        for (const s of this.#r.post) records.push({ stageId: s.id, startNs: b.record.endNs, endNs: b.record.endNs, latencyNs: 0, outcome: { kind: 'skipped', reason: 'earlier stage failed' } });
-        this.#recordLatencies(records);
-        if (b.reason === 'timeout') return this.#timedOut(job, batch.processorId, batch.deadlineMs);
-        this.#m.failed++;
-        this.#lastError = b.error.message;
-        if (b.reason !== 'abandoned') this.#consecutiveTimeouts = 0;
+  #settle(r: FrameStepResult<Job>): FrameResult {
+    this.#recordLatencies(r.records);
+    const o = r.outcome;
+    switch (o.kind) {
+      case 'ok':
+        this.#consecutiveTimeouts = 0;
         return undefined;
+      case 'error':
+        this.#m.failed++;
+        this.#consecutiveTimeouts = 0;
+        this.#lastError = o.error.message;
+        return undefined;
+      case 'timeout':
+        return this.#timedOut(r.job, o.stageId, o.timeoutMs);
+      case 'abandoned': // a stop timed out: the StopTimeout event names what was abandoned
+        this.#m.failed++;
+        return undefined;
+      case 'panic':
+        this.#m.failed++;
+        return this.#stagePanic(r.job, o.stageId, o.error);
+      case 'feedPanic': {
+        this.#m.failed++;
+        const f = r.job.frame;
+        return { at: o.step, step: o.step, error: o.error, dropped: { seq: f.seq, ts: f.ts, mediaTs: r.job.src.mediaTs } };
       }
-      if (this.#post.length) {
-        r = await runStagesEager(this.#post, { ...input, artifacts: r.artifacts });
-        records = [...records, ...r.records];
-      }
-    } else if (!batch && this.#post.length && r.outcome.kind === 'ok') {
-      r = await runStagesEager(this.#post, { ...input, artifacts: r.artifacts });
-      records = [...records, ...r.records];
     }
-    return this.#finish(job, vu, r, records);
   }
 
-  /** After the stages: latencies, failure and deadline handling, temporal commit, provenance, output. */
-  #finish(job: Job, vu: ViewUpdate, r: RunStagesResult, records: readonly StageRecord[]): FrameResult {
-    this.#recordLatencies(records);
-    const frame = job.frame;
-    if (r.outcome.kind === 'panic') { this.#m.failed++; return this.#stagePanic(job, r.outcome.stageId, r.outcome.error); }
-    if (r.outcome.kind === 'error') {
-      const err = r.outcome.error;
-      if (this.#deadlineErrors.has(err)) return this.#timedOut(job, r.outcome.stageId, this.#timeoutMsOf(r.outcome.stageId));
-      this.#m.failed++;
-      if (this.#abandonErrors.has(err)) return undefined; // stop timed out: the StopTimeout event names the stage
-      this.#consecutiveTimeouts = 0;
-      this.#lastError = err.message;
-      this.#emit({ type: 'StageError', feedId: this.id, stageId: r.outcome.stageId, error: err });
-      return undefined;
-    }
-    // A synchronous stage cannot be interrupted; one that overran its deadline is caught here.
+  /** Frame-step health events: provider failures are throttled (≤ 1/s with a count), the rest go out at once. */
+  #emitFrameEvent(e: HealthEvent): void {
+    if (e.type !== 'ViewProviderFailed') { this.#emit(e); return; }
+    this.#lastProviderFailure = e;
+    this.#providerFailures.add(e.count);
+  }
+
+  /** A stage's typed error that the deadline wrapper made: a timeout, or a wait abandoned at a stop timeout. */
+  #classify(stageId: string, err: StageError): FrameOutcome | undefined {
+    if (this.#deadlineErrors.has(err)) return { kind: 'timeout', stageId, timeoutMs: this.#timeoutMsOf(stageId) };
+    if (this.#abandonErrors.has(err)) return { kind: 'abandoned', at: stageId };
+    return undefined;
+  }
+
+  /** A synchronous stage cannot be interrupted; one that overran its deadline is caught here, before the commit. */
+  #vetDeadlines(records: readonly StageRecord[]): FrameOutcome | undefined {
     for (let i = 0; i < records.length; i++) {
       const rec = records[i]!;
       if (rec.latencyNs <= this.#minDeadlineNs) continue;
       const limit = this.#deadlineNs.get(rec.stageId);
-      if (limit !== undefined && rec.latencyNs > limit) return this.#timedOut(job, rec.stageId, limit / NS_PER_MS);
+      if (limit !== undefined && rec.latencyNs > limit) return { kind: 'timeout', stageId: rec.stageId, timeoutMs: limit / NS_PER_MS };
     }
-    this.#consecutiveTimeouts = 0;
-    this.#step = 'temporal';
-    const commit = this.#temporal.commitFrame(r.artifacts.tracks, frame.ts, vu.snapshot.epoch, { authoritative: r.artifacts.tracksAuthoritative });
-    if (commit.rejected > 0) this.#emit({ type: 'TrackAdmissionRejected', feedId: this.id, rejectedCount: commit.rejected });
-    this.#step = 'output';
+    return undefined;
+  }
+
+  /** The output of a committed frame: provenance, the frame when included, into the output queue. */
+  #output(r: FrameStepResult<Job>): void {
+    const { frame, job } = r;
+    const vu = r.view!;
     const completedAtNs = this.#nowNs();
     const receivedAtNs = job.receivedAtNs;
-    const include = this.#includeFrame();
+    const include = r.frameIncluded;
     const out: OutputEnvelope = {
       feedId: this.id, feedName: this.name, seq: frame.seq, ts: frame.ts, wallTs: frame.wallTs, artifacts: r.artifacts, view: vu.snapshot,
       provenance: {
-        stages: records,
+        stages: r.records,
         view: { motionSource: vu.motionSource, decision: vu.decision, epoch: vu.snapshot.epoch, version: vu.snapshot.version, stabilityScore: vu.snapshot.stabilityScore },
         receivedAtNs, completedAtNs, totalLatencyNs: completedAtNs - receivedAtNs, frameIncluded: include, source: job.src,
       },
@@ -886,7 +973,6 @@ export class Feed {
     this.#m.processed++;
     this.#pipelineLatency.recordNs(completedAtNs - receivedAtNs);
     this.#enqueueOutput(out);
-    return undefined;
   }
 
   #stagePanic(job: Job, stageId: string, error: unknown): Panic {
@@ -907,8 +993,11 @@ export class Feed {
     return { at: stageId, step: undefined, error, dropped: undefined };
   }
 
-  /** The batch step: submit, await, merge; failures are typed and drop the frame. */
-  async #runBatch(frame: FrameEnvelope, view: ViewSnapshot, artifacts: PerceptionArtifacts): Promise<{ record: StageRecord; error: StageError | undefined; reason: BatchFailureReason | 'abandoned' | undefined }> {
+  /**
+   * The batch point (the frame step's `BatchPoint`): submit, await, merge. Failures are typed and
+   * drop the frame; they are reported here (throttled), never as a `StageError` by the step.
+   */
+  async #runBatch(frame: FrameEnvelope, view: ViewSnapshot, artifacts: PerceptionArtifacts): Promise<BatchPointResult> {
     const batch = this.#r.batch!;
     const id = batch.processorId;
     const c = this.#counters.get(id)!;
@@ -945,8 +1034,15 @@ export class Feed {
         default: break; // 'failed': the coordinator already reported a BatchError
       }
     }
-    const outcome: StageRecord['outcome'] = error ? { kind: 'error', error, category: outcomeCategory(error) } : { kind: 'ok' };
-    return { record: { stageId: id, startNs: start, endNs: end, latencyNs: end - start, outcome }, error, reason };
+    const record: StageRecord = {
+      stageId: id, startNs: start, endNs: end, latencyNs: end - start,
+      outcome: error ? { kind: 'error', error, category: outcomeCategory(error) } : { kind: 'ok' },
+    };
+    if (!error) return { record, outcome: BATCH_OK };
+    const outcome: FrameOutcome = reason === 'timeout' ? { kind: 'timeout', stageId: id, timeoutMs: batch.deadlineMs }
+      : reason === 'abandoned' ? { kind: 'abandoned', at: id }
+        : { kind: 'error', stageId: id, error };
+    return { record, outcome };
   }
 
   #recordLatencies(records: readonly StageRecord[]): void {
@@ -969,14 +1065,6 @@ export class Feed {
       this.#emit({ type: 'FrameLag', feedId: this.id, frameAgeMs: Math.round(lag.peakMs), framesLagged: lag.frames });
       lag.frames = 0; lag.peakMs = 0; lag.last = nowMs;
     }
-  }
-
-  #includeFrame(): boolean {
-    const inc = this.#r.frameInclusion;
-    const i = this.#frameIndex++;
-    if (inc === 'never') return false;
-    if (inc === 'always') return true;
-    return i % inc.everyNth === 0;
   }
 
   #enqueueOutput(out: OutputEnvelope): void {
@@ -1048,6 +1136,14 @@ export class Feed {
 }
 
 /** Releases the producer's reference unless a (buggy) stage already released the frame. */
+/** Diagnostics of a parallel section that has not run yet. */
+function idleParallel(width: number): ResequencerStats {
+  return {
+    capacity: width, nextSeq: 0, inFlight: 0, depth: 0, maxDepthSeen: 0, delivered: 0, tombstones: 0, gapTimeouts: 0, discardedLate: 0,
+    discardedOnReset: 0, stale: 0, callbackErrors: 0, reorderWait: { count: 0, totalMs: 0, maxMs: 0 },
+  };
+}
+
 function release(frame: FrameEnvelope): void {
   if (!frame.isReleased) frame.release();
 }

@@ -8,14 +8,18 @@
 export { Runtime } from './runtime.js';
 export type { RuntimeOptions, FeedHandle } from './runtime.js';
 export { FeedPipeline, FeedPipelineBuilder, FeedConfigBuilder, FeedSettingsSchema, FeedNameSchema, feedConfig, feedConfigFromSettings } from './config.js';
-export type { FeedConfig, FeedSettings, FeedCode, FeedMediaOptions, FeedTimelineOptions, FeedDeadlines } from './config.js';
+export type { ParallelHeadBuilder } from './config.js';
+export type { FeedConfig, FeedSettings, FeedCode, FeedMediaOptions, FeedTimelineOptions, FeedDeadlines, FeedIsolation } from './config.js';
+export type { IsolatedFeedFactory, IsolatedFeedParts, IsolatedFeedContext } from './isolation.js';
 export { BatchConfigSchema, resolveBatchConfig } from './batch.js';
 export type { BatchConfig, ResolvedBatchConfig, BatchHandle, BatchResult, BatchFailureReason } from './batch.js';
 export { LatencyHistogram, LATENCY_BUCKETS_MS } from './latency.js';
 export type { LatencySnapshot } from './latency.js';
 export type {
-  FeedState, FeedDiagnostics, FeedMetricsSnapshot, StageDiagnostics, DecodeStatus, FeedViewDiagnostics, BatchDiagnostics, RuntimeDiagnostics,
+  FeedState, FeedDiagnostics, FeedMetricsSnapshot, StageDiagnostics, DecodeStatus, FeedViewDiagnostics, BatchDiagnostics, RuntimeDiagnostics, ParallelDiagnostics,
 } from './diagnostics.js';
+export { Resequencer } from './resequencer.js';
+export type { ResequencedItem, ResequencerOptions, ResequencerResetOptions, ResequencerStats } from './resequencer.js';
 export type { OutputEnvelope, OutputSink, Provenance, ViewProvenance, SourceProvenance, FrameInclusion } from './output.js';
 export type { HealthSubscription } from './health-bus.js';
 export { MediaSource, mediaDiagnostics } from '@nv/media';

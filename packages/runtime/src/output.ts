@@ -1,7 +1,7 @@
 /**
  * What a feed emits for every successfully processed frame, and where it goes.
  */
-import type { DiscontinuityKind, FeedId, MonotonicTs, WallTs } from '@nv/core';
+import type { DiscontinuityKind, FeedId, FrameInclusion as CoreFrameInclusion, MonotonicTs, WallTs } from '@nv/core';
 import type { FrameEnvelope } from '@nv/frame';
 import type { ReadonlyArtifacts, StageRecord } from '@nv/perception';
 import type { EpochDecision, MotionSource, ViewSnapshot } from '@nv/view';
@@ -85,5 +85,9 @@ export interface OutputSink {
   emit(output: OutputEnvelope): void | Promise<void>;
 }
 
-/** Which outputs carry their frame: none (default), all, or every Nth frame. */
-export type FrameInclusion = 'never' | 'always' | { readonly everyNth: number };
+/**
+ * Which outputs carry their frame: none (default), all, every N-th output (`{ everyNth: N }`: the
+ * N-th, 2N-th…), or a target rate (`{ targetFps: f }`, by the frame's `ts`). Defined in `@nv/core`
+ * (`FrameInclusionSchema`); decided by `@nv/pipeline`'s `FrameSampler`.
+ */
+export type FrameInclusion = CoreFrameInclusion;

@@ -3,13 +3,10 @@
  * /dev/video device that does not exist, an RTSP server refusing the credentials (401). The
  * restart policy allows restarts; the feed must stop at once with the typed kind instead.
  */
-import { spawn, spawnSync, type ChildProcess } from 'node:child_process';
 import { existsSync } from 'node:fs';
-import { createServer } from 'node:net';
-import { dirname, join } from 'node:path';
-import { fileURLToPath } from 'node:url';
 import { MediaError, type HealthEvent, type SourceSpecInput } from '@nv/core';
 import type { FrameSource } from '@nv/frame';
+import { rtspTestServerAvailable, startRtspTestServer, stopRtspTestServers } from '@nv/test-util';
 import { afterAll, describe, expect, it } from 'vitest';
 import { Runtime } from './index.js';
 
@@ -70,62 +67,13 @@ describe('permanent media failures stop the feed at once, typed, with restarts a
 });
 
 // ---------------------------------------------------------------------------------------------
-// RTSP 401 against a real GStreamer RTSP server (the media package's test server script).
+// RTSP 401 against a real GStreamer RTSP server (@nv/test-util's startRtspTestServer).
 
-const PYTHON = '/usr/bin/python3';
-const SERVER_SCRIPT = join(dirname(fileURLToPath(import.meta.url)), '../../media/src/rtsp-server.py');
+afterAll(() => stopRtspTestServers());
 
-function pythonEnv(): NodeJS.ProcessEnv {
-  const env = { ...process.env };
-  delete env['PYTHONHOME'];
-  delete env['PYTHONPATH'];
-  return env;
-}
-
-function serverAvailable(): boolean {
-  if (!existsSync(PYTHON) || !existsSync(SERVER_SCRIPT)) return false;
-  const r = spawnSync(PYTHON, ['-c', "import gi; gi.require_version('GstRtspServer', '1.0'); from gi.repository import GstRtspServer"], { stdio: 'ignore', timeout: 10_000, env: pythonEnv() });
-  return r.status === 0;
-}
-
-function freePort(): Promise<number> {
-  return new Promise((resolve, reject) => {
-    const s = createServer();
-    s.once('error', reject);
-    s.listen(0, '127.0.0.1', () => {
-      const a = s.address();
-      s.close(() => resolve(typeof a === 'object' && a ? a.port : 0));
-    });
-  });
-}
-
-const servers = new Set<ChildProcess>();
-afterAll(async () => {
-  await Promise.all([...servers].map((p) => new Promise<void>((resolve) => {
-    if (p.exitCode !== null || p.signalCode !== null) { resolve(); return; }
-    p.once('exit', () => resolve());
-    p.kill('SIGTERM');
-    setTimeout(() => p.kill('SIGKILL'), 2000).unref();
-  })));
-});
-
-async function startAuthServer(port: number): Promise<void> {
-  const proc = spawn(PYTHON, [SERVER_SCRIPT, '--port', String(port), '--user', 'admin', '--password', 'secret'], { stdio: ['ignore', 'pipe', 'pipe'], env: pythonEnv() });
-  servers.add(proc);
-  let stderr = '';
-  proc.stderr!.on('data', (b: Buffer) => { stderr += b.toString(); });
-  await new Promise<void>((resolve, reject) => {
-    let out = '';
-    const timer = setTimeout(() => reject(new Error(`RTSP server not READY within 10 s: ${stderr}`)), 10_000);
-    proc.stdout!.on('data', (b: Buffer) => { out += b.toString(); if (out.includes(`READY ${port}`)) { clearTimeout(timer); resolve(); } });
-    proc.once('exit', (code) => { clearTimeout(timer); reject(new Error(`RTSP server exited (${code}): ${stderr}`)); });
-  });
-}
-
-describe.skipIf(!serverAvailable())('RTSP with wrong credentials through the runtime', () => {
+describe.skipIf(!rtspTestServerAvailable())('RTSP with wrong credentials through the runtime', () => {
   it('401: Fatal { media, Unauthorized } at once — no restart, no reconnection, no password anywhere', async () => {
-    const port = await freePort();
-    await startAuthServer(port);
+    const { port } = await startRtspTestServer({ user: 'admin', password: 'secret' });
     const { health, d } = await runToEnd(
       { kind: 'rtsp', url: `rtsp://admin:wrong@127.0.0.1:${port}/test` },
       { reconnect: { maxAttempts: 3, baseDelayMs: 100, maxDelayMs: 100 } },

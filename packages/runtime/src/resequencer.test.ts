@@ -349,6 +349,23 @@ describe('Resequencer', () => {
     });
   });
 
+  it('tombstone reasons that will never be delivered go to discardReason: late after a gap, stale after a reset, buffered at a reset', () => {
+    const reasons: [string, number][] = [];
+    const { clock, rs, show } = setup({ capacity: 4, discardReason: (r, s) => { reasons.push([r, s]); } });
+    const [a, b] = [rs.reserve()!, rs.reserve()!];
+    rs.complete(b, 'B');
+    clock.advance(100); // a is given up
+    expect(show()).toEqual(['0:gap', '1=B']);
+    rs.tombstone(a, 'late');
+    const [c, d, e] = [rs.reserve()!, rs.reserve()!, rs.reserve()!];
+    rs.tombstone(d, 'buffered'); // waits behind c
+    rs.reset(); // c and e become stale; d's reason is discarded now
+    rs.tombstone(c, 'stale');
+    rs.complete(e, 'E');
+    expect(reasons).toEqual([['late', 0], ['buffered', 3], ['stale', 2]]);
+    expect(show()).toEqual(['0:gap', '1=B']);
+  });
+
   describe('reset', () => {
     it('discards buffered values and stale completions, clears timers, numbering continues', async () => {
       const { clock, rs, show, discarded } = setup({ capacity: 4, gapTimeoutMs: 100 });

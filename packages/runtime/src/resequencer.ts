@@ -22,7 +22,7 @@
  *   `gapTimeoutMs` after a later seq settled (something waits behind it) — or, while a
  *   {@link Resequencer.drain} that covers it is pending, `gapTimeoutMs` after that drain began.
  *   It is delivered in order as a `gap` item (counted in `gapTimeouts`); its value, should it
- *   still come, goes to `discard` (counted in `discardedLate`), a late tombstone is dropped.
+ *   still come, goes to `discard` (counted in `discardedLate`), a late tombstone's reason to `discardReason`.
  *   Given-up seqs leave the window (they no longer hold capacity) even if the head is still
  *   working on them; {@link ResequencerStats.stale} counts those whose late settle is due.
  *
@@ -62,6 +62,12 @@ export interface ResequencerOptions<T, R = unknown> {
    * (so the caller can release frames). Default: nothing.
    */
   readonly discard?: (value: T, seq: number) => void;
+  /**
+   * Like `discard`, for tombstone reasons that will never be delivered: a tombstone that comes
+   * after its seq was given up or made stale, and every tombstone buffered at a reset (so a
+   * reason that holds a frame can release it). Default: nothing.
+   */
+  readonly discardReason?: (reason: R, seq: number) => void;
   /** The gap deadline in ms (≥ 0, `Infinity` never gives up). Default 5000. */
   readonly gapTimeoutMs?: number;
   /** Time of the gap deadline and the reorder-wait metric. Default {@link realClock}. */
@@ -138,6 +144,7 @@ export class Resequencer<T, R = unknown> {
   readonly #cap: number;
   readonly #deliver: (item: ResequencedItem<T, R>) => void | PromiseLike<void>;
   readonly #discard: ((value: T, seq: number) => void) | undefined;
+  readonly #discardReason: ((reason: R, seq: number) => void) | undefined;
   readonly #onError: ((error: unknown, seq: number) => void) | undefined;
   readonly #gapMs: number;
   readonly #clock: Clock;
@@ -180,6 +187,7 @@ export class Resequencer<T, R = unknown> {
     this.#cap = capacity;
     this.#deliver = options.deliver;
     this.#discard = options.discard;
+    this.#discardReason = options.discardReason;
     this.#onError = options.onError;
     this.#gapMs = gapTimeoutMs;
     this.#clock = options.clock ?? realClock;
@@ -240,7 +248,7 @@ export class Resequencer<T, R = unknown> {
    * @throws {InvalidArgumentError} (argument `seq`) when `seq` was never reserved or is already settled
    */
   tombstone(seq: number, reason: R): void {
-    if (this.#stale.delete(seq)) return;
+    if (this.#stale.delete(seq)) { this.#callDiscardReason(reason, seq); return; }
     const i = this.#pendingSlot(seq);
     this.#reasons[i] = reason;
     this.#settle(seq, i, TOMB);
@@ -301,11 +309,13 @@ export class Resequencer<T, R = unknown> {
       }
     }
     let dropped: [T, number][] | undefined;
+    let droppedReasons: [R, number][] | undefined;
     for (let s = from; s < to; s++) {
       const i = s % cap;
       const st = this.#state[i];
       if (st === PENDING) this.#stale.add(s);
       else if (st === VALUE) (dropped ??= []).push([this.#values[i] as T, s]);
+      else if (st === TOMB) (droppedReasons ??= []).push([this.#reasons[i] as R, s]);
       this.#state[i] = EMPTY;
       this.#values[i] = undefined;
       this.#reasons[i] = undefined;
@@ -320,6 +330,7 @@ export class Resequencer<T, R = unknown> {
       this.#m.onReset += dropped.length;
       for (const [v, s] of dropped) this.#callDiscard(v, s);
     }
+    if (droppedReasons) for (const [r, s] of droppedReasons) this.#callDiscardReason(r, s);
     this.#pump();
   }
 
@@ -476,6 +487,11 @@ export class Resequencer<T, R = unknown> {
   #fail(e: unknown, seq: number): void {
     this.#m.errors++;
     try { this.#onError?.(e, seq); } catch { /* an error handler that throws has nowhere left to report */ }
+  }
+
+  #callDiscardReason(reason: R, seq: number): void {
+    if (!this.#discardReason) return;
+    try { this.#discardReason(reason, seq); } catch (e) { this.#fail(e, seq); }
   }
 
   #callDiscard(value: T, seq: number): void {

@@ -195,7 +195,7 @@ describe('Runtime with synthetic sources', () => {
       sink: { emit: (o) => { if (o.frame) { expect(readSeqMarker(o.frame)).toBe(o.seq); seen.push(o.frame); } if (o.seq === 3) throw new Error('sink bug'); } },
     });
     await feed.done;
-    expect(seen.map((f) => f.seq)).toEqual([0, 2, 4]);
+    expect(seen.map((f) => f.seq)).toEqual([1, 3, 5]); // everyNth: 2 → the 2nd, 4th, 6th output (as the reference)
     expect(seen.every((f) => f.isReleased)).toBe(true);
     expect(health.filter((e) => e.type === 'SinkPanic')).toHaveLength(1);
     expect(feed.metrics()).toMatchObject({ outputsEmitted: 5, sinkErrors: 1 });

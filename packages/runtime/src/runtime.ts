@@ -4,7 +4,7 @@
  */
 import {
   ConfigError, InvalidArgumentError, RuntimeError, parseSourceSpec, isInsecureRtsp, realClock,
-  MediaError, type Clock, type ClockTimer, type FeedId, type HealthEvent, type QueueTelemetry,
+  MediaError, type Clock, type ClockTimer, type FeedId, type HealthEvent, type QueueTelemetry, type StopReason,
 } from '@nv/core';
 import type { BatchProcessor } from '@nv/perception';
 import { BatchCoordinator, resolveBatchConfig, type BatchConfig, type BatchHandle } from './batch.js';
@@ -12,6 +12,23 @@ import { resolveFeedConfig, type FeedConfig } from './config.js';
 import type { FeedDiagnostics, FeedMetricsSnapshot, FeedState, RuntimeDiagnostics } from './diagnostics.js';
 import { Feed } from './feed.js';
 import { HealthBus, type HealthSubscription } from './health-bus.js';
+import { IsolatedFeed } from './isolation.js';
+
+/** What the runtime uses of a feed: a main-thread `Feed`, or an `IsolatedFeed` (source and stages in a worker). */
+interface RuntimeFeed {
+  readonly id: FeedId;
+  readonly name: string | undefined;
+  readonly state: FeedState;
+  readonly paused: boolean;
+  readonly sessionUptimeMs: number;
+  readonly done: Promise<void>;
+  pause(): boolean;
+  resume(): boolean;
+  metrics(): FeedMetricsSnapshot;
+  queueTelemetry(): QueueTelemetry;
+  diagnostics(): FeedDiagnostics;
+  stop(reason?: StopReason, timeoutMs?: number): Promise<void>;
+}
 
 /** Options of a {@link Runtime}. */
 export interface RuntimeOptions {
@@ -95,7 +112,7 @@ export interface FeedHandle {
  * ```
  */
 export class Runtime {
-  readonly #feeds = new Map<FeedId, Feed>();
+  readonly #feeds = new Map<FeedId, RuntimeFeed>();
   readonly #batches = new Map<string, BatchCoordinator>();
   readonly #bus: HealthBus;
   readonly #maxFeeds: number;
@@ -129,7 +146,9 @@ export class Runtime {
    * Validates and starts a feed.
    * @throws {ConfigError} on an invalid config (camera mode conflict, missing fields, bad capacities, duplicate stage ids)
    * @throws {MediaError} `CustomPipelineRejected` / `InsecureRtspRejected` when the source spec is refused by policy
-   * @throws {RuntimeError} `FeedLimitExceeded`, `ShutdownInProgress`
+   * @throws {RuntimeError} `FeedLimitExceeded`, `ShutdownInProgress`; `WorkerStartFailed` for an isolated feed
+   *   (`config.isolation`) when the built worker entry is missing (a failure of its module is the feed's
+   *   `Fatal` stop reason instead, with the error's kind)
    */
   addFeed(config: FeedConfig): FeedHandle {
     if (this.#shuttingDown) throw RuntimeError.shutdownInProgress();
@@ -139,7 +158,10 @@ export class Runtime {
       throw ConfigError.invalidPolicy(`batch '${resolved.batch.processorId}' was not created by this runtime (use runtime.createBatch)`, 'pipeline.batch');
     }
     if (typeof config.source !== 'function') checkSourcePolicy(config);
-    const feed = new Feed(this.#nextId, resolved, (e) => this.#bus.emit(e), this.#clock);
+    const emit = (e: HealthEvent): void => this.#bus.emit(e);
+    const feed: RuntimeFeed = resolved.cfg.isolation !== undefined
+      ? new IsolatedFeed(this.#nextId, resolved, emit, this.#clock)
+      : new Feed(this.#nextId, resolved, emit, this.#clock);
     this.#nextId++;
     this.#feeds.set(feed.id, feed);
     return this.#handle(feed);
@@ -241,7 +263,7 @@ export class Runtime {
     this.#bus.closeAll();
   }
 
-  #handle(f: Feed): FeedHandle {
+  #handle(f: RuntimeFeed): FeedHandle {
     return {
       id: f.id,
       name: f.name,

@@ -46,7 +46,8 @@ describe('PipelineHarness', () => {
     const h = new PipelineHarness({ stages: [new MockDetectorStage('det', [mover]), new MockTrackerStage(), p], cameraMode: 'fixed' });
     const rs = await h.run(frameSequence(6, { fps: 10 }));
     expect(rs[3]!.outcome.kind).toBe('panic');
-    expect(rs[3]!.health.map((e) => e.type)).toEqual(['StagePanic', 'FeedRestarting', 'ViewEpochChanged']);
+    expect(rs[3]!.health.map((e) => e.type)).toEqual(['StagePanic', 'FrameDropped', 'FeedRestarting', 'ViewEpochChanged']);
+    expect(rs[3]!.health[1]).toMatchObject({ type: 'FrameDropped', cause: 'panic', at: 'p', seq: 3 });
     expect(p.lifecycle).toEqual(['start', 'stop', 'epoch:1', 'start']);
     expect(h.view.epoch).toBe(1);
     expect(p.calls.map((c) => c.epoch)).toEqual([0, 0, 0, 0, 1, 1]);
@@ -140,6 +141,54 @@ describe('PipelineHarness', () => {
     expect(seg.compensationCount).toBe(1);
     expect(seg.compensation?.m[2]).toBeCloseTo(0.3, 12);
     expect(decisions.slice(0, 4).every((d) => d !== 'segment')).toBe(true);
+  });
+
+  it('a throwing onViewEpochChange is reported (StageHookFailed) and the frame goes on — at a segment and at a restart', async () => {
+    const provider: ViewStateProvider<FrameEnvelope> = {
+      poll: ({ ts, frame }): MotionReport => ({ ptz: { pan: 10, tilt: 0, zoom: 0.2, ts }, ...(frame.seq === 2 ? { ptzEvents: [{ kind: 'presetRecall', presetId: 1, ts }] } : {}) } as MotionReport),
+    };
+    const bad: Stage = { id: 'bad', process: () => undefined, onViewEpochChange: () => { throw new Error('hook bug'); } };
+    const watch = new MockStage({ id: 'watch' });
+    const h = new PipelineHarness({ stages: [bad, watch], cameraMode: 'observed', viewProvider: provider });
+    const rs = await h.run(frameSequence(4));
+    expect(rs.map((r) => r.outcome.kind)).toEqual(['ok', 'ok', 'ok', 'ok']);
+    expect(rs[2]!.health.map((e) => e.type)).toEqual(['ViewEpochChanged', 'StageHookFailed']);
+    expect(rs[2]!.health[1]).toMatchObject({ stageId: 'bad', hook: 'onViewEpochChange', epoch: 1, detail: 'hook bug' });
+    expect(watch.lifecycle).toEqual(['start', 'epoch:1']);
+    expect((await h.restart()).map((e) => e.type)).toEqual(['FeedRestarting', 'ViewEpochChanged', 'StageHookFailed']);
+    expect(watch.lifecycle).toEqual(['start', 'epoch:1', 'stop', 'epoch:2', 'start']);
+  });
+
+  it('a throwing motion provider is reported (ViewProviderFailed): that frame is Unknown/Degraded, the next ones recover', async () => {
+    const still = { frameTransform: { transform: AffineTransform2D.IDENTITY, confidence: 0.95, method: 'featureMatching' } } as MotionReport;
+    const provider: ViewStateProvider<FrameEnvelope> = { poll: ({ frame }) => { if (frame.seq === 1) throw new Error('PTZ API down'); return still; } };
+    const h = new PipelineHarness({ stages: [new MockStage()], cameraMode: 'observed', viewProvider: provider });
+    const rs = await h.run(frameSequence(3));
+    expect(rs.map((r) => [r.outcome.kind, r.view.motion.kind, r.view.validity.kind])).toEqual([['ok', 'stable', 'valid'], ['ok', 'unknown', 'degraded'], ['ok', 'stable', 'valid']]);
+    expect(rs[1]!.health).toEqual([
+      expect.objectContaining({ type: 'ViewProviderFailed', kind: 'InvalidMotionReport', detail: expect.stringContaining('PTZ API down'), count: 1 }),
+      expect.objectContaining({ type: 'ViewDegraded', reason: 'unknown' }),
+    ]);
+  });
+
+  it('an exception outside the stages (a throwing epoch policy) is a feed panic: reported and restarted like a stage panic', async () => {
+    let broken = true;
+    const h = new PipelineHarness({
+      stages: [new MockStage({ id: 'watch' })], cameraMode: 'observed', viewProvider: { poll: () => ({}) },
+      epochPolicy: { decide: () => { if (broken) { broken = false; throw new TypeError('policy bug'); } return { kind: 'continue' }; } },
+    });
+    const rs = await h.run(frameSequence(2));
+    expect(rs[0]!.outcome).toMatchObject({ kind: 'feedPanic', step: 'view' });
+    expect(rs[0]!.health.map((e) => e.type)).toEqual(['FeedPanic', 'FrameDropped', 'FeedRestarting', 'ViewEpochChanged']);
+    expect(rs[1]!.outcome.kind).toBe('ok');
+    expect(h.restarts).toBe(1);
+  });
+
+  it('frameInclusion: everyNth keeps the N-th, 2N-th… result; targetFps decides by ts', async () => {
+    const every = new PipelineHarness({ stages: [], cameraMode: 'fixed', frameInclusion: { everyNth: 2 } });
+    expect((await every.run(frameSequence(6))).filter((r) => r.frameIncluded).map((r) => r.seq)).toEqual([1, 3, 5]);
+    const fps = new PipelineHarness({ stages: [], cameraMode: 'fixed', frameInclusion: { targetFps: 10 } });
+    expect((await fps.run(frameSequence(10, { fps: 30 }))).filter((r) => r.frameIncluded).map((r) => r.seq)).toEqual([3, 6, 9]);
   });
 
   it('retention caps tracks and reports refused admissions', async () => {

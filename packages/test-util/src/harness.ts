@@ -1,15 +1,16 @@
 /**
- * Runs a stage list over frames with the real view system and temporal store — the same
- * per-frame order as the runtime's executor — without media or the native addon.
+ * Runs a stage list over frames with the real view system and temporal store, through the same
+ * per-frame step as a runtime feed (`@nv/pipeline`'s `FrameStep`), without media or the native
+ * addon.
  */
 import {
-  InvalidArgumentError, feedId as toFeedId, type CameraMode, type FeedId, type HealthEvent, type RetentionPolicy,
+  InvalidArgumentError, feedId as toFeedId, type CameraMode, type FeedId, type FrameInclusion, type HealthEvent, type RetentionPolicy,
 } from '@nv/core';
 import type { FrameEnvelope } from '@nv/frame';
 import {
-  enforceStageValidation, runStages, StageCounters, type ReadonlyArtifacts, type RunStagesResult, type Stage,
-  type StageRecord, type ValidationMode,
+  enforceStageValidation, StageCounters, type ReadonlyArtifacts, type Stage, type StageRecord, type ValidationMode,
 } from '@nv/perception';
+import { FrameStep, panicEvents, type FrameOutcome } from '@nv/pipeline';
 import { TemporalStore, type FrameCommitResult, type TemporalSnapshot } from '@nv/temporal';
 import {
   ViewSystem, type EpochDecision, type EpochPolicy, type ViewEvent, type ViewSnapshot, type ViewStateProvider,
@@ -34,8 +35,9 @@ export interface PipelineHarnessOptions {
   /** Clock (ns) for stage timings; default the real monotonic clock. */
   readonly clock?: () => number;
   /**
-   * On a stage panic, restart the pipeline the way a feed restarts (stages `onStop`, temporal
-   * store cleared, view epoch + 1, `onStart`) — default `true`. With `false` the harness stops
+   * On a panic (a stage's, or outside the stages), restart the pipeline the way a feed restarts
+   * (stages `onStop`, temporal store cleared, view epoch + 1, `onViewEpochChange`, `onStart`) —
+   * default `true`. With `false` the harness stops
    * accepting frames after a panic.
    */
   readonly restartOnPanic?: boolean;
@@ -44,26 +46,40 @@ export interface PipelineHarnessOptions {
    * `true`): a stage that keeps a frame without `retain()` then sees it released.
    */
   readonly releaseFrames?: boolean;
+  /** Which results carry their frame (`frameIncluded`), as a feed's `frameInclusion` (default `never`). */
+  readonly frameInclusion?: FrameInclusion;
 }
+
+/** How a frame ended in the harness: a frame step's outcome without the feed-only `timeout` and `abandoned`. */
+export type HarnessOutcome = Exclude<FrameOutcome, { readonly kind: 'timeout' | 'abandoned' }>;
 
 /** Everything that happened to one frame. */
 export interface HarnessFrameResult {
+  /** The frame's seq. */
   readonly seq: number;
-  /** `ok`: an output would be emitted; `error`: frame dropped; `panic`: the feed restarted. */
-  readonly outcome: RunStagesResult['outcome'];
+  /**
+   * `ok`: an output would be emitted; `error`: frame dropped (typed `StageError`); `panic` (a
+   * stage) or `feedPanic` (outside the stages: a throwing epoch policy, a tracker reporting one id
+   * twice…): the feed restarted. (A frame step's `timeout` and `abandoned` outcomes need a runtime
+   * feed's deadlines and stop timeout; the harness has neither.)
+   */
+  readonly outcome: HarnessOutcome;
   /** Merged stage outputs (partial unless `ok`). */
   readonly artifacts: ReadonlyArtifacts;
   /** Per-stage provenance. */
   readonly records: readonly StageRecord[];
-  /** The view the stages saw. */
+  /** The view the stages saw (the current view when the view step itself failed). */
   readonly view: ViewSnapshot;
   /** The epoch policy's decision (`undefined` for fixed cameras). */
   readonly decision: EpochDecision | undefined;
+  /** The view system's events for this frame. */
   readonly viewEvents: readonly ViewEvent[];
-  /** The temporal snapshot the stages saw. */
+  /** The temporal snapshot the stages saw (the current one when the frame ended before its snapshot). */
   readonly temporalBefore: TemporalSnapshot;
   /** Result of committing the frame's tracks (`undefined` unless `ok`). */
   readonly commit: FrameCommitResult | undefined;
+  /** Whether a feed's output would carry the frame (`frameInclusion`). */
+  readonly frameIncluded: boolean;
   /** Health events the runtime would emit for this frame. */
   readonly health: readonly HealthEvent[];
 }
@@ -82,6 +98,7 @@ export interface HarnessFrameResult {
  * ```
  */
 export class PipelineHarness {
+  /** The feed id stages see. */
   readonly feedId: FeedId;
   /** The feed's temporal store (inspect it in assertions). */
   readonly temporal: TemporalStore;
@@ -91,14 +108,17 @@ export class PipelineHarness {
   readonly counters = new Map<string, StageCounters>();
   readonly #stages: readonly Stage[];
   readonly #view: ViewSystem<FrameEnvelope>;
+  readonly #step: FrameStep;
   readonly #opts: PipelineHarnessOptions;
   #state: 'idle' | 'running' | 'stopped' | 'failed' = 'idle';
   #restarts = 0;
-  #abort = new AbortController();
+  readonly #abort = new AbortController();
+  /** Where the frame step's health events go now (the current frame's or restart's list). */
+  #sink: HealthEvent[] = [];
 
   /**
-   * @throws {ConfigError} on a camera-mode conflict, an invalid retention policy, or (with
-   *   validation `error`) a mis-ordered pipeline; always on duplicate stage ids
+   * @throws {ConfigError} on a camera-mode conflict, an invalid retention policy or frame
+   *   inclusion, or (with validation `error`) a mis-ordered pipeline; always on duplicate stage ids
    */
   constructor(options: PipelineHarnessOptions) {
     this.#opts = options;
@@ -107,6 +127,10 @@ export class PipelineHarness {
     this.feedId = toFeedId(options.feedId ?? 1);
     this.#view = new ViewSystem<FrameEnvelope>({ mode: options.cameraMode, provider: options.viewProvider, policy: options.epochPolicy });
     this.temporal = new TemporalStore({ retention: options.retention ?? {} });
+    this.#step = new FrameStep({
+      feedId: this.feedId, stages: this.#stages, view: this.#view, temporal: this.temporal, frameInclusion: options.frameInclusion, counters: this.counters,
+      hooks: { emit: (e) => { this.#sink.push(e); }, now: options.clock, signal: this.#abort.signal },
+    });
   }
 
   /** The current view. */
@@ -123,48 +147,29 @@ export class PipelineHarness {
   }
 
   /**
-   * Runs one frame through view update, retention, snapshot, stages and commit. Takes over
-   * the caller's frame reference (released afterwards unless `releaseFrames: false`).
+   * Runs one frame through the frame step — view update, epoch decision and compensation,
+   * retention, snapshot, stages, commit — exactly as a feed does; on a panic, restarts like a
+   * feed (unless `restartOnPanic: false`). Takes over the caller's frame reference (released
+   * afterwards unless `releaseFrames: false`).
+   * @throws {InvalidArgumentError} when the harness is stopped (or failed without `restartOnPanic`)
    */
   async process(frame: FrameEnvelope): Promise<HarnessFrameResult> {
     if (this.#state === 'idle') await this.start();
     if (this.#state !== 'running') throw new InvalidArgumentError('harness', 'a running harness', this.#state);
     const health: HealthEvent[] = [];
     try {
-      const prevEpoch = this.#view.snapshot.epoch;
-      const vu = await this.#view.update(frame.ts, frame);
-      for (const ev of vu.events) {
-        if (ev.type === 'epochChanged') health.push({ type: 'ViewEpochChanged', feedId: this.feedId, epoch: ev.epoch, cause: ev.cause });
-        else if (ev.type === 'degraded') health.push({ type: 'ViewDegraded', feedId: this.feedId, reason: ev.reason, stabilityScore: ev.stabilityScore });
-        else if (ev.type === 'compensationApplied') health.push({ type: 'ViewCompensationApplied', feedId: this.feedId, epoch: ev.epoch });
-      }
-      if (vu.snapshot.epoch !== prevEpoch) {
-        this.temporal.onEpochChange(prevEpoch, vu.snapshot.epoch);
-        for (const s of this.#stages) await s.onViewEpochChange?.(vu.snapshot.epoch);
-      }
-      if (vu.compensation) this.temporal.applyCompensation(vu.compensation, vu.snapshot.epoch);
-      this.temporal.beginFrame(frame.ts);
-      const temporalBefore = this.temporal.snapshot();
-      const r = await runStages(this.#stages, {
-        feedId: this.feedId, frame, view: vu.snapshot, temporal: temporalBefore, counters: this.counters, signal: this.#abort.signal,
-        ...(this.#opts.clock ? { clock: this.#opts.clock } : {}),
-      });
-      let commit: FrameCommitResult | undefined;
-      if (r.outcome.kind === 'ok') {
-        commit = this.temporal.commitFrame(r.artifacts.tracks, frame.ts, vu.snapshot.epoch, { authoritative: r.artifacts.tracksAuthoritative });
-        if (commit.rejected > 0) health.push({ type: 'TrackAdmissionRejected', feedId: this.feedId, rejectedCount: commit.rejected });
-      } else if (r.outcome.kind === 'error') {
-        health.push({ type: 'StageError', feedId: this.feedId, stageId: r.outcome.stageId, error: r.outcome.error });
-      } else {
-        const e = r.outcome.error;
-        health.push({ type: 'StagePanic', feedId: this.feedId, stageId: r.outcome.stageId, detail: e instanceof Error ? e.message : String(e) });
+      this.#sink = health;
+      const r = await this.#step.process(frame, undefined);
+      const o = r.outcome as HarnessOutcome; // no deadline or stop-timeout hooks: never `timeout`/`abandoned`
+      if (o.kind === 'panic' || o.kind === 'feedPanic') {
+        health.push(...panicEvents(this.feedId, o, { seq: frame.seq, ts: frame.ts, mediaTs: frame.ts }));
         if (this.#opts.restartOnPanic ?? true) health.push(...(await this.#restart()));
         else this.#state = 'failed';
       }
       this.health.push(...health);
       return {
-        seq: frame.seq, outcome: r.outcome, artifacts: r.artifacts, records: r.records, view: vu.snapshot, decision: vu.decision,
-        viewEvents: vu.events, temporalBefore, commit, health,
+        seq: frame.seq, outcome: o, artifacts: r.artifacts, records: r.records, view: r.view?.snapshot ?? this.#view.snapshot, decision: r.view?.decision,
+        viewEvents: r.view?.events ?? [], temporalBefore: r.temporal ?? this.temporal.snapshot(), commit: r.commit, health, frameIncluded: r.frameIncluded,
       };
     } finally {
       if ((this.#opts.releaseFrames ?? true) && !frame.isReleased) frame.release();
@@ -195,11 +200,8 @@ export class PipelineHarness {
     this.#restarts++;
     out.push({ type: 'FeedRestarting', feedId: this.feedId, restartCount: this.#restarts });
     for (const s of this.#stages) { try { await s.onStop?.(); } catch { /* best effort, as in the runtime */ } }
-    this.temporal.clear();
-    const vu = this.#view.restart();
-    this.temporal.setViewEpoch(vu.snapshot.epoch);
-    out.push({ type: 'ViewEpochChanged', feedId: this.feedId, epoch: vu.snapshot.epoch, cause: 'restart' });
-    for (const s of this.#stages) await s.onViewEpochChange?.(vu.snapshot.epoch);
+    this.#sink = out;
+    await this.#step.restart(); // store cleared, epoch + 1 (ViewEpochChanged), onViewEpochChange (failures: StageHookFailed)
     this.#state = 'idle';
     await this.start();
     return out;

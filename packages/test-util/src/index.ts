@@ -15,7 +15,11 @@ export {
 } from './synthetic.js';
 export type { SyntheticFrameOptions } from './synthetic.js';
 export { PipelineHarness } from './harness.js';
-export type { PipelineHarnessOptions, HarnessFrameResult } from './harness.js';
+export type { PipelineHarnessOptions, HarnessFrameResult, HarnessOutcome } from './harness.js';
 export { SyntheticSource } from './synthetic-source.js';
 export type { SyntheticSourceOptions } from './synthetic-source.js';
 export { makeTextClip, DEFAULT_TEXT_CLIP_PLATES } from './text-clip.js'; export type { TextClipOptions, TextClipPlate, TextClipPoint, TextClipItem, TextClipGroundTruth } from './text-clip.js';
+export {
+  startRtspTestServer, stopRtspTestServers, rtspTestServerAvailable, freeTcpPort, RTSP_TEST_PYTHON, RTSP_TEST_SERVER_SCRIPT,
+} from './rtsp-server.js';
+export type { RtspTestServer, RtspTestServerOptions } from './rtsp-server.js';

@@ -30,6 +30,8 @@ const stable: CameraMotionState = { kind: 'stable' };
 const unknown: CameraMotionState = { kind: 'unknown' };
 const moving = (displacement?: number): CameraMotionState => (displacement === undefined ? { kind: 'moving' } : { kind: 'moving', displacement });
 const preset = [{ kind: 'presetRecall' as const, presetId: 2, ts: monotonicTs(0) }];
+/** Opts in to segmenting on accumulated motion (off by default). */
+const ACC: Partial<DefaultEpochPolicyOptions> = { segmentOnAccumulatedMotion: true };
 
 interface Row {
   prevPtz?: PtzTelemetry;
@@ -118,12 +120,14 @@ describe('DefaultEpochPolicy.decide', () => {
     ['moving without displacement, degradeOnSmallMotion=false → continue', { motion: moving(), options: { degradeOnSmallMotion: false } }, CONTINUE],
     ['unknown motion → continue (validity is degraded by the view system)', { motion: unknown }, CONTINUE],
     // 4. accumulated motion at moveEnd
-    ['moveEnd after a slow 20° pan → segment', { motion: stable, transition: 'moveEnd', accumulated: { frames: 20, ptz: { pan: 20, tilt: 0, zoom: 0 } } }, SEGMENT],
-    ['moveEnd after 0.4 zoom → segment', { motion: stable, transition: 'moveEnd', accumulated: { frames: 20, ptz: { pan: 0, tilt: 0, zoom: 0.4 } } }, SEGMENT],
-    ['moveEnd after 0.3 accumulated displacement → segment', { motion: stable, transition: 'moveEnd', accumulated: { frames: 9, displacement: 0.3 } }, SEGMENT],
-    ['moveEnd after a small episode → continue', { motion: stable, transition: 'moveEnd', accumulated: { frames: 3, ptz: { pan: 4, tilt: 1, zoom: 0 }, displacement: 0.05 } }, CONTINUE],
-    ['moveEnd large episode with segmentOnAccumulatedMotion=false → continue', { motion: stable, transition: 'moveEnd', accumulated: { frames: 20, displacement: 0.5 }, options: { segmentOnAccumulatedMotion: false } }, CONTINUE],
-    ['mid-move large accumulation is not judged yet', { motion: moving(0.05), transition: 'moving', accumulated: { frames: 20, displacement: 0.5 } }, degrade('unknown')],
+    // (opt-in: off by default, as in the reference, which never segments on accumulated motion)
+    ['moveEnd after a slow 20° pan, by default → continue', { motion: stable, transition: 'moveEnd', accumulated: { frames: 20, ptz: { pan: 20, tilt: 0, zoom: 0 } } }, CONTINUE],
+    ['moveEnd large episode, by default → continue', { motion: stable, transition: 'moveEnd', accumulated: { frames: 20, displacement: 0.5 } }, CONTINUE],
+    ['moveEnd after a slow 20° pan, opted in → segment', { motion: stable, transition: 'moveEnd', accumulated: { frames: 20, ptz: { pan: 20, tilt: 0, zoom: 0 } }, options: ACC }, SEGMENT],
+    ['moveEnd after 0.4 zoom, opted in → segment', { motion: stable, transition: 'moveEnd', accumulated: { frames: 20, ptz: { pan: 0, tilt: 0, zoom: 0.4 } }, options: ACC }, SEGMENT],
+    ['moveEnd after 0.3 accumulated displacement, opted in → segment', { motion: stable, transition: 'moveEnd', accumulated: { frames: 9, displacement: 0.3 }, options: ACC }, SEGMENT],
+    ['moveEnd after a small episode, opted in → continue', { motion: stable, transition: 'moveEnd', accumulated: { frames: 3, ptz: { pan: 4, tilt: 1, zoom: 0 }, displacement: 0.05 }, options: ACC }, CONTINUE],
+    ['mid-move large accumulation is not judged yet, opted in', { motion: moving(0.05), transition: 'moving', accumulated: { frames: 20, displacement: 0.5 }, options: ACC }, degrade('unknown')],
   ])('%s', (_n, row, want) => {
     const policy = new DefaultEpochPolicy(row.options);
     expect(policy.decide(ctxOf(row))).toEqual(want);
@@ -139,7 +143,7 @@ describe('DefaultEpochPolicy.decide', () => {
     expect(new DefaultEpochPolicy().options).toEqual({
       segmentAngleThreshold: 15, segmentZoomThreshold: 0.3, segmentDisplacementThreshold: 0.25, compensateMinConfidence: 0.8,
       degradeOnSmallMotion: true, ptzDeadband: 0.01, maxCompensationRotationDeg: 5, maxCompensationScaleChange: 0.1,
-      segmentOnAccumulatedMotion: true,
+      segmentOnAccumulatedMotion: false,
     });
   });
 });

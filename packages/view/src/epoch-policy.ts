@@ -162,7 +162,11 @@ export interface DefaultEpochPolicyOptions {
   readonly maxCompensationRotationDeg: number;
   /** Compensation ceiling: a scale change above this ratio segments instead. Default 0.1 (10%). */
   readonly maxCompensationScaleChange: number;
-  /** On `moveEnd`, segment when the episode's accumulated motion exceeds a segment threshold. Default true. */
+  /**
+   * On `moveEnd`, segment when the episode's accumulated motion exceeds a segment threshold.
+   * Default false, as in the reference (which only ever judges one frame's motion): a slow pan
+   * degrades frame by frame and keeps its epoch. Opt in where trajectories must not span a pan.
+   */
   readonly segmentOnAccumulatedMotion: boolean;
 }
 
@@ -176,7 +180,7 @@ export const DEFAULT_EPOCH_POLICY_OPTIONS: DefaultEpochPolicyOptions = Object.fr
   ptzDeadband: 0.01,
   maxCompensationRotationDeg: 5,
   maxCompensationScaleChange: 0.1,
-  segmentOnAccumulatedMotion: true,
+  segmentOnAccumulatedMotion: false,
 });
 
 function checkBool(name: string, v: unknown): boolean {
@@ -232,9 +236,10 @@ export function resolveEpochPolicyOptions(options: Partial<DefaultEpochPolicyOpt
  *    motions depends on the report: `ptzMoving` when its motion source is telemetry (it
  *    carries `ptz`), else `inferredMotionLowConfidence` when it carries a `frameTransform`
  *    with confidence below `compensateMinConfidence`, else `unknown`.
- * 4. With `segmentOnAccumulatedMotion`, on a `moveEnd` frame whose episode accumulated a PTZ
- *    change or displacement above a segment threshold → `segment` (a slow pan that never
- *    crossed a threshold in one frame still leaves old coordinates incompatible).
+ * 4. Only with `segmentOnAccumulatedMotion` (off by default, like the reference), on a `moveEnd`
+ *    frame whose episode accumulated a PTZ change or displacement above a segment threshold →
+ *    `segment` (a slow pan that never crossed a threshold in one frame may still leave old
+ *    coordinates incompatible).
  * 5. Otherwise `continue`.
  *
  * Compensation ceiling: AABB re-bounding under rotation inflates boxes, so a transform with

@@ -256,13 +256,13 @@ describe('ViewSystem — observed camera', () => {
     expect(m.kind === 'moving' && m.angularVelocity).toBeCloseTo(2 / (FRAME_NS / 1e9), 6);
   });
 
-  it('a slow pan that never crosses the per-frame threshold segments when it ends', async () => {
+  it('opted in (segmentOnAccumulatedMotion), a slow pan that never crosses the per-frame threshold segments when it ends', async () => {
     // frames 0-2 establish a settled PTZ baseline (0: no baseline → unknown, 1: moveEnd, 2: settled)
     const steps: MotionReport[] = [{ ptz: ptzAt(0, 0) }, { ptz: ptzAt(1, 0) }, { ptz: ptzAt(2, 0) }];
     for (let i = 1; i <= 10; i++) steps.push({ ptz: ptzAt(i + 2, 2 * i) }); // frames 3-12: 2°/frame → 20°
     steps.push({ ptz: ptzAt(13, 20) }, { ptz: ptzAt(14, 20) }); // 13: moveEnd, 14: after the segment
     const seen: EpochPolicyContext[] = [];
-    const base = new DefaultEpochPolicy();
+    const base = new DefaultEpochPolicy({ segmentOnAccumulatedMotion: true });
     const spy: EpochPolicy = { decide: (ctx) => { seen.push(ctx); return base.decide(ctx); } };
     const view = new ViewSystem<string>({ mode: 'observed', provider: scripted(steps), policy: spy });
     const us = await runAll(view, 15);
@@ -280,16 +280,18 @@ describe('ViewSystem — observed camera', () => {
     expect(us[14]!.snapshot.transition).toBe('settled');
   });
 
-  it('without segmentOnAccumulatedMotion the same slow pan keeps its epoch', async () => {
+  it.each([
+    ['the default policy', undefined],
+    ['segmentOnAccumulatedMotion: false', new DefaultEpochPolicy({ segmentOnAccumulatedMotion: false })],
+  ])('with %s the same slow pan keeps its epoch (as in the reference)', async (_n, policy) => {
     const steps: MotionReport[] = [{ ptz: ptzAt(0, 0) }, { ptz: ptzAt(1, 0) }, { ptz: ptzAt(2, 0) }];
     for (let i = 1; i <= 10; i++) steps.push({ ptz: ptzAt(i + 2, 2 * i) });
     steps.push({ ptz: ptzAt(13, 20) });
-    const view = new ViewSystem<string>({
-      mode: 'observed', provider: scripted(steps), policy: new DefaultEpochPolicy({ segmentOnAccumulatedMotion: false }),
-    });
+    const view = new ViewSystem<string>({ mode: 'observed', provider: scripted(steps), ...(policy ? { policy } : {}) });
     const us = await runAll(view, 14);
+    expect(us.slice(3, 13).map((u) => u.decision?.kind)).toEqual(Array(10).fill('degrade'));
     expect(us[13]!.decision).toEqual({ kind: 'continue' });
-    expect(us[13]!.snapshot.epoch).toBe(0);
+    expect(us.map((u) => u.snapshot.epoch)).toEqual(Array(14).fill(0));
   });
 
   it('keeps ptz and globalTransform when a report omits them; ts-only changes do not bump the version', async () => {

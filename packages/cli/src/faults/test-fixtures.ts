@@ -5,54 +5,28 @@
  * fails. Not exported by the package and not published (`files` excludes `test-fixtures.*`).
  */
 import { MediaSource } from '@nv/media';
+import { freeTcpPort, rtspTestServerAvailable, startRtspTestServer, type RtspTestServer } from '@nv/test-util';
 import { execFileSync, spawn, spawnSync, type ChildProcess } from 'node:child_process';
 import { existsSync, mkdirSync, mkdtempSync } from 'node:fs';
 import { createServer as createHttpServer, type Server } from 'node:http';
-import { createServer, type AddressInfo } from 'node:net';
+import type { AddressInfo } from 'node:net';
 import { tmpdir } from 'node:os';
 import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 
 const here = dirname(fileURLToPath(import.meta.url));
 
-/** The system python, which has GObject introspection for GstRtspServer. */
-export const PYTHON = '/usr/bin/python3';
-/** The RTSP test server @nv/media's tests use (this suite passes its size and rate). */
-export const RTSP_SERVER = join(here, '..', '..', '..', 'media', 'src', 'rtsp-server.py');
 /** The built `nv` binary (`pnpm exec turbo run build`). */
 export const NV_BIN = join(here, '..', '..', 'dist', 'bin.js');
 
 /** A scratch directory for this run. */
 export const scratch = mkdtempSync(join(tmpdir(), 'nv-faults-'));
 
-/** The pyenv python on PATH may export variables that would confuse the system python. */
-export function pythonEnv(): NodeJS.ProcessEnv {
-  const env = { ...process.env };
-  delete env['PYTHONHOME'];
-  delete env['PYTHONPATH'];
-  return env;
-}
-
 /** Whether the GStreamer RTSP server can run here (system python with GstRtspServer). */
-export function rtspServerAvailable(): boolean {
-  if (!existsSync(PYTHON)) return false;
-  const r = spawnSync(PYTHON, ['-c', "import gi; gi.require_version('GstRtspServer', '1.0'); from gi.repository import GstRtspServer"], {
-    stdio: 'ignore', timeout: 10_000, env: pythonEnv(),
-  });
-  return r.status === 0;
-}
+export const rtspServerAvailable = rtspTestServerAvailable;
 
 /** A free TCP port on 127.0.0.1. */
-export async function freePort(): Promise<number> {
-  return new Promise((resolve, reject) => {
-    const s = createServer();
-    s.once('error', reject);
-    s.listen(0, '127.0.0.1', () => {
-      const port = (s.address() as AddressInfo).port;
-      s.close(() => resolve(port));
-    });
-  });
-}
+export const freePort = freeTcpPort;
 
 /** Child processes started by these helpers and not yet exited. */
 const children = new Set<ChildProcess>();
@@ -86,16 +60,8 @@ export async function stopAll(): Promise<void> {
   await Promise.all([...children].map((p) => stopProcess(p, 'SIGKILL')));
 }
 
-/** A running RTSP server. */
-export interface RtspServer {
-  readonly proc: ChildProcess;
-  readonly port: number;
-  readonly url: string;
-  /** `performance.now()` when it printed READY (serving). */
-  readonly readyAt: number;
-  /** What it wrote on stderr so far. */
-  stderr(): string;
-}
+/** A running RTSP test server. */
+export type RtspServer = RtspTestServer;
 
 /** Options of {@link startRtspServer}. */
 export interface RtspServerOptions {
@@ -110,32 +76,14 @@ export interface RtspServerOptions {
 }
 
 /**
- * Starts `rtsp-server.py` on `port` and waits (≤ 15 s) for its READY line.
- * @throws when it exits or is not ready in time (its stderr in the message)
+ * Starts the RTSP test server (@nv/test-util) on `port`, small and slow by default, with a
+ * keyframe every second (the suite's reconnect timings assume it). Stopped by {@link stopAll}.
  */
-export async function startRtspServer(port: number, options: RtspServerOptions = {}): Promise<RtspServer> {
+export async function startRtspServer(port: number, options: RtspServerOptions = {}): Promise<RtspTestServer> {
   const { width = 160, height = 120, fps = 15 } = options;
-  // A keyframe every second, as the suite's reconnect timings assume.
-  const args = [RTSP_SERVER, '--port', String(port), '--width', String(width), '--height', String(height), '--fps', String(fps), '--key-int-max', String(fps)];
-  if (options.clip !== undefined) args.push('--clip', options.clip);
-  const proc = tracked(spawn(PYTHON, args, { stdio: ['ignore', 'pipe', 'pipe'], env: pythonEnv() }));
-  let stderr = '';
-  proc.stderr!.on('data', (d: Buffer) => { stderr += d.toString(); });
-  const readyAt = await new Promise<number>((resolve, reject) => {
-    let out = '';
-    const timer = setTimeout(() => fail(new Error(`RTSP server not READY within 15 s; stderr: ${stderr}`)), 15_000);
-    const onData = (d: Buffer) => {
-      out += d.toString();
-      if (out.includes(`READY ${port}`)) { cleanup(); resolve(performance.now()); }
-    };
-    const onExit = (code: number | null) => fail(new Error(`RTSP server exited (${code}) before READY; stderr: ${stderr}`));
-    function cleanup() { clearTimeout(timer); proc.stdout!.off('data', onData); proc.off('exit', onExit); }
-    function fail(e: Error) { cleanup(); void stopProcess(proc, 'SIGKILL'); reject(e); }
-    proc.stdout!.on('data', onData);
-    proc.once('exit', onExit);
-  });
-  proc.stdout!.resume();
-  return { proc, port, url: `rtsp://127.0.0.1:${port}/test`, readyAt, stderr: () => stderr };
+  const server = await startRtspTestServer({ port, width, height, fps, keyIntMax: fps, ...(options.clip !== undefined ? { clip: options.clip } : {}) });
+  tracked(server.proc);
+  return server;
 }
 
 /** A spawned `nv` (or `node`) process with what it wrote so far. */

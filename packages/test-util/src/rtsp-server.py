@@ -1,5 +1,5 @@
 #!/usr/bin/python3
-"""Minimal RTSP test server for @nv/media's tests (run with /usr/bin/python3, which has gi).
+"""Minimal RTSP test server for nv tests (@nv/test-util startRtspTestServer) (run with /usr/bin/python3, which has gi).
 
 Serves a live H.264 test pattern (pattern=ball; --width x --height at --fps, default 320x240 @ 30) at
 rtsp://127.0.0.1:<port>/test, one pipeline shared by every client. With --clip PATH it serves
