@@ -54,6 +54,24 @@ beforeAll(async () => {
 }, 120_000);
 
 describe('nv run', () => {
+  it('--parallel 3: the text detector works on 3 frames at once; the tracker, OCR and the JSON lines stay in frame order and match the serial run exactly', async () => {
+    const run = async (extra: string[]) => {
+      const out = join(dir, `par${extra.length}.jsonl`);
+      const c = capture();
+      expect(await runCli(['run', clip, '--ocr', '--track', '--out', out, ...extra], { io: c.io })).toBe(EXIT.ok);
+      expect(c.err).toEqual([]);
+      return readFileSync(out, 'utf8').trim().split('\n').map((l) => JSON.parse(l) as { seq: number; ts: number; detections: unknown[]; tracks: { id: number; bbox: number[]; text?: { text: string } }[] });
+    };
+    const serial = await run([]);
+    const parallel = await run(['--parallel', '3']);
+    expect(parallel.map((l) => l.seq)).toEqual(Array.from({ length: 30 }, (_, i) => i));
+    const view = (ls: typeof serial) => ls.map((l) => ({ seq: l.seq, ts: l.ts, detections: l.detections, tracks: l.tracks.map((t) => ({ id: t.id, bbox: t.bbox, text: t.text?.text })) }));
+    expect(view(parallel)).toEqual(view(serial));
+    const bad = capture();
+    expect(await runCli(['run', clip, '--parallel', '2'], { io: bad.io })).toBe(EXIT.usage);
+    expect(bad.err[0]).toMatch(/--parallel .*--detector/);
+  }, 120_000);
+
   it('text detection + tracking + OCR on a generated clip: JSON lines per frame, tracks with text, an MP4 that decodes back with the same count and size, boxes drawn where the tracks are', async () => {
     const out = join(dir, 'out.jsonl');
     const mp4 = join(dir, 'annotated.mp4');

@@ -59,6 +59,8 @@ export const JobConfigSchema = z.strictObject({
   annotate: z.string().min(1).optional(),
   /** Stop each feed after this many frames. */
   maxFrames: z.int().min(1).optional(),
+  /** Run the detector (or the text detector) on up to this many frames of a feed at once, the rest in frame order (`--parallel`). */
+  parallel: z.int().min(1).max(64).optional(),
 });
 
 /** A parsed job config file. */

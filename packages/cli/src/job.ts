@@ -82,6 +82,11 @@ export interface JobPlan {
   /** Stop each feed after this many frames. */
   readonly maxFrames?: number | undefined;
   /**
+   * Frames of a feed the detector (or, for OCR alone, the text detector) works on at once; the
+   * stages after it, the temporal commit and the outputs stay in frame order. Default 1 (serial).
+   */
+  readonly parallel?: number | undefined;
+  /**
    * Run `custom` sources and post-decode hooks (`nv run --allow-custom-pipeline`; default false).
    * The operator's switch: feed settings (a config file) can never set it.
    */
@@ -164,7 +169,14 @@ function preflight(plan: JobPlan): void {
   plan.feeds.forEach((f, i) => checkPolicies(f, i, plan.allowCustomPipeline === true));
   // A worker-isolated feed (`isolation:` in a config file) runs only the stages its module builds, in the worker.
   const cliStages = [plan.detector && '--detector', plan.ocr && '--ocr', plan.track && '--track', plan.annotate !== undefined && '--annotate'].filter(Boolean);
+  if (plan.parallel !== undefined && plan.parallel > 64) throw usage(`--parallel ${plan.parallel}: at most 64 frames at once`);
+  if (plan.parallel !== undefined && plan.parallel > 1 && !plan.detector && !plan.ocr) {
+    throw usage('--parallel runs the detector on several frames at once: give --detector (or --ocr)');
+  }
   plan.feeds.forEach((f, i) => {
+    if (plan.parallel !== undefined && plan.parallel > 1 && f.isolation !== undefined) {
+      throw usage(`${feedLabel(i, f)}: --parallel cannot apply to an isolated feed (isolation:); its module builds its own pipeline`);
+    }
     if (f.isolation !== undefined && cliStages.length > 0) {
       throw usage(`${feedLabel(i, f)}: an isolated feed (isolation:) runs only the stages its module builds, in a worker; ${cliStages.join(', ')} cannot apply to it`);
     }
@@ -207,7 +219,8 @@ function refusal(e: unknown, label: string): JobError | undefined {
   return undefined;
 }
 
-function buildStages(plan: JobPlan, feedIndex: number, fps: number, limit: FrameLimitStage | undefined): { stages: Stage[]; annotate?: AnnotateStage } {
+/** The stages of one feed; `head`: how many of them (the frame limit and the detector) form the parallel head. */
+function buildStages(plan: JobPlan, feedIndex: number, fps: number, limit: FrameLimitStage | undefined): { stages: Stage[]; head: number; annotate?: AnnotateStage } {
   const stages: Stage[] = [];
   if (limit) stages.push(limit);
   if (plan.detector) {
@@ -222,6 +235,7 @@ function buildStages(plan: JobPlan, feedIndex: number, fps: number, limit: Frame
     const o = plan.ocr as { limitSideLen?: number; threads?: number };
     stages.push(new TextDetector({ ...(o.limitSideLen ? { limitSideLen: o.limitSideLen } : {}), ...(o.threads ? { intraOpNumThreads: o.threads } : {}) }));
   }
+  const head = stages.length;
   if (plan.track) stages.push(new TrackerStage({ ...(plan.track as object) }));
   if (plan.ocr) {
     const o = plan.ocr as { minConfidence?: number; threads?: number };
@@ -232,7 +246,7 @@ function buildStages(plan: JobPlan, feedIndex: number, fps: number, limit: Frame
     annotate = new AnnotateStage(annotatePath(plan.annotate, feedIndex, plan.feeds.length), fps, plan.detector?.classNames ?? (plan.ocr ? ['text'] : undefined));
     stages.push(annotate);
   }
-  return { stages, ...(annotate ? { annotate } : {}) };
+  return { stages, head, ...(annotate ? { annotate } : {}) };
 }
 
 /** The JSON-lines file, opened on the first line: a job that fails before its first output leaves no file (and an existing one untouched). */
@@ -395,7 +409,7 @@ export async function runJob(plan: JobPlan, io: Io, signal?: AbortSignal): Promi
     // An isolated feed's stages come from its module, in a worker: its frame limit is counted at the sink.
     const isolated = settings.isolation !== undefined;
     const limit = plan.maxFrames && !isolated ? new FrameLimitStage(plan.maxFrames) : undefined;
-    const { stages, annotate } = isolated ? { stages: [] as Stage[], annotate: undefined } : buildStages(plan, i, fps, limit);
+    const { stages, head, annotate } = isolated ? { stages: [] as Stage[], head: 0, annotate: undefined } : buildStages(plan, i, fps, limit);
     let sinkLimit: (() => void) | undefined;
     let emitted = 0;
     const live = !isFinite(spec);
@@ -411,6 +425,7 @@ export async function runJob(plan: JobPlan, io: Io, signal?: AbortSignal): Promi
         restart: settings.restart ?? { restartOn: 'never' },
         media: { ...settings.media, reconnect: settings.media?.reconnect ?? { maxAttempts: 5, baseDelayMs: 500, maxDelayMs: 4000 } },
         sinkQueueCapacity: settings.sinkQueueCapacity ?? 1024,
+        ...(plan.parallel !== undefined && plan.parallel > 1 && !isolated ? { parallel: { width: plan.parallel, headStages: head } } : {}),
       }, {
         ...(isolated ? {} : { stages }),
         // The operator's flag, as a code option: settings cannot carry it.

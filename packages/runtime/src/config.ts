@@ -424,6 +424,12 @@ export const FeedSettingsSchema = z.strictObject({
   timeline: FeedTimelineSchema.optional(),
   deadlines: FeedDeadlinesSchema.optional(),
   isolation: FeedIsolationSettingsSchema.optional(),
+  /**
+   * An ordered parallel section over the code's `stages`: the first `headStages` (default 1) form
+   * the head, run on up to `width` frames at once; the rest run in frame order
+   * ({@link FeedPipelineBuilder.parallel}).
+   */
+  parallel: z.strictObject({ width: z.int().min(1).max(64), headStages: z.int().min(1).optional() }).optional(),
 });
 
 /** The JSON-compatible feed settings (see {@link FeedSettingsSchema}). */
@@ -467,7 +473,18 @@ export function feedConfigFromSettings(settings: unknown, code: FeedCode = {}): 
   if (customPipelinePolicy !== undefined) parseConfig(CustomPipelinePolicySchema, customPipelinePolicy, 'customPipelinePolicy', 'customPipelinePolicy');
   const { customPipelinePolicy: _never, ...media } = s.media ?? {};
   const withPolicy = customPipelinePolicy !== undefined ? { media: { ...media, customPipelinePolicy } } : s.media !== undefined ? { media } : {};
-  return { ...s, ...withPolicy, source: s.source as SourceSpecInput, ...objects } as FeedConfig;
+  const { parallel, ...rest } = s;
+  if (parallel === undefined) return { ...rest, ...withPolicy, source: s.source as SourceSpecInput, ...objects } as FeedConfig;
+  // The parallel head over the code's stage list.
+  const { stages, pipeline, ...others } = objects;
+  if (pipeline !== undefined || stages === undefined) {
+    throw ConfigError.invalidPolicy('parallel (settings) splits the code\'s stages into head and tail: give stages, not a pipeline', 'parallel');
+  }
+  const head = parallel.headStages ?? 1;
+  if (head > stages.length) throw ConfigError.invalidPolicy(`parallel.headStages is ${head} but there are ${stages.length} stage(s)`, 'parallel.headStages');
+  const b = FeedPipeline.builder().parallel(parallel.width, (h) => { for (const st of stages.slice(0, head)) h.addStage(st); });
+  for (const st of stages.slice(head)) b.addStage(st);
+  return { ...rest, ...withPolicy, source: s.source as SourceSpecInput, ...others, pipeline: b.build() } as FeedConfig;
 }
 
 /**

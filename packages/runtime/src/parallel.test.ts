@@ -7,7 +7,7 @@ import type { FrameEnvelope } from '@nv/frame';
 import { createDetection, type Stage, type StageContext } from '@nv/perception';
 import { SyntheticSource, frameSequence } from '@nv/test-util';
 import { describe, expect, it } from 'vitest';
-import { FeedPipeline, Runtime, type BatchHandle, type OutputEnvelope } from './index.js';
+import { FeedPipeline, Runtime, feedConfigFromSettings, type BatchHandle, type OutputEnvelope } from './index.js';
 
 /** A seeded PRNG (mulberry32): the same latencies every run. */
 function prng(seed: number): () => number {
@@ -236,6 +236,30 @@ describe('ordered parallel section (FeedPipeline.parallel)', () => {
       expect(r.mismatches).toEqual([]);
     }
     expect(maxBatch).toBeGreaterThan(1); // frames of the same feed shared batches: the head was parallel
+  });
+
+  it('JSON settings: parallel { width, headStages } splits the code\'s stages into head and tail; errors name the field', async () => {
+    const rt = new Runtime();
+    const { outs, sink } = collect(rt);
+    const watch = { now: 0, max: 0 };
+    const seen: number[] = [];
+    const cfg = feedConfigFromSettings(
+      { source: { kind: 'testPattern', frames: 1 }, cameraMode: 'fixed', parallel: { width: 3 } },
+      { stages: [randomHead(21, 5, watch), orderedTail(seen, [])], sink },
+    );
+    expect(cfg.pipeline?.parallel).toMatchObject({ width: 3 });
+    expect(cfg.pipeline?.pre.map((st) => st.id)).toEqual(['head']);
+    const feed = rt.addFeed({ ...cfg, source: () => new SyntheticSource(frameSequence(30, { width: 8, height: 8 })) });
+    await feed.done;
+    await rt.shutdown();
+    expect(seen).toEqual(Array.from({ length: 30 }, (_, i) => i));
+    expect(outs).toHaveLength(30);
+    expect(watch.max).toBe(3);
+    const s: Stage = { id: 's', process: () => undefined };
+    const field = (f: () => unknown): string | undefined => { try { f(); } catch (e) { return (e as ConfigError).field; } return undefined; };
+    expect(field(() => feedConfigFromSettings({ source: { kind: 'testPattern' }, cameraMode: 'fixed', parallel: { width: 2, headStages: 3 } }, { stages: [s] }))).toBe('parallel.headStages');
+    expect(field(() => feedConfigFromSettings({ source: { kind: 'testPattern' }, cameraMode: 'fixed', parallel: { width: 2 } }, { pipeline: FeedPipeline.of([s]) }))).toBe('parallel');
+    expect(field(() => feedConfigFromSettings({ source: { kind: 'testPattern' }, cameraMode: 'fixed', parallel: { width: 0 } }, { stages: [s] }))).toBe('parallel.width');
   });
 
   it('config: width in [1, 64], first and once, batch point only in the head, no empty head, fixed cameras only', () => {
