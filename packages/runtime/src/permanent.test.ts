@@ -3,7 +3,10 @@
  * /dev/video device that does not exist, an RTSP server refusing the credentials (401). The
  * restart policy allows restarts; the feed must stop at once with the typed kind instead.
  */
-import { existsSync } from 'node:fs';
+import { execFileSync } from 'node:child_process';
+import { existsSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
 import { MediaError, type HealthEvent, type SourceSpecInput } from '@nv/core';
 import type { FrameSource } from '@nv/frame';
 import { rtspTestServerAvailable, startRtspTestServer, stopRtspTestServers } from '@nv/test-util';
@@ -32,6 +35,21 @@ describe('permanent media failures stop the feed at once, typed, with restarts a
     expect(d.metrics.restarts).toBe(0);
     expect(health.filter((e) => e.type === 'FeedRestarting')).toEqual([]);
     expect(health.at(-1)).toMatchObject({ type: 'FeedStopped', reason: { kind: 'Fatal', error: { category: 'media', kind: 'SourceNotFound' } } });
+  }, 30_000);
+
+  it('a file that is not valid media (an MP4 cut before its moov): Fatal { media, InvalidMedia }, no restart — a restart would read the same bytes', async () => {
+    const dir = mkdtempSync(join(tmpdir(), 'nv-permanent-'));
+    const full = join(dir, 'full.mp4');
+    execFileSync('gst-launch-1.0', ['-q', 'videotestsrc', 'num-buffers=30', '!', 'video/x-raw,width=64,height=48,framerate=30/1', '!',
+      'x264enc', 'speed-preset=ultrafast', '!', 'mp4mux', '!', 'filesink', `location=${full}`], { stdio: 'pipe', timeout: 30_000 });
+    const cut = join(dir, 'cut.mp4');
+    const bytes = readFileSync(full);
+    writeFileSync(cut, bytes.subarray(0, Math.floor(bytes.length / 3)));
+    const { health, d } = await runToEnd({ kind: 'file', path: cut });
+    rmSync(dir, { recursive: true, force: true });
+    expect(d.stopReason).toMatchObject({ kind: 'Fatal', error: { category: 'media', kind: 'InvalidMedia' } });
+    expect(d.metrics.restarts).toBe(0);
+    expect(health.filter((e) => e.type === 'FeedRestarting')).toEqual([]);
   }, 30_000);
 
   it('a /dev/video device that does not exist: Fatal { media, SourceNotFound }, no restart, no reconnection', async () => {
