@@ -36,6 +36,7 @@ Napi::Value CountersJs(const Napi::CallbackInfo& info) {
   o.Set("leakedFrames", Napi::Number::New(env, static_cast<double>(Counters().leaked.load())));
   o.Set("createdFrames", Napi::Number::New(env, static_cast<double>(Counters().created.load())));
   o.Set("liveSources", Napi::Number::New(env, static_cast<double>(NativeSource::live_sources.load())));
+  o.Set("abandonedSources", Napi::Number::New(env, static_cast<double>(NativeSource::abandoned_sources.load())));
   return o;
 }
 

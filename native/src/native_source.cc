@@ -1,5 +1,7 @@
 #include "native_source.h"
 
+#include <limits>
+
 #include "decode_policy.h"
 
 #include <chrono>
@@ -10,6 +12,7 @@
 namespace nv {
 
 std::atomic<int64_t> NativeSource::live_sources{0};
+std::atomic<int64_t> NativeSource::abandoned_sources{0};
 
 namespace {
 
@@ -83,6 +86,12 @@ NativeSource::NativeSource(const Napi::CallbackInfo& info) : Napi::ObjectWrap<Na
   else if (policy == "block") policy_ = Policy::kBlock;
   else throw Napi::RangeError::New(env, "NativeSource: queue.policy must be dropOldest, dropNewest or block");
   loop_ = opts.Get("loop").ToBoolean().Value();
+  if (opts.Has("stopTimeoutMs") && !opts.Get("stopTimeoutMs").IsUndefined()) {
+    if (!opts.Get("stopTimeoutMs").IsNumber()) throw Napi::TypeError::New(env, "NativeSource: stopTimeoutMs must be a number");
+    const double t = opts.Get("stopTimeoutMs").As<Napi::Number>().DoubleValue();
+    if (!(t >= 1 && t <= 600000)) throw Napi::RangeError::New(env, "NativeSource: stopTimeoutMs must be in [1, 600000]");
+    stop_timeout_ms_ = static_cast<int>(t);
+  }
   if (opts.Get("resume").IsObject()) {
     Napi::Object resume = opts.Get("resume").As<Napi::Object>();
     if (!resume.Get("afterTs").IsNumber()) {
@@ -214,6 +223,9 @@ NativeSource::NativeSource(const Napi::CallbackInfo& info) : Napi::ObjectWrap<Na
 }
 
 NativeSource::~NativeSource() {
+  // (Never abandoned here: a pinned source is never collected, and this path cannot pin, so a
+  // source JS did not stop waits for its state change without a bound.)
+  stop_timeout_ms_ = std::numeric_limits<int>::max();
   StopInternal();
   if (tsfn_live_) {
     tsfn_.Release();
@@ -575,6 +587,7 @@ void NativeSource::BusLoop() {
     RaiseSwallowedErrors();
   }
   gst_object_unref(bus);
+  bus_exited_.store(true);
 }
 
 void NativeSource::GuardDecodebinErrors(GstElement* decodebin) {
@@ -708,6 +721,34 @@ Napi::Value NativeSource::Resume(const Napi::CallbackInfo& info) {
   return info.Env().Undefined();
 }
 
+bool NativeSource::SetNullBounded() {
+  struct Done {
+    std::mutex m;
+    std::condition_variable cv;
+    bool done = false;
+  };
+  auto done = std::make_shared<Done>();
+  GstElement* p = GST_ELEMENT(gst_object_ref(pipeline_));
+  std::thread([p, done] {
+    gst_element_set_state(p, GST_STATE_NULL);
+    gst_object_unref(p);
+    {
+      std::lock_guard<std::mutex> lock(done->m);
+      done->done = true;
+    }
+    done->cv.notify_all();
+  }).detach();
+  std::unique_lock<std::mutex> lock(done->m);
+  return done->cv.wait_for(lock, std::chrono::milliseconds(stop_timeout_ms_), [&] { return done->done; });
+}
+
+void NativeSource::PinIfAbandoned() {
+  if (abandoned_ && !pinned_) {
+    Ref();  // never freed: GStreamer threads still stuck in the pipeline may call back into us
+    pinned_ = true;
+  }
+}
+
 void NativeSource::StopInternal() {
   if (stopped_) return;
   {
@@ -719,7 +760,19 @@ void NativeSource::StopInternal() {
     stopping_ = true;
   }
   space_cv_.notify_all();
-  if (pipeline_ != nullptr) gst_element_set_state(pipeline_, GST_STATE_NULL);
+  if (pipeline_ != nullptr && !SetNullBounded()) {
+    // Abandoned: the state change is stuck. Stop the bus thread if it can stop (it pops with a
+    // 50 ms timeout; a resume seek it is running could be stuck too), leave everything else.
+    abandoned_ = true;
+    abandoned_sources++;
+    bus_run_.store(false);
+    for (int i = 0; i < 20 && !bus_exited_.load(); i++) std::this_thread::sleep_for(std::chrono::milliseconds(25));
+    if (bus_thread_.joinable()) {
+      if (bus_exited_.load()) bus_thread_.join();
+      else bus_thread_.detach();
+    }
+    return;
+  }
   bus_run_.store(false);
   if (bus_thread_.joinable()) bus_thread_.join();
   DropHeldErrors();
@@ -733,12 +786,20 @@ void NativeSource::StopInternal() {
 
 Napi::Value NativeSource::Stop(const Napi::CallbackInfo& info) {
   StopInternal();
+  PinIfAbandoned();
   if (tsfn_live_ && tsfn_ref_) { tsfn_.Unref(info.Env()); tsfn_ref_ = false; }
   return info.Env().Undefined();
 }
 
 Napi::Value NativeSource::Dispose(const Napi::CallbackInfo& info) {
   StopInternal();
+  PinIfAbandoned();
+  if (tsfn_live_ && abandoned_) {
+    // Stuck GStreamer threads may still wake us: keep the TSFN (unreferenced, so it does not
+    // keep the process alive) rather than release it under them.
+    if (tsfn_ref_) { tsfn_.Unref(info.Env()); tsfn_ref_ = false; }
+    return info.Env().Undefined();
+  }
   if (tsfn_live_) {
     if (tsfn_ref_) { tsfn_.Unref(info.Env()); tsfn_ref_ = false; }
     tsfn_.Release();
@@ -792,6 +853,7 @@ Napi::Value NativeSource::Stats(const Napi::CallbackInfo& info) {
   o.Set("dropped", Napi::Number::New(env, static_cast<double>(dropped_)));
   o.Set("eventsDropped", Napi::Number::New(env, static_cast<double>(events_dropped_)));
   o.Set("resumeSkipped", Napi::Number::New(env, static_cast<double>(resume_skipped_)));
+  o.Set("abandoned", Napi::Boolean::New(env, abandoned_));
   return o;
 }
 

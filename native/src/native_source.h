@@ -13,6 +13,13 @@
 // Lifetime model: Stop() sets the pipeline to NULL (joins streaming threads), joins the bus
 // thread and frees queued frames; it is idempotent. Dispose() also releases the TSFN. The
 // destructor (GC) runs Stop/Dispose if JS did not.
+// Bounded stop: Stop()/Dispose() run the state change to NULL on a helper thread and wait at most
+// `stopTimeoutMs` (default 5000) for it. An element that never finishes its state change (an
+// rtspsrc deadlocked in its own task, a hung driver) would otherwise hang the JS thread forever:
+// past the timeout the source is *abandoned* — the JS object pins itself (ObjectWrap::Ref), so
+// the C++ object, which GStreamer's callbacks point at, is never freed; the pipeline, its queued
+// frames and threads are leaked (counted: `abandonedSources`) and Stop() returns. The GC
+// destructor path cannot pin, so it still waits without a bound (JS always disposes first).
 //
 // Resume (`options.resume = { afterTs, seek }`, FrameSource.resumeAfter): the session delivers
 // only frames whose raw ts (the same ts a fresh session gives the same frame: pts minus the
@@ -72,6 +79,7 @@ class NativeSource : public Napi::ObjectWrap<NativeSource> {
   ~NativeSource() override;
 
   static std::atomic<int64_t> live_sources;
+  static std::atomic<int64_t> abandoned_sources;
 
  private:
   Napi::Value Start(const Napi::CallbackInfo& info);       // [sync] PLAYING; starts the bus thread
@@ -176,6 +184,15 @@ class NativeSource : public Napi::ObjectWrap<NativeSource> {
 
   std::thread bus_thread_;
   std::atomic<bool> bus_run_{false};
+  std::atomic<bool> bus_exited_{false};
+  // Bounded stop (see "Bounded stop" above).
+  int stop_timeout_ms_ = 5000;
+  bool abandoned_ = false;  // JS thread only
+  bool pinned_ = false;     // JS thread only
+  // Sets the pipeline to NULL on a helper thread; false when it did not finish within stop_timeout_ms_.
+  bool SetNullBounded();
+  // After StopInternal: pins an abandoned source (JS thread, never from the destructor).
+  void PinIfAbandoned();
   bool started_ = false;
   std::atomic<bool> stopped_{false};  // written on the JS thread (under play_mu_), read by the bus thread too
   std::atomic<bool> decoder_reported_{false};

@@ -76,6 +76,8 @@ export interface RawStats {
   readonly eventsDropped: number;
   /** Frames decoded but not delivered because they were at or before the resume point (`resume.afterTs`). */
   readonly resumeSkipped: number;
+  /** The pipeline did not reach NULL within `stopTimeoutMs` at stop: it was abandoned (leaked). */
+  readonly abandoned?: boolean;
 }
 
 /** Constructor options of the native source. */
@@ -90,6 +92,8 @@ export interface RawSourceOptions {
    * Not allowed with `loop`. See native/src/native_source.h ("Resume").
    */
   readonly resume?: { readonly afterTs: number; readonly seek: boolean };
+  /** Longest wait for the pipeline's state change to NULL at stop/dispose (ms, default 5000); past it the source is abandoned. */
+  readonly stopTimeoutMs?: number;
   readonly onWake: () => void;
 }
 
@@ -151,7 +155,7 @@ export interface Binding {
   readonly NativeSource: new (options: RawSourceOptions) => RawSource;
   readonly NativeEncoder: new (options: RawEncoderOptions) => RawEncoder;
   gstVersion(): string;
-  counters(): { liveFrames: number; leakedFrames: number; createdFrames: number; liveSources: number };
+  counters(): { liveFrames: number; leakedFrames: number; createdFrames: number; liveSources: number; abandonedSources?: number };
   hasElement(factory: string): boolean;
   /**
    * GstDiscoverer on `uri`. A `file:` URI is discovered under the file-source allow-list; a

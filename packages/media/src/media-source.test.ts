@@ -293,4 +293,40 @@ describe('MediaSource: lifecycle', () => {
     f.release();
     expect(src.stats().queued).toBe(0);
   });
+
+  it('stop() is bounded: a pipeline stuck in its state change to NULL is abandoned after stopTimeoutMs (warning, counted), and stop() returns', async () => {
+    // identity sleeps 20 s in its chain function on the first buffer, holding the streaming thread:
+    // the state change to NULL waits for it. (The same for a deadlocked rtspsrc or a hung driver.)
+    const stuck = 'videotestsrc is-live=true ! video/x-raw,width=32,height=32,framerate=30/1 ! identity sleep-time=20000000';
+    const before = mediaDiagnostics().abandonedSources;
+    const src = new MediaSource({ kind: 'custom', pipeline: stuck }, { customPipelinePolicy: 'allowTrusted', stopTimeoutMs: 300 });
+    const warnings: string[] = [];
+    src.on('warning', (e) => { if (e.type === 'warning') warnings.push(e.message); });
+    src.start();
+    await new Promise((r) => setTimeout(r, 300)); // the first buffer is in identity now
+    const t0 = performance.now();
+    await src.stop();
+    const took = performance.now() - t0;
+    expect(took).toBeLessThan(10_000); // far below the 20 s the state change needs: it was not waited for
+    expect(src.stats().abandoned).toBe(true);
+    expect(mediaDiagnostics().abandonedSources).toBe(before + 1);
+    expect(warnings.join('\n')).toMatch(/did not stop within 300 ms .* abandoned/);
+  });
+
+  it('stop() waits for a state change that finishes within stopTimeoutMs (nothing abandoned)', async () => {
+    const slow = 'videotestsrc is-live=true ! video/x-raw,width=32,height=32,framerate=30/1 ! identity sleep-time=400000';
+    const before = mediaDiagnostics().abandonedSources;
+    const src = new MediaSource({ kind: 'custom', pipeline: slow }, { customPipelinePolicy: 'allowTrusted', stopTimeoutMs: 5000 });
+    src.start();
+    await new Promise((r) => setTimeout(r, 200));
+    await src.stop();
+    expect(src.stats().abandoned).toBe(false);
+    expect(mediaDiagnostics().abandonedSources).toBe(before);
+  });
+
+  it('stopTimeoutMs is checked: a ConfigError naming it', () => {
+    for (const stopTimeoutMs of [0, -1, 600_001, Number.NaN]) {
+      expect(() => new MediaSource({ kind: 'testPattern' }, { stopTimeoutMs })).toThrow(expect.objectContaining({ field: 'stopTimeoutMs' }));
+    }
+  });
 });

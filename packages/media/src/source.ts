@@ -32,6 +32,14 @@ export interface MediaSourceOptions {
    */
   readonly noFrameTimeoutMs?: number;
   /**
+   * Longest wait for the pipeline to stop (its state change to NULL) when a session closes or
+   * the source stops, in ms (default 5000, [1, 600000]). An element that never finishes its state
+   * change (a deadlocked rtspsrc, a hung driver) would otherwise hang the JS thread: past the
+   * timeout the pipeline is abandoned — its memory and threads are leaked until the process exits
+   * (`mediaDiagnostics().abandonedSources`), a `warning` event says so — and the stop returns.
+   */
+  readonly stopTimeoutMs?: number;
+  /**
    * Where frames live: `host` (default) or `cuda`. `cuda` is refused with `MediaError.Unsupported`
    * at construction when GStreamer's CUDA elements are missing (no GPU/driver) — never a silent
    * host fallback. The CUDA frame path itself is not implemented yet, so today `cuda` is refused
@@ -144,6 +152,8 @@ export class MediaSource implements FrameSource {
     this.#reconnect = parseReconnectPolicy(options.reconnect ?? {});
     this.#noFrameMs = options.noFrameTimeoutMs ?? 10_000;
     if (!Number.isFinite(this.#noFrameMs) || this.#noFrameMs < 100) throw ConfigError.invalidPolicy('noFrameTimeoutMs must be >= 100', 'noFrameTimeoutMs');
+    const st = options.stopTimeoutMs;
+    if (st !== undefined && !(typeof st === 'number' && st >= 1 && st <= 600_000)) throw ConfigError.invalidPolicy('stopTimeoutMs must be in [1, 600000]', 'stopTimeoutMs');
     checkOutputOptions(options.output ?? {});
     // Build once now so that bad options and refused fragments fail at construction.
     buildPipeline(this.spec, options.output ?? {}, { customPipelinePolicy: options.customPipelinePolicy ?? 'reject' });
@@ -337,6 +347,7 @@ export class MediaSource implements FrameSource {
       native = new b.NativeSource({
         elements: built.elements, appsink: { sync: built.sync }, queue: { depth: this.#policy.queueDepth, policy: this.#policy.kind },
         loop: built.loop, onWake: () => this.#onWake(native),
+        ...(this.#opts.stopTimeoutMs !== undefined ? { stopTimeoutMs: this.#opts.stopTimeoutMs } : {}),
         ...(this.#resumeAfterTs !== undefined ? { resume: { afterTs: this.#resumeAfterTs, seek: this.spec.kind === 'file' } } : {}),
       });
     } catch (e) {
@@ -356,6 +367,9 @@ export class MediaSource implements FrameSource {
     this.#native = undefined;
     n.dispose();
     this.#lastStats = n.stats();
+    if (this.#lastStats.abandoned === true) {
+      this.#emit({ type: 'warning', message: `the pipeline did not stop within ${this.#opts.stopTimeoutMs ?? 5000} ms (an element is stuck in its state change); it was abandoned: its memory and threads stay allocated until the process exits` });
+    }
   }
 
   #onWake(native: RawSource): void {
@@ -570,7 +584,8 @@ function gstToNv(f: string): string {
 }
 
 /** Native diagnostics: live/leaked frames and live sources across the process. */
-export function mediaDiagnostics(): { liveFrames: number; leakedFrames: number; createdFrames: number; liveSources: number; gstreamer: string } {
+export function mediaDiagnostics(): { liveFrames: number; leakedFrames: number; createdFrames: number; liveSources: number; abandonedSources: number; gstreamer: string } {
   const b = loadBinding();
-  return { ...b.counters(), gstreamer: b.gstVersion() };
+  const c = b.counters();
+  return { ...c, abandonedSources: c.abandonedSources ?? 0, gstreamer: b.gstVersion() };
 }
