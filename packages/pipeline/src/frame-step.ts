@@ -271,18 +271,19 @@ export function panicEvents(
  * runs asynchronously, in the same order, and a promise is returned. Neither path throws or
  * rejects: every failure is an outcome.
  *
- * **Seam for an ordered parallel section** (not built; ARCHITECTURE.md §4): the plan can be run
- * in two parts, `runStages(w, 0, k)` (a stateless head) and `runStages(w, k)` + `finish(w)` (the
- * stateful tail), so that a later executor can run the head of several frames at once and the
- * tail in frame order behind a resequencer. Rules that executor must keep: `prepareView` runs in
- * frame order at admission (the view system is stateful); the store's clock may not go back, so
- * retention and the tail's snapshot (`prepareTemporal`) run in order just before the tail, while
- * the head reads the last committed snapshot (`TemporalStore.snapshot()` without retention); an
- * epoch change or a compensation mutates the store at admission, so frames already in the head
- * must be drained first (a barrier) or the mutation deferred to the tail; frame inclusion and
- * `hooks.output` are in `finish`, so they stay in order.
+ * **Ordered parallel section** (the runtime's `FeedPipeline.parallel`; ARCHITECTURE.md §4): the
+ * plan runs in two parts, `prepareHead` + `runStages(w, 0, headSegments)` (a stateless head, for
+ * several frames at once) and `prepareTemporal` + `runStages(w, headSegments)` + `finish(w)` (the
+ * stateful tail, in frame order behind a resequencer). Rules the executor keeps: `prepareView`
+ * runs in frame order at admission (the view system is stateful); the store's clock may not go
+ * back, so retention and the tail's snapshot (`prepareTemporal`) run in order just before the
+ * tail, while the head reads the last committed snapshot; an epoch change or a compensation
+ * mutates the store at admission, so only fixed cameras run in parallel (a barrier is the fix for
+ * observed ones); frame inclusion and `hooks.output` are in `finish`, so they stay in order.
  *
- * Not reentrant: one frame at a time (the feed's executor guarantees it).
+ * Reentrancy: `prepareView`, `prepareTemporal`, the tail's `runStages` and `finish` take one frame
+ * at a time, in order; only the head's `runStages(w, 0, headSegments)` may be in flight for
+ * several frames at once (each frame has its own state in its result object).
  *
  * @example
  * ```ts
@@ -597,7 +598,8 @@ export class FrameStep<J = undefined> {
       if (seg.stages !== undefined) {
         const r = runStagesEager(seg.stages, w.input!);
         if (r instanceof Promise) return r.then((res) => this.#continueAfter(w, this.#stagesDone, res, next, to));
-        if (!this.#stagesDone(w, r, next)) return w;
+        // The bookkeeping calls hooks (`classify`, `emit`, `now`): an exception there is a feed panic, as on the async path.
+        try { if (!this.#stagesDone(w, r, next)) return w; } catch (e) { return this.#panic(w, e); }
       } else {
         w.step = 'batch';
         let b: BatchPointResult | PromiseLike<BatchPointResult>;
@@ -605,7 +607,7 @@ export class FrameStep<J = undefined> {
         if (isThenable(b)) {
           return Promise.resolve(b).then((res) => this.#continueAfter(w, this.#batchDone, res, next, to), (e: unknown) => this.#panic(w, e));
         }
-        if (!this.#batchDone(w, b, next)) return w;
+        try { if (!this.#batchDone(w, b, next)) return w; } catch (e) { return this.#panic(w, e); }
       }
     }
     return w;

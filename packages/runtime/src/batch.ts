@@ -69,6 +69,8 @@ export interface BatchHandle {
    * result by then is dropped (`StageTimeout` with the processor id on the feed, `BatchTimeout`).
    */
   readonly deadlineMs: number;
+  /** Frames one feed may have submitted and not yet answered (`BatchConfig.maxInFlightPerFeed`). */
+  readonly maxInFlightPerFeed: number;
   /** Counters and averages. */
   metrics(): BatchMetrics;
   /** Counters plus queue state and processing latency. */
@@ -128,6 +130,8 @@ export class BatchCoordinator implements BatchHandle {
 
   /** {@inheritDoc BatchHandle.deadlineMs} */
   get deadlineMs(): number { return this.config.maxLatencyMs + this.config.responseTimeoutMs; }
+  /** {@inheritDoc BatchHandle.maxInFlightPerFeed} */
+  get maxInFlightPerFeed(): number { return this.config.maxInFlightPerFeed; }
 
   /**
    * Runs the processor's `onStart`, bounded by `startupTimeoutMs`.

@@ -606,6 +606,9 @@ export function resolveFeedConfig(c: FeedConfig): ResolvedFeedConfig {
       // earlier frames are still in the head: not supported yet (a barrier is the fix).
       throw ConfigError.cameraModeConflict('a parallel section needs a fixed camera (observed cameras are not supported in parallel pipelines yet)');
     }
+    if (parallel && batch && batch.maxInFlightPerFeed < parallel.width) {
+      throw ConfigError.invalidPolicy(`the parallel head has width ${parallel.width} but its batch point '${batch.processorId}' takes at most ${batch.maxInFlightPerFeed} frame(s) per feed in flight: create the batch with maxInFlightPerFeed >= ${parallel.width}`, 'pipeline.parallel.width');
+    }
   } else if (isolated) {
     pre = []; // built by the isolation module, in the worker
   } else {

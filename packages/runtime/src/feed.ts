@@ -65,7 +65,20 @@ interface Job {
   readonly receivedAtNs: number;
   /** Its raw source values. */
   readonly src: SourceProvenance;
+  /** A parallel section: the store's trajectory split for this frame's discontinuity waits for its tail. */
+  splitStore?: boolean;
 }
+
+/** One session of a parallel section: frames admitted and not through the tail (by resequencer seq), heads running, the panic. */
+interface ParallelRun {
+  readonly jobs: Map<number, Job>;
+  panic: Panic | undefined;
+  heads: number;
+  headsIdle: (() => void) | undefined;
+}
+
+/** What a stop timeout names while the parallel section drains. */
+const PARALLEL_WAIT: Straggler = Object.freeze({ kind: 'stage', stageId: '(parallel section)', call: 'process' });
 
 /** Frames older than this (wall clock) when they reach the executor are reported as lagging. */
 const FRAME_LAG_MS = 2000;
@@ -207,6 +220,8 @@ export class Feed {
   #reseq: Resequencer<FrameStepResult<Job>, FrameStepResult<Job>> | undefined;
   /** Its stats when the last session ended. */
   #lastReseq: ResequencerStats | undefined;
+  /** `FrameDropped` events of frames the parallel section discarded, reported after the session's panic events. */
+  #discarded: HealthEvent[] = [];
 
   /**
    * @param id - the feed id
@@ -503,6 +518,7 @@ export class Feed {
     } finally {
       this.#stopTicker();
     }
+    if (!panic) this.#reportDiscarded(); // (after a panic: right after its own events, below)
     this.#checkDrops();
     this.#m.sourceDropped += this.#currentSessionDrops();
     await this.#bounded(this.#call(() => source.stop()), SOURCE_WAIT).catch((e: unknown) => { this.#lastError = `source stop: ${describe(e)}`; });
@@ -524,6 +540,7 @@ export class Feed {
       else this.#emit({ type: 'StagePanic', feedId: this.id, stageId: panic.at, detail });
       const d = panic.dropped;
       if (d) this.#emit({ type: 'FrameDropped', feedId: this.id, seq: d.seq, ts: monotonicTs(d.ts), mediaTs: d.mediaTs, cause: 'panic', at: panic.at, detail });
+      this.#reportDiscarded();
       await this.#stopStages(stages);
       return this.#restartOrStop('panic', panic.error);
     }
@@ -625,12 +642,14 @@ export class Feed {
   /** The stage as the executor runs it: an async `process` is raced against its deadline and the stop timeout. */
   #underDeadline(stage: Stage): Stage {
     const timeoutMs = this.#timeoutMsOf(stage.id);
-    const wait: Straggler = Object.freeze({ kind: 'stage', stageId: stage.id, call: 'process' });
     return {
       id: stage.id,
       process: (ctx) => {
         const out = stage.process(ctx);
-        return isThenable(out) ? this.#withDeadline(out, stage.id, timeoutMs, wait, ctx.frame) as Promise<StageOutput> : out;
+        if (!isThenable(out)) return out;
+        // One wait per call: in a parallel head several calls of a stage run at once, and each is a straggler of its own.
+        const wait: Straggler = { kind: 'stage', stageId: stage.id, call: 'process' };
+        return this.#withDeadline(out, stage.id, timeoutMs, wait, ctx.frame) as Promise<StageOutput>;
       },
     };
   }
@@ -668,11 +687,14 @@ export class Feed {
     });
   }
 
-  /** Retains `frame` for a timed-out call; at most `maxConsecutiveTimeouts` frames are held (oldest released first). */
+  /**
+   * Retains `frame` for a timed-out call; at most `maxConsecutiveTimeouts` frames are held — or the
+   * parallel head's width, if larger: that many calls can time out at once (oldest released first).
+   */
   #holdLate(frame: FrameEnvelope): FrameEnvelope {
     const held = frame.retain();
     this.#late.add(held);
-    const max = this.#r.maxConsecutiveTimeouts;
+    const max = Math.max(this.#r.maxConsecutiveTimeouts, this.#r.parallel?.width ?? 0);
     for (const f of this.#late) {
       if (this.#late.size <= max) break;
       this.#late.delete(f);
@@ -718,40 +740,35 @@ export class Feed {
   }
 
   /**
-   * Takes one frame from the source through the executor: the timeline, then the frame step.
-   * Never throws: an exception at any step is returned as a panic. The producer's reference is
-   * released when the frame is done.
-   */
-  /**
    * The executor of an ordered parallel pipeline: frames are admitted in order (timeline, view),
    * their head runs on up to `width` frames at once, and the resequencer hands them to the tail
-   * (retention + snapshot, tail stages, commit, output) strictly in frame order. When the section
-   * is full, no frame is taken from the source (its queue's backpressure applies). At the end of
-   * the session everything admitted is drained (stop, end of stream, source failure) or, after a
-   * panic, discarded (frames released).
+   * (source-discontinuity split, retention + snapshot, tail stages, commit, output) strictly in
+   * frame order. When the section is full, no frame is taken from the source (its queue's
+   * backpressure applies). At the end of the session everything admitted is drained (stop, end of
+   * stream, source failure). After a panic nothing more runs in the tail: every frame still
+   * admitted is dropped and reported (`FrameDropped`, counted as failed), the heads still running
+   * are waited for (bounded by their deadlines and the stop timeout), then the session ends.
    */
   async #parallelLoop(source: FrameSource): Promise<{ panic: Panic | undefined; sourceError: unknown; eos: boolean }> {
     const pipe = this.#pipe;
     const k = pipe.headSegments;
-    const jobs = new Map<number, Job>();
-    let panic: Panic | undefined;
+    const run: ParallelRun = { jobs: new Map(), panic: undefined, heads: 0, headsIdle: undefined };
     let sourceError: unknown;
     let eos = false;
-    const headIds = this.#stageIds.slice(0, this.#stageIds.length - (this.#r.parallel?.tail.length ?? 0));
-    const gapTimeoutMs = Math.max(...headIds.map((id) => this.#timeoutMsOf(id) || this.#r.stageTimeoutMs), this.#r.stageTimeoutMs) + ABANDON_GRACE_MS * 10;
     const rs = new Resequencer<FrameStepResult<Job>, FrameStepResult<Job>>({
-      capacity: this.#r.parallel!.width, gapTimeoutMs, clock: this.#clock,
-      deliver: (item) => this.#tail(item, jobs, k, (p) => { panic ??= p; }),
+      capacity: this.#r.parallel!.width, gapTimeoutMs: this.#gapTimeoutMs(), clock: this.#clock,
+      deliver: (item) => this.#tail(item, run, k),
       discard: (w) => release(w.frame),
       discardReason: (w) => release(w.frame),
-      onError: (e) => { panic ??= this.#feedPanic(e); },
+      onError: (e, seq) => { run.panic ??= this.#panicOf(run.jobs.get(seq), 'output', e); },
     });
     this.#reseq = rs;
     const settleHead = (seq: number, r: FrameStepResult<Job>): void => {
+      if (--run.heads === 0) run.headsIdle?.();
       if (r.outcome.kind === 'ok') rs.complete(seq, r); else rs.tombstone(seq, r);
     };
     try {
-      while (!this.#stopRequested && panic === undefined) {
+      while (!this.#stopRequested && run.panic === undefined) {
         if (this.#paused) { await new Promise<void>((r) => { this.#resumeWake = r; }); continue; }
         if (rs.isFull) { await rs.whenNotFull(); continue; }
         let frame: FrameEnvelope | undefined;
@@ -771,69 +788,137 @@ export class Feed {
         }
         this.#lastFrameAt = this.#clock.now();
         this.#m.received++;
-        const job = this.#admit(frame);
-        if (job === undefined) { panic = this.#feedPanic(this.#admitError); break; }
+        const job = this.#admit(frame, true);
+        if (job === undefined) { run.panic = this.#feedPanic(this.#admitError); break; }
         const seq = rs.reserve()!;
-        jobs.set(seq, job);
+        run.jobs.set(seq, job);
         // In frame order: the view (synchronous for fixed cameras, the only ones a parallel pipeline takes).
         const v = pipe.prepareView(job.frame, job);
         const w = pipe.prepareHead(v instanceof Promise ? await v : v);
+        run.heads++;
         const h = pipe.runStages(w, 0, k);
         if (h instanceof Promise) {
           // (runStages never rejects; a rejection would still be a panic of that frame, in order.)
-          h.then((r) => settleHead(seq, r), (e: unknown) => { rs.tombstone(seq, { ...w, outcome: { kind: 'feedPanic', step: 'batch', error: e } }); });
+          h.then((r) => settleHead(seq, r), (e: unknown) => settleHead(seq, { ...w, outcome: { kind: 'feedPanic', step: 'batch', error: e } }));
         } else {
           settleHead(seq, h);
         }
         await yieldTurn();
       }
-      if (panic === undefined) await this.#bounded(rs.drain(), { kind: 'stage', stageId: '(parallel section)', call: 'process' });
+      if (run.panic === undefined) await this.#bounded(rs.drain(), PARALLEL_WAIT);
     } finally {
-      if (panic !== undefined) rs.reset();
+      // Whatever is still admitted (a panic, an abandoned drain) is dropped and reported now;
+      // values that settle later are only released (the resequencer's discard).
+      rs.reset();
+      this.#dropAdmitted(run);
+      if (run.heads > 0) {
+        const idle = new Promise<void>((r) => { run.headsIdle = r; });
+        await this.#bounded(idle, PARALLEL_WAIT);
+      }
+      await this.#bounded(rs.drain(), PARALLEL_WAIT); // a tail delivery still running
       this.#lastReseq = rs.stats();
       this.#reseq = undefined;
     }
-    return { panic, sourceError, eos };
+    return { panic: run.panic, sourceError, eos };
   }
 
-  /** The tail of the parallel section, for one frame in order: retention + snapshot, tail stages, commit, output. */
-  #tail(item: ResequencedItem<FrameStepResult<Job>, FrameStepResult<Job>>, jobs: Map<number, Job>, k: number, onPanic: (p: Panic) => void): void | Promise<void> {
-    const job = jobs.get(item.seq);
-    jobs.delete(item.seq);
-    if (item.kind === 'gap') {
-      // The head never settled this frame within the gap deadline (a hung head): a typed drop.
+  /** The parallel section's gap deadline: the head's deadlines in a row plus a grace; never, when one of them has none. */
+  #gapTimeoutMs(): number {
+    const { pre, post, batch } = this.#r;
+    let sum = 0;
+    for (const st of [...pre, ...post]) {
+      const ms = this.#timeoutMsOf(st.id);
+      if (!(ms > 0)) return Infinity;
+      sum += ms;
+    }
+    if (batch) {
+      const ms = batch.deadlineMs;
+      if (!(ms > 0 && Number.isFinite(ms))) return Infinity;
+      sum += ms;
+    }
+    return sum + 1000;
+  }
+
+  /** Frames admitted to the parallel section and not through its tail when the session ends: dropped and counted; reported by {@link Feed.#reportDiscarded}. */
+  #dropAdmitted(run: ParallelRun): void {
+    const at = run.panic?.at ?? '(parallel section)';
+    for (const job of run.jobs.values()) {
       this.#m.failed++;
-      if (job) {
-        this.#emit({
-          type: 'FrameDropped', feedId: this.id, seq: job.frame.seq, ts: job.frame.ts, mediaTs: job.src.mediaTs, cause: 'timeout', at: '(parallel section)',
-          detail: 'the parallel head did not settle it before the gap deadline',
-        });
-      }
+      const f = job.frame;
+      this.#discarded.push({
+        type: 'FrameDropped', feedId: this.id, seq: f.seq, ts: f.ts, mediaTs: job.src.mediaTs, cause: run.panic ? 'panic' : 'timeout', at,
+        detail: run.panic ? 'discarded from the parallel section: an earlier frame panicked' : 'still in the parallel section when its stop timed out',
+      });
+    }
+    run.jobs.clear();
+  }
+
+  /** The `FrameDropped` events of {@link Feed.#dropAdmitted}, in frame order, after the panic's own events. */
+  #reportDiscarded(): void {
+    const d = this.#discarded.sort((x, y) => (x.type === 'FrameDropped' && y.type === 'FrameDropped' ? x.seq - y.seq : 0));
+    this.#discarded = [];
+    for (const e of d) this.#emit(e);
+  }
+
+  /** The tail of the parallel section, for one frame in order: discontinuity split, retention + snapshot, tail stages, commit, output. */
+  #tail(item: ResequencedItem<FrameStepResult<Job>, FrameStepResult<Job>>, run: ParallelRun, k: number): void | Promise<void> {
+    const job = run.jobs.get(item.seq);
+    if (job === undefined) {
+      // Already dropped and reported (a reset); nothing to run.
+      if (item.kind === 'value') release(item.value.frame); else if (item.kind === 'tombstone') release(item.reason.frame);
+      return undefined;
+    }
+    if (item.kind === 'gap') {
+      // The head never settled this frame within the gap deadline (a hung head): a typed drop, a timeout.
+      run.jobs.delete(item.seq);
+      this.#m.failed++;
+      this.#m.timedOut++;
+      this.#emit({
+        type: 'FrameDropped', feedId: this.id, seq: job.frame.seq, ts: job.frame.ts, mediaTs: job.src.mediaTs, cause: 'timeout', at: '(parallel section)',
+        detail: 'the parallel head did not settle it before the gap deadline',
+      });
       return undefined;
     }
     const w = item.kind === 'value' ? item.value : item.reason;
+    if (run.panic !== undefined) { release(w.frame); return undefined; } // stays in `jobs`: dropped and reported at the session's end
+    run.jobs.delete(item.seq);
     const done = (r: FrameStepResult<Job>): void => {
       const fin = this.#pipe.finish(r);
       release(r.frame);
       const p = this.#settle(fin);
-      if (p) onPanic(p);
+      if (p) run.panic ??= p;
     };
     try {
+      if (job.splitStore) this.#temporal.onSourceDiscontinuity(); // as the serial path does at admission, whatever the frame's outcome
       const t = this.#pipe.runStages(this.#pipe.prepareTemporal(w), k);
-      if (t instanceof Promise) return t.then(done, (e: unknown) => { release(w.frame); onPanic(this.#feedPanic(e)); });
+      if (t instanceof Promise) {
+        return t.then(done, (e: unknown) => { release(w.frame); run.panic ??= this.#panicOf(job, 'temporal', e); });
+      }
       done(t);
     } catch (e) {
       release(w.frame);
-      onPanic(this.#feedPanic(e));
+      run.panic ??= this.#panicOf(job, 'temporal', e);
     }
     return undefined;
+  }
+
+  /** A feed panic of a given frame (the parallel tail: not necessarily the frame admitted last). */
+  #panicOf(job: Job | undefined, step: FeedStep, error: unknown): Panic {
+    this.#m.failed++;
+    if (!job) return this.#feedPanic(error);
+    return { at: step, step, error, dropped: { seq: job.frame.seq, ts: job.frame.ts, mediaTs: job.src.mediaTs } };
   }
 
   /** What {@link Feed.#admit} caught. */
   #admitError: unknown;
 
-  /** The feed's own steps for a new frame, in order: timeline (re-timing), discontinuity, lag. @returns its job, or undefined after an exception (in {@link Feed.#admitError}; the frame released) */
-  #admit(raw: FrameEnvelope): Job | undefined {
+  /**
+   * The feed's own steps for a new frame, in order: timeline (re-timing), discontinuity, lag.
+   * @param raw - the frame from the source
+   * @param deferSplit - a parallel section: a trajectory split at a discontinuity waits for this frame's tail (`Job.splitStore`), so frames still ahead of it commit before it
+   * @returns its job, or undefined after an exception (in {@link Feed.#admitError}; the frame released)
+   */
+  #admit(raw: FrameEnvelope, deferSplit = false): Job | undefined {
     let frame = raw;
     this.#job = undefined;
     try {
@@ -854,7 +939,7 @@ export class Feed {
         },
       };
       this.#job = job;
-      if (kind !== undefined) this.#onDiscontinuity(kind, frame);
+      if (kind !== undefined && this.#onDiscontinuity(kind, frame, deferSplit)) job.splitStore = true;
       this.#checkLag(frame, receivedAtNs / 1e6);
       return job;
     } catch (e) {
@@ -864,6 +949,11 @@ export class Feed {
     }
   }
 
+  /**
+   * Takes one frame from the source through the executor: the timeline, then the frame step.
+   * Never throws: an exception at any step is returned as a panic. The producer's reference is
+   * released when the frame is done.
+   */
   #take(raw: FrameEnvelope): FrameResult | Promise<FrameResult> {
     const job = this.#admit(raw);
     if (job === undefined) return this.#feedPanic(this.#admitError);
@@ -885,16 +975,20 @@ export class Feed {
     return { at: this.#step, step: this.#step, error, dropped };
   }
 
-  /** The source's timestamps jumped (the timeline already re-based): split trajectories if needed, mark the frame, report. */
-  #onDiscontinuity(kind: DiscontinuityKind, frame: FrameEnvelope): void {
+  /**
+   * The source's timestamps jumped (the timeline already re-based): split trajectories if needed, mark the frame, report.
+   * @returns whether trajectories must split and the split was deferred (`defer`) to the caller
+   */
+  #onDiscontinuity(kind: DiscontinuityKind, frame: FrameEnvelope, defer = false): boolean {
     const tl = this.#timeline;
     this.#step = 'temporal';
     const gapNs = tl.rawTs - tl.rawBefore;
     const segmented = kind === 'reconnect' || kind === 'backwardJump'
       || (kind === 'forwardGap' && gapNs >= this.#temporal.retention.maxTrackAgeMs * NS_PER_MS);
-    if (segmented) this.#temporal.onSourceDiscontinuity();
+    if (segmented && !defer) this.#temporal.onSourceDiscontinuity();
     frame.metadata.set(SOURCE_DISCONTINUITY, Object.freeze({ kind, rawBefore: tl.rawBefore, rawAfter: tl.rawTs, ts: frame.ts, segmented }));
     this.#jumps.report(kind, tl.rawBefore, tl.rawTs, frame.ts, this.#clock.now());
+    return segmented && defer;
   }
 
   /**
@@ -1135,7 +1229,6 @@ export class Feed {
   }
 }
 
-/** Releases the producer's reference unless a (buggy) stage already released the frame. */
 /** Diagnostics of a parallel section that has not run yet. */
 function idleParallel(width: number): ResequencerStats {
   return {
@@ -1144,6 +1237,7 @@ function idleParallel(width: number): ResequencerStats {
   };
 }
 
+/** Releases the producer's reference unless a (buggy) stage already released the frame. */
 function release(frame: FrameEnvelope): void {
   if (!frame.isReleased) frame.release();
 }

@@ -2,10 +2,14 @@
  * The ordered parallel section through a real runtime feed: a head working on up to N frames at
  * once with random latencies, and a serial tail that sees every frame in order.
  */
-import { BBox, ConfigError, StageError, detectionId, type HealthEvent } from '@nv/core';
-import type { FrameEnvelope } from '@nv/frame';
+import { BBox, ConfigError, StageError, detectionId, monotonicTs, trackId, type HealthEvent } from '@nv/core';
+import { retimeFrame, type FrameEnvelope } from '@nv/frame';
 import { createDetection, type Stage, type StageContext } from '@nv/perception';
-import { SyntheticSource, frameSequence } from '@nv/test-util';
+import { execFileSync } from 'node:child_process';
+import { mkdtempSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { MockTrackerStage, SyntheticSource, frameSequence } from '@nv/test-util';
 import { describe, expect, it } from 'vitest';
 import { FeedPipeline, Runtime, feedConfigFromSettings, type BatchHandle, type OutputEnvelope } from './index.js';
 
@@ -210,6 +214,74 @@ describe('ordered parallel section (FeedPipeline.parallel)', () => {
     expect(made.every((f) => f.isReleased)).toBe(true); // nothing discarded at the reset leaked
   });
 
+  it('a panic in the head of a file feed: every frame of the file is either output once or reported dropped once; received = processed + failed; the restart resumes after the frames already admitted', async () => {
+    const dir = mkdtempSync(join(tmpdir(), 'nv-parallel-'));
+    const path = join(dir, 'clip.mp4');
+    execFileSync('gst-launch-1.0', ['-q', 'videotestsrc', 'num-buffers=40', '!', 'video/x-raw,width=64,height=48,framerate=30/1', '!',
+      'x264enc', 'speed-preset=ultrafast', 'key-int-max=10', '!', 'mp4mux', '!', 'filesink', `location=${path}`], { stdio: 'pipe', timeout: 30_000 });
+    const rt = new Runtime();
+    const { outs, health, sink } = collect(rt);
+    const watch = { now: 0, max: 0 };
+    let panicked = false;
+    const feed = rt.addFeed({
+      source: { kind: 'file', path }, cameraMode: 'fixed', sink, restart: { maxRestarts: 2, restartDelayMs: 0 },
+      pipeline: FeedPipeline.builder()
+        .parallel(4, (h) => h.addStage(randomHead(13, 6, watch, (seq) => {
+          if (seq === 12 && !panicked) { panicked = true; return new TypeError('boom'); }
+          return undefined;
+        })))
+        .addStage({ id: 'tail', process: () => undefined }).build(),
+    });
+    await feed.done;
+    await rt.shutdown();
+    rmSync(dir, { recursive: true, force: true });
+    const raw = (o: OutputEnvelope) => o.provenance.source.mediaTs;
+    const dropped = health.filter((e) => e.type === 'FrameDropped') as Extract<HealthEvent, { type: 'FrameDropped' }>[];
+    expect(dropped[0]).toMatchObject({ seq: 12, cause: 'panic', at: 'head' });
+    expect(dropped.slice(1).every((d) => d.cause === 'panic' && d.seq > 12)).toBe(true);
+    // Each of the 40 frames of the file exactly once: as an output or as a reported drop.
+    const seen = [...outs.map(raw), ...dropped.map((d) => d.mediaTs)].sort((a, b) => a - b);
+    expect(seen).toHaveLength(40);
+    expect(new Set(seen).size).toBe(40);
+    const m = feed.metrics();
+    expect(m.framesReceived).toBe(m.framesProcessed + m.framesFailed);
+    expect(m).toMatchObject({ framesProcessed: outs.length, framesFailed: dropped.length, restarts: 1 });
+    for (let i = 1; i < outs.length; i++) expect(outs[i]!.seq).toBeGreaterThan(outs[i - 1]!.seq);
+    const types = health.filter((e) => 'feedId' in e && e.feedId === feed.id).map((e) => e.type);
+    expect(types.indexOf('StagePanic')).toBeLessThan(types.indexOf('FrameDropped'));
+    expect(types.indexOf('FrameDropped')).toBeLessThan(types.indexOf('FeedRestarting'));
+  });
+
+  it('a source discontinuity inside the parallel section splits trajectories in frame order (the frames ahead of it commit into the old segment first)', async () => {
+    // Frames 0..9 at 10 ms, then the source restarts its clock (a backward jump) at frame 10.
+    const frames = [...frameSequence(10, { width: 8, height: 8, fps: 100 }), ...frameSequence(10, { width: 8, height: 8, fps: 100, startSeq: 10 }).map((f) => f)];
+    const rt = new Runtime();
+    const { outs, sink } = collect(rt);
+    const rand = prng(17);
+    const segmentsSeen: number[] = [];
+    const head: Stage = {
+      id: 'head',
+      process: async () => {
+        await sleep(Math.floor(rand() * 5));
+        return { detections: [createDetection({ id: detectionId(1), classId: 0, confidence: 0.9, bbox: BBox.of(0.1, 0.1, 0.3, 0.3) })] };
+      },
+    };
+    const reader: Stage = { id: 'reader', process: (ctx) => { segmentsSeen.push(ctx.temporal.trajectorySegmentCount(trackId(1))); return undefined; } };
+    const tracker = new MockTrackerStage('tracker');
+    const feed = rt.addFeed({
+      source: () => new SyntheticSource(frames.map((f, i) => (i >= 10 ? retimeFrame(f, monotonicTs((i - 10) * 10_000_000), f.seq) : f))),
+      cameraMode: 'fixed', sink,
+      pipeline: FeedPipeline.builder().parallel(4, (h) => h.addStage(head)).addStage(tracker).addStage(reader).build(),
+    });
+    await feed.done;
+    await rt.shutdown();
+    expect(outs).toHaveLength(20);
+    // The track exists from frame 1 on (the reader sees the store before its frame's commit): one
+    // segment until the jump; the jump frame's tail splits it, so frames 10.. see two.
+    expect(segmentsSeen.slice(2, 10)).toEqual(Array(8).fill(1));
+    expect(segmentsSeen.slice(10)).toEqual(Array(10).fill(2));
+  });
+
   it('with a shared batch point in the head: N feeds, each in frame order', async () => {
     const rt = new Runtime();
     let maxBatch = 0;
@@ -260,6 +332,22 @@ describe('ordered parallel section (FeedPipeline.parallel)', () => {
     expect(field(() => feedConfigFromSettings({ source: { kind: 'testPattern' }, cameraMode: 'fixed', parallel: { width: 2, headStages: 3 } }, { stages: [s] }))).toBe('parallel.headStages');
     expect(field(() => feedConfigFromSettings({ source: { kind: 'testPattern' }, cameraMode: 'fixed', parallel: { width: 2 } }, { pipeline: FeedPipeline.of([s]) }))).toBe('parallel');
     expect(field(() => feedConfigFromSettings({ source: { kind: 'testPattern' }, cameraMode: 'fixed', parallel: { width: 0 } }, { stages: [s] }))).toBe('parallel.width');
+  });
+
+  it('config: a batch point in a parallel head must take width frames per feed in flight (ConfigError naming the width)', async () => {
+    const rt = new Runtime();
+    const batch = await rt.createBatch({ id: 'det', process: () => undefined }, { maxInFlightPerFeed: 2 });
+    const make = (width: number) => () => rt.addFeed({
+      source: () => new SyntheticSource(frameSequence(2, { width: 8, height: 8 })), cameraMode: 'fixed',
+      pipeline: FeedPipeline.builder().parallel(width, (h) => h.batch(batch)).build(),
+    });
+    let err: unknown;
+    try { make(3)(); } catch (e) { err = e; }
+    expect(ConfigError.isInstance(err)).toBe(true);
+    expect((err as ConfigError).field).toBe('pipeline.parallel.width');
+    expect((err as Error).message).toMatch(/maxInFlightPerFeed >= 3/);
+    await make(2)().done;
+    await rt.shutdown();
   });
 
   it('config: width in [1, 64], first and once, batch point only in the head, no empty head, fixed cameras only', () => {
