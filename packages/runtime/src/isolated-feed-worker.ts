@@ -63,7 +63,9 @@ function isThenable(v: unknown): v is PromiseLike<unknown> {
   return v !== null && (typeof v === 'object' || typeof v === 'function') && typeof (v as { then?: unknown }).then === 'function';
 }
 
-function describe(e: unknown): string { return e instanceof Error ? e.message : String(e); }
+function describe(e: unknown): string {
+  try { return e instanceof Error ? e.message : String(e); } catch { return 'an unprintable error'; }
+}
 
 /** The source, recording each frame it hands out (raw values) and when the feed asks for the next. */
 function recorded(inner: FrameSource): FrameSource {
@@ -171,6 +173,11 @@ async function start(): Promise<void> {
       fatal(core.ConfigError.invalidPolicy(`${where}: an isolated feed cannot use a shared batch point (batch processors run on the main thread)`, 'pipeline.batch'));
       return;
     }
+    if (p.parallel !== undefined) {
+      // The stage slot in the record buffer holds one frame at a time; a parallel head has several in flight.
+      fatal(core.ConfigError.invalidPolicy(`${where}: pipeline.parallel: parallel pipelines do not run in isolated feeds yet (build the pipeline without parallel(...))`, 'pipeline.parallel'));
+      return;
+    }
     stages = [...p.pre, ...p.post];
   } else {
     if (!Array.isArray(parts.stages)) {
@@ -181,16 +188,29 @@ async function start(): Promise<void> {
   }
   if (ctl.stop) { post({ t: 'done', d: emptyDiagnostics(), reason: ctl.stop.reason }); clearInterval(heartbeat); return; }
 
+  /**
+   * Sends one output to the main thread; it takes a credit only once it was posted. One that
+   * cannot cross (its encoding throws, or `postMessage` does: a `DataCloneError`) is dropped and
+   * reported instead (`undeliverable`: main counts it in `outputsDropped`, emits `SinkPanic`).
+   */
+  const send = (out: Parameters<OutputSink['emit']>[0]): void => {
+    try {
+      const { o, f, transfer } = iso.encodeOutput(out);
+      post(f ? { t: 'out', o, f } : { t: 'out', o }, transfer);
+    } catch (e) {
+      const src = out.provenance.source;
+      let detail = describe(e);
+      try { if (e instanceof Error && e.name !== 'Error' && !detail.startsWith(e.name)) detail = `${e.name}: ${detail}`; } catch { /* the message alone */ }
+      post({ t: 'undeliverable', seq: out.seq, ts: out.ts, mediaTs: src.mediaTs, mediaSeq: src.mediaSeq, detail });
+      return;
+    }
+    ctl.inflight++;
+  };
   const sink: OutputSink | undefined = init.hasSink ? {
     emit(out) {
-      const send = (): void => {
-        const { o, f, transfer } = iso.encodeOutput(out);
-        ctl.inflight++;
-        post(f ? { t: 'out', o, f } : { t: 'out', o }, transfer);
-      };
-      if (ctl.inflight < init.sinkCredits) { send(); return; }
+      if (ctl.inflight < init.sinkCredits) { send(out); return; }
       // No credit: the main thread's queue is full. The feed's own bounded sink queue fills meanwhile.
-      return new Promise<void>((resolve) => { ctl.waiting.push(() => { send(); resolve(); }); });
+      return new Promise<void>((resolve) => { ctl.waiting.push(() => { send(out); resolve(); }); });
     },
   } : undefined;
   const decodePref = init.config.media?.output?.decode ?? 'auto';

@@ -25,6 +25,7 @@ const MODULE = pathToFileURL(FIXTURE);
 const FIXTURE_SOURCE = `
 import { BBox, StageError, TypedMetadata, detectionId, metadataKey } from '@nv/core';
 import { createDetection } from '@nv/perception';
+import { FeedPipeline } from '@nv/runtime';
 
 const LABEL = metadataKey('test.label');
 const COUNT = metadataKey('test.count');
@@ -55,6 +56,41 @@ export function hang(options) {
       id: 'hang',
       process(c) {
         if (options.hangAt === 'every' || Math.round(c.frame.ts / 40e6) === options.hangAt) { Atomics.store(flag, 0, 1); for (;;) { /* hung */ } }
+      },
+    }],
+  };
+}
+
+/** A parallel section (head and a serial tail): refused in an isolated feed. */
+export function parallelPipeline() {
+  const stage = (id) => ({ id, process() {} });
+  return { pipeline: FeedPipeline.builder().parallel(2, (h) => h.addStage(stage('head'))).addStage(stage('tail')).build() };
+}
+
+const ODD = metadataKey('test.odd');
+
+/**
+ * Typed artifacts that cannot all cross, by frame seq % 5: 0 a number; 1 a detached ArrayBuffer
+ * (postMessage throws DataCloneError); 2 an object with a throwing getter (encoding throws); 3 an
+ * object that looks like an encoded BBox but is not one (main cannot rebuild it); 4 a function and a
+ * symbol beside a number (dropped from the value; the output crosses).
+ */
+export function uncloneable() {
+  return {
+    stages: [{
+      id: 'odd',
+      async process(c) {
+        await new Promise((r) => setTimeout(r, 3));
+        const a = new TypedMetadata();
+        const seq = c.frame.seq;
+        switch (seq % 5) {
+          case 1: { const b = new ArrayBuffer(8); structuredClone(b, { transfer: [b] }); a.set(ODD, b); break; }
+          case 2: a.set(ODD, { get boom() { throw new Error('getter fails on purpose'); } }); break;
+          case 3: a.set(ODD, { __nv$: 'bbox', b: null }); break;
+          case 4: a.set(ODD, { n: seq, fn: () => seq, sym: Symbol('s') }); break;
+          default: a.set(ODD, seq);
+        }
+        return { artifacts: a };
       },
     }],
   };
@@ -225,6 +261,29 @@ describe('a worker-isolated feed', () => {
     await rt.shutdown();
   }, 20_000);
 
+  it('stop on a worker stuck in a synchronous loop returns within its timeout plus the 500 ms grace (the worker terminated); done follows within 2 s more', async () => {
+    const rt = new Runtime();
+    const { of } = collect(rt);
+    const flag = new SharedArrayBuffer(4);
+    const iso = rt.addFeed({
+      source: pattern(30), cameraMode: 'fixed',
+      isolation: { module: MODULE, export: 'hang', options: { flag, hangAt: 'every' }, heartbeatTimeoutMs: 60_000 }, // no hang detection meanwhile
+      sink: { emit: () => {} },
+    });
+    await expect.poll(() => Atomics.load(new Int32Array(flag), 0), { timeout: 10_000 }).toBe(1);
+    const t0 = performance.now();
+    await iso.stop({ timeoutMs: 200 });
+    const stopMs = performance.now() - t0;
+    // Bounded: the stop returned although the worker never yields (generous margin: the machine may be loaded).
+    expect(stopMs).toBeLessThan(200 + 500 + 3000);
+    expect(iso.state()).toBe('stopped');
+    expect(of('StopTimeout', iso.id)).toEqual([expect.objectContaining({ stragglers: [{ kind: 'stage', stageId: 'hang', call: 'process' }] })]);
+    expect(of('FeedStopped', iso.id)).toEqual([expect.objectContaining({ reason: { kind: 'UserRequested' } })]);
+    await iso.done;
+    expect(performance.now() - t0).toBeLessThan(200 + 500 + 2000 + 3000);
+    await rt.shutdown();
+  }, 20_000);
+
   it('a module that cannot be loaded, has no such function or throws stops its feed with a typed Fatal reason, never a crash or a restart', async () => {
     const rt = new Runtime();
     const { of } = collect(rt);
@@ -234,18 +293,54 @@ describe('a worker-isolated feed', () => {
     const typed = add({ module: MODULE, export: 'throwsTyped' });
     const plain = add({ module: MODULE, export: 'throwsPlain' });
     const observed = add({ module: MODULE }, { cameraMode: 'observed' }); // the module gives no view provider
-    await Promise.all([missing, notFn, typed, plain, observed].map((f) => f.done));
+    const parallel = add({ module: MODULE, export: 'parallelPipeline' }); // its tail would never run: refused
+    await Promise.all([missing, notFn, typed, plain, observed, parallel].map((f) => f.done));
     const reason = (id: number) => of('FeedStopped', id)[0]?.reason;
     expect(reason(missing.id)).toMatchObject({ kind: 'Fatal', error: { category: 'runtime', kind: 'WorkerStartFailed' }, detail: expect.stringContaining('no-such-isolation-module') });
     expect(reason(notFn.id)).toMatchObject({ kind: 'Fatal', error: { category: 'config', kind: 'InvalidPolicy' }, detail: expect.stringContaining("no function export 'notAFunction'") });
     expect(reason(typed.id)).toMatchObject({ kind: 'Fatal', error: { category: 'stage', kind: 'ModelLoadFailed' }, detail: expect.stringContaining('model.onnx is missing') });
     expect(reason(plain.id)).toMatchObject({ kind: 'Fatal', error: { category: 'runtime', kind: 'WorkerStartFailed' }, detail: expect.stringContaining('plain failure') });
     expect(reason(observed.id)).toMatchObject({ kind: 'Fatal', error: { category: 'config', kind: 'CameraModeConflict' } });
-    for (const f of [missing, notFn, typed, plain, observed]) {
+    expect(reason(parallel.id)).toMatchObject({
+      kind: 'Fatal', error: { category: 'config', kind: 'InvalidPolicy' }, detail: expect.stringContaining('pipeline.parallel: parallel pipelines do not run in isolated feeds yet'),
+    });
+    expect(of('StageError', parallel.id)).toEqual([]);
+    expect(parallel.metrics()).toMatchObject({ framesReceived: 0, outputsEmitted: 0 });
+    for (const f of [missing, notFn, typed, plain, observed, parallel]) {
       expect(f.diagnostics()).toMatchObject({ state: 'stopped', stopReason: { kind: 'Fatal' } });
       expect(of('FeedStopped', f.id)).toHaveLength(1);
     }
     expect(of('FeedRestarting')).toEqual([]);
+    await rt.shutdown();
+  }, 20_000);
+
+  it('an output that cannot cross (DataCloneError, a throwing encoding, a value main cannot rebuild) is dropped, counted and reported; it costs no credit, so every other output keeps coming', async () => {
+    const rt = new Runtime();
+    const { of } = collect(rt);
+    const ODD: MetadataKey<unknown> = metadataKey('test.odd');
+    const outs: OutputEnvelope[] = [];
+    // 40 frames, 24 outputs that cannot cross: far more than the 3 sink credits.
+    const feed = rt.addFeed({
+      source: pattern(40), cameraMode: 'fixed', sinkQueueCapacity: 3,
+      isolation: { module: MODULE, export: 'uncloneable', metadataKeys: [ODD] },
+      sink: { emit: (o) => { outs.push(o); } },
+    });
+    await feed.done;
+    const seqs = Array.from({ length: 40 }, (_, i) => i);
+    expect(outs.map((o) => o.seq)).toEqual(seqs.filter((s) => s % 5 === 0 || s % 5 === 4));
+    for (const o of outs) {
+      const v = o.artifacts.stageArtifacts.get(ODD);
+      expect(v).toEqual(o.seq % 5 === 0 ? o.seq : { n: o.seq }); // the function and the symbol are left out
+    }
+    const panics = of('SinkPanic', feed.id).map((e) => e.detail);
+    expect(panics).toHaveLength(24);
+    const sent = (s: number, what: string) => `isolated feed: the output of frame ${s} could not be sent to the main thread: ${what}`;
+    expect(panics.filter((d) => d.includes('could not be sent'))).toEqual(seqs.filter((s) => s % 5 === 1 || s % 5 === 2).map((s) =>
+      expect.stringContaining(s % 5 === 1 ? sent(s, 'DataCloneError') : sent(s, 'getter fails on purpose'))));
+    expect(panics.filter((d) => d.includes('could not be rebuilt on the main thread'))).toHaveLength(8);
+    expect(feed.metrics()).toMatchObject({ framesReceived: 40, framesProcessed: 40, framesFailed: 0, outputsEmitted: 16, outputsDropped: 24, sinkErrors: 0, restarts: 0 });
+    expect(of('FeedStopped', feed.id)).toEqual([expect.objectContaining({ reason: { kind: 'EndOfStream' } })]);
+    expect(of('FeedRestarting', feed.id)).toEqual([]);
     await rt.shutdown();
   }, 20_000);
 

@@ -16,6 +16,11 @@
  *   (`ack`) each time it takes an output off its own sink queue. Without a credit the worker's
  *   sink waits, so its feed's bounded sink queue fills and drops the newest output, counted — the
  *   same semantics as a main-thread feed, and nothing in between grows without bound.
+ * - An output that cannot cross is dropped, never a lost credit: one whose encoding or
+ *   `postMessage` throws in the worker (a `DataCloneError`: a detached buffer, a throwing getter)
+ *   takes no credit and is reported (`undeliverable`); one main cannot rebuild has its credit
+ *   returned at once. Either way main counts it in `outputsDropped` (not `sinkErrors`: the sink
+ *   was never called) and emits `SinkPanic` with what failed; the feed goes on.
  * - Class instances are rebuilt on main: nv errors (by category and kind), `TypedMetadata` (by
  *   key name onto `isolation.metadataKeys`, else onto a fresh `metadataKey(name)` per feed), `BBox`,
  *   `Polygon`, `AffineTransform2D`, `ViewSnapshot`; a frame becomes an owned frame.
@@ -158,6 +163,8 @@ export type FromWorker =
   | { readonly t: 'ready'; readonly stageIds: readonly string[]; readonly timeOrigin: number }
   | { readonly t: 'health'; readonly e: unknown }
   | { readonly t: 'out'; readonly o: unknown; readonly f?: WireFrame }
+  /** An output that could not be sent (its encoding or `postMessage` threw): dropped, it took no credit. Worker-timeline seq and ts. */
+  | { readonly t: 'undeliverable'; readonly seq: number; readonly ts: number; readonly mediaTs: number; readonly mediaSeq: number | undefined; readonly detail: string }
   | { readonly t: 'done'; readonly d: FeedDiagnostics; readonly reason: StopReason | undefined }
   | { readonly t: 'fatal'; readonly error: unknown };
 
@@ -674,9 +681,12 @@ export class IsolatedFeed {
 
   /**
    * Draining stop: the worker's feed stops draining (its own stop timeout), then the outputs
-   * queued here reach the sink. Returns within `timeoutMs` plus a short grace: at the timeout
-   * this side's sink is abandoned (`StopTimeout`, `SinkTimeout`); a worker that has not finished
-   * by the end of the grace is terminated.
+   * queued here reach the sink. Returns within `timeoutMs` plus a 500 ms grace
+   * (`ABANDON_GRACE_MS`: the worker's feed stops with the same timeout and its own 100 ms grace,
+   * then reports across the thread): at the timeout this side's sink is abandoned (`StopTimeout`,
+   * `SinkTimeout`); a worker that has not finished by the end of the grace is terminated and the
+   * feed is stopped (`FeedStopped`). `done` can resolve up to 2 s (`TERMINATE_WAIT_MS`) after
+   * that: it also waits, bounded, for the worker threads to have exited.
    */
   stop(reason: StopReason = { kind: 'UserRequested' }, timeoutMs = this.#r.stopTimeoutMs): Promise<void> {
     if (!this.#stopRequested) {
@@ -840,6 +850,12 @@ export class IsolatedFeed {
           break;
         case 'health': this.#onWorkerHealth(inc, decodeWire(m.e, inc.decode) as HealthEvent); break;
         case 'out': this.#onWorkerOutput(inc, m.o, m.f); break;
+        case 'undeliverable': {
+          inc.outputs++; // the frame was processed; its output is what got lost
+          const { seq } = this.#mapFrame(inc, m.seq, m.ts, m.mediaTs, m.mediaSeq);
+          this.#outputLost(`the output of frame ${seq} could not be sent to the main thread: ${m.detail}`);
+          break;
+        }
         case 'done':
           this.#setSnapshot(inc, m.d);
           if (m.reason) {
@@ -903,8 +919,29 @@ export class IsolatedFeed {
   }
 
   #onWorkerOutput(inc: Incarnation, wire: unknown, wf: WireFrame | undefined): void {
-    inc.owed++;
     inc.outputs++;
+    let out: OutputEnvelope;
+    try {
+      out = this.#rebuildOutput(inc, wire, wf);
+    } catch (e) {
+      // The worker spent a credit on it: give it back now (it was never queued here).
+      this.#credit(inc);
+      this.#outputLost(`an output could not be rebuilt on the main thread: ${describe(e)}`);
+      return;
+    }
+    inc.owed++;
+    this.#enqueueOutput(out, inc);
+  }
+
+  /** An output of the worker that never reaches the sink: counted in `outputsDropped`, reported as `SinkPanic`. */
+  #outputLost(detail: string): void {
+    this.#m.dropped++;
+    this.#lastError = `isolated feed: ${detail}`;
+    this.#emit({ type: 'SinkPanic', feedId: this.id, detail: `isolated feed: ${detail} (dropped)` });
+  }
+
+  /** The output as the sink gets it (seq, ts, session, epochs re-based; its frame an owned frame). @throws when it cannot be decoded */
+  #rebuildOutput(inc: Incarnation, wire: unknown, wf: WireFrame | undefined): OutputEnvelope {
     const w = decodeWire(wire, inc.decode) as Omit<OutputEnvelope, 'frame'>;
     const p = w.provenance;
     const { seq, ts } = this.#mapFrame(inc, w.seq, w.ts, p.source.mediaTs, p.source.mediaSeq);
@@ -932,10 +969,9 @@ export class IsolatedFeed {
         this.#lastError = `isolated feed frame: ${describe(e)}`;
       }
     }
-    const out: OutputEnvelope = {
+    return {
       feedId: this.id, feedName: this.name, seq, ts: monotonicTs(ts), wallTs: w.wallTs, artifacts: w.artifacts, view: w.view, provenance, frame,
     };
-    this.#enqueueOutput(out, inc);
   }
 
   /** Maps a frame the worker reported onto the feed's seq and ts (the incarnation's offsets are fixed at its first). */
@@ -1086,6 +1122,11 @@ export class IsolatedFeed {
   #ack(inc: Incarnation): void {
     if (inc.owed <= 0) return;
     inc.owed--;
+    this.#credit(inc);
+  }
+
+  /** Sends the worker one credit (if it still runs). */
+  #credit(inc: Incarnation): void {
     if (inc.dead) return;
     try { inc.worker.postMessage({ t: 'ack', n: 1 } satisfies ToWorker); } catch { /* going away */ }
   }
