@@ -130,17 +130,21 @@ describe('WorkerExecutor', () => {
   it('concurrent callers never hold more pool slots than the bound; every run gets its own result', async () => {
     const ex = worker({ pool: { slots: 2 } });
     const model = await ex.load({ model: DOUBLE });
-    let held = 0, maxHeld = 0;
+    // A slot is held from acquire until its run settles (the run releases it). Counted from the
+    // leases themselves: the pool hands a freed slot to the next waiter in the same tick that
+    // settles the run, before the run's own continuation could decrement a counter.
+    const leases: { readonly released: boolean }[] = [];
+    let maxHeld = 0;
     await Promise.all(Array.from({ length: 12 }, async (_, i) => {
       const slot = await ex.pool.acquire(4);
-      held++; maxHeld = Math.max(maxHeld, held);
+      leases.push(slot);
+      maxHeld = Math.max(maxHeld, leases.filter((s) => !s.released).length);
       slot.data.set([i, i, i, i]);
-      const run = model.run({ x: slot.input([1, 4]) });
-      held--;
-      const { y } = await run;
+      const { y } = await model.run({ x: slot.input([1, 4]) });
+      expect(slot.released).toBe(true); // held until the run settled, returned then
       expect([...y!.data]).toEqual([2 * i, 2 * i, 2 * i, 2 * i]);
     }));
-    expect(maxHeld).toBeLessThanOrEqual(2);
+    expect(maxHeld).toBe(2); // 12 callers, 2 slots: both in use at once, never a third
     expect(ex.stats().pool).toMatchObject({ capacity: 2, inUse: 0, highWater: 2, acquisitions: 12 });
     expect(ex.stats().runs).toBe(12);
   });
@@ -193,6 +197,22 @@ describe('WorkerExecutor', () => {
     expect(crash.message).toContain('test crash');
     await runDouble(ex, model, 5);
     expect(ex.stats()).toMatchObject({ workers: 1, workerRestarts: 2, failedRuns: 2, pool: { inUse: 0 } });
+  });
+
+  it('a malformed reply from the worker fails that run with RunFailed and returns its slot; the worker serves the next run', async () => {
+    const ex = worker();
+    const model = await ex.load({ model: DOUBLE });
+    ex.__testNextRun('garbage'); // the worker answers with a 'result' whose outputs is not a tensor list
+    const slot = await ex.pool.acquire(4);
+    const bad = model.run({ x: slot.input([1, 4]) });
+    const queued = model.run({ x: { dims: [1, 4], data: new Float32Array([1, 1, 1, 1]) } }); // waits behind it
+    const e = await rejection(bad);
+    expect(e.kind).toBe('RunFailed');
+    expect(e.message).toMatch(/malformed reply/);
+    expect(slot.released).toBe(true);
+    expect([...(await queued).y!.data]).toEqual([2, 2, 2, 2]); // dispatched after the failure, same worker
+    await runDouble(ex, model, 4);
+    expect(ex.stats()).toMatchObject({ workers: 1, workerRestarts: 0, running: 0, failedRuns: 1, runs: 2, pool: { inUse: 0 } });
   });
 
   it('release terminates the workers: queued and running requests fail with Released, later calls too', async () => {

@@ -52,6 +52,7 @@ async function handle(m: ToWorker): Promise<void> {
         setImmediate(() => { throw new Error('@nv/inference test crash (uncaught exception in the worker)'); });
         return;
       }
+      if (m.test === 'garbage') { post({ type: 'result', id: m.id, outputs: null as unknown as [] }); return; }
       const l = models.get(m.model);
       if (!l) { post({ type: 'failed', id: m.id, error: { kind: 'Released', detail: `model ${m.model} is not loaded in this worker` } }); return; }
       if (m.test === 'mark') for (const t of m.inputs) if (t.data.length > 0) t.data[0] = TEST_MARK;

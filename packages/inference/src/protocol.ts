@@ -42,8 +42,12 @@ export interface WireTensor {
   readonly data: Float32Array;
 }
 
-/** Test-only actions a run request can carry (`WorkerExecutor.__testNextRun`). @internal */
-export type WorkerTestAction = 'exit' | 'throw' | 'mark';
+/**
+ * Test-only actions a run request can carry (`WorkerExecutor.__testNextRun`); `'garbage'`:
+ * the worker answers the run with a malformed `result` (its `outputs` is not a tensor list).
+ * @internal
+ */
+export type WorkerTestAction = 'exit' | 'throw' | 'mark' | 'garbage';
 
 /** The value a `mark` test action writes into the first element of every input, in place. @internal */
 export const TEST_MARK = -424242;

@@ -22,8 +22,9 @@ export interface WorkerExecutorOptions {
   readonly workers?: number;
   /**
    * Intra-op threads of a session whose own options do not set them. Default
-   * `availableParallelism() / workers` (at least 1), so the workers together use the
-   * machine's cores and no more.
+   * `availableParallelism() / workers` (at least 1), so this executor's workers together use
+   * the machine's cores and no more. The bound is per executor: two executors with the
+   * defaults use twice the cores (see {@link WorkerExecutor}).
    */
   readonly intraOpNumThreads?: number;
   /**
@@ -168,6 +169,24 @@ interface WorkerState {
  * availableParallelism()`). Set `workers` for more runs in parallel (each then gets fewer
  * threads), or `intraOpNumThreads` per executor or per model.
  *
+ * That bound holds **per executor**, not per process: each inference stage of nv
+ * (`OnnxDetector`, `TextDetector`, `TextRecognizer`) creates its own `WorkerExecutor` by
+ * default, so a feed with a detector, a text detector and a recognizer runs 3 executors, each
+ * with its own worker and threads. To keep the whole process within the cores, create one
+ * executor and give it to every stage (`executor: shared`); the stages then release only their
+ * models, and you release the executor:
+ *
+ * ```ts
+ * const shared = new WorkerExecutor({ workers: 2 });   // 2 × (cores / 2) threads in all
+ * const stages = [
+ *   new OnnxDetector({ modelPath: 'models/yolo11n.onnx', executor: shared }),
+ *   new TextDetector({ executor: shared, intraOpNumThreads: shared.intraOpNumThreads }),
+ *   new TextRecognizer({ executor: shared, intraOpNumThreads: shared.intraOpNumThreads }),
+ * ];
+ * // … feeds run …
+ * await shared.release();
+ * ```
+ *
  * @example
  * ```ts
  * const executor = new WorkerExecutor({ workers: 1 });
@@ -280,8 +299,8 @@ export class WorkerExecutor implements InferenceExecutor {
 
   /**
    * Test hook: the next dispatched run makes its worker `'exit'` (process.exit in the worker),
-   * `'throw'` (an uncaught exception) or `'mark'` (write `TEST_MARK` into each input's first
-   * element, in place, then run).
+   * `'throw'` (an uncaught exception), `'mark'` (write `TEST_MARK` into each input's first
+   * element, in place, then run) or `'garbage'` (answer with a malformed result).
    * @internal
    */
   __testNextRun(action: WorkerTestAction): void { this.#testAction = action; }
@@ -397,6 +416,7 @@ export class WorkerExecutor implements InferenceExecutor {
   }
 
   #onMessage(w: WorkerState, m: FromWorker): void {
+    if (typeof m !== 'object' || m === null) return; // not a reply (nothing to match it to)
     const id = m.type === 'ready' ? 0 : m.id;
     const p = w.pending.get(id);
     if (!p) return;
@@ -487,11 +507,19 @@ export class WorkerExecutor implements InferenceExecutor {
     const m: ToWorker = { type: 'run', id: this.#nextId++, model: job.entry.id, inputs: job.inputs, outputs: job.outputs, ...(job.test ? { test: job.test } : {}) };
     this.#request(w, m).then((reply) => {
       if (w.running === job) w.running = undefined;
-      if (reply.type === 'result') {
+      let outputs: InferenceOutputs | undefined, error: unknown;
+      try {
+        if (reply.type === 'result') outputs = outputsRecord(reply.outputs);
+        else error = reply.type === 'failed' ? errorFromReport(job.entry.name, reply.error) : InferenceError.runFailed(job.entry.name, `unexpected reply '${String(reply.type)}'`);
+      } catch (e) {
+        // A malformed reply (a worker built from other sources, a bug): fail this run, never leave it hanging.
+        error = InferenceError.runFailed(job.entry.name, `malformed reply from inference worker ${w.index}: ${e instanceof Error ? e.message : String(e)}`, e);
+      }
+      if (outputs) {
         this.#runs++;
-        this.#settle(job, undefined, outputsRecord(reply.outputs));
+        this.#settle(job, undefined, outputs);
       } else {
-        this.#fail(job, reply.type === 'failed' ? errorFromReport(job.entry.name, reply.error) : InferenceError.runFailed(job.entry.name, `unexpected reply '${reply.type}'`));
+        this.#fail(job, error);
       }
       this.#dispatch();
     }, (e: unknown) => {

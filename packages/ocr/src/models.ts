@@ -56,6 +56,15 @@ export function resolveOcrExecutor(v: unknown): OcrExecutor {
   throw new InvalidArgumentError('executor', "'worker', 'inline' or an InferenceExecutor", e);
 }
 
+/** Options of `TextDetector.detect` and `TextRecognizer.recognize`. */
+export interface OcrCallOptions {
+  /**
+   * Aborts the wait for a tensor slot (the stages pass `ctx.signal`): the call then fails with
+   * `StageError` `ProcessingFailed` without reading the frame.
+   */
+  readonly signal?: AbortSignal;
+}
+
 /** @internal A loaded model, its single input/output, and the executor it runs on. */
 export interface LoadedModel {
   readonly model: InferenceModel;
@@ -116,6 +125,63 @@ export async function loadModel(stageId: string, what: string, path: string, int
 export async function releaseModel(m: LoadedModel): Promise<void> {
   await m.model.release().catch(() => undefined);
   if (m.ownsExecutor) await m.executor.release();
+}
+
+/**
+ * The started state of a stage (its loaded model and what was derived from it), with a start
+ * that is safe to call concurrently: concurrent starts (one stage shared by several feeds,
+ * each calling `onStart`) share one load; a failed start is forgotten (a later one retries);
+ * a stop while a start is pending makes that start release what it loaded and fail.
+ * @internal
+ */
+export class StageModel<T extends { readonly model: LoadedModel }> {
+  readonly #stageId: string;
+  #current: T | undefined;
+  #starting: Promise<void> | undefined;
+  #epoch = 0;
+
+  constructor(stageId: string) { this.#stageId = stageId; }
+
+  /** The started state, or `undefined`. */
+  get current(): T | undefined { return this.#current; }
+
+  /**
+   * Starts (once): `load` runs unless started or a start is pending.
+   * @param load - loads and validates; releases what it loaded when it throws
+   * @throws {StageError} what `load` throws, or `ModelLoadFailed` when stopped before the load completed
+   */
+  start(load: () => Promise<T>): Promise<void> {
+    if (this.#current) return Promise.resolve();
+    if (!this.#starting) {
+      const epoch = this.#epoch;
+      const p = (async () => {
+        const v = await load();
+        if (epoch !== this.#epoch) {
+          await releaseModel(v.model).catch(() => undefined); // stopped while loading: nothing may outlive the stop
+          throw StageError.modelLoadFailed(this.#stageId, 'the stage was stopped before its start completed');
+        }
+        this.#current = v;
+      })();
+      this.#starting = p;
+      const clear = (): void => { if (this.#starting === p) this.#starting = undefined; };
+      p.then(clear, clear);
+    }
+    return this.#starting;
+  }
+
+  /** Releases the started model (and the stage's own executor); waits for a pending start to release its own. */
+  async stop(): Promise<void> {
+    this.#epoch++;
+    const pending = this.#starting;
+    this.#starting = undefined;
+    const v = this.#current;
+    this.#current = undefined;
+    try {
+      if (v) await releaseModel(v.model);
+    } finally {
+      if (pending) await pending.catch(() => undefined);
+    }
+  }
 }
 
 /** Formats a declared shape for messages: `[N, 3, 48, W]`. @internal */

@@ -7,7 +7,7 @@ import { InferenceError, type InferenceExecutor } from '@nv/inference';
 import { createDetection, type Detection, type Stage, type StageCapabilities, type StageContext, type StageOutput } from '@nv/perception';
 import { dbPostProcess, resolveDbOptions, type DbOptions, type Quad } from './db.js';
 import { TEXT_REGION } from './metadata.js';
-import { defaultOcrModelPaths, formatShape, loadModel, releaseModel, resolveOcrExecutor, type LoadedModel, type OcrExecutor } from './models.js';
+import { StageModel, defaultOcrModelPaths, formatShape, loadModel, releaseModel, resolveOcrExecutor, type LoadedModel, type OcrCallOptions, type OcrExecutor } from './models.js';
 import { DET_NORMALIZATION, frameQuad, sampleToTensor, withFrameAccess, type YuvColorOptions } from './preprocess.js';
 
 /** Options of {@link TextDetector}. */
@@ -106,8 +106,7 @@ export class TextDetector implements Stage {
   readonly #classId: number;
   readonly #color: YuvColorOptions;
   readonly #executor: OcrExecutor;
-  #model: LoadedModel | undefined;
-  #fixedSize: { width: number; height: number } | undefined;
+  readonly #state: StageModel<{ readonly model: LoadedModel; readonly fixedSize: { width: number; height: number } | undefined }>;
   #nextId = 1;
 
   /** @throws {InvalidArgumentError} on bad options (naming the field) or an empty id */
@@ -125,16 +124,21 @@ export class TextDetector implements Stage {
     if (!Number.isInteger(this.#classId) || this.#classId < 0) throw new InvalidArgumentError('classId', 'a non-negative integer', this.#classId);
     this.#color = options.color ?? {};
     this.#executor = resolveOcrExecutor(options.executor);
+    this.#state = new StageModel(this.id);
   }
 
   /**
    * Loads and validates the model: one float32 input `[N, 3, H, W]` and one float32 output
    * `[N, 1, H, W]` (symbolic or fixed H/W; fixed ones must be multiples of 32 and are then
-   * used as the input size).
+   * used as the input size). Idempotent while started; concurrent calls (one stage shared by
+   * several feeds) share one load, and an `onStop` meanwhile makes it release the model and fail.
    * @throws {StageError} `ModelLoadFailed` naming the file
    */
   async onStart(): Promise<void> {
-    if (this.#model) return;
+    await this.#state.start(() => this.#load());
+  }
+
+  async #load(): Promise<{ model: LoadedModel; fixedSize: { width: number; height: number } | undefined }> {
     const m = await loadModel(this.id, 'text detection', this.#modelPath, this.#threads, this.#executor);
     const bad = (detail: string): never => {
       void releaseModel(m);
@@ -144,28 +148,27 @@ export class TextDetector implements Stage {
     if (is.length !== 4 || (typeof is[1] === 'number' && is[1] !== 3)) bad(`input shape ${formatShape(is)} is not [N, 3, H, W]`);
     if (os.length !== 4 || (typeof os[1] === 'number' && os[1] !== 1)) bad(`output shape ${formatShape(os)} is not a probability map [N, 1, H, W]`);
     const h = is[2], w = is[3];
+    let fixedSize: { width: number; height: number } | undefined;
     if (typeof h === 'number' && typeof w === 'number') {
       if (h % 32 !== 0 || w % 32 !== 0 || h < 32 || w < 32) bad(`fixed input size ${w}x${h} is not a multiple of 32`);
-      this.#fixedSize = { width: w, height: h };
+      fixedSize = { width: w, height: h };
     } else if (typeof h === 'number' || typeof w === 'number') {
       bad(`input shape ${formatShape(is)}: height and width must both be fixed or both dynamic`);
     }
-    this.#model = m;
+    return { model: m, fixedSize };
   }
 
   /** The inference executor the model runs on (after `onStart`): the stage's own, or the one given in the options. */
-  get executor(): InferenceExecutor | undefined { return this.#model?.executor; }
+  get executor(): InferenceExecutor | undefined { return this.#state.current?.model.executor; }
 
-  /** Releases the model (and the stage's own executor). */
+  /** Releases the model (and the stage's own executor); a pending `onStart` releases what it loads. */
   async onStop(): Promise<void> {
-    const m = this.#model;
-    this.#model = undefined;
-    if (m) await releaseModel(m);
+    await this.#state.stop();
   }
 
   /** The full detection set for this frame. */
   async process(ctx: StageContext): Promise<StageOutput> {
-    const found = await this.detect(ctx.frame);
+    const found = await this.detect(ctx.frame, { signal: ctx.signal });
     const detections: Detection[] = found.map((t) => createDetection({
       id: this.#newId(), classId: this.#classId, confidence: t.score, bbox: t.bbox,
       metadata: meta(t),
@@ -176,21 +179,28 @@ export class TextDetector implements Stage {
   /**
    * Detects text regions in one frame (usable outside a feed; `onStart` must have run).
    * @param frame - any pixel format, host-readable; not retained
+   * @param options - an abort signal for the wait for a tensor slot
    * @returns the regions, normalized
    * @throws {StageError} `ProcessingFailed` when the model has not been loaded, the frame
-   *   cannot be read, or inference fails
+   *   cannot be read (or was released while the call waited for a tensor slot), the signal
+   *   aborted that wait, or inference fails
    */
-  async detect(frame: FrameEnvelope): Promise<DetectedText[]> {
-    const m = this.#model;
-    if (!m) throw StageError.processingFailed(this.id, 'model not loaded (onStart has not run)');
-    const size = this.#fixedSize ?? detInputSize(frame.width, frame.height, this.#limit, this.#limitType);
+  async detect(frame: FrameEnvelope, options: OcrCallOptions = {}): Promise<DetectedText[]> {
+    const st = this.#state.current;
+    if (!st) throw StageError.processingFailed(this.id, 'model not loaded (onStart has not run)');
+    const m = st.model;
+    const size = st.fixedSize ?? detInputSize(frame.width, frame.height, this.#limit, this.#limitType);
     const n = 3 * size.width * size.height;
     // A slot of the executor's pool (shared with the worker: no copy); a full pool waits here.
     let slot;
     try {
-      slot = await m.executor.pool.acquire(n);
+      slot = await m.executor.pool.acquire(n, options.signal ? { signal: options.signal } : {});
     } catch (e) {
       throw StageError.processingFailed(this.id, `no input tensor slot: ${(e as Error).message ?? String(e)}`, e);
+    }
+    if (frame.isReleased) { // the wait outlived the frame (a deadline abandoned the call, the feed stopped)
+      slot.release();
+      throw StageError.processingFailed(this.id, 'frame was released while waiting for a tensor slot');
     }
     try {
       withFrameAccess(this.id, () => sampleToTensor(

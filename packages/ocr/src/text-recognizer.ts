@@ -12,7 +12,9 @@ import { ctcGreedyDecode, trimCtcResult, type CtcResult } from './ctc.js';
 import type { PixelPoint, Quad } from './db.js';
 import { ctcCharset, loadDictionary, type CtcCharset } from './keys.js';
 import { TEXT, TEXT_READINGS, TEXT_REGION, type TextReading, type TextReadingEntry } from './metadata.js';
-import { defaultOcrModelPaths, formatShape, loadModel, releaseModel, resolveOcrExecutor, type LoadedModel, type OcrExecutor } from './models.js';
+import {
+  StageModel, defaultOcrModelPaths, formatShape, loadModel, releaseModel, resolveOcrExecutor, type LoadedModel, type OcrCallOptions, type OcrExecutor,
+} from './models.js';
 import { REC_NORMALIZATION, sampleToTensor, withFrameAccess, type YuvColorOptions } from './preprocess.js';
 
 /** Options of {@link TextRecognizer}. */
@@ -57,6 +59,16 @@ export interface TextRecognizerOptions {
   readonly color?: YuvColorOptions;
   /** Where inference runs (see {@link OcrExecutor}). Default `'worker'`. */
   readonly executor?: OcrExecutor;
+}
+
+/** What `onStart` loads and derives. */
+interface RecognizerModel {
+  readonly model: LoadedModel;
+  /** Model input height (fixed by the model, else `inputHeight`). */
+  readonly height: number;
+  /** Fixed model input width, if the model fixes it. */
+  readonly fixedWidth: number | undefined;
+  readonly charset: CtcCharset;
 }
 
 interface TrackMemory {
@@ -114,10 +126,7 @@ export class TextRecognizer implements Stage {
   };
   readonly #color: YuvColorOptions;
   readonly #executor: OcrExecutor;
-  #model: LoadedModel | undefined;
-  #charset: CtcCharset | undefined;
-  #height = 48;
-  #fixedWidth: number | undefined;
+  readonly #state: StageModel<RecognizerModel>;
   #memory = new Map<TrackId, TrackMemory>();
   #frameNo = 0;
   #reads = 0;
@@ -160,24 +169,30 @@ export class TextRecognizer implements Stage {
     };
     this.#color = options.color ?? {};
     this.#executor = resolveOcrExecutor(options.executor);
+    this.#state = new StageModel(this.id);
   }
 
   /** Crops recognized so far (all frames, all sessions): how much inference the per-track policy saved. */
   get readCount(): number { return this.#reads; }
 
   /** The label table in use (after `onStart`). */
-  get charset(): CtcCharset | undefined { return this.#charset; }
+  get charset(): CtcCharset | undefined { return this.#state.current?.charset; }
 
   /**
    * Loads the dictionary and the model and checks that they fit: one float32 input
    * `[N, 3, H, W]` (H fixed or `inputHeight`), one float32 output `[N, T, C]` with C =
-   * dictionary entries + 2 (blank, space) or + 1 (blank only).
+   * dictionary entries + 2 (blank, space) or + 1 (blank only). Idempotent while started;
+   * concurrent calls (one stage shared by several feeds) share one load, and an `onStop`
+   * meanwhile makes it release the model and fail.
    * @throws {StageError} `ModelLoadFailed` naming the model or dictionary file
    */
   async onStart(): Promise<void> {
     this.#memory.clear();
     this.#frameNo = 0;
-    if (this.#model) return;
+    await this.#state.start(() => this.#load());
+  }
+
+  async #load(): Promise<RecognizerModel> {
     let dictionary: string[];
     try {
       dictionary = loadDictionary(this.#paths.dictionary);
@@ -201,21 +216,21 @@ export class TextRecognizer implements Stage {
         bad(`text recognition model '${this.#paths.model}' predicts ${classes} classes but dictionary '${this.#paths.dictionary}' has ${dictionary.length} entries (expected ${dictionary.length + 2} with blank and space, or ${dictionary.length + 1})`);
       }
     }
-    this.#height = typeof is[2] === 'number' ? is[2] : this.#o.inputHeight;
-    this.#fixedWidth = typeof is[3] === 'number' ? is[3] : undefined;
-    this.#charset = ctcCharset(dictionary, withSpace);
-    this.#model = m;
+    return {
+      model: m,
+      height: typeof is[2] === 'number' ? is[2] : this.#o.inputHeight,
+      fixedWidth: typeof is[3] === 'number' ? is[3] : undefined,
+      charset: ctcCharset(dictionary, withSpace),
+    };
   }
 
   /** The inference executor the model runs on (after `onStart`): the stage's own, or the one given in the options. */
-  get executor(): InferenceExecutor | undefined { return this.#model?.executor; }
+  get executor(): InferenceExecutor | undefined { return this.#state.current?.model.executor; }
 
-  /** Releases the model (and the stage's own executor) and forgets every track. */
+  /** Releases the model (and the stage's own executor) and forgets every track; a pending `onStart` releases what it loads. */
   async onStop(): Promise<void> {
     this.#memory.clear();
-    const m = this.#model;
-    this.#model = undefined;
-    if (m) await releaseModel(m);
+    await this.#state.stop();
   }
 
   /** Track ids may be reused after a view epoch change (restart): forget every reading. */
@@ -250,7 +265,7 @@ export class TextRecognizer implements Stage {
       const region = det?.metadata.get(TEXT_REGION)?.quad ?? det?.bbox ?? t.current.bbox;
       jobs.push({ id: t.id, region, mem });
     }
-    const results = jobs.length > 0 ? await this.recognize(frame, jobs.map((j) => j.region)) : [];
+    const results = jobs.length > 0 ? await this.recognize(frame, jobs.map((j) => j.region), { signal: ctx.signal }) : [];
     const readNow = new Set<TrackId>();
     results.forEach((r, i) => {
       const j = jobs[i]!;
@@ -281,7 +296,7 @@ export class TextRecognizer implements Stage {
     const o = this.#o;
     const picked = artifacts.detections.filter((d) => !o.classIds || o.classIds.includes(d.classId));
     if (picked.length === 0) return {};
-    const results = await this.recognize(frame, picked.map((d) => d.metadata.get(TEXT_REGION)?.quad ?? d.bbox));
+    const results = await this.recognize(frame, picked.map((d) => d.metadata.get(TEXT_REGION)?.quad ?? d.bbox), { signal: ctx.signal });
     const byId = new Map<number, TextReading>();
     picked.forEach((d, i) => {
       const r = results[i]!;
@@ -305,32 +320,39 @@ export class TextRecognizer implements Stage {
    * Reads the text in each region of one frame (usable outside a feed; `onStart` must have run).
    * @param frame - any pixel format, host-readable; not retained
    * @param regions - normalized text quads ({@link TEXT_REGION}) or boxes
+   * @param options - an abort signal for the waits for a tensor slot
    * @returns one result per region, in order, with leading/trailing spaces trimmed ({@link trimCtcResult})
    * @throws {StageError} `ProcessingFailed` when the model is not loaded, the frame cannot be
-   *   read or inference fails
+   *   read (or was released while the call waited for a tensor slot), the signal aborted that
+   *   wait, or inference fails
    */
-  async recognize(frame: FrameEnvelope, regions: readonly TextRegionInput[]): Promise<CtcResult[]> {
-    const m = this.#model, cs = this.#charset;
-    if (!m || !cs) throw StageError.processingFailed(this.id, 'model not loaded (onStart has not run)');
-    const H = this.#height, o = this.#o;
+  async recognize(frame: FrameEnvelope, regions: readonly TextRegionInput[], options: OcrCallOptions = {}): Promise<CtcResult[]> {
+    const st = this.#state.current;
+    if (!st) throw StageError.processingFailed(this.id, 'model not loaded (onStart has not run)');
+    const m = st.model, cs = st.charset, fixedWidth = st.fixedWidth;
+    const H = st.height, o = this.#o;
     const crops = regions.map((r, index) => {
       const quad = this.#pixelQuad(r, frame.width, frame.height);
       const ratio = cropAspect(quad);
-      return { index, quad, ratio, w: Math.max(1, Math.min(this.#fixedWidth ?? o.maxWidth, Math.ceil(H * ratio))) };
+      return { index, quad, ratio, w: Math.max(1, Math.min(fixedWidth ?? o.maxWidth, Math.ceil(H * ratio))) };
     });
     const results: CtcResult[] = new Array<CtcResult>(regions.length);
     // Batches of similar aspect ratio waste the least padding (PaddleOCR sorts the same way).
     const order = [...crops].sort((p, q) => p.ratio - q.ratio);
     for (let b = 0; b < order.length; b += o.batchSize) {
       const batch = order.slice(b, b + o.batchSize);
-      const W = this.#fixedWidth ?? Math.min(o.maxWidth, Math.max(o.minWidth, ...batch.map((c) => c.w)));
+      const W = fixedWidth ?? Math.min(o.maxWidth, Math.max(o.minWidth, ...batch.map((c) => c.w)));
       const plane = H * W;
       // A slot of the executor's pool (shared with the worker: no copy); a full pool waits here.
       let slot;
       try {
-        slot = await m.executor.pool.acquire(batch.length * 3 * plane);
+        slot = await m.executor.pool.acquire(batch.length * 3 * plane, options.signal ? { signal: options.signal } : {});
       } catch (e) {
         throw StageError.processingFailed(this.id, `no input tensor slot: ${(e as Error).message ?? String(e)}`, e);
+      }
+      if (frame.isReleased) { // the wait outlived the frame (a deadline abandoned the call, the feed stopped)
+        slot.release();
+        throw StageError.processingFailed(this.id, 'frame was released while waiting for a tensor slot');
       }
       const data = slot.data;
       try {

@@ -35,6 +35,15 @@ export interface DetectorInput {
   readonly frame: FrameEnvelope;
 }
 
+/** Options of {@link OnnxDetectorCore.detect}. */
+export interface DetectOptions {
+  /**
+   * Aborts the wait for a tensor slot (a stage passes `ctx.signal`): the call then fails with
+   * `StageError` `ProcessingFailed` without reading the frames.
+   */
+  readonly signal?: AbortSignal;
+}
+
 /**
  * The detector engine. Most users want {@link OnnxDetector} or {@link OnnxBatchDetector};
  * use the core directly to run detection outside a pipeline.
@@ -57,6 +66,10 @@ export class OnnxDetectorCore {
   #head: ResolvedHead | undefined;
   readonly #nextId = new Map<FeedId, number>();
   readonly #cand = new Candidates();
+  /** The start in progress (shared by concurrent callers); cleared when it settles. */
+  #starting: Promise<void> | undefined;
+  /** Bumped by every stop: a start that began before it releases what it loaded. */
+  #epoch = 0;
 
   /**
    * @param options - see {@link OnnxDetectorOptions}
@@ -97,12 +110,28 @@ export class OnnxDetectorCore {
   /**
    * Loads and validates the model on the executor (idempotent while started). With
    * `executor: 'worker'` (the default) this starts the detector's worker thread.
+   *
+   * Concurrent calls (one detector shared by several feeds, each calling `onStart`) share one
+   * start: one executor, one model. A failed start is forgotten, so a later call tries again.
+   * A {@link OnnxDetectorCore.stop} while a start is pending makes that start release what it
+   * loaded and fail.
    * @throws {StageError} `ModelLoadFailed` when the file is missing or unreadable, is not an
    *   ONNX model, has the wrong input rank/shape, an unsupported output, the requested
-   *   execution provider is unavailable, or no inference worker can start
+   *   execution provider is unavailable, no inference worker can start, or the detector was
+   *   stopped before the start completed
    */
-  async start(): Promise<void> {
-    if (this.#model) return;
+  start(): Promise<void> {
+    if (this.#model) return Promise.resolve();
+    if (!this.#starting) {
+      const p = this.#start(this.#epoch);
+      this.#starting = p;
+      const clear = (): void => { if (this.#starting === p) this.#starting = undefined; };
+      p.then(clear, clear);
+    }
+    return this.#starting;
+  }
+
+  async #start(epoch: number): Promise<void> {
     const opt = this.options.executor;
     const owned = typeof opt === 'string';
     const executor = opt === 'worker' ? new WorkerExecutor() : opt === 'inline' ? new InlineExecutor() : opt;
@@ -113,6 +142,12 @@ export class OnnxDetectorCore {
       if (owned) await executor.release().catch(() => undefined);
       throw e;
     }
+    if (epoch !== this.#epoch) {
+      // Stopped while loading: nothing may outlive the stop.
+      await m.model.release().catch(() => undefined);
+      if (owned) await executor.release().catch(() => undefined);
+      throw StageError.modelLoadFailed(this.id, `model '${this.options.modelPath}': the detector was stopped before its start completed`);
+    }
     this.#executor = executor;
     this.#ownsExecutor = owned;
     this.#model = m;
@@ -120,15 +155,25 @@ export class OnnxDetectorCore {
     this.#pre = new LetterboxPreprocessor(m.info.inputWidth, m.info.inputHeight, this.options.preprocess);
   }
 
-  /** Releases the model (and the executor, when the detector created it). Safe to call when not started. */
+  /**
+   * Releases the model (and the executor, when the detector created it). Safe to call when not
+   * started. A start still pending fails and releases what it loaded; `stop` returns once it has.
+   */
   async stop(): Promise<void> {
+    this.#epoch++;
+    const pending = this.#starting;
+    this.#starting = undefined;
     const m = this.#model, executor = this.#executor, owned = this.#ownsExecutor;
     this.#model = undefined;
     this.#pre = undefined;
     this.#executor = undefined;
     this.#ownsExecutor = false;
-    if (m) await m.model.release();
-    if (executor && owned) await executor.release();
+    try {
+      if (m) await m.model.release();
+      if (executor && owned) await executor.release();
+    } finally {
+      if (pending) await pending.catch(() => undefined);
+    }
   }
 
   /**
@@ -136,30 +181,39 @@ export class OnnxDetectorCore {
    * model's batch dimension is dynamic; a fixed-batch model runs in chunks of its batch size
    * (the last one padded).
    * @param inputs - frames (with their feeds), valid until the promise settles
+   * @param options - an abort signal for the wait for a tensor slot
    * @returns one detection list per input, in input order, best score first
-   * @throws {StageError} `ProcessingFailed` when not started, when a frame cannot be read,
-   *   or when inference fails or returns an unexpected shape
+   * @throws {StageError} `ProcessingFailed` when not started, when a frame cannot be read or
+   *   was released while the call waited for a tensor slot, when the signal aborted that
+   *   wait, or when inference fails or returns an unexpected shape
    */
-  async detect(inputs: readonly DetectorInput[]): Promise<Detection[][]> {
+  async detect(inputs: readonly DetectorInput[], options: DetectOptions = {}): Promise<Detection[][]> {
     const m = this.#model, pre = this.#pre, ex = this.#executor;
     if (!m || !pre || !ex) throw StageError.processingFailed(this.id, 'detector is not started (call onStart first)');
     if (inputs.length === 0) return [];
     const chunk = m.info.batch === 'dynamic' ? inputs.length : m.info.batch;
     const out: Detection[][] = [];
     for (let i = 0; i < inputs.length; i += chunk) {
-      out.push(...(await this.#run(m, pre, ex, inputs.slice(i, i + chunk), chunk)));
+      out.push(...(await this.#run(m, pre, ex, inputs.slice(i, i + chunk), chunk, options.signal)));
     }
     return out;
   }
 
-  async #run(m: LoadedModel, pre: LetterboxPreprocessor, ex: InferenceExecutor, items: readonly DetectorInput[], batch: number): Promise<Detection[][]> {
+  async #run(
+    m: LoadedModel, pre: LetterboxPreprocessor, ex: InferenceExecutor, items: readonly DetectorInput[], batch: number, signal: AbortSignal | undefined,
+  ): Promise<Detection[][]> {
     const size = pre.tensorSize;
     // A pool slot (shared with the worker: no copy). A full pool waits here — backpressure.
     let slot;
     try {
-      slot = await ex.pool.acquire(batch * size);
+      slot = await ex.pool.acquire(batch * size, signal ? { signal } : {});
     } catch (e) {
       throw StageError.processingFailed(this.id, `no input tensor slot: ${e instanceof Error ? e.message : String(e)}`, e);
+    }
+    // The wait may have outlived the call's frames (a deadline abandoned the call, the feed stopped).
+    if (items.some((it) => it.frame.isReleased)) {
+      slot.release();
+      throw StageError.processingFailed(this.id, 'frame was released while waiting for a tensor slot');
     }
     const geoms: LetterboxGeometry[] = [];
     try {

@@ -9,8 +9,8 @@ import { join } from 'node:path';
 import { afterAll, afterEach, beforeAll, describe, expect, it, vi } from 'vitest';
 import { feedId, StageError, type BBox } from '@nv/core';
 import { createDeviceFrame, type FrameEnvelope } from '@nv/frame';
-import type { BatchEntry, Detection } from '@nv/perception';
-import { InferenceError, WorkerExecutor } from '@nv/inference';
+import type { BatchEntry, Detection, StageContext } from '@nv/perception';
+import { InferenceError, InlineExecutor, WorkerExecutor } from '@nv/inference';
 import { FeedPipeline, Runtime, type OutputEnvelope } from '@nv/runtime';
 import { PipelineHarness, SyntheticSource, solidFrame, gradientFrame } from '@nv/test-util';
 import { onnx } from 'onnx-proto';
@@ -538,6 +538,121 @@ describe('where inference runs: a worker thread by default, inline on request, o
       expect(shared.stats()).toMatchObject({ workerRestarts: 1, pool: { inUse: 0 } });
     } finally {
       await shared.release();
+    }
+  });
+});
+
+// ----------------------------------------------------------------------------------------------
+
+describe('lifecycle and frames under concurrency', () => {
+  const ctxOf = (frame: FrameEnvelope, signal = new AbortController().signal): StageContext =>
+    ({ feedId: feedId(1), frame, signal }) as unknown as StageContext;
+  const settle = (p: Promise<unknown>): Promise<unknown> => p.then(() => undefined, (e: unknown) => e);
+
+  it('two concurrent onStart calls (one detector shared by two feeds) start one executor and one model; stop releases it', async () => {
+    const path = await writeModel(layout(V8_ROWS, false));
+    const load = vi.spyOn(WorkerExecutor.prototype, 'load');
+    try {
+      const det = stage({ modelPath: path, numClasses: 3 });
+      await Promise.all([det.onStart(), det.onStart()]);
+      expect(load).toHaveBeenCalledTimes(1); // with an unguarded start: 2 executors, the first leaked
+      const executor = load.mock.contexts[0] as WorkerExecutor;
+      expect(det.core.executor).toBe(executor);
+      expect(executor.stats()).toMatchObject({ workers: 1, models: 1 });
+      await det.onStart(); // started: nothing new
+      expect(load).toHaveBeenCalledTimes(1);
+      expect(summary(await detectOne(det, frame128x64()))).toEqual(V8_EXPECTED);
+      await det.onStop();
+      expect(executor.stats()).toMatchObject({ workers: 0, models: 0 });
+    } finally {
+      load.mockRestore();
+    }
+  });
+
+  it('a stop during a pending start releases what that start loads (the start fails); a failed start can be retried', async () => {
+    const path = await writeModel(layout(V8_ROWS, false));
+    const load = vi.spyOn(WorkerExecutor.prototype, 'load');
+    try {
+      const det = stage({ modelPath: path, numClasses: 3 });
+      const starting = settle(det.onStart());
+      await det.onStop();
+      const err = await starting;
+      expect(StageError.isInstance(err) && err.kind).toBe('ModelLoadFailed');
+      expect((err as StageError).message).toMatch(/stopped before its start completed/);
+      expect(det.core.started).toBe(false);
+      const first = load.mock.contexts[0] as WorkerExecutor;
+      expect(first.stats()).toMatchObject({ workers: 0, models: 0 }); // nothing outlived the stop
+      await det.onStart(); // the failed start was forgotten: this one loads afresh
+      expect(load).toHaveBeenCalledTimes(2);
+      expect(summary(await detectOne(det, frame128x64()))).toEqual(V8_EXPECTED);
+    } finally {
+      load.mockRestore();
+    }
+    // A start that failed (no file yet) is not memoized either.
+    const later = join(dir, `later-${counter++}.onnx`);
+    const det = stage({ modelPath: later, numClasses: 3 });
+    expect(((await settle(det.onStart())) as StageError).kind).toBe('ModelLoadFailed');
+    await writeFile(later, buildModel(layout(V8_ROWS, false)));
+    await det.onStart();
+    expect(summary(await detectOne(det, frame128x64()))).toEqual(V8_EXPECTED);
+  });
+
+  it('a frame released while its call waits for a tensor slot fails that frame (ProcessingFailed) and returns the slot; the signal aborts the wait', async () => {
+    const path = await writeModel(layout(V8_ROWS, false));
+    const shared = new WorkerExecutor({ intraOpNumThreads: 1, pool: { slots: 1 } });
+    try {
+      const det = stage({ modelPath: path, numClasses: 3, executor: shared });
+      await det.onStart();
+      // The first call takes the only slot (synchronously) and is in inference; the second waits.
+      const first = det.process(ctxOf(frame128x64()));
+      const late = frame128x64();
+      const second = settle(det.process(ctxOf(late)));
+      expect(shared.pool.stats()).toMatchObject({ inUse: 1, waiting: 1 });
+      late.release(); // dropped meanwhile (a deadline abandoned the call, the feed stopped)
+      expect(summary((await first).detections!)).toEqual(V8_EXPECTED);
+      const err = await second;
+      expect(StageError.isInstance(err)).toBe(true);
+      expect(err).toMatchObject({ kind: 'ProcessingFailed' });
+      expect((err as StageError).message).toContain('frame was released while waiting for a tensor slot');
+      expect(shared.pool.stats()).toMatchObject({ inUse: 0, waiting: 0 });
+      expect(shared.stats().runs).toBe(1); // the released frame never reached the model
+
+      // An aborted ctx.signal ends the wait without touching the frame.
+      const held = await shared.pool.acquire(4);
+      const ac = new AbortController();
+      const waiting = settle(det.process(ctxOf(frame128x64(), ac.signal)));
+      expect(shared.pool.stats().waiting).toBe(1);
+      ac.abort(new Error('feed stopping'));
+      const aborted = await waiting;
+      expect(aborted).toMatchObject({ kind: 'ProcessingFailed' });
+      expect((aborted as StageError).message).toMatch(/no input tensor slot: feed stopping/);
+      expect(shared.pool.stats()).toMatchObject({ inUse: 1, waiting: 0 });
+      held.release();
+      expect(summary(await detectOne(det, frame128x64()))).toEqual(V8_EXPECTED); // the slot is back in service
+    } finally {
+      await shared.release();
+    }
+  });
+
+  it('the batch processor fails a batch whose frame was released while it waited for a slot, and returns the slot', async () => {
+    const path = await writeModel({ ...layout(V8_ROWS, false), input: ['batch', 3, 64, 64], output: ['batch', 7, 20] });
+    const inline = new InlineExecutor({ pool: { slots: 1 } });
+    try {
+      const det = batchDetector({ modelPath: path, numClasses: 3, executor: inline });
+      await det.onStart();
+      const held = await inline.pool.acquire(4);
+      const a = frame128x64(), b = frame128x64();
+      const entries = [a, b].map((frame, i) => ({ feedId: feedId(i + 1), frame, view: undefined, output: undefined }) as unknown as BatchEntry);
+      const p = settle(det.process(entries));
+      b.release();
+      held.release();
+      const err = await p;
+      expect(err).toMatchObject({ kind: 'ProcessingFailed' });
+      expect((err as StageError).message).toContain('frame was released while waiting for a tensor slot');
+      expect(inline.pool.stats()).toMatchObject({ inUse: 0, waiting: 0 });
+      a.release();
+    } finally {
+      await inline.release();
     }
   });
 });

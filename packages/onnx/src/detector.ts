@@ -76,10 +76,11 @@ export class OnnxDetector extends DetectorShell implements Stage {
    * Detects objects in `ctx.frame`.
    * @param ctx - the stage context
    * @returns `{ detections }`, best score first
-   * @throws {StageError} `ProcessingFailed` when the frame cannot be read or inference fails
+   * @throws {StageError} `ProcessingFailed` when the frame cannot be read (or was released
+   *   while waiting for a tensor slot; `ctx.signal` aborts that wait) or inference fails
    */
   async process(ctx: StageContext): Promise<StageOutput> {
-    const [detections] = await this.core.detect([{ feedId: ctx.feedId, frame: ctx.frame }]);
+    const [detections] = await this.core.detect([{ feedId: ctx.feedId, frame: ctx.frame }], { signal: ctx.signal });
     return { detections: detections ?? [] };
   }
 }
@@ -100,7 +101,9 @@ export class OnnxDetector extends DetectorShell implements Stage {
 export class OnnxBatchDetector extends DetectorShell implements BatchProcessor {
   /**
    * Detects objects in every entry's frame and sets each entry's `output`.
-   * @param entries - the batch
+   * @param entries - the batch (`BatchEntry` carries no abort signal; the batch coordinator
+   *   holds every entry's frame until `process` settles, and a frame released anyway fails the
+   *   batch)
    * @throws {StageError} `ProcessingFailed` when a frame cannot be read or inference fails
    *   (the whole batch fails)
    */

@@ -8,7 +8,7 @@
  */
 export { OnnxDetector, OnnxBatchDetector } from './detector.js';
 export { OnnxDetectorCore, CLASS_NAME_KEY } from './detector-core.js';
-export type { DetectorInput } from './detector-core.js';
+export type { DetectorInput, DetectOptions } from './detector-core.js';
 export type { OnnxModelInfo } from './model.js';
 export { ONNX_DETECTOR_DEFAULTS } from './options.js';
 export type { OnnxDetectorOptions, ExecutionProvider, GraphOptimizationLevel, DetectorExecutor } from './options.js';
