@@ -3,7 +3,7 @@
 // (tools/bench/yolo-model.mjs: [B, 3, 640, 640] → [B, 84, 8400], 7.9 GFLOPs, random weights
 // calibrated on the clip so a frame has a handful of candidates) on a 1080p H.264 clip.
 //
-// Run: npx tsc -b packages/onnx packages/runtime packages/test-util && node tools/bench/detection-job.mjs [--frames 120] [--rounds 3] [--threads N] [--python /usr/bin/python3] [--no-python]
+// Run: npx tsc -b packages/onnx packages/runtime packages/test-util && node tools/bench/detection-job.mjs [--frames 120] [--rounds 3] [--threads N] [--python /usr/bin/python3] [--no-python] [--variants A,B,…]
 //
 // Variants, all in this run, alternated each round (forward, then reversed), median of rounds:
 //   A  model-only limit: session.run in a loop on a ready [1, 3, 640, 640] tensor, N = frames runs.
@@ -351,6 +351,12 @@ const variants = [
   ...[1, 2, 4].map((n) => [`E${n}`, `${n} feed${n > 1 ? 's' : ''}, one OnnxBatchDetector (createBatch, maxBatchSize ${n})`, () => nvFeeds(n)]),
   ...(hasParallel ? [1, 2, 4].map((n) => [`E${n}-par2`, `${n} feed${n > 1 ? 's' : ''}, one OnnxBatchDetector, parallel(2) head`, () => nvFeeds(n, 2)]) : []),
 ];
+// `--variants A,B,…`: run only these (a quicker look; the report leaves the others out).
+const onlyArg = arg('variants', undefined);
+if (onlyArg !== undefined) {
+  const keep = new Set(String(onlyArg).split(','));
+  for (let i = variants.length - 1; i >= 0; i--) if (!keep.has(variants[i][0])) variants.splice(i, 1);
+}
 const res = Object.fromEntries(variants.map(([k]) => [k, []]));
 log(`${variants.length} variants × ${ROUNDS} rounds, ${FRAMES} frames each …`);
 for (let r = 0; r < ROUNDS; r++) {

@@ -52,6 +52,11 @@ export function resolveLoadRequest(r: LoadModelRequest, defaultIntra: number | u
   return { source, name, options: resolveSessionOptions(r.session, defaultIntra) };
 }
 
+function boolean(name: string, v: unknown): boolean {
+  if (typeof v !== 'boolean') throw new InvalidArgumentError(name, 'true or false', v);
+  return v;
+}
+
 /** @internal Session options with defaults, validated (messages name `session.<field>`). */
 export function resolveSessionOptions(s: SessionOptions | undefined, defaultIntra: number | undefined): ResolvedSessionOptions {
   const o = s ?? {};
@@ -67,6 +72,7 @@ export function resolveSessionOptions(s: SessionOptions | undefined, defaultIntr
     interOpNumThreads: o.interOpNumThreads === undefined ? undefined : intIn('session.interOpNumThreads', o.interOpNumThreads, 1, 1024),
     executionMode: o.executionMode === undefined ? undefined : oneOf('executionMode', o.executionMode, ['sequential', 'parallel'] as const),
     graphOptimizationLevel: oneOf('graphOptimizationLevel', o.graphOptimizationLevel ?? 'all', ['disabled', 'basic', 'extended', 'all'] as const),
+    allowSpinning: o.allowSpinning === undefined ? false : boolean('session.allowSpinning', o.allowSpinning),
   });
 }
 

@@ -25,6 +25,7 @@ export interface ResolvedSessionOptions {
   readonly interOpNumThreads: number | undefined;
   readonly executionMode: 'sequential' | 'parallel' | undefined;
   readonly graphOptimizationLevel: GraphOptimizationLevel;
+  readonly allowSpinning: boolean;
 }
 
 /** A failure as plain data (it crosses the thread boundary; the main thread makes the `InferenceError`). @internal */

@@ -102,3 +102,12 @@ describe('TensorPool', () => {
     expect(() => s.input([12])).toThrow(/released/);
   });
 });
+
+describe('session options', () => {
+  it('allowSpinning defaults to false (idle onnxruntime threads sleep: nv shares the cores) and must be a boolean', async () => {
+    const { resolveSessionOptions } = await import('./common.js');
+    expect(resolveSessionOptions(undefined, 2)).toMatchObject({ allowSpinning: false, intraOpNumThreads: 2 });
+    expect(resolveSessionOptions({ allowSpinning: true }, 2).allowSpinning).toBe(true);
+    expect(() => resolveSessionOptions({ allowSpinning: 'yes' as unknown as boolean }, 2)).toThrow(/session\.allowSpinning/);
+  });
+});

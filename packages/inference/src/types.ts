@@ -41,6 +41,13 @@ export interface SessionOptions {
   readonly executionMode?: 'sequential' | 'parallel';
   /** Default `'all'`. */
   readonly graphOptimizationLevel?: GraphOptimizationLevel;
+  /**
+   * Let onnxruntime's idle threads spin (busy-wait) between operators, as onnxruntime does by
+   * default. Default `false`: nv shares the cores with decoding, preprocessing and other feeds,
+   * and spinning threads take CPU from them (BENCHMARKS.md, detection job). Set `true` for a
+   * machine that does nothing but this model.
+   */
+  readonly allowSpinning?: boolean;
 }
 
 /**
