@@ -1,6 +1,7 @@
 // nv_native: the addon's entry point. Initialises GStreamer once per process and exports a
 // small surface: NativeSource, NativeEncoder, gstVersion(), counters(); test hooks (__test*) only when
 // built with NV_TEST_HOOKS.
+#include "letterbox.h"
 #include <gst/gst.h>
 #include <napi.h>
 
@@ -70,6 +71,7 @@ Napi::Object Init(Napi::Env env, Napi::Object exports) {
   exports.Set("counters", Napi::Function::New(env, CountersJs));
   exports.Set("hasElement", Napi::Function::New(env, HasElement));
   exports.Set("discover", Napi::Function::New(env, Discover));
+  exports.Set("letterbox", Napi::Function::New(env, Letterbox));
 #ifdef NV_TEST_HOOKS
   exports.Set("__testArrayBufferAddress", Napi::Function::New(env, TestArrayBufferAddress));
 #endif

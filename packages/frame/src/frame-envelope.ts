@@ -152,4 +152,46 @@ export interface FrameEnvelope {
    *   (`isContiguous` is false) — use `plane(i)` then
    */
   hostData(): Uint8Array;
+
+  /**
+   * Optional capability (media frames in NV12 or I420): replays a letterbox sampling plan built
+   * by a preprocessor — the content rows of a letterboxed float32 tensor — on a native worker
+   * thread, off the JS thread, into `request.out` (which may be a `SharedArrayBuffer` slot). The
+   * frame stays retained until the promise settles. Gives the same floats as the JavaScript
+   * path that built the plan (`@nv/onnx`'s `LetterboxPreprocessor`). Frames without it (owned,
+   * synthetic) are preprocessed in JavaScript.
+   * @param request - the plan, conversion, normalization and destination
+   * @returns a promise that settles when the rows are written
+   * @throws {FrameAccessError} (rejects) `Released` when the frame was released, `UnsupportedConversion` for another format
+   */
+  letterboxInto?(request: LetterboxIntoRequest): Promise<void>;
+}
+
+/**
+ * What {@link FrameEnvelope.letterboxInto} replays: for each of the content's output columns two
+ * source taps (`colT0`/`colT1`, as byte offsets into a row of converted RGB taps) and a weight
+ * (`colW1`); for each output row two source rows and a weight; the distinct source columns
+ * (`tapX`) and their chroma byte offsets (`cOff`: `(x >> 1) × 2` for NV12, `x >> 1` for I420).
+ */
+export interface LetterboxIntoRequest {
+  readonly plan: {
+    readonly tapX: Int32Array; readonly cOff: Int32Array;
+    readonly colT0: Int32Array; readonly colT1: Int32Array; readonly colW1: Float64Array;
+    readonly rowY0: Int32Array; readonly rowY1: Int32Array; readonly rowW1: Float64Array;
+    /** Every `colW1` is 0. */
+    readonly singleColumn: boolean;
+    readonly padLeft: number; readonly padTop: number;
+  };
+  /** Y'CbCr → RGB in 16.16 fixed point: `Y = (y − y0) × iy + 32768`, `R = (Y + rv·V) >> 16`, `G = (Y − gu·U − gv·V) >> 16`, `B = (Y + bu·U) >> 16`. */
+  readonly k: { readonly iy: number; readonly rv: number; readonly gu: number; readonly gv: number; readonly bu: number; readonly y0: number };
+  /** `value = p × s + b` per colour. */
+  readonly norm: { readonly sR: number; readonly bR: number; readonly sG: number; readonly bG: number; readonly sB: number; readonly bB: number };
+  /** Tensor width and height (`W × H` floats per plane). */
+  readonly W: number;
+  readonly H: number;
+  /** Destination and the first float of the R, G and B planes in it. */
+  readonly out: Float32Array;
+  readonly oR: number;
+  readonly oG: number;
+  readonly oB: number;
 }

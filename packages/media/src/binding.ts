@@ -9,6 +9,7 @@ import { createRequire } from 'node:module';
 import { existsSync } from 'node:fs';
 import { dirname, join } from 'node:path';
 import { MediaError } from '@nv/core';
+import type { LetterboxIntoRequest } from '@nv/frame';
 
 /** One element of a pipeline, created with `gst_element_factory_make` and literal property values. */
 export interface ElementSpec {
@@ -157,6 +158,13 @@ export interface Binding {
   gstVersion(): string;
   counters(): { liveFrames: number; leakedFrames: number; createdFrames: number; liveSources: number; abandonedSources?: number };
   hasElement(factory: string): boolean;
+  /** Replays a letterbox plan over NV12/I420 planes on a libuv worker thread (native/src/letterbox.cc). */
+  letterbox(request: {
+    readonly format: 'NV12' | 'I420'; readonly planes: readonly Uint8Array[]; readonly strides: readonly number[]; readonly frameHeight: number;
+    readonly plan: LetterboxIntoRequest['plan']; readonly k: LetterboxIntoRequest['k']; readonly norm: LetterboxIntoRequest['norm'];
+    readonly W: number; readonly H: number; readonly padLeft: number; readonly padTop: number;
+    readonly out: Float32Array; readonly oR: number; readonly oG: number; readonly oB: number;
+  }): Promise<void>;
   /**
    * GstDiscoverer on `uri`. A `file:` URI is discovered under the file-source allow-list; a
    * refusal rejects with an `Error` whose `refused` is `true`.

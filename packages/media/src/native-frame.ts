@@ -6,8 +6,8 @@
 import {
   FrameAccessError, InvalidArgumentError, TypedMetadata, feedId as toFeedId, monotonicTs, wallTs as toWallTs, type FeedId,
 } from '@nv/core';
-import { DataAccess, RefCountedFrame, Residency, isPixelFormat, type FrameHeader, type FramePlane } from '@nv/frame';
-import type { RawFrame, RawFrameHandle } from './binding.js';
+import { DataAccess, RefCountedFrame, Residency, isPixelFormat, type FrameHeader, type FramePlane, type LetterboxIntoRequest } from '@nv/frame';
+import { loadBinding, type RawFrame, type RawFrameHandle } from './binding.js';
 
 /** Frames the GC had to free because nobody released them (a leak in user code). */
 const registry = new FinalizationRegistry<RawFrameHandle>((handle) => {
@@ -73,6 +73,27 @@ export class NativeFrame extends RefCountedFrame {
     this.checkAccess();
     if (!this.isContiguous) throw FrameAccessError.invalidLayout(`${this.format} planes are exposed separately; use plane(i)`);
     return this.#views[0]!;
+  }
+
+  /**
+   * {@inheritDoc FrameEnvelope.letterboxInto}
+   * NV12 and I420 frames: the plan runs on a libuv worker thread (native/src/letterbox.cc) while
+   * this frame is retained; other formats reject with `UnsupportedConversion`.
+   */
+  async letterboxInto(request: LetterboxIntoRequest): Promise<void> {
+    this.checkAccess();
+    const format = this.format;
+    if (format !== 'NV12' && format !== 'I420') throw FrameAccessError.unsupportedConversion(format, 'native letterbox (NV12 or I420 only)');
+    this.retain();
+    try {
+      await loadBinding().letterbox({
+        format, planes: this.#views, strides: this.planes.map((p) => p.stride), frameHeight: this.height,
+        plan: request.plan, k: request.k, norm: request.norm, W: request.W, H: request.H,
+        padLeft: request.plan.padLeft, padTop: request.plan.padTop, out: request.out, oR: request.oR, oG: request.oG, oB: request.oB,
+      });
+    } finally {
+      this.release();
+    }
   }
 
   /** @internal Test hook: the native handle. */

@@ -219,7 +219,8 @@ export class OnnxDetectorCore {
     try {
       for (let b = 0; b < batch; b++) {
         const it = items[b];
-        if (it) geoms.push(pre.run(it.frame, slot.data, b * size));
+        // Media frames letterbox on a native worker thread (the same plan and floats as the JS path).
+        if (it) geoms.push(await pre.runAsync(it.frame, slot.data, b * size));
         else pre.fillSlot(slot.data, b * size);
       }
     } catch (e) {

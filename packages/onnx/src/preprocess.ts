@@ -362,6 +362,34 @@ export class LetterboxPreprocessor {
   }
 
   /**
+   * Like {@link LetterboxPreprocessor.run}, off the JS thread when the frame can: a media frame in
+   * NV12 or I420 (`FrameEnvelope.letterboxInto`) replays this preprocessor's sampling plan on a
+   * native worker thread — the same plan, conversion and arithmetic, so the same floats — while
+   * the padding is filled here. Any other frame runs {@link LetterboxPreprocessor.run}.
+   * @param frame - a host-readable frame
+   * @param out - the destination tensor data (may be a `SharedArrayBuffer` slot)
+   * @param offset - first float of the slot (default 0)
+   * @returns where the content landed
+   * @throws {FrameAccessError} when the frame cannot be read; {@link InvalidArgumentError} when the slot does not fit
+   */
+  async runAsync(frame: FrameEnvelope, out: Float32Array, offset = 0): Promise<LetterboxGeometry> {
+    const fmt = frame.format;
+    if (typeof frame.letterboxInto !== 'function' || (fmt !== 'NV12' && fmt !== 'I420')) return this.run(frame, out, offset);
+    this.#checkSlot(out, offset);
+    const p = this.#plan(frame.width, frame.height);
+    this.#fillPadding(p.g, out, offset);
+    const W = this.inputWidth, H = this.inputHeight, hw = W * H, n = this.#norm;
+    await frame.letterboxInto({
+      plan: {
+        tapX: p.tapX, cOff: chromaOffsets(p, fmt === 'NV12' ? 2 : 1), colT0: p.colT0, colT1: p.colT1, colW1: p.colW1,
+        rowY0: p.rowY0, rowY1: p.rowY1, rowW1: p.rowW1, singleColumn: p.singleColumn, padLeft: p.g.padLeft, padTop: p.g.padTop,
+      },
+      k: this.#yuv, norm: n, W, H, out, oR: offset + n.pR * hw, oG: offset + n.pG * hw, oB: offset + n.pB * hw,
+    });
+    return p.g;
+  }
+
+  /**
    * Fills a whole slot with the padding value (for unused items of a fixed-size batch).
    * @param out - the destination tensor data
    * @param offset - first float of the slot (default 0)

@@ -1,0 +1,243 @@
+// letterbox(): the content rows of @nv/onnx's fused letterbox (4:2:0 → RGB → bilinear blend →
+// normalized float32 planes), run on a libuv worker thread instead of the JS thread.
+//
+// The sampling plan (taps, weights), the Y'CbCr coefficients (16.16 fixed point) and the
+// normalization come from the caller (packages/onnx/src/preprocess.ts builds them once per frame
+// size): this file only replays that plan, with the same integer conversion and the same double
+// arithmetic as the JS path, so both give the same floats. The padding is filled by the caller.
+//
+// Lifetime: the caller keeps the frame retained (its planes mapped) and the output array alive
+// until the promise settles; this worker also holds references to every array it reads or writes,
+// so none is collected meanwhile. The output may live in a SharedArrayBuffer.
+#include "letterbox.h"
+
+#include <algorithm>
+#include <cstdint>
+#include <cstring>
+#include <string>
+#include <vector>
+
+namespace nv {
+namespace {
+
+struct View {
+  const uint8_t* data = nullptr;
+  size_t length = 0;
+};
+
+template <typename T>
+const T* TypedData(const Napi::Value& v, size_t* count, const char* name, napi_typedarray_type type) {
+  if (!v.IsTypedArray()) throw Napi::TypeError::New(v.Env(), std::string("letterbox: ") + name + " must be a typed array");
+  // napi_get_typedarray_info's data pointer works for arrays over a SharedArrayBuffer too
+  // (napi_get_arraybuffer_info refuses those).
+  napi_typedarray_type t;
+  size_t length = 0;
+  void* data = nullptr;
+  if (napi_get_typedarray_info(v.Env(), v, &t, &length, &data, nullptr, nullptr) != napi_ok) {
+    throw Napi::TypeError::New(v.Env(), std::string("letterbox: ") + name + " is not readable");
+  }
+  if (t != type) throw Napi::TypeError::New(v.Env(), std::string("letterbox: ") + name + " has the wrong element type");
+  *count = length;
+  return static_cast<const T*>(data);
+}
+
+class LetterboxWorker : public Napi::AsyncWorker {
+ public:
+  LetterboxWorker(Napi::Env env, Napi::Promise::Deferred deferred) : Napi::AsyncWorker(env), deferred_(deferred) {}
+
+  void Keep(const Napi::Value& v) { refs_.push_back(Napi::Persistent(v.As<Napi::Object>())); }
+
+  // Inputs (set on the JS thread before Queue()).
+  bool nv12 = true;
+  const uint8_t* y = nullptr; const uint8_t* u = nullptr; const uint8_t* v = nullptr;
+  size_t ylen = 0, ulen = 0, vlen = 0;
+  int64_t ys = 0, us = 0, vs = 0;
+  const int32_t* tapX = nullptr; const int32_t* cOff = nullptr; size_t taps = 0;
+  const int32_t* colT0 = nullptr; const int32_t* colT1 = nullptr; const double* colW1 = nullptr; size_t cw = 0;
+  const int32_t* rowY0 = nullptr; const int32_t* rowY1 = nullptr; const double* rowW1 = nullptr; size_t ch = 0;
+  bool singleColumn = false;
+  int64_t W = 0, H = 0, padLeft = 0, padTop = 0, frameH = 0;
+  int32_t iy = 0, rv = 0, gu = 0, gv = 0, bu = 0, y0 = 0;
+  double sR = 0, bR = 0, sG = 0, bG = 0, sB = 0, bB = 0;
+  int64_t oR = 0, oG = 0, oB = 0;
+  float* out = nullptr; size_t outLen = 0;
+
+  void Execute() override {
+    // Bounds: every index the plan can produce must fall inside the arrays (checked once here,
+    // not per pixel; a bad plan is an error, never an out-of-bounds read or write).
+    for (size_t i = 0; i < taps; i++) {
+      if (tapX[i] < 0 || cOff[i] < 0) { SetError("letterbox: negative tap"); return; }
+    }
+    for (size_t j = 0; j < cw; j++) {
+      if (colT0[j] < 0 || colT1[j] < 0 || static_cast<size_t>(colT0[j]) + 2 >= taps * 3 || static_cast<size_t>(colT1[j]) + 2 >= taps * 3) {
+        SetError("letterbox: column tap out of range"); return;
+      }
+    }
+    const int64_t lastOut = std::max(std::max(oR, oG), oB) + (padTop + static_cast<int64_t>(ch) - 1) * W + padLeft + static_cast<int64_t>(cw);
+    if (oR < 0 || oG < 0 || oB < 0 || lastOut > static_cast<int64_t>(outLen)) { SetError("letterbox: output slot out of range"); return; }
+    for (size_t i = 0; i < ch; i++) {
+      for (int32_t sy : {rowY0[i], rowY1[i]}) {
+        if (sy < 0 || sy >= frameH) { SetError("letterbox: source row out of range"); return; }
+        const int64_t yEnd = static_cast<int64_t>(sy) * ys + (taps ? tapX[taps - 1] : 0) + 1;
+        const int64_t cy = sy >> 1;
+        const int64_t cEnd = cy * us + (taps ? cOff[taps - 1] : 0) + (nv12 ? 2 : 1);
+        const int64_t vEnd = cy * vs + (taps ? cOff[taps - 1] : 0) + 1;
+        if (yEnd > static_cast<int64_t>(ylen) || cEnd > static_cast<int64_t>(ulen) || (!nv12 && vEnd > static_cast<int64_t>(vlen))) {
+          SetError("letterbox: plane too small for the plan"); return;
+        }
+      }
+    }
+    std::vector<uint8_t> bufA(taps * 3), bufB(taps * 3);
+    uint8_t* bufs[2] = {bufA.data(), bufB.data()};
+    int32_t rows[2] = {-1, -1};
+    const auto convert = [&](int32_t sy, uint8_t* o) {
+      const uint8_t* yr = y + static_cast<int64_t>(sy) * ys;
+      const int64_t cy = sy >> 1;
+      const uint8_t* ur = u + cy * us;
+      const uint8_t* vr = nv12 ? u + cy * us + 1 : v + cy * vs;
+      for (size_t i = 0; i < taps; i++, o += 3) {
+        const int32_t c = cOff[i];
+        const int32_t Y = (static_cast<int32_t>(yr[tapX[i]]) - y0) * iy + 32768;
+        const int32_t U = static_cast<int32_t>(ur[c]) - 128;
+        const int32_t V = static_cast<int32_t>(vr[c]) - 128;
+        const int32_t r = (Y + rv * V) >> 16, g = (Y - gu * U - gv * V) >> 16, b = (Y + bu * U) >> 16;
+        o[0] = static_cast<uint8_t>(r < 0 ? 0 : r > 255 ? 255 : r);
+        o[1] = static_cast<uint8_t>(g < 0 ? 0 : g > 255 ? 255 : g);
+        o[2] = static_cast<uint8_t>(b < 0 ? 0 : b > 255 ? 255 : b);
+      }
+    };
+    const auto getRow = [&](int32_t sy, int keep) -> int {
+      if (rows[0] == sy) return 0;
+      if (rows[1] == sy) return 1;
+      const int s = keep == 0 ? 1 : keep == 1 ? 0 : (rows[0] < rows[1] ? 0 : 1);
+      convert(sy, bufs[s]);
+      rows[s] = sy;
+      return s;
+    };
+    for (size_t i = 0; i < ch; i++) {
+      const double wy = rowW1[i];
+      const int64_t row = (padTop + static_cast<int64_t>(i)) * W + padLeft;
+      float* R = out + oR + row;
+      float* G = out + oG + row;
+      float* B = out + oB + row;
+      const int a = getRow(rowY0[i], -1);
+      const uint8_t* A = bufs[a];
+      if (wy > 0) {
+        const int bi = getRow(rowY1[i], a);
+        const uint8_t* Bb = bufs[bi];
+        for (size_t j = 0; j < cw; j++) {
+          const int32_t ta = colT0[j], tb = colT1[j];
+          const double w1 = colW1[j];
+          const double ra = A[ta], ga = A[ta + 1], ba = A[ta + 2];
+          const double rb = Bb[ta], gb = Bb[ta + 1], bb = Bb[ta + 2];
+          const double rt = ra + (A[tb] - ra) * w1, gt = ga + (A[tb + 1] - ga) * w1, bt = ba + (A[tb + 2] - ba) * w1;
+          const double rl = rb + (Bb[tb] - rb) * w1, gl = gb + (Bb[tb + 1] - gb) * w1, bl = bb + (Bb[tb + 2] - bb) * w1;
+          R[j] = static_cast<float>((rt + (rl - rt) * wy) * sR + bR);
+          G[j] = static_cast<float>((gt + (gl - gt) * wy) * sG + bG);
+          B[j] = static_cast<float>((bt + (bl - bt) * wy) * sB + bB);
+        }
+      } else if (singleColumn) {
+        for (size_t j = 0; j < cw; j++) {
+          const int32_t ta = colT0[j];
+          R[j] = static_cast<float>(A[ta] * sR + bR);
+          G[j] = static_cast<float>(A[ta + 1] * sG + bG);
+          B[j] = static_cast<float>(A[ta + 2] * sB + bB);
+        }
+      } else {
+        for (size_t j = 0; j < cw; j++) {
+          const int32_t ta = colT0[j], tb = colT1[j];
+          const double w1 = colW1[j];
+          const double r0 = A[ta], g0 = A[ta + 1], b0 = A[ta + 2];
+          R[j] = static_cast<float>((r0 + (A[tb] - r0) * w1) * sR + bR);
+          G[j] = static_cast<float>((g0 + (A[tb + 1] - g0) * w1) * sG + bG);
+          B[j] = static_cast<float>((b0 + (A[tb + 2] - b0) * w1) * sB + bB);
+        }
+      }
+    }
+  }
+
+  void OnOK() override { deferred_.Resolve(Env().Undefined()); }
+  void OnError(const Napi::Error& e) override { deferred_.Reject(e.Value()); }
+
+ private:
+  Napi::Promise::Deferred deferred_;
+  std::vector<Napi::ObjectReference> refs_;
+};
+
+double Num(const Napi::Object& o, const char* k) {
+  Napi::Value v = o.Get(k);
+  if (!v.IsNumber()) throw Napi::TypeError::New(o.Env(), std::string("letterbox: ") + k + " must be a number");
+  return v.As<Napi::Number>().DoubleValue();
+}
+
+}  // namespace
+
+// letterbox({ format: 'NV12'|'I420', planes: Uint8Array[], strides: number[], frameHeight,
+//   plan: { tapX, cOff (Int32Array), colT0, colT1 (Int32Array), colW1 (Float64Array), rowY0, rowY1
+//   (Int32Array), rowW1 (Float64Array), singleColumn }, k: { iy, rv, gu, gv, bu, y0 },
+//   norm: { sR, bR, sG, bG, sB, bB }, W, H, padLeft, padTop, out: Float32Array, oR, oG, oB }) → Promise<void>
+Napi::Value Letterbox(const Napi::CallbackInfo& info) {
+  Napi::Env env = info.Env();
+  if (info.Length() < 1 || !info[0].IsObject()) throw Napi::TypeError::New(env, "letterbox: a request object is required");
+  Napi::Object q = info[0].As<Napi::Object>();
+  auto deferred = Napi::Promise::Deferred::New(env);
+  auto* w = new LetterboxWorker(env, deferred);
+  try {
+    const std::string format = q.Get("format").ToString().Utf8Value();
+    if (format != "NV12" && format != "I420") throw Napi::TypeError::New(env, "letterbox: format must be NV12 or I420");
+    w->nv12 = format == "NV12";
+    Napi::Array planes = q.Get("planes").As<Napi::Array>();
+    Napi::Array strides = q.Get("strides").As<Napi::Array>();
+    const uint32_t np = w->nv12 ? 2 : 3;
+    if (!q.Get("planes").IsArray() || planes.Length() < np || !q.Get("strides").IsArray() || strides.Length() < np) {
+      throw Napi::TypeError::New(env, "letterbox: planes/strides do not match the format");
+    }
+    size_t len = 0;
+    w->y = TypedData<uint8_t>(planes.Get(0u), &len, "planes[0]", napi_uint8_array); w->ylen = len;
+    w->u = TypedData<uint8_t>(planes.Get(1u), &len, "planes[1]", napi_uint8_array); w->ulen = len;
+    if (!w->nv12) { w->v = TypedData<uint8_t>(planes.Get(2u), &len, "planes[2]", napi_uint8_array); w->vlen = len; }
+    for (uint32_t i = 0; i < np; i++) w->Keep(planes.Get(i));
+    w->ys = static_cast<int64_t>(strides.Get(0u).ToNumber().Int64Value());
+    w->us = static_cast<int64_t>(strides.Get(1u).ToNumber().Int64Value());
+    if (!w->nv12) w->vs = static_cast<int64_t>(strides.Get(2u).ToNumber().Int64Value());
+    w->frameH = static_cast<int64_t>(Num(q, "frameHeight"));
+    Napi::Object p = q.Get("plan").As<Napi::Object>();
+    size_t n1 = 0, n2 = 0;
+    w->tapX = TypedData<int32_t>(p.Get("tapX"), &n1, "plan.tapX", napi_int32_array);
+    w->cOff = TypedData<int32_t>(p.Get("cOff"), &n2, "plan.cOff", napi_int32_array);
+    if (n1 != n2) throw Napi::RangeError::New(env, "letterbox: tapX and cOff differ in length");
+    w->taps = n1;
+    size_t a = 0, b = 0, c = 0;
+    w->colT0 = TypedData<int32_t>(p.Get("colT0"), &a, "plan.colT0", napi_int32_array);
+    w->colT1 = TypedData<int32_t>(p.Get("colT1"), &b, "plan.colT1", napi_int32_array);
+    w->colW1 = TypedData<double>(p.Get("colW1"), &c, "plan.colW1", napi_float64_array);
+    if (a != b || a != c) throw Napi::RangeError::New(env, "letterbox: column arrays differ in length");
+    w->cw = a;
+    w->rowY0 = TypedData<int32_t>(p.Get("rowY0"), &a, "plan.rowY0", napi_int32_array);
+    w->rowY1 = TypedData<int32_t>(p.Get("rowY1"), &b, "plan.rowY1", napi_int32_array);
+    w->rowW1 = TypedData<double>(p.Get("rowW1"), &c, "plan.rowW1", napi_float64_array);
+    if (a != b || a != c) throw Napi::RangeError::New(env, "letterbox: row arrays differ in length");
+    w->ch = a;
+    for (const char* k : {"tapX", "cOff", "colT0", "colT1", "colW1", "rowY0", "rowY1", "rowW1"}) w->Keep(p.Get(k));
+    w->singleColumn = p.Get("singleColumn").ToBoolean().Value();
+    Napi::Object k = q.Get("k").As<Napi::Object>();
+    w->iy = static_cast<int32_t>(Num(k, "iy")); w->rv = static_cast<int32_t>(Num(k, "rv")); w->gu = static_cast<int32_t>(Num(k, "gu"));
+    w->gv = static_cast<int32_t>(Num(k, "gv")); w->bu = static_cast<int32_t>(Num(k, "bu")); w->y0 = static_cast<int32_t>(Num(k, "y0"));
+    Napi::Object nm = q.Get("norm").As<Napi::Object>();
+    w->sR = Num(nm, "sR"); w->bR = Num(nm, "bR"); w->sG = Num(nm, "sG"); w->bG = Num(nm, "bG"); w->sB = Num(nm, "sB"); w->bB = Num(nm, "bB");
+    w->W = static_cast<int64_t>(Num(q, "W")); w->H = static_cast<int64_t>(Num(q, "H"));
+    w->padLeft = static_cast<int64_t>(Num(q, "padLeft")); w->padTop = static_cast<int64_t>(Num(q, "padTop"));
+    w->oR = static_cast<int64_t>(Num(q, "oR")); w->oG = static_cast<int64_t>(Num(q, "oG")); w->oB = static_cast<int64_t>(Num(q, "oB"));
+    size_t ol = 0;
+    w->out = const_cast<float*>(TypedData<float>(q.Get("out"), &ol, "out", napi_float32_array));
+    w->outLen = ol;
+    w->Keep(q.Get("out"));
+  } catch (...) {
+    delete w;
+    throw;
+  }
+  w->Queue();
+  return deferred.Promise();
+}
+
+}  // namespace nv
