@@ -65,8 +65,12 @@ class LetterboxWorker : public Napi::AsyncWorker {
   void Execute() override {
     // Bounds: every index the plan can produce must fall inside the arrays (checked once here,
     // not per pixel; a bad plan is an error, never an out-of-bounds read or write).
+    if (W <= 0 || H <= 0 || padLeft < 0 || padTop < 0 || padLeft + static_cast<int64_t>(cw) > W || padTop + static_cast<int64_t>(ch) > H ||
+        ys < 0 || us < 0 || vs < 0) {
+      SetError("letterbox: geometry out of range"); return;
+    }
     for (size_t i = 0; i < taps; i++) {
-      if (tapX[i] < 0 || cOff[i] < 0) { SetError("letterbox: negative tap"); return; }
+      if (tapX[i] < 0 || cOff[i] < 0 || (i > 0 && (tapX[i] < tapX[i - 1] || cOff[i] < cOff[i - 1]))) { SetError("letterbox: taps must be ascending and non-negative"); return; }
     }
     for (size_t j = 0; j < cw; j++) {
       if (colT0[j] < 0 || colT1[j] < 0 || static_cast<size_t>(colT0[j]) + 2 >= taps * 3 || static_cast<size_t>(colT1[j]) + 2 >= taps * 3) {

@@ -85,3 +85,27 @@ describe('native letterbox (media frames) = the JavaScript letterbox', () => {
     await expect(pre.runAsync(g!, out)).rejects.toMatchObject({ kind: 'Released' });
   });
 });
+
+describe('native letterbox: a bad plan is an error, never an out-of-bounds read or write', () => {
+  it('rejects out-of-range geometry, taps, rows and slots', async () => {
+    const [f, g] = await frames(320, 240, 'NV12');
+    const pre = new LetterboxPreprocessor(64, 64);
+    const out = new Float32Array(pre.tensorSize);
+    const good = new Float32Array(pre.tensorSize);
+    await pre.runAsync(f!, good);
+    // Capture the request the preprocessor builds, then break one field at a time.
+    let req: Parameters<NonNullable<NativeFrame['letterboxInto']>>[0] | undefined;
+    const capture = { ...f!, format: 'NV12', width: f!.width, height: f!.height, letterboxInto: async (r: never) => { req = r; } };
+    await pre.runAsync(capture as never, out);
+    expect(req).toBeDefined();
+    const bad = (patch: (r: NonNullable<typeof req>) => object) => f!.letterboxInto(patch(req!) as never);
+    await expect(bad((r) => ({ ...r, plan: { ...r.plan, padTop: -1 } }))).rejects.toThrow(/geometry/);
+    await expect(bad((r) => ({ ...r, plan: { ...r.plan, padLeft: 64 } }))).rejects.toThrow(/geometry/);
+    await expect(bad((r) => ({ ...r, oB: out.length }))).rejects.toThrow(/output slot/);
+    await expect(bad((r) => ({ ...r, plan: { ...r.plan, rowY0: new Int32Array(r.plan.rowY0.length).fill(10_000) } }))).rejects.toThrow(/source row/);
+    await expect(bad((r) => ({ ...r, plan: { ...r.plan, colT1: new Int32Array(r.plan.colT1.length).fill(1 << 20) } }))).rejects.toThrow(/column tap/);
+    await expect(bad((r) => ({ ...r, plan: { ...r.plan, tapX: new Int32Array(r.plan.tapX.length).fill(1 << 20) } }))).rejects.toThrow(/plane too small/);
+    f!.release();
+    g!.release();
+  });
+});
