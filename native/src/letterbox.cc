@@ -12,6 +12,7 @@
 #include "letterbox.h"
 
 #include <algorithm>
+#include <cmath>
 #include <cstdint>
 #include <cstring>
 #include <string>
@@ -174,6 +175,18 @@ double Num(const Napi::Object& o, const char* k) {
   return v.As<Napi::Number>().DoubleValue();
 }
 
+// An integer in [lo, hi], checked as a double before any cast (no UB, no overflow downstream:
+// every product and sum of these stays far below 2^63).
+int64_t Int(Napi::Env env, double d, const char* k, double lo, double hi) {
+  if (!(std::isfinite(d) && std::trunc(d) == d && d >= lo && d <= hi)) {
+    throw Napi::RangeError::New(env, std::string("letterbox: ") + k + " must be an integer in range");
+  }
+  return static_cast<int64_t>(d);
+}
+constexpr double kMaxDim = 1 << 20;       // sizes, strides, offsets into a plane row
+constexpr double kMaxIndex = 2147483647;  // offsets into the output array
+constexpr double kMaxCoeff = 1 << 20;     // 16.16 coefficients (|k| < 2^20 keeps int32 products exact)
+
 }  // namespace
 
 // letterbox({ format: 'NV12'|'I420', planes: Uint8Array[], strides: number[], frameHeight,
@@ -184,63 +197,87 @@ Napi::Value Letterbox(const Napi::CallbackInfo& info) {
   Napi::Env env = info.Env();
   if (info.Length() < 1 || !info[0].IsObject()) throw Napi::TypeError::New(env, "letterbox: a request object is required");
   Napi::Object q = info[0].As<Napi::Object>();
+  // Everything is read once and validated before the worker exists; the data pointers are
+  // taken last, from the same values the worker keeps references to.
+  const std::string format = q.Get("format").ToString().Utf8Value();
+  if (format != "NV12" && format != "I420") throw Napi::TypeError::New(env, "letterbox: format must be NV12 or I420");
+  const bool nv12 = format == "NV12";
+  const uint32_t np = nv12 ? 2 : 3;
+  Napi::Value planesV = q.Get("planes"), stridesV = q.Get("strides");
+  if (!planesV.IsArray() || !stridesV.IsArray()) throw Napi::TypeError::New(env, "letterbox: planes and strides must be arrays");
+  Napi::Array planes = planesV.As<Napi::Array>(), strides = stridesV.As<Napi::Array>();
+  if (planes.Length() < np || strides.Length() < np) throw Napi::TypeError::New(env, "letterbox: planes/strides do not match the format");
+  Napi::Value planeV[3], strideV[3];
+  for (uint32_t i = 0; i < np; i++) {
+    planeV[i] = planes.Get(i);
+    strideV[i] = strides.Get(i);
+    if (!strideV[i].IsNumber()) throw Napi::TypeError::New(env, "letterbox: strides must be numbers");
+  }
+  const int64_t ys = Int(env, strideV[0].As<Napi::Number>().DoubleValue(), "strides[0]", 0, kMaxDim);
+  const int64_t us = Int(env, strideV[1].As<Napi::Number>().DoubleValue(), "strides[1]", 0, kMaxDim);
+  const int64_t vs = nv12 ? 0 : Int(env, strideV[2].As<Napi::Number>().DoubleValue(), "strides[2]", 0, kMaxDim);
+  const int64_t frameH = Int(env, Num(q, "frameHeight"), "frameHeight", 1, kMaxDim);
+  Napi::Value pV = q.Get("plan"), kV = q.Get("k"), nV = q.Get("norm"), outV = q.Get("out");
+  if (!pV.IsObject() || !kV.IsObject() || !nV.IsObject()) throw Napi::TypeError::New(env, "letterbox: plan, k and norm must be objects");
+  Napi::Object p = pV.As<Napi::Object>(), k = kV.As<Napi::Object>(), nm = nV.As<Napi::Object>();
+  const char* planKeys[8] = {"tapX", "cOff", "colT0", "colT1", "colW1", "rowY0", "rowY1", "rowW1"};
+  Napi::Value planV[8];
+  for (int i = 0; i < 8; i++) planV[i] = p.Get(planKeys[i]);
+  const bool singleColumn = p.Get("singleColumn").ToBoolean().Value();
+  int32_t kk[6];
+  const char* kKeys[6] = {"iy", "rv", "gu", "gv", "bu", "y0"};
+  for (int i = 0; i < 6; i++) kk[i] = static_cast<int32_t>(Int(env, Num(k, kKeys[i]), kKeys[i], -kMaxCoeff, kMaxCoeff));
+  double nn[6];
+  const char* nKeys[6] = {"sR", "bR", "sG", "bG", "sB", "bB"};
+  for (int i = 0; i < 6; i++) {
+    nn[i] = Num(nm, nKeys[i]);
+    if (!std::isfinite(nn[i])) throw Napi::RangeError::New(env, std::string("letterbox: norm.") + nKeys[i] + " must be finite");
+  }
+  const int64_t W = Int(env, Num(q, "W"), "W", 1, kMaxDim), H = Int(env, Num(q, "H"), "H", 1, kMaxDim);
+  const int64_t padLeft = Int(env, Num(q, "padLeft"), "padLeft", 0, kMaxDim), padTop = Int(env, Num(q, "padTop"), "padTop", 0, kMaxDim);
+  const int64_t oR = Int(env, Num(q, "oR"), "oR", 0, kMaxIndex), oG = Int(env, Num(q, "oG"), "oG", 0, kMaxIndex), oB = Int(env, Num(q, "oB"), "oB", 0, kMaxIndex);
+
   auto deferred = Napi::Promise::Deferred::New(env);
   auto* w = new LetterboxWorker(env, deferred);
   try {
-    const std::string format = q.Get("format").ToString().Utf8Value();
-    if (format != "NV12" && format != "I420") throw Napi::TypeError::New(env, "letterbox: format must be NV12 or I420");
-    w->nv12 = format == "NV12";
-    Napi::Array planes = q.Get("planes").As<Napi::Array>();
-    Napi::Array strides = q.Get("strides").As<Napi::Array>();
-    const uint32_t np = w->nv12 ? 2 : 3;
-    if (!q.Get("planes").IsArray() || planes.Length() < np || !q.Get("strides").IsArray() || strides.Length() < np) {
-      throw Napi::TypeError::New(env, "letterbox: planes/strides do not match the format");
-    }
+    w->nv12 = nv12;
     size_t len = 0;
-    w->y = TypedData<uint8_t>(planes.Get(0u), &len, "planes[0]", napi_uint8_array); w->ylen = len;
-    w->u = TypedData<uint8_t>(planes.Get(1u), &len, "planes[1]", napi_uint8_array); w->ulen = len;
-    if (!w->nv12) { w->v = TypedData<uint8_t>(planes.Get(2u), &len, "planes[2]", napi_uint8_array); w->vlen = len; }
-    for (uint32_t i = 0; i < np; i++) w->Keep(planes.Get(i));
-    w->ys = static_cast<int64_t>(strides.Get(0u).ToNumber().Int64Value());
-    w->us = static_cast<int64_t>(strides.Get(1u).ToNumber().Int64Value());
-    if (!w->nv12) w->vs = static_cast<int64_t>(strides.Get(2u).ToNumber().Int64Value());
-    w->frameH = static_cast<int64_t>(Num(q, "frameHeight"));
-    Napi::Object p = q.Get("plan").As<Napi::Object>();
+    w->y = TypedData<uint8_t>(planeV[0], &len, "planes[0]", napi_uint8_array); w->ylen = len;
+    w->u = TypedData<uint8_t>(planeV[1], &len, "planes[1]", napi_uint8_array); w->ulen = len;
+    if (!nv12) { w->v = TypedData<uint8_t>(planeV[2], &len, "planes[2]", napi_uint8_array); w->vlen = len; }
+    for (uint32_t i = 0; i < np; i++) w->Keep(planeV[i]);
+    w->ys = ys; w->us = us; w->vs = vs; w->frameH = frameH;
     size_t n1 = 0, n2 = 0;
-    w->tapX = TypedData<int32_t>(p.Get("tapX"), &n1, "plan.tapX", napi_int32_array);
-    w->cOff = TypedData<int32_t>(p.Get("cOff"), &n2, "plan.cOff", napi_int32_array);
+    w->tapX = TypedData<int32_t>(planV[0], &n1, "plan.tapX", napi_int32_array);
+    w->cOff = TypedData<int32_t>(planV[1], &n2, "plan.cOff", napi_int32_array);
     if (n1 != n2) throw Napi::RangeError::New(env, "letterbox: tapX and cOff differ in length");
     w->taps = n1;
     size_t a = 0, b = 0, c = 0;
-    w->colT0 = TypedData<int32_t>(p.Get("colT0"), &a, "plan.colT0", napi_int32_array);
-    w->colT1 = TypedData<int32_t>(p.Get("colT1"), &b, "plan.colT1", napi_int32_array);
-    w->colW1 = TypedData<double>(p.Get("colW1"), &c, "plan.colW1", napi_float64_array);
+    w->colT0 = TypedData<int32_t>(planV[2], &a, "plan.colT0", napi_int32_array);
+    w->colT1 = TypedData<int32_t>(planV[3], &b, "plan.colT1", napi_int32_array);
+    w->colW1 = TypedData<double>(planV[4], &c, "plan.colW1", napi_float64_array);
     if (a != b || a != c) throw Napi::RangeError::New(env, "letterbox: column arrays differ in length");
     w->cw = a;
-    w->rowY0 = TypedData<int32_t>(p.Get("rowY0"), &a, "plan.rowY0", napi_int32_array);
-    w->rowY1 = TypedData<int32_t>(p.Get("rowY1"), &b, "plan.rowY1", napi_int32_array);
-    w->rowW1 = TypedData<double>(p.Get("rowW1"), &c, "plan.rowW1", napi_float64_array);
+    w->rowY0 = TypedData<int32_t>(planV[5], &a, "plan.rowY0", napi_int32_array);
+    w->rowY1 = TypedData<int32_t>(planV[6], &b, "plan.rowY1", napi_int32_array);
+    w->rowW1 = TypedData<double>(planV[7], &c, "plan.rowW1", napi_float64_array);
     if (a != b || a != c) throw Napi::RangeError::New(env, "letterbox: row arrays differ in length");
     w->ch = a;
-    for (const char* k : {"tapX", "cOff", "colT0", "colT1", "colW1", "rowY0", "rowY1", "rowW1"}) w->Keep(p.Get(k));
-    w->singleColumn = p.Get("singleColumn").ToBoolean().Value();
-    Napi::Object k = q.Get("k").As<Napi::Object>();
-    w->iy = static_cast<int32_t>(Num(k, "iy")); w->rv = static_cast<int32_t>(Num(k, "rv")); w->gu = static_cast<int32_t>(Num(k, "gu"));
-    w->gv = static_cast<int32_t>(Num(k, "gv")); w->bu = static_cast<int32_t>(Num(k, "bu")); w->y0 = static_cast<int32_t>(Num(k, "y0"));
-    Napi::Object nm = q.Get("norm").As<Napi::Object>();
-    w->sR = Num(nm, "sR"); w->bR = Num(nm, "bR"); w->sG = Num(nm, "sG"); w->bG = Num(nm, "bG"); w->sB = Num(nm, "sB"); w->bB = Num(nm, "bB");
-    w->W = static_cast<int64_t>(Num(q, "W")); w->H = static_cast<int64_t>(Num(q, "H"));
-    w->padLeft = static_cast<int64_t>(Num(q, "padLeft")); w->padTop = static_cast<int64_t>(Num(q, "padTop"));
-    w->oR = static_cast<int64_t>(Num(q, "oR")); w->oG = static_cast<int64_t>(Num(q, "oG")); w->oB = static_cast<int64_t>(Num(q, "oB"));
+    for (int i = 0; i < 8; i++) w->Keep(planV[i]);
+    w->singleColumn = singleColumn;
+    w->iy = kk[0]; w->rv = kk[1]; w->gu = kk[2]; w->gv = kk[3]; w->bu = kk[4]; w->y0 = kk[5];
+    w->sR = nn[0]; w->bR = nn[1]; w->sG = nn[2]; w->bG = nn[3]; w->sB = nn[4]; w->bB = nn[5];
+    w->W = W; w->H = H; w->padLeft = padLeft; w->padTop = padTop; w->oR = oR; w->oG = oG; w->oB = oB;
     size_t ol = 0;
-    w->out = const_cast<float*>(TypedData<float>(q.Get("out"), &ol, "out", napi_float32_array));
+    w->out = const_cast<float*>(TypedData<float>(outV, &ol, "out", napi_float32_array));
     w->outLen = ol;
-    w->Keep(q.Get("out"));
-  } catch (...) {
+    w->Keep(outV);
+    w->Queue();
+  } catch (const Napi::Error& e) {
     delete w;
-    throw;
+    deferred.Reject(e.Value());
+    return deferred.Promise();
   }
-  w->Queue();
   return deferred.Promise();
 }
 

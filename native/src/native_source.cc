@@ -1,6 +1,7 @@
 #include "native_source.h"
 
 #include <limits>
+#include <system_error>
 
 #include "decode_policy.h"
 
@@ -223,8 +224,17 @@ NativeSource::NativeSource(const Napi::CallbackInfo& info) : Napi::ObjectWrap<Na
 }
 
 NativeSource::~NativeSource() {
-  // (Never abandoned here: a pinned source is never collected, and this path cannot pin, so a
-  // source JS did not stop waits for its state change without a bound.)
+  if (abandoned_) {
+    // Only reachable at environment teardown (a worker terminated, the process exiting): Node
+    // finalizes every wrap whatever its refcount, and has already freed the TSFN. The stuck
+    // pipeline and whatever it holds stay leaked; GStreamer's callbacks were detached from this
+    // object when it was abandoned (DetachCallbacks). Known limit: a streaming thread that is
+    // inside one of our callbacks right now (it was stuck there) still holds `this`.
+    live_sources--;
+    return;
+  }
+  // A source JS did not stop (the GC path) waits for its state change without a bound: this path
+  // cannot pin itself, so it may not abandon.
   stop_timeout_ms_ = std::numeric_limits<int>::max();
   StopInternal();
   if (tsfn_live_) {
@@ -721,6 +731,17 @@ Napi::Value NativeSource::Resume(const Napi::CallbackInfo& info) {
   return info.Env().Undefined();
 }
 
+void NativeSource::DetachCallbacks() {
+  // No GStreamer callback may reach this object once it is abandoned (it can be freed at an
+  // environment teardown). Each call takes only the element's or bus's object lock briefly.
+  GstAppSinkCallbacks none{};
+  gst_app_sink_set_callbacks(GST_APP_SINK(appsink_), &none, nullptr, nullptr);
+  GstBus* bus = gst_element_get_bus(pipeline_);
+  gst_bus_set_sync_handler(bus, nullptr, nullptr, nullptr);
+  gst_object_unref(bus);
+  for (DecodebinHook* h : hooks_) h->self.store(nullptr);
+}
+
 bool NativeSource::SetNullBounded() {
   struct Done {
     std::mutex m;
@@ -729,15 +750,22 @@ bool NativeSource::SetNullBounded() {
   };
   auto done = std::make_shared<Done>();
   GstElement* p = GST_ELEMENT(gst_object_ref(pipeline_));
-  std::thread([p, done] {
+  try {
+    std::thread([p, done] {
+      gst_element_set_state(p, GST_STATE_NULL);
+      gst_object_unref(p);
+      {
+        std::lock_guard<std::mutex> lock(done->m);
+        done->done = true;
+      }
+      done->cv.notify_all();
+    }).detach();
+  } catch (const std::system_error&) {
+    // No thread to be had: stop on this one, unbounded (as before the bounded stop).
     gst_element_set_state(p, GST_STATE_NULL);
     gst_object_unref(p);
-    {
-      std::lock_guard<std::mutex> lock(done->m);
-      done->done = true;
-    }
-    done->cv.notify_all();
-  }).detach();
+    return true;
+  }
   std::unique_lock<std::mutex> lock(done->m);
   return done->cv.wait_for(lock, std::chrono::milliseconds(stop_timeout_ms_), [&] { return done->done; });
 }
@@ -765,6 +793,7 @@ void NativeSource::StopInternal() {
     // 50 ms timeout; a resume seek it is running could be stuck too), leave everything else.
     abandoned_ = true;
     abandoned_sources++;
+    DetachCallbacks();
     bus_run_.store(false);
     for (int i = 0; i < 20 && !bus_exited_.load(); i++) std::this_thread::sleep_for(std::chrono::milliseconds(25));
     if (bus_thread_.joinable()) {
@@ -813,7 +842,7 @@ Napi::Value NativeSource::Pull(const Napi::CallbackInfo& info) {
   std::shared_ptr<FrameItem> item;
   {
     std::lock_guard<std::mutex> lock(mu_);
-    if (queue_.empty()) return env.Null();
+    if (queue_.empty() || stopping_) return env.Null();  // nothing after a stop (an abandoned source keeps its queue)
     item = std::move(queue_.front());
     queue_.pop_front();
     pulled_++;

@@ -17,9 +17,13 @@
 // `stopTimeoutMs` (default 5000) for it. An element that never finishes its state change (an
 // rtspsrc deadlocked in its own task, a hung driver) would otherwise hang the JS thread forever:
 // past the timeout the source is *abandoned* — the JS object pins itself (ObjectWrap::Ref), so
-// the C++ object, which GStreamer's callbacks point at, is never freed; the pipeline, its queued
-// frames and threads are leaked (counted: `abandonedSources`) and Stop() returns. The GC
-// destructor path cannot pin, so it still waits without a bound (JS always disposes first).
+// the C++ object is not collected, and GStreamer's callbacks are detached from it; the pipeline,
+// its queued frames and threads are leaked (counted: `abandonedSources`) and Stop() returns. The
+// GC destructor path cannot pin, so it still waits without a bound (JS always disposes first).
+// At an environment teardown (a worker terminated, process exit) Node finalizes the pinned
+// object anyway: its destructor then only leaves everything leaked. Known limits: a streaming
+// thread stuck *inside* one of our callbacks keeps a pointer to the object; a pipeline whose
+// state change completes later is not reclaimed (it stays leaked).
 //
 // Resume (`options.resume = { afterTs, seek }`, FrameSource.resumeAfter): the session delivers
 // only frames whose raw ts (the same ts a fresh session gives the same frame: pts minus the
@@ -193,6 +197,8 @@ class NativeSource : public Napi::ObjectWrap<NativeSource> {
   bool SetNullBounded();
   // After StopInternal: pins an abandoned source (JS thread, never from the destructor).
   void PinIfAbandoned();
+  // At abandonment: GStreamer's callbacks (appsink, the bus sync handler, decodebin hooks) no longer reach this object.
+  void DetachCallbacks();
   bool started_ = false;
   std::atomic<bool> stopped_{false};  // written on the JS thread (under play_mu_), read by the bus thread too
   std::atomic<bool> decoder_reported_{false};

@@ -99,7 +99,9 @@ describe('native letterbox: a bad plan is an error, never an out-of-bounds read 
     await pre.runAsync(capture as never, out);
     expect(req).toBeDefined();
     const bad = (patch: (r: NonNullable<typeof req>) => object) => f!.letterboxInto(patch(req!) as never);
-    await expect(bad((r) => ({ ...r, plan: { ...r.plan, padTop: -1 } }))).rejects.toThrow(/geometry/);
+    await expect(bad((r) => ({ ...r, plan: { ...r.plan, padTop: -1 } }))).rejects.toThrow(/padTop/);
+    await expect(bad((r) => ({ ...r, W: 2 ** 62 }))).rejects.toThrow(/W must be an integer/);
+    await expect(bad((r) => ({ ...r, oR: Number.NaN }))).rejects.toThrow(/oR/);
     await expect(bad((r) => ({ ...r, plan: { ...r.plan, padLeft: 64 } }))).rejects.toThrow(/geometry/);
     await expect(bad((r) => ({ ...r, oB: out.length }))).rejects.toThrow(/output slot/);
     await expect(bad((r) => ({ ...r, plan: { ...r.plan, rowY0: new Int32Array(r.plan.rowY0.length).fill(10_000) } }))).rejects.toThrow(/source row/);
