@@ -406,12 +406,22 @@ describe('nv binary', () => {
     needBin();
     const out = join(dir, 'sigint.jsonl');
     const mp4 = join(dir, 'sigint.mp4');
-    const child = spawn(process.execPath, [bin, 'run', 'testpattern:ball', '--out', out, '--annotate', mp4], { stdio: ['ignore', 'pipe', 'pipe'] });
+    // A source far longer than the test (`testpattern:ball` is 300 frames: a fast machine finished
+    // it before a fixed-delay SIGINT, and the exit was missed); SIGINT once outputs are flowing.
+    const cfg = join(dir, 'sigint.yaml');
+    writeFileSync(cfg, 'feeds:\n  - source: { kind: testPattern, pattern: ball, width: 320, height: 240, frames: 1000000 }\n    cameraMode: fixed\n');
+    const child = spawn(process.execPath, [bin, 'run', '-c', cfg, '--out', out, '--annotate', mp4], { stdio: ['ignore', 'pipe', 'pipe'] });
+    const exited = new Promise<number | null>((r) => child.on('exit', r));
     let stdout = '';
     child.stdout.on('data', (d: Buffer) => { stdout += d.toString(); });
-    await new Promise((r) => setTimeout(r, 2500));
+    const t0 = Date.now();
+    while (!(existsSync(out) && readFileSync(out, 'utf8').split('\n').length > 20)) {
+      if (Date.now() - t0 > 30_000) throw new Error(`no outputs within 30 s; stdout: ${stdout}`);
+      await new Promise((r) => setTimeout(r, 50));
+    }
+    expect(child.exitCode).toBeNull(); // still running: the SIGINT below is what stops it
     child.kill('SIGINT');
-    const code = await new Promise<number | null>((r) => child.on('exit', r));
+    const code = await exited;
     expect(code).toBe(0);
     const lines = readFileSync(out, 'utf8').trim().split('\n');
     expect(lines.length).toBeGreaterThan(0);
