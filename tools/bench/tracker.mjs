@@ -13,6 +13,7 @@ import { cpus } from 'node:os';
 import { BBox, detectionId } from '../../packages/core/dist/index.js';
 import { createDetection } from '../../packages/perception/dist/index.js';
 import { MultiObjectTracker } from '../../packages/tracking/dist/index.js';
+import { seededRandom } from '../../packages/test-util/dist/index.js';
 
 const argv = (name, def) => {
   const i = process.argv.indexOf(`--${name}`);
@@ -23,17 +24,7 @@ const WARMUP = Math.min(200, Math.floor(FRAMES / 5));
 const COUNTS = String(argv('objects', '10,50,200')).split(',').map(Number);
 const FRAME_NS = 1e9 / 30;
 
-/** Deterministic PRNG (mulberry32). */
-function rng(seed) {
-  let a = seed >>> 0;
-  return () => {
-    a = (a + 0x6d2b79f5) >>> 0;
-    let t = a;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
-}
+const rng = seededRandom; // deterministic (mulberry32)
 const gauss = (r) => Math.sqrt(-2 * Math.log(Math.max(r(), 1e-12))) * Math.cos(2 * Math.PI * r());
 const clamp = (v) => Math.min(1, Math.max(0, v));
 

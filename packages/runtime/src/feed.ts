@@ -42,6 +42,7 @@ import { LatencyHistogram } from './latency.js';
 import type { OutputEnvelope, SourceProvenance } from './output.js';
 import { Resequencer, type ResequencedItem, type ResequencerStats } from './resequencer.js';
 import { DiscontinuityReporter, FeedTimeline } from './timeline.js';
+import { stopWithin } from './stop-within.js';
 
 /** Why the session must end after a frame: a panic (stage or feed step) or too many timeouts. */
 interface Panic {
@@ -362,15 +363,7 @@ export class Feed {
       if (src) void this.#bounded(this.#call(() => src.stop()), SOURCE_WAIT).catch(() => undefined);
     }
     if (this.#state === 'stopped') return this.#done;
-    const clock = this.#clock;
-    return new Promise<void>((resolve) => {
-      let grace: ClockTimer | undefined;
-      const t = clock.setTimeout(() => {
-        this.#abandon();
-        grace = clock.setTimeout(() => { this.#forceStopped(); resolve(); }, ABANDON_GRACE_MS);
-      }, Math.max(0, timeoutMs));
-      void this.#done.then(() => { clock.clearTimeout(t); clock.clearTimeout(grace); resolve(); });
-    });
+    return stopWithin(this.#clock, this.#done, timeoutMs, ABANDON_GRACE_MS, () => this.#abandon(), () => this.#forceStopped());
   }
 
   /** Stop timed out: report what the feed waits for, then make every bounded wait give up. */
@@ -492,23 +485,8 @@ export class Feed {
           await new Promise<void>((r) => { this.#resumeWake = r; });
           continue;
         }
-        let frame: FrameEnvelope | undefined;
-        this.#inNext = true;
-        try {
-          frame = await source.next();
-        } catch (e) {
-          sourceError = e;
-          break;
-        } finally {
-          this.#inNext = false;
-        }
-        if (!frame) {
-          if (this.#stalled) sourceError = MediaError.timeout(`no frame for ${this.#r.noFrameTimeoutMs} ms (feed watchdog)`);
-          else eos = !this.#stopRequested;
-          break;
-        }
-        this.#lastFrameAt = this.#clock.now();
-        this.#m.received++;
+        const frame = await this.#nextFrame(source);
+        if (!frame) { ({ sourceError, eos } = this.#sessionEnd); break; }
         const p = this.#take(frame);
         const r = p instanceof Promise ? await p : p;
         if (r) { panic = r; break; }
@@ -739,6 +717,35 @@ export class Feed {
     return !this.#stopRequested;
   }
 
+  /** How the source ended when {@link Feed.#nextFrame} returned no frame. */
+  #sessionEnd: { sourceError: unknown; eos: boolean } = { sourceError: undefined, eos: false };
+
+  /**
+   * The next frame from the source, counted as received; `undefined` when the session ends
+   * (why: {@link Feed.#sessionEnd} — a source failure, the watchdog, or the end of the stream).
+   */
+  async #nextFrame(source: FrameSource): Promise<FrameEnvelope | undefined> {
+    let frame: FrameEnvelope | undefined;
+    this.#inNext = true;
+    try {
+      frame = await source.next();
+    } catch (e) {
+      this.#sessionEnd = { sourceError: e, eos: false };
+      return undefined;
+    } finally {
+      this.#inNext = false;
+    }
+    if (!frame) {
+      this.#sessionEnd = this.#stalled
+        ? { sourceError: MediaError.timeout(`no frame for ${this.#r.noFrameTimeoutMs} ms (feed watchdog)`), eos: false }
+        : { sourceError: undefined, eos: !this.#stopRequested };
+      return undefined;
+    }
+    this.#lastFrameAt = this.#clock.now();
+    this.#m.received++;
+    return frame;
+  }
+
   /**
    * The executor of an ordered parallel pipeline: frames are admitted in order (timeline, view),
    * their head runs on up to `width` frames at once, and the resequencer hands them to the tail
@@ -771,23 +778,8 @@ export class Feed {
       while (!this.#stopRequested && run.panic === undefined) {
         if (this.#paused) { await new Promise<void>((r) => { this.#resumeWake = r; }); continue; }
         if (rs.isFull) { await rs.whenNotFull(); continue; }
-        let frame: FrameEnvelope | undefined;
-        this.#inNext = true;
-        try {
-          frame = await source.next();
-        } catch (e) {
-          sourceError = e;
-          break;
-        } finally {
-          this.#inNext = false;
-        }
-        if (!frame) {
-          if (this.#stalled) sourceError = MediaError.timeout(`no frame for ${this.#r.noFrameTimeoutMs} ms (feed watchdog)`);
-          else eos = !this.#stopRequested;
-          break;
-        }
-        this.#lastFrameAt = this.#clock.now();
-        this.#m.received++;
+        const frame = await this.#nextFrame(source);
+        if (!frame) { ({ sourceError, eos } = this.#sessionEnd); break; }
         const job = this.#admit(frame, true);
         if (job === undefined) { run.panic = this.#feedPanic(this.#admitError); break; }
         const seq = rs.reserve()!;

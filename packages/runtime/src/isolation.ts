@@ -66,6 +66,7 @@ import type { FeedConfig, FeedPipeline, ResolvedFeedConfig } from './config.js';
 import type { FeedDiagnostics, FeedMetricsSnapshot, FeedState, StageDiagnostics } from './diagnostics.js';
 import { LATENCY_BUCKETS_MS, type LatencySnapshot } from './latency.js';
 import type { OutputEnvelope, Provenance } from './output.js';
+import { stopWithin } from './stop-within.js';
 
 // ---------------------------------------------------------------------------------------------
 // The module contract
@@ -697,15 +698,7 @@ export class IsolatedFeed {
       this.#send({ t: 'stop', reason, timeoutMs });
     }
     if (this.#state === 'stopped') return this.#done;
-    const clock = this.#clock;
-    return new Promise<void>((resolve) => {
-      let grace: ClockTimer | undefined;
-      const t = clock.setTimeout(() => {
-        this.#abandon();
-        grace = clock.setTimeout(() => { this.#forceStopped(); resolve(); }, ABANDON_GRACE_MS);
-      }, Math.max(0, timeoutMs));
-      void this.#done.then(() => { clock.clearTimeout(t); clock.clearTimeout(grace); resolve(); });
-    });
+    return stopWithin(this.#clock, this.#done, timeoutMs, ABANDON_GRACE_MS, () => this.#abandon(), () => this.#forceStopped());
   }
 
   // -------------------------------------------------------------------------------------------

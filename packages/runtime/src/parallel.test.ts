@@ -9,21 +9,10 @@ import { execFileSync } from 'node:child_process';
 import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { MockTrackerStage, SyntheticSource, frameSequence } from '@nv/test-util';
+import { MockTrackerStage, SyntheticSource, frameSequence, seededRandom as prng } from '@nv/test-util';
 import { describe, expect, it } from 'vitest';
 import { FeedPipeline, Runtime, feedConfigFromSettings, type BatchHandle, type OutputEnvelope } from './index.js';
 
-/** A seeded PRNG (mulberry32): the same latencies every run. */
-function prng(seed: number): () => number {
-  let a = seed >>> 0;
-  return () => {
-    a = (a + 0x6d2b79f5) >>> 0;
-    let t = a;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
-}
 
 const sleep = (ms: number) => new Promise<void>((r) => setTimeout(r, ms));
 

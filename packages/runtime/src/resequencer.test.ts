@@ -1,18 +1,8 @@
 import { InvalidArgumentError, ManualClock } from '@nv/core';
 import { describe, expect, it } from 'vitest';
+import { seededRandom as prng } from '@nv/test-util';
 import { Resequencer, type ResequencedItem, type ResequencerOptions } from './resequencer.js';
 
-/** mulberry32: a small seeded PRNG, so every run draws the same "random" latencies. */
-function prng(seed: number): () => number {
-  let a = seed >>> 0;
-  return () => {
-    a = (a + 0x6d2b79f5) >>> 0;
-    let t = a;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
-}
 
 /** Lets pending promise continuations run (no timers, no sleep). */
 const flush = (): Promise<void> => new Promise<void>((r) => setImmediate(r));

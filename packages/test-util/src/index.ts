@@ -23,3 +23,4 @@ export {
   startRtspTestServer, stopRtspTestServers, rtspTestServerAvailable, freeTcpPort, RTSP_TEST_PYTHON, RTSP_TEST_SERVER_SCRIPT,
 } from './rtsp-server.js';
 export type { RtspTestServer, RtspTestServerOptions } from './rtsp-server.js';
+export { seededRandom } from './random.js';
