@@ -9,7 +9,11 @@
 //   A  model-only limit: session.run in a loop on a ready [1, 3, 640, 640] tensor, N = frames runs.
 //   B  nv end to end: a Runtime feed on the file (block backpressure), stages [new OnnxDetector()],
 //      default executor ('worker') and, when the option exists, executor: 'inline'; plus, when
-//      FeedPipeline.builder().parallel exists, the same stage in a parallel(2) head.
+//      FeedPipeline.builder().parallel exists, the same stage in a parallel(2) and a parallel(3)
+//      head (started with concurrency = width: its own executor then has min(width, cores) workers
+//      of cores ÷ workers threads; width 3 on 2 cores keeps both workers busy while a frame is
+//      letterboxed).
+//   A-w2  the model alone on 2 workers × (cores ÷ 2) threads, 2 runs in flight (B-par*'s own limit).
 //   C  ffmpeg → Node pipe: ffmpeg scales to 640×360 rgb24 (bilinear), exact frame-size reads into
 //      one preallocated Buffer, JS letterbox + /255 into one preallocated CHW Float32Array (padding
 //      written once), session.run, best-class + threshold + class-aware NMS in JS.
@@ -32,13 +36,14 @@
 // With the defaults a run takes ≈ 5–7 minutes on 2 cores (E4 alone decodes 4 × 120 frames a round).
 // Prints Markdown for BENCHMARKS.md. Not a test: nothing here asserts a timing.
 import { execFileSync, spawn, spawnSync } from 'node:child_process';
-import { existsSync, mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { existsSync, mkdirSync, mkdtempSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { createRequire } from 'node:module';
-import { availableParallelism, cpus, tmpdir } from 'node:os';
+import { availableParallelism, cpus, setPriority, tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { monitorEventLoopDelay, performance } from 'node:perf_hooks';
 import { feedId } from '../../packages/core/dist/index.js';
 import { LetterboxPreprocessor, OnnxBatchDetector, OnnxDetector } from '../../packages/onnx/dist/index.js';
+import { WorkerExecutor } from '../../packages/inference/dist/index.js';
 import { FeedPipeline, Runtime } from '../../packages/runtime/dist/index.js';
 import { gradientFrame } from '../../packages/test-util/dist/index.js';
 import { buildYoloModel } from './yolo-model.mjs';
@@ -162,6 +167,26 @@ const modelOnly = () => measured(async () => {
   return { frames: FRAMES, dets: undefined };
 });
 
+/** A-w2: the model alone on 2 workers × (cores / 2) threads, 2 runs in flight (the limit of B-par2-w2). */
+const modelOnlyWorkers = async () => {
+  const ex = new WorkerExecutor({ workers: 2 });
+  const m = await ex.load({ model: modelPath, session: { intraOpNumThreads: ex.intraOpNumThreads, graphOptimizationLevel: 'all' } });
+  const one = async () => {
+    const lease = await ex.pool.acquire(3 * S * S);
+    lease.data.set(calibration.data);
+    await m.run({ images: lease.input([1, 3, S, S]) });
+  };
+  await Promise.all([one(), one()]); // warm-up, both workers
+  const r = await measured(async () => {
+    let next = 0;
+    const lane = async () => { while (next < FRAMES) { next++; await one(); } };
+    await Promise.all([lane(), lane()]);
+    return { frames: FRAMES, dets: undefined };
+  });
+  await ex.release();
+  return r;
+};
+
 /** Feature-detects `executor: 'inline'`: constructing with it must not throw and the started core must report an executor. */
 let inlineExecutor = 'absent';
 try {
@@ -175,9 +200,9 @@ const hasParallel = typeof FeedPipeline.builder().parallel === 'function';
 let defaultExecutor = '?';
 
 /** A started detector whose lifecycle stays outside the timing: onStart now (+ one warm-up frame), onStop after. */
-async function startedDetector(Cls, options, warmBatch = 1) {
+async function startedDetector(Cls, options, warmBatch = 1, startContext = undefined) {
   const det = new Cls({ modelPath, intraOpNumThreads: THREADS, ...options });
-  await det.onStart();
+  await det.onStart(startContext);
   await det.core.detect(Array.from({ length: warmBatch }, (_, i) => ({ feedId: feedId(i + 1), frame: warmFrame })));
   const stop = det.onStop.bind(det);
   det.onStop = async () => undefined; // the runtime's call at feed end; the real one runs after the timing
@@ -191,7 +216,9 @@ const counter = () => {
 
 /** B: one feed, the stage (optionally in a parallel head). */
 async function nvJob({ executor, parallel } = {}) {
-  const { det, stop } = await startedDetector(OnnxDetector, executor ? { executor } : {});
+  // In a parallel head the detector is started as the feed starts it (concurrency = width): its own
+  // executor then has `width` workers of cores ÷ width threads, so no intra-op threads are forced.
+  const { det, stop } = await startedDetector(OnnxDetector, { ...(executor ? { executor } : {}), ...(parallel ? { intraOpNumThreads: undefined } : {}) }, 1, parallel ? { concurrency: parallel } : undefined);
   defaultExecutor = executor ? defaultExecutor : det.core.executor?.constructor.name ?? '?';
   const rt = new Runtime();
   const c = counter();
@@ -344,7 +371,9 @@ const variants = [
   ['A', 'model only: session.run on a ready [1,3,640,640] tensor', modelOnly],
   ['B', 'nv end to end, OnnxDetector, default executor', () => nvJob()],
   ...(hasInline ? [['B-inline', "nv end to end, OnnxDetector, executor: 'inline'", () => nvJob({ executor: 'inline' })]] : []),
-  ...(hasParallel ? [['B-par2', 'nv end to end, OnnxDetector in a parallel(2) head', () => nvJob({ parallel: 2 })]] : []),
+  ...(hasParallel ? [['B-par2', 'nv end to end, OnnxDetector in a parallel(2) head (its executor: 2 workers × cores ÷ 2 threads)', () => nvJob({ parallel: 2 })]] : []),
+  ...(hasParallel ? [['B-par3', 'nv end to end, OnnxDetector in a parallel(3) head (its executor: 2 workers on 2 cores)', () => nvJob({ parallel: 3 })]] : []),
+  ['A-w2', 'model only: 2 workers × (cores ÷ 2) threads, 2 runs in flight', modelOnlyWorkers],
   ...(hasFfmpeg ? [['C', 'ffmpeg → Node pipe (scale 640×360 rgb24, JS letterbox, session.run, JS NMS)', pipeJob]] : []),
   ...(python.py ? [['D', 'Python: OpenCV VideoCapture + letterbox + onnxruntime + NMSBoxesBatched', pythonJob]] : []),
   ['G', 'nv decode + letterbox, no model (CPU arithmetic)', nvLetterboxOnly],
@@ -414,6 +443,13 @@ console.log('|---|---:|---|');
 console.log(`| B ÷ A: nv end to end (default executor) ÷ model-only limit | ${f3(ratio('B', 'A'))} | ≥ 0.9 on 2 cores (≥ 0.95 with spare cores) |`);
 if (hasInline) console.log(`| B-inline ÷ A | ${f3(ratio('B-inline', 'A'))} | |`);
 if (hasParallel) console.log(`| B-par2 ÷ A | ${f3(ratio('B-par2', 'A'))} | |`);
+if (hasParallel && res['A-w2']) console.log(`| B-par2 ÷ A-w2 (its own configuration's limit) | ${f3(ratio('B-par2', 'A-w2'))} | |`);
+if (hasParallel && res['B-par3']) {
+  console.log(`| B-par3 ÷ A (parallel(3): 2 workers kept busy) | ${f3(ratio('B-par3', 'A'))} | ≥ 0.9 |`);
+  if (res['A-w2']) console.log(`| B-par3 ÷ A-w2 | ${f3(ratio('B-par3', 'A-w2'))} | |`);
+  if (res.C) console.log(`| B-par3 ÷ C (nv ÷ ffmpeg pipe) | ${f3(ratio('B-par3', 'C'))} | |`);
+  if (res.D) console.log(`| B-par3 ÷ D (nv ÷ Python) | ${f3(ratio('B-par3', 'D'))} | |`);
+}
 if (hasFfmpeg) {
   console.log(`| B ÷ C: nv ÷ ffmpeg pipe | ${f3(ratio('B', 'C'))} | |`);
   console.log(`| C ÷ A: ffmpeg pipe ÷ limit | ${f3(ratio('C', 'A'))} | |`);

@@ -122,7 +122,7 @@ export async function runCli(argv: readonly string[], options: CliOptions = {}):
     .option('-o, --out <file.jsonl>', 'write one JSON line per frame')
     .option('-a, --annotate <file.mp4>', 'write an annotated H.264 MP4 (one per feed)')
     .option('-n, --max-frames <N>', 'stop each feed after N frames', positiveInt)
-    .option('--parallel <N>', 'run the detector on up to N frames of a feed at once (tracker, OCR and outputs stay in frame order)', positiveInt)
+    .option('--parallel <N>', 'run the detector on up to N frames of a feed at once, with min(N, cores) inference workers (tracker, OCR and outputs stay in frame order; cores + 1 keeps every worker busy)', positiveInt)
     .option('--name <name>', 'name the feed of a source given here; repeat once per source, in order', collect)
     .option('--allow-custom-pipeline', 'run custom GStreamer pipelines and post-decode hooks from the config (trusted configs only; a config file cannot enable them itself)')
     .addHelpText('after', [

@@ -9,7 +9,8 @@
 import { BBox, StageError, TypedMetadata, detectionId, metadataKey, type FeedId, type MetadataKey } from '@nv/core';
 import type { FrameEnvelope } from '@nv/frame';
 import { InferenceError, InlineExecutor, WorkerExecutor, type InferenceExecutor, type InferenceOutputs } from '@nv/inference';
-import { createDetection, type Detection } from '@nv/perception';
+import { availableParallelism } from 'node:os';
+import { createDetection, type Detection, type StageStartContext } from '@nv/perception';
 import { Candidates, decodeHead, resolveHead, type ResolvedHead } from './heads.js';
 import type { LetterboxGeometry } from './letterbox.js';
 import { loadModel, type LoadedModel, type OnnxModelInfo } from './model.js';
@@ -119,11 +120,14 @@ export class OnnxDetectorCore {
    *   ONNX model, has the wrong input rank/shape, an unsupported output, the requested
    *   execution provider is unavailable, no inference worker can start, or the detector was
    *   stopped before the start completed
+   * @param context - `concurrency` N > 1 (a parallel head of width N) gives the detector's own
+   *   worker executor min(N, cores) workers, each with cores ÷ workers intra-op threads unless
+   *   `intraOpNumThreads` is set; the first start decides
    */
-  start(): Promise<void> {
+  start(context?: StageStartContext): Promise<void> {
     if (this.#model) return Promise.resolve();
     if (!this.#starting) {
-      const p = this.#start(this.#epoch);
+      const p = this.#start(this.#epoch, context?.concurrency ?? 1);
       this.#starting = p;
       const clear = (): void => { if (this.#starting === p) this.#starting = undefined; };
       p.then(clear, clear);
@@ -131,10 +135,11 @@ export class OnnxDetectorCore {
     return this.#starting;
   }
 
-  async #start(epoch: number): Promise<void> {
+  async #start(epoch: number, concurrency: number): Promise<void> {
     const opt = this.options.executor;
     const owned = typeof opt === 'string';
-    const executor = opt === 'worker' ? new WorkerExecutor() : opt === 'inline' ? new InlineExecutor() : opt;
+    const workers = Number.isInteger(concurrency) && concurrency > 1 ? Math.min(concurrency, availableParallelism()) : 1;
+    const executor = opt === 'worker' ? new WorkerExecutor({ workers }) : opt === 'inline' ? new InlineExecutor() : opt;
     let m: LoadedModel;
     try {
       m = await loadModel(this.id, this.options, executor);

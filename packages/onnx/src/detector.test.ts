@@ -4,7 +4,7 @@
  * output, G × mean(image)), so the expected detections follow from K by hand.
  */
 import { mkdtemp, rm, writeFile } from 'node:fs/promises';
-import { tmpdir } from 'node:os';
+import { availableParallelism, tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, afterEach, beforeAll, describe, expect, it, vi } from 'vitest';
 import { feedId, StageError, type BBox } from '@nv/core';
@@ -548,6 +548,24 @@ describe('lifecycle and frames under concurrency', () => {
   const ctxOf = (frame: FrameEnvelope, signal = new AbortController().signal): StageContext =>
     ({ feedId: feedId(1), frame, signal }) as unknown as StageContext;
   const settle = (p: Promise<unknown>): Promise<unknown> => p.then(() => undefined, (e: unknown) => e);
+
+  it('started for a parallel head of width N, the own executor has min(N, cores) workers of cores ÷ workers threads, and N frames infer at once', async () => {
+    const path = await writeModel(layout(V8_ROWS, false));
+    const cores = availableParallelism();
+    const det = stage({ modelPath: path, numClasses: 3 });
+    await det.onStart({ concurrency: 2 });
+    try {
+      const ex = det.core.executor as WorkerExecutor;
+      const workers = Math.min(2, cores);
+      expect(ex.stats()).toMatchObject({ workers, models: 1 });
+      expect(ex.intraOpNumThreads).toBe(Math.max(1, Math.floor(cores / workers)));
+      const [x, y] = await Promise.all([detectOne(det, frame128x64()), detectOne(det, frame128x64())]);
+      expect(summary(x)).toEqual(V8_EXPECTED);
+      expect(summary(y)).toEqual(V8_EXPECTED);
+    } finally {
+      await det.onStop();
+    }
+  });
 
   it('two concurrent onStart calls (one detector shared by two feeds) start one executor and one model; stop releases it', async () => {
     const path = await writeModel(layout(V8_ROWS, false));

@@ -4,7 +4,7 @@
  *
  * @packageDocumentation
  */
-import type { BatchEntry, BatchProcessor, Stage, StageCapabilities, StageCategory, StageContext, StageOutput } from '@nv/perception';
+import type { BatchEntry, BatchProcessor, Stage, StageCapabilities, StageCategory, StageContext, StageOutput, StageStartContext } from '@nv/perception';
 import { OnnxDetectorCore } from './detector-core.js';
 import type { OnnxModelInfo } from './model.js';
 import type { DetectorExecutor, OnnxDetectorOptions } from './options.js';
@@ -41,10 +41,13 @@ abstract class DetectorShell {
   className(classId: number): string | undefined { return this.core.className(classId); }
 
   /**
-   * Loads and validates the model.
+   * Loads and validates the model. In a parallel head of width N (`context.concurrency`), the
+   * detector's own worker executor gets N workers (at most the cores), each with
+   * cores ÷ N intra-op threads, so N frames infer at once.
+   * @param context - from the feed; absent when called directly (concurrency 1)
    * @throws {StageError} `ModelLoadFailed` (see {@link OnnxDetectorCore.start})
    */
-  async onStart(): Promise<void> { await this.core.start(); }
+  async onStart(context?: StageStartContext): Promise<void> { await this.core.start(context); }
 
   /** Releases the session. */
   async onStop(): Promise<void> { await this.core.stop(); }

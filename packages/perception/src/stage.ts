@@ -83,13 +83,35 @@ export type StageResult = StageOutput | StageSkip | void | undefined | Promise<S
  * }
  * ```
  */
+/**
+ * What a stage's `onStart` is told about where it runs.
+ * @example
+ * ```ts
+ * onStart(ctx?: StageStartContext) {
+ *   this.lanes = ctx?.concurrency ?? 1; // e.g. one inference worker per frame that can be in flight
+ * }
+ * ```
+ */
+export interface StageStartContext {
+  /**
+   * How many frames this stage may be given at once: 1 in a serial pipeline (and in the serial
+   * tail of a parallel one), the section's width in an ordered parallel head. A stage that
+   * owns a resource per call in flight (an inference worker, a connection) can size it here.
+   * One stage instance used by several feeds is started by each; the first start decides.
+   */
+  readonly concurrency: number;
+}
+
 export interface Stage {
   /** Unique within the feed's pipeline; used in provenance, metrics and health events. */
   readonly id: string;
   /** Process one frame. */
   process(ctx: StageContext): StageResult;
-  /** Called once before the first frame (and after each restart). Throwing prevents the feed from starting. */
-  onStart?(): void | Promise<void>;
+  /**
+   * Called once before the first frame (and after each restart), told how many frames it may
+   * be given at once. Throwing prevents the feed from starting.
+   */
+  onStart?(context: StageStartContext): void | Promise<void>;
   /** Called once at feed stop (and before each restart). Best effort: errors are reported, not rethrown. */
   onStop?(): void | Promise<void>;
   /** Called when the view epoch changes (camera moved discontinuously, or the feed restarted). Reset view-dependent state here. */

@@ -30,7 +30,7 @@ import {
 import { retimeFrame, type FrameEnvelope, type FrameSource, type FrameSourceEvent } from '@nv/frame';
 import { MediaSource } from '@nv/media';
 import {
-  PerceptionArtifacts, enforceStageValidation, outcomeCategory, StageCounters, type Stage, type StageOutput, type StageRecord,
+  PerceptionArtifacts, enforceStageValidation, outcomeCategory, StageCounters, type Stage, type StageOutput, type StageRecord, type StageStartContext,
 } from '@nv/perception';
 import { ABANDONED, FrameStep, type Abandoned, type BatchPointResult, type FrameOutcome, type FrameStepResult } from '@nv/pipeline';
 import { TemporalStore } from '@nv/temporal';
@@ -585,6 +585,12 @@ export class Feed {
   #lifecycle(s: Stage, call: 'onStart' | 'onStop'): Promise<unknown> {
     const fn = s[call];
     if (typeof fn !== 'function') return Promise.resolve(undefined);
+    if (call === 'onStart') {
+      // A stage of a parallel head may be given `width` frames at once; everything else one.
+      const p = this.#r.parallel;
+      const context: StageStartContext = Object.freeze({ concurrency: p && !p.tail.includes(s) ? p.width : 1 });
+      return this.#bounded(this.#call(() => s.onStart!(context)), { kind: 'stage', stageId: s.id, call });
+    }
     return this.#bounded(this.#call(() => s[call]!()), { kind: 'stage', stageId: s.id, call });
   }
 

@@ -57,6 +57,21 @@ function collect(rt: Runtime): { outs: OutputEnvelope[]; health: HealthEvent[]; 
 }
 
 describe('ordered parallel section (FeedPipeline.parallel)', () => {
+  it("onStart is told each stage's concurrency: the head's width in the head, 1 in the tail and in a serial pipeline", async () => {
+    const told: Record<string, unknown> = {};
+    const probe = (id: string): Stage => ({ id, process: () => undefined, onStart: (ctx) => { told[id] = ctx; } });
+    const rt = new Runtime();
+    const frames = () => new SyntheticSource(frameSequence(3, { width: 8, height: 8 }));
+    const a = rt.addFeed({
+      source: frames, cameraMode: 'fixed', sink: { emit: () => undefined },
+      pipeline: FeedPipeline.builder().parallel(3, (h) => h.addStage(probe('head1')).addStage(probe('head2'))).addStage(probe('tail')).build(),
+    });
+    const b = rt.addFeed({ source: frames, cameraMode: 'fixed', sink: { emit: () => undefined }, stages: [probe('serial')] });
+    await Promise.all([a.done, b.done]);
+    await rt.shutdown();
+    expect(told).toEqual({ head1: { concurrency: 3 }, head2: { concurrency: 3 }, tail: { concurrency: 1 }, serial: { concurrency: 1 } });
+  });
+
   it('random head latencies: the head reaches its width and never exceeds it; tail and outputs see every frame in exact order with its own head result', async () => {
     const rt = new Runtime();
     const { outs, sink } = collect(rt);

@@ -11,11 +11,15 @@ import {
   enforceStageValidation, StageCounters, type ReadonlyArtifacts, type Stage, type StageRecord, type ValidationMode,
 } from '@nv/perception';
 import { FrameStep, panicEvents, type FrameOutcome } from '@nv/pipeline';
+import type { StageStartContext } from '@nv/perception';
 import { TemporalStore, type FrameCommitResult, type TemporalSnapshot } from '@nv/temporal';
 import {
   ViewSystem, type EpochDecision, type EpochPolicy, type ViewEvent, type ViewSnapshot, type ViewStateProvider,
 } from '@nv/view';
 
+
+/** The harness runs one frame at a time: every stage starts with concurrency 1. */
+const SERIAL_START: StageStartContext = Object.freeze({ concurrency: 1 });
 /** Options of {@link PipelineHarness}. */
 export interface PipelineHarnessOptions {
   /** The stages, in order. */
@@ -142,7 +146,7 @@ export class PipelineHarness {
   async start(): Promise<void> {
     if (this.#state === 'running') return;
     if (this.#state === 'stopped' || this.#state === 'failed') throw new InvalidArgumentError('harness', 'a harness that was not stopped', this.#state);
-    for (const s of this.#stages) await s.onStart?.();
+    for (const s of this.#stages) await s.onStart?.(SERIAL_START);
     this.#state = 'running';
   }
 
