@@ -16,13 +16,20 @@ struct FrameClass {
 }  // namespace
 
 std::shared_ptr<FrameItem> FrameItem::Create(GstSample* sample, const GstVideoInfo& info) {
-  std::shared_ptr<FrameItem> item(new FrameItem());
-  item->sample_ = sample;
   GstBuffer* buf = gst_sample_get_buffer(sample);
+  if (buf != nullptr) gst_buffer_ref(buf);
+  gst_sample_unref(sample);
+  if (buf == nullptr) return nullptr;
+  return CreateFromBuffer(buf, info);
+}
+
+std::shared_ptr<FrameItem> FrameItem::CreateFromBuffer(GstBuffer* buffer, const GstVideoInfo& info) {
+  std::shared_ptr<FrameItem> item(new FrameItem());
+  item->buffer_ = buffer;
   GstVideoInfo vinfo = info;
-  if (buf == nullptr || !gst_video_frame_map(&item->vframe_, &vinfo, buf, GST_MAP_READ)) {
-    gst_sample_unref(sample);
-    item->sample_ = nullptr;
+  if (buffer == nullptr || !gst_video_frame_map(&item->vframe_, &vinfo, buffer, GST_MAP_READ)) {
+    if (buffer != nullptr) gst_buffer_unref(buffer);
+    item->buffer_ = nullptr;
     item->freed_ = true;
     return nullptr;
   }
@@ -43,9 +50,9 @@ void FrameItem::Free(bool leak) {
     gst_video_frame_unmap(&vframe_);
     mapped_ = false;
   }
-  if (sample_ != nullptr) {
-    gst_sample_unref(sample_);
-    sample_ = nullptr;
+  if (buffer_ != nullptr) {
+    gst_buffer_unref(buffer_);
+    buffer_ = nullptr;
   }
   Counters().live--;
   if (leak) Counters().leaked++;
@@ -78,6 +85,7 @@ static const char* FormatName(GstVideoFormat f) {
     case GST_VIDEO_FORMAT_RGB: return "RGB8";
     case GST_VIDEO_FORMAT_BGR: return "BGR8";
     case GST_VIDEO_FORMAT_RGBA: return "RGBA8";
+    case GST_VIDEO_FORMAT_BGRA: return "BGRA8";
     case GST_VIDEO_FORMAT_NV12: return "NV12";
     case GST_VIDEO_FORMAT_I420: return "I420";
     case GST_VIDEO_FORMAT_GRAY8: return "GRAY8";

@@ -6,7 +6,10 @@
 // except that GStreamer may recycle the buffer from any thread once we unref it.
 //
 // Lifetime model:
-//  - FrameItem owns the GstSample (transfer full) and the GstVideoFrame mapping.
+//  - FrameItem owns a reference to the GstBuffer and the GstVideoFrame mapping. It does not keep
+//    the GstSample: appsink reuses its sample object and asserts that it is writable
+//    (`gst_sample_set_caps: assertion 'gst_sample_is_writable (sample)' failed` after a seek
+//    while we held one).
 //    Free() unmaps and unrefs exactly once (idempotent).
 //  - JS sees each plane as an external ArrayBuffer over the mapped memory (zero copy).
 //    Each ArrayBuffer's finalizer holds only a shared_ptr to the small FrameItem shell.
@@ -39,9 +42,12 @@ FrameCounters& Counters();
 
 class FrameItem {
  public:
-  // [sync, any thread] Takes ownership of `sample` (transfer full). Maps it with `info`.
-  // Returns nullptr (and unrefs) when mapping fails.
+  // [sync, any thread] Takes ownership of `sample` (transfer full): keeps a reference to its
+  // buffer only, and maps that with `info`. Returns nullptr (and unrefs) when mapping fails.
   static std::shared_ptr<FrameItem> Create(GstSample* sample, const GstVideoInfo& info);
+  // [sync, any thread] Takes ownership of `buffer` (transfer full) and maps it with `info`.
+  // Returns nullptr (and unrefs) when mapping fails.
+  static std::shared_ptr<FrameItem> CreateFromBuffer(GstBuffer* buffer, const GstVideoInfo& info);
   ~FrameItem();
   FrameItem(const FrameItem&) = delete;
   FrameItem& operator=(const FrameItem&) = delete;
@@ -50,8 +56,8 @@ class FrameItem {
   void Free(bool leak = false);
   bool freed() const { return freed_; }
   const GstVideoFrame& vframe() const { return vframe_; }
-  // [sync] The sample's buffer (borrowed; nullptr once freed).
-  GstBuffer* buffer() const { return sample_ ? gst_sample_get_buffer(sample_) : nullptr; }
+  // [sync] The frame's buffer (borrowed; nullptr once freed).
+  GstBuffer* buffer() const { return buffer_; }
 
   uint64_t seq = 0;
   int64_t ts_ns = 0;
@@ -60,7 +66,7 @@ class FrameItem {
 
  private:
   FrameItem() = default;
-  GstSample* sample_ = nullptr;
+  GstBuffer* buffer_ = nullptr;
   GstVideoFrame vframe_{};
   bool mapped_ = false;
   bool freed_ = false;

@@ -47,7 +47,7 @@ export class NativeFrame extends RefCountedFrame {
     super(headerOf(raw, feed, onRelease));
     this.durationNs = raw.duration;
     this.#handle = raw.handle;
-    const bpsample = this.format === 'NV12' ? [1, 2] : this.format === 'I420' ? [1, 1, 1] : [this.format === 'RGBA8' ? 4 : this.format === 'GRAY8' ? 1 : 3];
+    const bpsample = this.format === 'NV12' ? [1, 2] : this.format === 'I420' ? [1, 1, 1] : [this.format === 'RGBA8' || (this.format as string) === 'BGRA8' ? 4 : this.format === 'GRAY8' ? 1 : 3];
     this.planes = Object.freeze(raw.planes.map((p, i) => Object.freeze({
       width: p.rowBytes / (bpsample[i] ?? 1), height: p.rows, stride: p.stride, rowBytes: p.rowBytes, offset: 0, size: p.stride * p.rows,
     })));
