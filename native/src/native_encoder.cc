@@ -2,6 +2,8 @@
 
 #include <cairo.h>
 
+#include <chrono>
+#include <algorithm>
 #include <cmath>
 #include <cstring>
 
@@ -62,6 +64,68 @@ GstElement* Make(const char* factory, const char* name) {
   return e;
 }
 
+// Limits on numbers from JS. Each is checked as a double before any cast (no UB), and keeps
+// every product and sum far below 2^63 (the sums are still done with checked arithmetic).
+constexpr double kMaxDim = 65536;                     // width/height (@nv/frame's MAX_FRAME_DIMENSION)
+constexpr double kMaxStride = 2147483647;             // GstVideoMeta strides are gint
+constexpr double kMaxOffset = 9007199254740991.0;     // 2^53 - 1: exact as a JS number
+constexpr double kMaxTimeNs = 9007199254740991.0;     // PTS/duration in ns (~104 days at 2^53)
+constexpr double kMaxCoord = 16777216;                // annotation coordinates / line width, px
+
+// An integer in [lo, hi]: TypeError when `v` is not a number, RangeError when it is NaN,
+// infinite, fractional or out of range.
+int64_t IntArg(Napi::Env env, const Napi::Value& v, const std::string& what, double lo, double hi) {
+  if (!v.IsNumber()) throw Napi::TypeError::New(env, "encoder: " + what + " must be a number");
+  const double d = v.As<Napi::Number>().DoubleValue();
+  if (!(std::isfinite(d) && std::trunc(d) == d && d >= lo && d <= hi)) {
+    throw Napi::RangeError::New(env, "encoder: " + what + " must be an integer in [" + std::to_string(static_cast<int64_t>(lo)) + ", " +
+                                     std::to_string(static_cast<int64_t>(hi)) + "]");
+  }
+  return static_cast<int64_t>(d);
+}
+
+// A finite number in [lo, hi] (TypeError / RangeError as IntArg).
+double NumArg(Napi::Env env, const Napi::Value& v, const std::string& what, double lo, double hi) {
+  if (!v.IsNumber()) throw Napi::TypeError::New(env, "encoder: " + what + " must be a number");
+  const double d = v.As<Napi::Number>().DoubleValue();
+  if (!(std::isfinite(d) && d >= lo && d <= hi)) throw Napi::RangeError::New(env, "encoder: " + what + " is out of range");
+  return d;
+}
+
+// a + b × c in uint64, or false on overflow.
+bool MulAdd(uint64_t a, uint64_t b, uint64_t c, uint64_t* out) {
+  uint64_t bc = 0;
+  return !__builtin_mul_overflow(b, c, &bc) && !__builtin_add_overflow(a, bc, out);
+}
+
+// The last byte (exclusive) a plane's rows reach: offset + stride × (rows − 1) + row_bytes.
+bool PlaneEnd(uint64_t offset, uint64_t stride, const PlaneGeometry& g, uint64_t* end) {
+  uint64_t last = 0;
+  return g.rows > 0 && MulAdd(offset, stride, g.rows - 1, &last) && !__builtin_add_overflow(last, g.row_bytes, end);
+}
+
+using BufferPtr = std::unique_ptr<GstBuffer, decltype(&gst_buffer_unref)>;
+
+// [streaming thread] A buffer left appsrc's queue: wake a push waiting for room.
+GstPadProbeReturn OnBufferOut(GstPad*, GstPadProbeInfo*, gpointer user) {
+  auto* st = static_cast<EncoderState*>(user);
+  {
+    std::lock_guard<std::mutex> lock(st->mu);
+    st->drained++;
+  }
+  st->cv.notify_all();
+  return GST_PAD_PROBE_OK;
+}
+
+// [posting thread, usually a streaming thread] Records an error the moment it is posted, so a
+// waiting push fails at once. The message stays on the bus (PASS) for Finish/DrainBus.
+GstBusSyncReply OnBusSync(GstBus*, GstMessage* msg, gpointer user) {
+  if (GST_MESSAGE_TYPE(msg) == GST_MESSAGE_ERROR) static_cast<EncoderState*>(user)->RecordError(TakeError(msg));
+  return GST_BUS_PASS;
+}
+
+constexpr auto kPushTimeout = std::chrono::seconds(120);
+
 // Runs a GStreamer push on a worker thread.
 class PushWorker : public Napi::AsyncWorker {
  public:
@@ -70,15 +134,29 @@ class PushWorker : public Napi::AsyncWorker {
   ~PushWorker() override { if (buf_) gst_buffer_unref(buf_); }
   Napi::Promise Promise() { return deferred_.Promise(); }
   void Execute() override {
-    st_->DrainBus();
-    {
-      std::lock_guard<std::mutex> lock(st_->mu);
-      if (!st_->error.empty()) { SetError(st_->error); return; }
-      if (st_->finished || !st_->appsrc) { SetError("encoder is finished"); return; }
+    // Wait for room in appsrc's queue, an error or the end (see "Back-pressure" in the header).
+    // The level is read outside `mu` (appsrc takes its own lock); `drained` read before it
+    // closes the race with a buffer leaving in between (no lost wake-up).
+    const auto deadline = std::chrono::steady_clock::now() + kPushTimeout;
+    for (;;) {
+      st_->DrainBus();
+      uint64_t seen = 0;
+      {
+        std::lock_guard<std::mutex> lock(st_->mu);
+        if (!st_->error.empty()) { SetError(st_->error); return; }
+        if (st_->finished || !st_->appsrc) { SetError("encoder is finished"); return; }
+        seen = st_->drained;
+      }
+      if (gst_app_src_get_current_level_bytes(GST_APP_SRC(st_->appsrc)) < st_->max_bytes) break;
+      std::unique_lock<std::mutex> lock(st_->mu);
+      if (!st_->cv.wait_until(lock, deadline, [&] { return st_->drained != seen || !st_->error.empty() || st_->finished; })) {
+        SetError("encoder did not accept the frame within 120 s");
+        return;
+      }
     }
     GstBuffer* b = buf_;
     buf_ = nullptr;
-    const GstFlowReturn r = gst_app_src_push_buffer(GST_APP_SRC(st_->appsrc), b);  // takes ownership; may block when full
+    const GstFlowReturn r = gst_app_src_push_buffer(GST_APP_SRC(st_->appsrc), b);  // takes ownership; never blocks (block=FALSE)
     if (r != GST_FLOW_OK) {
       st_->DrainBus();
       std::lock_guard<std::mutex> lock(st_->mu);
@@ -100,10 +178,21 @@ class FinishWorker : public Napi::AsyncWorker {
       : Napi::AsyncWorker(env), st_(std::move(st)), deferred_(Napi::Promise::Deferred::New(env)) {}
   Napi::Promise Promise() { return deferred_.Promise(); }
   void Execute() override {
+    st_->DrainBus();
+    std::string failed;
     {
       std::lock_guard<std::mutex> lock(st_->mu);
       if (st_->finished) return;
       st_->finished = true;
+      failed = st_->error;
+    }
+    st_->cv.notify_all();
+    if (!failed.empty()) {
+      // The pipeline already failed (its error message may have been popped by a push): no EOS
+      // will come, so do not wait 120 s for one.
+      gst_element_set_state(st_->pipeline, GST_STATE_NULL);
+      SetError(failed);
+      return;
     }
     gst_app_src_end_of_stream(GST_APP_SRC(st_->appsrc));
     // Wait (bounded) for the muxer to write its index and the sink to see EOS.
@@ -129,6 +218,9 @@ class FinishWorker : public Napi::AsyncWorker {
 }  // namespace
 
 EncoderState::~EncoderState() {
+  // The sync handler goes first; the probe and draw callbacks may still run until the pipeline
+  // reaches NULL (streaming threads joined), while every member is still alive.
+  if (bus) gst_bus_set_sync_handler(bus, nullptr, nullptr, nullptr);
   if (pipeline) {
     gst_element_set_state(pipeline, GST_STATE_NULL);
     gst_object_unref(pipeline);
@@ -136,13 +228,20 @@ EncoderState::~EncoderState() {
   if (bus) gst_object_unref(bus);
 }
 
+void EncoderState::RecordError(const std::string& e) {
+  {
+    std::lock_guard<std::mutex> lock(mu);
+    if (error.empty()) error = e;
+  }
+  cv.notify_all();
+}
+
 void EncoderState::DrainBus() {
   if (!bus) return;
   while (GstMessage* m = gst_bus_pop_filtered(bus, GST_MESSAGE_ERROR)) {
     std::string e = TakeError(m);
     gst_message_unref(m);
-    std::lock_guard<std::mutex> lock(mu);
-    if (error.empty()) error = e;
+    RecordError(e);
   }
 }
 
@@ -158,27 +257,47 @@ Napi::Function NativeEncoder::Init(Napi::Env env) {
 //                     fragmentMs })
 NativeEncoder::NativeEncoder(const Napi::CallbackInfo& info) : Napi::ObjectWrap<NativeEncoder>(info) {
   Napi::Env env = info.Env();
+  // Every option is checked before anything is built (VideoWriter.open validates them too).
+  if (info.Length() < 1 || !info[0].IsObject()) throw Napi::TypeError::New(env, "encoder: an options object is required");
   Napi::Object o = info[0].As<Napi::Object>();
-  const std::string path = o.Get("path").As<Napi::String>().Utf8Value();
-  const int width = o.Get("width").As<Napi::Number>().Int32Value();
-  const int height = o.Get("height").As<Napi::Number>().Int32Value();
-  const std::string format = o.Get("format").As<Napi::String>().Utf8Value();
-  const int fps_n = o.Get("fpsN").As<Napi::Number>().Int32Value();
-  const int fps_d = o.Get("fpsD").As<Napi::Number>().Int32Value();
-  const int bitrate = o.Get("bitrateKbps").As<Napi::Number>().Int32Value();
-  const int preset = o.Get("speedPreset").As<Napi::Number>().Int32Value();
+  Napi::Value pathV = o.Get("path"), formatV = o.Get("format");
+  if (!pathV.IsString() || !formatV.IsString()) throw Napi::TypeError::New(env, "encoder: path and format must be strings");
+  const std::string path = pathV.As<Napi::String>().Utf8Value();
+  // filesink's location is a C string: an embedded NUL would silently write somewhere else.
+  if (path.empty() || path.find('\0') != std::string::npos) throw Napi::TypeError::New(env, "encoder: path must be a non-empty string without NUL");
+  const std::string format = formatV.As<Napi::String>().Utf8Value();
+  const int width = static_cast<int>(IntArg(env, o.Get("width"), "width", 1, kMaxDim));
+  const int height = static_cast<int>(IntArg(env, o.Get("height"), "height", 1, kMaxDim));
+  const int fps_n = static_cast<int>(IntArg(env, o.Get("fpsN"), "fpsN", 1, 2147483647));
+  const int fps_d = static_cast<int>(IntArg(env, o.Get("fpsD"), "fpsD", 1, 2147483647));
+  const guint bitrate = static_cast<guint>(IntArg(env, o.Get("bitrateKbps"), "bitrateKbps", 1, 2048000));  // x264enc's range
+  const int preset = static_cast<int>(IntArg(env, o.Get("speedPreset"), "speedPreset", 0, 10));
   // Both chosen by VideoWriter (writer.ts): keyframe spacing in frames, and the mp4mux fragment
   // length in ms (0 = one moov at the end, the classic layout).
-  const guint key_int_max = o.Get("keyIntMax").As<Napi::Number>().Uint32Value();
-  const guint fragment_ms = o.Get("fragmentMs").As<Napi::Number>().Uint32Value();
-  st_ = std::make_shared<EncoderState>();
-  st_->font_px = o.Get("fontPx").As<Napi::Number>().DoubleValue();
+  const guint key_int_max = static_cast<guint>(IntArg(env, o.Get("keyIntMax"), "keyIntMax", 0, 2147483647));
+  const guint fragment_ms = static_cast<guint>(IntArg(env, o.Get("fragmentMs"), "fragmentMs", 0, 3600000));
+  const double font_px = NumArg(env, o.Get("fontPx"), "fontPx", 1, 4096);
 
+  // Only the formats VideoWriter maps to (pipeline.ts NV_FORMAT_TO_GST): the plane geometry
+  // below (one component's width × pixel stride per plane) is right for exactly these.
   const GstVideoFormat vf = gst_video_format_from_string(format.c_str());
-  if (vf == GST_VIDEO_FORMAT_UNKNOWN) throw Napi::TypeError::New(env, "unknown pixel format " + format);
-  gst_video_info_set_format(&vinfo_, vf, width, height);
+  if (vf != GST_VIDEO_FORMAT_I420 && vf != GST_VIDEO_FORMAT_NV12 && vf != GST_VIDEO_FORMAT_RGB && vf != GST_VIDEO_FORMAT_BGR &&
+      vf != GST_VIDEO_FORMAT_RGBA && vf != GST_VIDEO_FORMAT_GRAY8) {
+    throw Napi::TypeError::New(env, "encoder: unsupported pixel format " + format);
+  }
+  if (!gst_video_info_set_format(&vinfo_, vf, width, height)) throw Napi::RangeError::New(env, "encoder: frame size too large");
   GST_VIDEO_INFO_FPS_N(&vinfo_) = fps_n;
   GST_VIDEO_INFO_FPS_D(&vinfo_) = fps_d;
+  for (guint p = 0; p < GST_VIDEO_INFO_N_PLANES(&vinfo_); p++) {
+    gint comps[GST_VIDEO_MAX_COMPONENTS];
+    gst_video_format_info_component(vinfo_.finfo, p, comps);
+    const gint c = comps[0];
+    if (c < 0) throw Napi::Error::New(env, "encoder: no component in plane " + std::to_string(p));
+    planes_[p].rows = static_cast<uint64_t>(GST_VIDEO_INFO_COMP_HEIGHT(&vinfo_, c));
+    planes_[p].row_bytes = static_cast<uint64_t>(GST_VIDEO_INFO_COMP_WIDTH(&vinfo_, c)) * static_cast<uint64_t>(GST_VIDEO_INFO_COMP_PSTRIDE(&vinfo_, c));
+  }
+  st_ = std::make_shared<EncoderState>();
+  st_->font_px = font_px;
 
   try {
     GstElement* pipeline = gst_pipeline_new("nv-encoder");
@@ -195,13 +314,18 @@ NativeEncoder::NativeEncoder(const Napi::CallbackInfo& info) : Napi::ObjectWrap<
     gst_bin_add_many(GST_BIN(pipeline), src, conv1, capsf, overlay, conv2, enc, parse, mux, sink, nullptr);
 
     GstCaps* caps = gst_video_info_to_caps(&vinfo_);
-    g_object_set(src, "caps", caps, "format", GST_FORMAT_TIME, "is-live", FALSE, "block", TRUE,
-                 "max-bytes", static_cast<guint64>(GST_VIDEO_INFO_SIZE(&vinfo_)) * 4, nullptr);
+    // block=FALSE: the push worker bounds the queue itself (see "Back-pressure" in the header);
+    // max-bytes is that bound (appsrc only emits enough-data past it).
+    st_->max_bytes = static_cast<guint64>(GST_VIDEO_INFO_SIZE(&vinfo_)) * 4;
+    g_object_set(src, "caps", caps, "format", GST_FORMAT_TIME, "is-live", FALSE, "block", FALSE, "max-bytes", st_->max_bytes, nullptr);
     gst_caps_unref(caps);
+    GstPad* srcpad = gst_element_get_static_pad(src, "src");
+    gst_pad_add_probe(srcpad, GST_PAD_PROBE_TYPE_BUFFER, OnBufferOut, st_.get(), nullptr);
+    gst_object_unref(srcpad);
     GstCaps* bgrx = gst_caps_new_simple("video/x-raw", "format", G_TYPE_STRING, "BGRx", nullptr);
     g_object_set(capsf, "caps", bgrx, nullptr);
     gst_caps_unref(bgrx);
-    g_object_set(enc, "bitrate", static_cast<guint>(bitrate), "speed-preset", preset, "key-int-max", key_int_max, nullptr);
+    g_object_set(enc, "bitrate", bitrate, "speed-preset", preset, "key-int-max", key_int_max, nullptr);
     g_object_set(sink, "location", path.c_str(), nullptr);  // a property: no launch syntax is ever parsed
     if (fragment_ms > 0) {
       // Fragmented MP4 (moov first, then moof+mdat per fragment; mp4mux also cuts a fragment at
@@ -222,6 +346,7 @@ NativeEncoder::NativeEncoder(const Napi::CallbackInfo& info) : Napi::ObjectWrap<
     }
     st_->appsrc = src;
     st_->bus = gst_element_get_bus(pipeline);
+    gst_bus_set_sync_handler(st_->bus, OnBusSync, st_.get(), nullptr);  // removed in ~EncoderState
     if (gst_element_set_state(pipeline, GST_STATE_PLAYING) == GST_STATE_CHANGE_FAILURE) {
       st_->DrainBus();
       throw std::runtime_error(st_->error.empty() ? "encoder pipeline failed to start" : st_->error);
@@ -234,66 +359,123 @@ NativeEncoder::NativeEncoder(const Napi::CallbackInfo& info) : Napi::ObjectWrap<
 
 NativeEncoder::~NativeEncoder() { st_.reset(); }
 
-// push(frame, ptsNs, durationNs, annotations) where frame is either a NativeFrame handle or
+GstBuffer* NativeEncoder::WrapShared(Napi::Env env, GstBuffer* shared) const {
+  BufferPtr hold(shared, gst_buffer_unref);
+  const gsize size = gst_buffer_get_size(shared);
+  const guint n = GST_VIDEO_INFO_N_PLANES(&vinfo_);
+  // The same consistency gst_video_frame_map() asks for, plus every plane inside the buffer.
+  if (GstVideoMeta* m = gst_buffer_get_video_meta(shared)) {
+    if (m->format != GST_VIDEO_INFO_FORMAT(&vinfo_) || m->width < static_cast<guint>(GST_VIDEO_INFO_WIDTH(&vinfo_)) || m->height < static_cast<guint>(GST_VIDEO_INFO_HEIGHT(&vinfo_)) ||
+        m->n_planes != n) {
+      throw Napi::RangeError::New(env, "encoder: the frame's format or size does not match the encoder's");
+    }
+    for (guint i = 0; i < n; i++) {
+      uint64_t end = 0;
+      if (m->stride[i] < 0 || static_cast<uint64_t>(m->stride[i]) < planes_[i].row_bytes ||
+          !PlaneEnd(m->offset[i], static_cast<uint64_t>(m->stride[i]), planes_[i], &end) || end > size) {
+        throw Napi::RangeError::New(env, "encoder: the frame's plane " + std::to_string(i) + " does not fit its buffer");
+      }
+    }
+  } else if (size < GST_VIDEO_INFO_SIZE(&vinfo_)) {
+    throw Napi::RangeError::New(env, "encoder: the frame's buffer is smaller than the encoder's frame size");
+  }
+  // Zero copy: the decoder's buffer itself (made a writable sub-reference for timestamps).
+  GstBuffer* buf = gst_buffer_copy_region(shared, static_cast<GstBufferCopyFlags>(GST_BUFFER_COPY_METADATA | GST_BUFFER_COPY_MEMORY), 0, static_cast<gsize>(-1));
+  if (!buf) throw Napi::Error::New(env, "encoder: could not reference the frame's buffer");
+  return buf;
+}
+
+GstBuffer* NativeEncoder::CopyHostFrame(Napi::Env env, const Napi::Value& fv) const {
+  if (!fv.IsObject()) throw Napi::TypeError::New(env, "encoder: frame must be a NativeFrame handle or { data, offsets, strides }");
+  Napi::Object f = fv.As<Napi::Object>();
+  Napi::Value dataV = f.Get("data"), offsV = f.Get("offsets"), stridesV = f.Get("strides");
+  if (!dataV.IsTypedArray() || dataV.As<Napi::TypedArray>().TypedArrayType() != napi_uint8_array) {
+    throw Napi::TypeError::New(env, "encoder: frame.data must be a Uint8Array");
+  }
+  if (!offsV.IsArray() || !stridesV.IsArray()) throw Napi::TypeError::New(env, "encoder: frame.offsets and frame.strides must be arrays");
+  Napi::Uint8Array data = dataV.As<Napi::Uint8Array>();
+  Napi::Array offs = offsV.As<Napi::Array>(), strides = stridesV.As<Napi::Array>();
+  const guint n = GST_VIDEO_INFO_N_PLANES(&vinfo_);
+  if (offs.Length() != n || strides.Length() != n) throw Napi::RangeError::New(env, "encoder: plane count does not match the encoder format");
+  // Read once: the length, then each number; a detached array reads as 0 bytes (refused below).
+  const uint64_t length = data.ByteLength();
+  gsize offset[GST_VIDEO_MAX_PLANES] = {0};
+  gint stride[GST_VIDEO_MAX_PLANES] = {0};
+  uint64_t need = 0;
+  for (guint i = 0; i < n; i++) {
+    const std::string k = std::to_string(i);
+    const uint64_t o = static_cast<uint64_t>(IntArg(env, offs.Get(i), "frame.offsets[" + k + "]", 0, kMaxOffset));
+    const uint64_t s = static_cast<uint64_t>(IntArg(env, strides.Get(i), "frame.strides[" + k + "]", 1, kMaxStride));
+    if (s < planes_[i].row_bytes) {
+      throw Napi::RangeError::New(env, "encoder: frame.strides[" + k + "] " + std::to_string(s) + " is smaller than the plane's row of " +
+                                       std::to_string(planes_[i].row_bytes) + " bytes");
+    }
+    uint64_t end = 0;
+    if (!PlaneEnd(o, s, planes_[i], &end) || end > length) {
+      throw Napi::RangeError::New(env, "encoder: plane " + k + " (offset " + std::to_string(o) + ", stride " + std::to_string(s) + ", " +
+                                       std::to_string(planes_[i].rows) + " rows) does not fit frame.data's " + std::to_string(length) + " bytes");
+    }
+    offset[i] = static_cast<gsize>(o);
+    stride[i] = static_cast<gint>(s);
+    need = std::max(need, end);
+  }
+  // Copy only the bytes the planes reach (a huge array behind a small frame is not copied).
+  // Done here, on the JS thread, so no worker ever reads JS memory.
+  GstBuffer* buf = gst_buffer_new_allocate(nullptr, static_cast<gsize>(need), nullptr);
+  if (!buf) throw Napi::Error::New(env, "encoder: out of memory for a " + std::to_string(need) + "-byte frame");
+  gst_buffer_fill(buf, 0, data.Data(), static_cast<gsize>(need));
+  gst_buffer_add_video_meta_full(buf, GST_VIDEO_FRAME_FLAG_NONE, GST_VIDEO_INFO_FORMAT(&vinfo_),
+                                 GST_VIDEO_INFO_WIDTH(&vinfo_), GST_VIDEO_INFO_HEIGHT(&vinfo_), n, offset, stride);
+  return buf;
+}
+
+// push(frame, ptsNs, durationNs, annotations?) where frame is either a NativeFrame handle or
 // { data: Uint8Array, offsets: number[], strides: number[] } in this encoder's format/size.
+// Everything is validated (synchronous TypeError/RangeError) before a buffer exists or an
+// annotation is registered, so a refused push leaves the encoder as it was.
 Napi::Value NativeEncoder::Push(const Napi::CallbackInfo& info) {
   Napi::Env env = info.Env();
   if (!st_) throw Napi::Error::New(env, "encoder is closed");
-  const int64_t pts = static_cast<int64_t>(info[1].As<Napi::Number>().DoubleValue());
-  const int64_t dur = static_cast<int64_t>(info[2].As<Napi::Number>().DoubleValue());
-  GstBuffer* buf = nullptr;
-  Napi::Value fv = info[0];
-  if (GstBuffer* shared = NativeFrame::RefBuffer(env, fv)) {
-    // Zero copy: the decoder's buffer itself (made a writable sub-reference for timestamps).
-    buf = gst_buffer_copy_region(shared, static_cast<GstBufferCopyFlags>(GST_BUFFER_COPY_METADATA | GST_BUFFER_COPY_MEMORY), 0, static_cast<gsize>(-1));
-    gst_buffer_unref(shared);
-  } else {
-    Napi::Object f = fv.As<Napi::Object>();
-    Napi::Uint8Array data = f.Get("data").As<Napi::Uint8Array>();
-    Napi::Array offs = f.Get("offsets").As<Napi::Array>();
-    Napi::Array strides = f.Get("strides").As<Napi::Array>();
-    const guint n = GST_VIDEO_INFO_N_PLANES(&vinfo_);
-    if (offs.Length() != n || strides.Length() != n) throw Napi::RangeError::New(env, "plane count does not match the encoder format");
-    gsize offset[GST_VIDEO_MAX_PLANES] = {0};
-    gint stride[GST_VIDEO_MAX_PLANES] = {0};
-    for (guint i = 0; i < n; i++) {
-      offset[i] = static_cast<gsize>(offs.Get(i).As<Napi::Number>().Int64Value());
-      stride[i] = strides.Get(i).As<Napi::Number>().Int32Value();
-    }
-    buf = gst_buffer_new_allocate(nullptr, data.ByteLength(), nullptr);
-    gst_buffer_fill(buf, 0, data.Data(), data.ByteLength());
-    gst_buffer_add_video_meta_full(buf, GST_VIDEO_FRAME_FLAG_NONE, GST_VIDEO_INFO_FORMAT(&vinfo_),
-                                   GST_VIDEO_INFO_WIDTH(&vinfo_), GST_VIDEO_INFO_HEIGHT(&vinfo_), n, offset, stride);
-  }
-  GST_BUFFER_PTS(buf) = static_cast<GstClockTime>(pts);
-  GST_BUFFER_DTS(buf) = GST_CLOCK_TIME_NONE;
-  GST_BUFFER_DURATION(buf) = dur > 0 ? static_cast<GstClockTime>(dur) : GST_CLOCK_TIME_NONE;
+  const int64_t pts = IntArg(env, info[1], "ptsNs", 0, kMaxTimeNs);
+  const int64_t dur = IntArg(env, info[2], "durationNs", 0, kMaxTimeNs);
 
-  if (info.Length() > 3 && info[3].IsArray()) {
+  std::vector<Annotation> anns;
+  if (info.Length() > 3 && !info[3].IsUndefined()) {
+    if (!info[3].IsArray()) throw Napi::TypeError::New(env, "encoder: annotations must be an array");
     Napi::Array arr = info[3].As<Napi::Array>();
-    std::vector<Annotation> anns;
     anns.reserve(arr.Length());
     for (uint32_t i = 0; i < arr.Length(); i++) {
-      Napi::Object a = arr.Get(i).As<Napi::Object>();
+      Napi::Value av = arr.Get(i);
+      if (!av.IsObject()) throw Napi::TypeError::New(env, "encoder: annotations[" + std::to_string(i) + "] must be an object");
+      Napi::Object a = av.As<Napi::Object>();
+      const std::string k = "annotations[" + std::to_string(i) + "].";
       Annotation x{};
-      x.x1 = a.Get("x1").As<Napi::Number>().DoubleValue();
-      x.y1 = a.Get("y1").As<Napi::Number>().DoubleValue();
-      x.x2 = a.Get("x2").As<Napi::Number>().DoubleValue();
-      x.y2 = a.Get("y2").As<Napi::Number>().DoubleValue();
-      x.r = a.Get("r").As<Napi::Number>().DoubleValue();
-      x.g = a.Get("g").As<Napi::Number>().DoubleValue();
-      x.b = a.Get("b").As<Napi::Number>().DoubleValue();
-      x.width = a.Get("lineWidth").As<Napi::Number>().DoubleValue();
+      x.x1 = NumArg(env, a.Get("x1"), k + "x1", -kMaxCoord, kMaxCoord);
+      x.y1 = NumArg(env, a.Get("y1"), k + "y1", -kMaxCoord, kMaxCoord);
+      x.x2 = NumArg(env, a.Get("x2"), k + "x2", -kMaxCoord, kMaxCoord);
+      x.y2 = NumArg(env, a.Get("y2"), k + "y2", -kMaxCoord, kMaxCoord);
+      x.r = NumArg(env, a.Get("r"), k + "r", 0, 1);
+      x.g = NumArg(env, a.Get("g"), k + "g", 0, 1);
+      x.b = NumArg(env, a.Get("b"), k + "b", 0, 1);
+      x.width = NumArg(env, a.Get("lineWidth"), k + "lineWidth", 0, kMaxCoord);
       Napi::Value l = a.Get("label");
       if (l.IsString()) x.label = l.As<Napi::String>().Utf8Value();
+      else if (!l.IsUndefined()) throw Napi::TypeError::New(env, "encoder: " + k + "label must be a string");
       anns.push_back(std::move(x));
     }
-    if (!anns.empty()) {
-      std::lock_guard<std::mutex> lock(st_->mu);
-      st_->pending[pts] = std::move(anns);
-    }
   }
-  auto* w = new PushWorker(env, st_, buf);
+
+  GstBuffer* shared = NativeFrame::RefBuffer(env, info[0]);
+  BufferPtr buf(shared ? WrapShared(env, shared) : CopyHostFrame(env, info[0]), gst_buffer_unref);
+  GST_BUFFER_PTS(buf.get()) = static_cast<GstClockTime>(pts);
+  GST_BUFFER_DTS(buf.get()) = GST_CLOCK_TIME_NONE;
+  GST_BUFFER_DURATION(buf.get()) = dur > 0 ? static_cast<GstClockTime>(dur) : GST_CLOCK_TIME_NONE;
+
+  if (!anns.empty()) {
+    std::lock_guard<std::mutex> lock(st_->mu);
+    st_->pending[pts] = std::move(anns);
+  }
+  auto* w = new PushWorker(env, st_, buf.release());  // the worker owns the buffer from here
   Napi::Promise p = w->Promise();
   w->Queue();
   return p;
@@ -314,6 +496,7 @@ Napi::Value NativeEncoder::Abort(const Napi::CallbackInfo& info) {
       std::lock_guard<std::mutex> lock(st_->mu);
       st_->finished = true;
     }
+    st_->cv.notify_all();  // a push waiting for room fails now ("encoder is finished")
     gst_element_set_state(st_->pipeline, GST_STATE_NULL);
   }
   return info.Env().Undefined();

@@ -14,7 +14,21 @@
 // Threading: Push() and Finish() run their GStreamer calls on libuv worker threads
 // (AsyncWorker) so a full encoder queue never blocks the JS thread; JS awaits each push before
 // the next, so buffers enter appsrc in order. Frames from the decoder (NativeFrame handles)
-// are pushed by reference (no copy); plain byte arrays are copied once into a GstBuffer.
+// are pushed by reference (no copy); plain byte arrays are copied once into a GstBuffer, on the
+// JS thread, before Push() returns (the worker never touches JS memory).
+//
+// Back-pressure: appsrc does not block (`block` is FALSE). A push blocked inside appsrc is never
+// woken when the pipeline fails downstream (measured: a file on a full disk, /dev/full, hung the
+// 7th push forever). The push worker waits itself instead, on EncoderState::cv, until appsrc's
+// queue is below `max_bytes` (a buffer probe on appsrc's src pad counts buffers leaving the
+// queue), an error is posted (a bus sync handler records it at once), or the encoder is
+// finished/aborted; bounded by 120 s.
+//
+// Input validation: every number from JS is checked before use (integers as doubles before any
+// cast). A host frame's plane count, offsets and strides must fit the encoder's caps (plane rows
+// and row bytes come from the caps, never from JS) and the byte array's length with 64-bit
+// checked arithmetic; a NativeFrame's buffer must match the caps too. Refusals are thrown
+// synchronously as TypeError (wrong type) or RangeError (bad value), before anything is queued.
 #ifndef NV_NATIVE_ENCODER_H_
 #define NV_NATIVE_ENCODER_H_
 
@@ -23,6 +37,7 @@
 #include <gst/video/video.h>
 #include <napi.h>
 
+#include <condition_variable>
 #include <cstdint>
 #include <map>
 #include <memory>
@@ -39,18 +54,34 @@ struct Annotation {
   std::string label;
 };
 
+// Shared by the NativeEncoder (JS thread), its push/finish workers (libuv threads) and
+// GStreamer's streaming threads (draw callback, buffer probe, bus sync handler); kept alive by
+// shared_ptr until the last of the JS object and the workers lets go. Streaming-thread callbacks
+// get a raw pointer: the pipeline they run in is owned here and stopped (NULL) before it goes.
+// `mu` guards every field below it; no GStreamer call is made while holding it.
 struct EncoderState {
   GstElement* pipeline = nullptr;
   GstElement* appsrc = nullptr;
   GstBus* bus = nullptr;
+  guint64 max_bytes = 0;                               // appsrc queue bound used by the push worker
   std::mutex mu;
+  std::condition_variable cv;                          // notified on drained/error/finished changes
   std::map<int64_t, std::vector<Annotation>> pending;  // by PTS (ns)
   std::string error;                                   // first bus error, sanitized by JS
+  uint64_t drained = 0;                                // buffers that left appsrc's queue so far
   bool finished = false;
   double font_px = 18;
   ~EncoderState();
   // [sync, any thread] Pops bus messages without waiting; records the first error.
   void DrainBus();
+  // [sync, any thread] Records `e` as the error unless one is already recorded; wakes waiters.
+  void RecordError(const std::string& e);
+};
+
+// Where one plane of the encoder's format lives in a host frame, from the caps.
+struct PlaneGeometry {
+  uint64_t rows = 0;       // lines in this plane
+  uint64_t row_bytes = 0;  // meaningful bytes per line (width × pixel stride)
 };
 
 class NativeEncoder : public Napi::ObjectWrap<NativeEncoder> {
@@ -67,8 +98,16 @@ class NativeEncoder : public Napi::ObjectWrap<NativeEncoder> {
   // abort(): tear down at once without finalizing (idempotent).
   Napi::Value Abort(const Napi::CallbackInfo& info);
 
+  // [sync, JS thread] Validates a NativeFrame's buffer against the caps (throws RangeError);
+  // returns a writable sub-reference for timestamps (zero copy). Consumes `shared`.
+  GstBuffer* WrapShared(Napi::Env env, GstBuffer* shared) const;
+  // [sync, JS thread] Validates a host frame { data, offsets, strides } (TypeError/RangeError)
+  // and copies the bytes the planes span into a new GstBuffer with a video meta.
+  GstBuffer* CopyHostFrame(Napi::Env env, const Napi::Value& frame) const;
+
   std::shared_ptr<EncoderState> st_;
   GstVideoInfo vinfo_{};
+  PlaneGeometry planes_[GST_VIDEO_MAX_PLANES];
 };
 
 }  // namespace nv

@@ -24,6 +24,14 @@ describe('probeSource', () => {
     expect(MediaError.isInstance(e) && e.kind).toBe(kind);
   });
 
+  it("a failed probe's error carries the caller's stack (the discoverer settles from the event loop)", async () => {
+    // Not async, so V8's async stack traces alone cannot put it on the stack.
+    function probeFromNamedCaller(): Promise<unknown> { return probeSource({ kind: 'file', path: textFile() }); }
+    const e = await probeFromNamedCaller().catch((x: unknown) => x);
+    expect(MediaError.isInstance(e) && e.kind).toBe('InvalidMedia');
+    expect((e as Error).stack).toContain('probeFromNamedCaller');
+  });
+
   it('a test pattern (no container): size from the pipeline, no decoder', async () => {
     const p = await probeSource({ kind: 'testPattern', pattern: 'smpte', width: 160, height: 120, frames: 5 });
     expect(p).toMatchObject({ width: 160, height: 120, decoder: undefined, durationMs: undefined });

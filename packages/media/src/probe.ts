@@ -9,6 +9,7 @@ import { pathToFileURL } from 'node:url';
 import { loadBinding } from './binding.js';
 import { sourceLocation } from './errors.js';
 import { MediaSource } from './source.js';
+import { adoptCallerStack } from './caller-stack.js';
 
 /** What {@link probeSource} found. */
 export interface ProbeResult {
@@ -48,6 +49,7 @@ export interface ProbeResult {
  * ```
  */
 export async function probeSource(input: unknown, options: { timeoutMs?: number } = {}): Promise<ProbeResult> {
+  const caller = new Error(); // synchronously: a failed probe's error shows where probeSource was called
   const spec: SourceSpec = parseSourceSpec(input);
   const timeoutMs = options.timeoutMs ?? 10_000;
   const where = sourceLocation(spec);
@@ -64,10 +66,10 @@ export async function probeSource(input: unknown, options: { timeoutMs?: number 
     } catch (e) {
       const msg = (e as Error).message;
       // The file-source allow-list refused the file (e.g. an HLS playlist named .mp4).
-      if ((e as { refused?: unknown }).refused === true) throw MediaError.unsupported(`${where}: ${msg}`);
-      if (spec.kind === 'rtsp') throw MediaError.connectionFailed(spec.url, msg);
-      if (/timed out/.test(msg)) throw MediaError.timeout(`probing ${where}: ${msg}`);
-      throw MediaError.invalidMedia(`${where}: ${msg}`);
+      if ((e as { refused?: unknown }).refused === true) throw adoptCallerStack(MediaError.unsupported(`${where}: ${msg}`), caller);
+      if (spec.kind === 'rtsp') throw adoptCallerStack(MediaError.connectionFailed(spec.url, msg), caller);
+      if (/timed out/.test(msg)) throw adoptCallerStack(MediaError.timeout(`probing ${where}: ${msg}`), caller);
+      throw adoptCallerStack(MediaError.invalidMedia(`${where}: ${msg}`), caller);
     }
     if (!disc.video) throw MediaError.invalidMedia(`${where}: no video stream`);
   }
