@@ -74,6 +74,7 @@ Napi::Object Init(Napi::Env env, Napi::Object exports) {
   exports.Set("letterbox", Napi::Function::New(env, Letterbox));
 #ifdef NV_TEST_HOOKS
   exports.Set("__testArrayBufferAddress", Napi::Function::New(env, TestArrayBufferAddress));
+  exports.Set("__testFrameSlots", Napi::Function::New(env, NativeFrame::TestSlotStats));
 #endif
   return exports;
 }
