@@ -5,7 +5,10 @@
 
 #include "decode_policy.h"
 
+#include <algorithm>
+#include <cctype>
 #include <chrono>
+#include <cmath>
 #include <cstdlib>
 #include <cstring>
 #include <utility>
@@ -52,6 +55,53 @@ bool HasSometimesSrc(GstElement* e) {
   return false;
 }
 
+// An integer option from JS, checked as a double before any cast.
+int IntOption(Napi::Env env, const Napi::Value& v, const char* name, int lo, int hi) {
+  if (!v.IsNumber()) throw Napi::TypeError::New(env, std::string("NativeSource: ") + name + " must be a number");
+  const double d = v.As<Napi::Number>().DoubleValue();
+  if (!(std::isfinite(d) && std::trunc(d) == d && d >= lo && d <= hi)) {
+    throw Napi::RangeError::New(env, std::string("NativeSource: ") + name + " must be an integer in [" + std::to_string(lo) + ", " +
+                                         std::to_string(hi) + "]");
+  }
+  return static_cast<int>(d);
+}
+
+// options.output = { format: 'native' | RGB | BGR | RGBA | BGRA | I420 | NV12 | GRAY8, width?, height?, threads? }
+OutputRequest ParseOutput(Napi::Env env, const Napi::Value& v) {
+  if (!v.IsObject()) throw Napi::TypeError::New(env, "NativeSource: output must be an object");
+  Napi::Object o = v.As<Napi::Object>();
+  OutputRequest req;
+  const std::string format = o.Get("format").IsString() ? o.Get("format").As<Napi::String>().Utf8Value() : "native";
+  if (format != "native") {
+    const GstVideoFormat f = gst_video_format_from_string(format.c_str());
+    if (!IsNvFormat(f)) throw Napi::RangeError::New(env, "NativeSource: output.format must be native, RGB, BGR, RGBA, BGRA, I420, NV12 or GRAY8");
+    req.native = false;
+    req.format = f;
+  }
+  const bool has_w = !o.Get("width").IsUndefined(), has_h = !o.Get("height").IsUndefined();
+  if (has_w != has_h) throw Napi::TypeError::New(env, "NativeSource: output.width and output.height must be given together");
+  if (has_w) {
+    req.width = IntOption(env, o.Get("width"), "output.width", 1, 16384);
+    req.height = IntOption(env, o.Get("height"), "output.height", 1, 16384);
+  }
+  if (!o.Get("threads").IsUndefined()) {
+    // 0: one per core, as GStreamer's n-threads=0. Capped at kMaxConvertThreads.
+    int t = IntOption(env, o.Get("threads"), "output.threads", 0, 64);
+    if (t == 0) t = static_cast<int>(std::max(1u, std::thread::hardware_concurrency()));
+    req.threads = std::min(t, kMaxConvertThreads);
+  }
+  return req;
+}
+
+// An element name from JS: [A-Za-z0-9_-]{1,64}.
+bool ValidElementName(const std::string& n) {
+  if (n.empty() || n.size() > 64) return false;
+  for (char c : n) {
+    if (!(std::isalnum(static_cast<unsigned char>(c)) || c == '_' || c == '-')) return false;
+  }
+  return true;
+}
+
 }  // namespace
 
 Napi::Function NativeSource::Init(Napi::Env env) {
@@ -64,6 +114,10 @@ Napi::Function NativeSource::Init(Napi::Env env) {
     InstanceMethod<&NativeSource::Pull>("pull"),
     InstanceMethod<&NativeSource::PollEvents>("pollEvents"),
     InstanceMethod<&NativeSource::Stats>("stats"),
+#ifdef NV_TEST_HOOKS
+    StaticMethod<&NativeSource::TestConvert>("__testConvert"),
+    StaticMethod<&NativeSource::TestConvertBuffers>("__testConvertBuffers"),
+#endif
   });
 }
 
@@ -111,6 +165,10 @@ NativeSource::NativeSource(const Napi::CallbackInfo& info) : Napi::ObjectWrap<Na
     if (bias != nullptr) resume_seek_bias_ = std::strtoll(bias, nullptr, 10);
 #endif
   }
+  if (opts.Has("output") && !opts.Get("output").IsUndefined()) {
+    // Blocks kept for reuse: the queue's frames, the one in conversion and one being released.
+    converter_ = std::make_unique<Converter>(ParseOutput(env, opts.Get("output")), depth_ + 2);
+  }
   bool sync = false;
   if (opts.Get("appsink").IsObject()) sync = opts.Get("appsink").As<Napi::Object>().Get("sync").ToBoolean().Value();
 
@@ -135,7 +193,12 @@ NativeSource::NativeSource(const Napi::CallbackInfo& info) : Napi::ObjectWrap<Na
         }
       } else {
         const std::string factory = spec.Get("factory").As<Napi::String>().Utf8Value();
-        el = gst_element_factory_make(factory.c_str(), nullptr);
+        std::string name;
+        if (spec.Get("name").IsString()) {
+          name = spec.Get("name").As<Napi::String>().Utf8Value();
+          if (!ValidElementName(name)) throw Napi::RangeError::New(env, "element name must match [A-Za-z0-9_-]{1,64}");
+        }
+        el = gst_element_factory_make(factory.c_str(), name.empty() ? nullptr : name.c_str());
         if (el == nullptr) throw Napi::Error::New(env, "GStreamer element '" + factory + "' is not available (plugin missing)");
         if (spec.Get("props").IsObject()) {
           Napi::Object props = spec.Get("props").As<Napi::Object>();
@@ -229,7 +292,9 @@ NativeSource::~NativeSource() {
     // finalizes every wrap whatever its refcount, and has already freed the TSFN. The stuck
     // pipeline and whatever it holds stay leaked; GStreamer's callbacks were detached from this
     // object when it was abandoned (DetachCallbacks). Known limit: a streaming thread that is
-    // inside one of our callbacks right now (it was stuck there) still holds `this`.
+    // inside one of our callbacks right now (it was stuck there) still holds `this`. The
+    // Converter is leaked with the pipeline: a stuck streaming thread may be converting with it.
+    (void)converter_.release();
     live_sources--;
     return;
   }
@@ -348,11 +413,15 @@ void NativeSource::Enqueue(GstSample* sample) {
     if (last_caps_ != nullptr) gst_caps_unref(last_caps_);
     last_caps_ = gst_caps_ref(caps);
     ReportDecoder();  // the decoder exists by now, so `decoder` precedes `caps`
-    Event ev{"caps", {{"format", gst_video_format_to_string(GST_VIDEO_INFO_FORMAT(&vinfo_))}}, {}};
-    ev.num["width"] = GST_VIDEO_INFO_WIDTH(&vinfo_);
-    ev.num["height"] = GST_VIDEO_INFO_HEIGHT(&vinfo_);
-    ev.num["fpsN"] = GST_VIDEO_INFO_FPS_N(&vinfo_);
-    ev.num["fpsD"] = GST_VIDEO_INFO_FPS_D(&vinfo_);
+    // `caps` describes the frames JS gets: after the Converter when there is one.
+    Event ev{"caps", {}, {}};
+    ConfigureOutput(&ev);
+    const GstVideoInfo* shown = converter_ && convert_ok_ ? &converter_->out_info() : &vinfo_;
+    ev.str["format"] = gst_video_format_to_string(GST_VIDEO_INFO_FORMAT(shown));
+    ev.num["width"] = GST_VIDEO_INFO_WIDTH(shown);
+    ev.num["height"] = GST_VIDEO_INFO_HEIGHT(shown);
+    ev.num["fpsN"] = GST_VIDEO_INFO_FPS_N(shown);
+    ev.num["fpsD"] = GST_VIDEO_INFO_FPS_D(shown);
     PushEvent(std::move(ev));
   }
   GstBuffer* buf = gst_sample_get_buffer(sample);
@@ -394,7 +463,32 @@ void NativeSource::Enqueue(GstSample* sample) {
       return;
     }
   }
-  auto item = FrameItem::Create(sample, vinfo_);
+  std::shared_ptr<FrameItem> item;
+  if (converter_ && !convert_ok_) {  // no conversion path (reported once, at the caps)
+    gst_sample_unref(sample);
+    return;
+  }
+  if (converter_ && !converter_->passthrough()) {
+    {
+      std::lock_guard<std::mutex> lock(mu_);
+      if (stopping_) { gst_sample_unref(sample); return; }  // not worth converting
+    }
+    GstBuffer* in = gst_sample_get_buffer(sample);
+    if (in != nullptr) gst_buffer_ref(in);
+    gst_sample_unref(sample);
+    if (in == nullptr) return;
+    std::string err;
+    GstBuffer* out = converter_->Convert(in, &err);  // fork-join on the conversion pool; unrefs `in`
+    if (out == nullptr) {
+      PushEvent(Event{"error", {{"domain", "nv"}, {"message", "frame conversion failed: " + err}}, {}});
+      return;
+    }
+    item = FrameItem::CreateFromBuffer(out, converter_->out_info());
+    std::lock_guard<std::mutex> lock(mu_);
+    converted_++;
+  } else {
+    item = FrameItem::Create(sample, vinfo_);
+  }
   if (!item) {
     PushEvent(Event{"error", {{"domain", "nv"}, {"message", "could not map video frame"}}, {}});
     return;
@@ -431,6 +525,38 @@ void NativeSource::Enqueue(GstSample* sample) {
   }
   if (evicted) evicted->Free(false);
   Wake();
+}
+
+void NativeSource::ConfigureOutput(Event* caps_event) {
+  const std::string carried = gst_video_format_to_string(GST_VIDEO_INFO_FORMAT(&vinfo_));
+  std::string err;
+  if (converter_) convert_ok_ = converter_->Configure(vinfo_, &err);
+  // The decoder's own format: what GStreamer's converter receives (pipeline.ts names it nvconvert).
+  std::string decoded;
+  GstElement* conv = gst_bin_get_by_name(GST_BIN(pipeline_), "nvconvert");
+  if (conv != nullptr) {
+    GstPad* pad = gst_element_get_static_pad(conv, "sink");
+    GstCaps* c = pad != nullptr ? gst_pad_get_current_caps(pad) : nullptr;
+    GstVideoInfo di;
+    if (c != nullptr && gst_video_info_from_caps(&di, c)) decoded = gst_video_format_to_string(GST_VIDEO_INFO_FORMAT(&di));
+    if (c != nullptr) gst_caps_unref(c);
+    if (pad != nullptr) gst_object_unref(pad);
+    gst_object_unref(conv);
+  }
+  if (decoded.empty()) decoded = carried;
+  const bool by_gst = decoded != carried;
+  const bool by_yuv = converter_ && convert_ok_ && !converter_->passthrough();
+  const char* mode = by_gst && by_yuv ? "gstreamer+libyuv" : by_gst ? "gstreamer" : by_yuv ? "libyuv" : "none";
+  {
+    std::lock_guard<std::mutex> lock(mu_);
+    conversion_ = mode;
+    decoded_format_ = decoded;
+    carried_format_ = carried;
+    conversion_plan_ = converter_ ? (convert_ok_ ? converter_->describe() : err) : "";
+  }
+  caps_event->str["decodedFormat"] = decoded;
+  caps_event->str["conversion"] = mode;
+  if (converter_ && !convert_ok_) PushEvent(Event{"error", {{"domain", "nv"}, {"message", err}}, {}});
 }
 
 void NativeSource::PushEvent(Event ev) {
@@ -811,6 +937,9 @@ void NativeSource::StopInternal() {
     drained.swap(queue_);
   }
   for (auto& f : drained) f->Free(false);
+  // The streaming threads are gone: the Converter's scratch and free buffers go now, not at GC
+  // (frames still held by JS keep their own blocks, freed when released).
+  converter_.reset();
 }
 
 Napi::Value NativeSource::Stop(const Napi::CallbackInfo& info) {
@@ -883,7 +1012,109 @@ Napi::Value NativeSource::Stats(const Napi::CallbackInfo& info) {
   o.Set("eventsDropped", Napi::Number::New(env, static_cast<double>(events_dropped_)));
   o.Set("resumeSkipped", Napi::Number::New(env, static_cast<double>(resume_skipped_)));
   o.Set("abandoned", Napi::Boolean::New(env, abandoned_));
+  o.Set("conversion", Napi::String::New(env, conversion_));
+  if (!decoded_format_.empty()) o.Set("decodedFormat", Napi::String::New(env, decoded_format_));
+  if (!carried_format_.empty()) o.Set("carriedFormat", Napi::String::New(env, carried_format_));
+  if (!conversion_plan_.empty()) o.Set("conversionPlan", Napi::String::New(env, conversion_plan_));
+  o.Set("convertedFrames", Napi::Number::New(env, static_cast<double>(converted_)));
   return o;
 }
+
+#ifdef NV_TEST_HOOKS
+// __testConvert({ format, width, height, colorimetry?, par?: [n, d], planes: Uint8Array[], strides: number[] },
+//   { format, width?, height?, threads? }) → { passthrough, format, width, height, plan,
+//   planes: [{ data: Uint8Array (a copy), stride, rows }] }
+Napi::Value NativeSource::TestConvert(const Napi::CallbackInfo& info) {
+  Napi::Env env = info.Env();
+  if (info.Length() < 2 || !info[0].IsObject()) throw Napi::TypeError::New(env, "__testConvert(input, output)");
+  Napi::Object in = info[0].As<Napi::Object>();
+  const OutputRequest req = ParseOutput(env, info[1]);
+  const std::string format = in.Get("format").ToString().Utf8Value();
+  const int w = IntOption(env, in.Get("width"), "input.width", 1, 16384);
+  const int h = IntOption(env, in.Get("height"), "input.height", 1, 16384);
+  std::string caps_str = "video/x-raw,format=" + format + ",width=" + std::to_string(w) + ",height=" + std::to_string(h) + ",framerate=0/1";
+  if (in.Get("colorimetry").IsString()) caps_str += ",colorimetry=" + in.Get("colorimetry").As<Napi::String>().Utf8Value();
+  if (in.Get("par").IsArray()) {
+    Napi::Array par = in.Get("par").As<Napi::Array>();
+    caps_str += ",pixel-aspect-ratio=" + std::to_string(IntOption(env, par.Get(0u), "par[0]", 1, 1000)) + "/" +
+                std::to_string(IntOption(env, par.Get(1u), "par[1]", 1, 1000));
+  }
+  GstCaps* caps = gst_caps_from_string(caps_str.c_str());
+  GstVideoInfo vinfo;
+  const bool ok = caps != nullptr && gst_video_info_from_caps(&vinfo, caps);
+  if (caps != nullptr) gst_caps_unref(caps);
+  if (!ok) throw Napi::Error::New(env, "__testConvert: bad input caps " + caps_str);
+  if (!in.Get("planes").IsArray() || !in.Get("strides").IsArray()) throw Napi::TypeError::New(env, "__testConvert: planes and strides arrays");
+  Napi::Array planes = in.Get("planes").As<Napi::Array>(), strides = in.Get("strides").As<Napi::Array>();
+  const guint n = GST_VIDEO_INFO_N_PLANES(&vinfo);
+  if (planes.Length() != n || strides.Length() != n) throw Napi::RangeError::New(env, "__testConvert: wrong number of planes");
+  gsize offsets[GST_VIDEO_MAX_PLANES];
+  gint pstrides[GST_VIDEO_MAX_PLANES];
+  size_t total = 0;
+  std::vector<Napi::Uint8Array> data;
+  for (guint i = 0; i < n; i++) {
+    if (!planes.Get(i).IsTypedArray()) throw Napi::TypeError::New(env, "__testConvert: planes must be Uint8Arrays");
+    Napi::Uint8Array a = planes.Get(i).As<Napi::Uint8Array>();
+    gint comp[GST_VIDEO_MAX_COMPONENTS];
+    gst_video_format_info_component(vinfo.finfo, i, comp);
+    const int rows = GST_VIDEO_FORMAT_INFO_SCALE_HEIGHT(vinfo.finfo, comp[0], h);
+    const int stride = IntOption(env, strides.Get(i), "input.strides[i]", 1, 1 << 20);
+    if (a.ByteLength() < static_cast<size_t>(stride) * rows) throw Napi::RangeError::New(env, "__testConvert: a plane is too small");
+    offsets[i] = total;
+    pstrides[i] = stride;
+    total += static_cast<size_t>(stride) * rows;
+    data.push_back(a);
+  }
+  GstBuffer* buf = gst_buffer_new_allocate(nullptr, total, nullptr);
+  for (guint i = 0; i < n; i++) gst_buffer_fill(buf, offsets[i], data[i].Data(), std::min(data[i].ByteLength(), total - offsets[i]));
+  gst_buffer_add_video_meta_full(buf, GST_VIDEO_FRAME_FLAG_NONE, GST_VIDEO_INFO_FORMAT(&vinfo), w, h, n, offsets, pstrides);
+  Converter conv(req, 2);
+  std::string err;
+  if (!conv.Configure(vinfo, &err)) {
+    gst_buffer_unref(buf);
+    throw Napi::Error::New(env, "__testConvert: " + err);
+  }
+  Napi::Object out = Napi::Object::New(env);
+  out.Set("passthrough", Napi::Boolean::New(env, conv.passthrough()));
+  out.Set("plan", Napi::String::New(env, conv.describe()));
+  if (conv.passthrough()) {
+    gst_buffer_unref(buf);
+    return out;
+  }
+  GstBuffer* res = conv.Convert(buf, &err);
+  if (res == nullptr) throw Napi::Error::New(env, "__testConvert: " + err);
+  GstVideoInfo oi = conv.out_info();
+  GstVideoFrame vf;
+  if (!gst_video_frame_map(&vf, &oi, res, GST_MAP_READ)) {
+    gst_buffer_unref(res);
+    throw Napi::Error::New(env, "__testConvert: cannot map the result");
+  }
+  out.Set("format", Napi::String::New(env, gst_video_format_to_string(GST_VIDEO_INFO_FORMAT(&oi))));
+  out.Set("width", Napi::Number::New(env, GST_VIDEO_INFO_WIDTH(&oi)));
+  out.Set("height", Napi::Number::New(env, GST_VIDEO_INFO_HEIGHT(&oi)));
+  Napi::Array op = Napi::Array::New(env, GST_VIDEO_FRAME_N_PLANES(&vf));
+  for (guint i = 0; i < GST_VIDEO_FRAME_N_PLANES(&vf); i++) {
+    gint comp[GST_VIDEO_MAX_COMPONENTS];
+    gst_video_format_info_component(oi.finfo, i, comp);
+    const int rows = GST_VIDEO_FRAME_COMP_HEIGHT(&vf, comp[0]);
+    const int stride = GST_VIDEO_FRAME_PLANE_STRIDE(&vf, i);
+    Napi::Uint8Array copy = Napi::Uint8Array::New(env, static_cast<size_t>(stride) * rows);
+    std::memcpy(copy.Data(), GST_VIDEO_FRAME_PLANE_DATA(&vf, i), static_cast<size_t>(stride) * rows);
+    Napi::Object p = Napi::Object::New(env);
+    p.Set("data", copy);
+    p.Set("stride", Napi::Number::New(env, stride));
+    p.Set("rows", Napi::Number::New(env, rows));
+    op.Set(i, p);
+  }
+  out.Set("planes", op);
+  gst_video_frame_unmap(&vf);
+  gst_buffer_unref(res);
+  return out;
+}
+
+Napi::Value NativeSource::TestConvertBuffers(const Napi::CallbackInfo& info) {
+  return Napi::Number::New(info.Env(), static_cast<double>(BufferPool::live_blocks()));
+}
+#endif
 
 }  // namespace nv

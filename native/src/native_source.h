@@ -3,8 +3,10 @@
 //
 // Threading model:
 //  - JS thread: constructor, Start/Stop/Pause/Resume, Pull, PollEvents, Stats, Dispose.
-//  - GStreamer streaming thread(s): OnNewSample -> Enqueue (applies the policy; under
-//    `block` it waits for room, the one place a streaming thread waits, by design).
+//  - GStreamer streaming thread(s): OnNewSample -> Enqueue (converts the frame on nv's
+//    conversion pool when asked to, see "Output conversion" below, waiting for it; then applies
+//    the policy; under `block` it waits for room, the one place a streaming thread waits for JS,
+//    by design).
 //  - Bus thread (one per source, own loop over gst_bus_timed_pop): converts bus messages to
 //    Event records, and performs a resumed session's seek (see "Resume" below). Never calls JS.
 //  - decodebin's child-bus hook (GuardDecodebinErrors) runs on whichever thread posts a message.
@@ -44,6 +46,18 @@
 // and its EOS is ignored by seqnum. An EOS after the seek with no frame at all is an overshoot
 // too (past the end): same seek back. If seeking back fails, the session goes on from there
 // and says so (a `resume` event, mode `seekBackFailed`).
+//
+// Output conversion (`options.output = { format, width?, height?, threads? }`, convert.h): the
+// appsink takes the decoder's format at any size (pipeline.ts lets only the *carried* formats
+// through). Enqueue, after the resume/discard decision (a skipped frame is never converted) and
+// before the queue, hands each frame whose format or size differs from the request to the
+// source's Converter, which runs it on nv's conversion pool while the streaming thread waits
+// (fork-join: at most one frame of a source in conversion; the streaming thread is busy for that
+// time exactly as it was while GStreamer's converter ran on it before). The decoded buffer is
+// unreffed as soon as it is converted; `block` backpressure then waits with the converted frame,
+// as before. The Converter goes at Stop() (after the streaming threads are joined; an abandoned
+// source leaks it with its pipeline). Without `output` frames are delivered as the appsink
+// receives them.
 #ifndef NV_NATIVE_SOURCE_H_
 #define NV_NATIVE_SOURCE_H_
 
@@ -62,6 +76,7 @@
 #include <thread>
 #include <vector>
 
+#include "convert.h"
 #include "native_frame.h"
 
 namespace nv {
@@ -77,7 +92,8 @@ struct Event {
 class NativeSource : public Napi::ObjectWrap<NativeSource> {
  public:
   static Napi::Function Init(Napi::Env env);
-  // [sync] new NativeSource({ elements, appsink: { sync }, queue: { depth, policy }, loop, onWake })
+  // [sync] new NativeSource({ elements, appsink: { sync }, queue: { depth, policy }, loop, onWake,
+  //   stopTimeoutMs?, resume?, output? }) — `output`: see "Output conversion" above.
   // Builds and links the pipeline. Throws Napi::Error naming the element on failure.
   explicit NativeSource(const Napi::CallbackInfo& info);
   ~NativeSource() override;
@@ -94,6 +110,13 @@ class NativeSource : public Napi::ObjectWrap<NativeSource> {
   Napi::Value Pull(const Napi::CallbackInfo& info);        // [sync] next frame object or null
   Napi::Value PollEvents(const Napi::CallbackInfo& info);  // [sync] array of pending events
   Napi::Value Stats(const Napi::CallbackInfo& info);       // [sync] queue/drop counters
+#ifdef NV_TEST_HOOKS
+  // [sync] NativeSource.__testConvert(input, output): runs a Converter over one frame built from
+  // JS bytes (on the conversion pool) and returns a copy of the result. Tests only.
+  static Napi::Value TestConvert(const Napi::CallbackInfo& info);
+  // [sync] NativeSource.__testConvertBuffers(): pooled conversion blocks alive (in frames or free lists).
+  static Napi::Value TestConvertBuffers(const Napi::CallbackInfo& info);
+#endif
 
   static GstFlowReturn OnNewSample(GstAppSink* sink, gpointer user_data);
   static GstFlowReturn OnNewPreroll(GstAppSink* sink, gpointer user_data);  // resume only
@@ -110,6 +133,8 @@ class NativeSource : public Napi::ObjectWrap<NativeSource> {
   void HandleBusMessage(GstMessage* msg);
   void ReportDecoder();
   void StopInternal();
+  // [streaming thread] At a caps change: plans the conversion and fills the `caps` event's fields.
+  void ConfigureOutput(Event* caps_event);
 
   // decodebin drops every error posted by an element it is still trying out (its "error
   // filter", lifted only after the element reached PAUSED). An error raised in the instant
@@ -185,6 +210,16 @@ class NativeSource : public Napi::ObjectWrap<NativeSource> {
   uint64_t resume_skipped_ = 0;                   // under mu_
   std::mutex play_mu_;                            // orders PLAYING/PAUSED between JS and the bus thread
   bool want_playing_ = true;                      // under play_mu_
+
+  // Output conversion (see "Output conversion" above). The Converter is used by the streaming
+  // thread only; the diagnostics below are written under mu_.
+  std::unique_ptr<Converter> converter_;  // null: no `output` option
+  bool convert_ok_ = true;                // streaming thread: false after Configure() found no path
+  std::string conversion_ = "none";       // under mu_: none | libyuv | gstreamer | gstreamer+libyuv
+  std::string decoded_format_;            // under mu_: the decoder's output (videoconvertscale's input)
+  std::string carried_format_;            // under mu_: what the appsink received
+  std::string conversion_plan_;           // under mu_: Converter::describe()
+  uint64_t converted_ = 0;                // under mu_: frames converted by the Converter
 
   std::thread bus_thread_;
   std::atomic<bool> bus_run_{false};

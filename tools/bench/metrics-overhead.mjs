@@ -1,7 +1,9 @@
 #!/usr/bin/env node
-// Per-frame cost of @nv/metrics: the same synthetic feed as runtime-overhead.mjs (pre-built
-// frames, 3 trivial stages, one reporting 50 live tracks, provenance on, a sink that does
-// nothing) run with the exporter off and on, alternating, in one process.
+// Per-frame cost of @nv/metrics: the same synthetic feed as runtime-overhead.mjs (frames made
+// on demand, one per `next()`, as a real source makes them — not 10,000 frames built up front and
+// held in memory, which made every garbage collection trace them all and charged that to
+// whichever mode allocated more; 3 trivial stages, one reporting 50 live tracks, provenance on,
+// a sink that does nothing) run with the exporter off and on, alternating, in one process.
 //
 // "On" is a harsh setting: an OTLP/protobuf push every --interval ms AND a Prometheus scrape
 // every --interval ms (the defaults are a 5 s push and, typically, a 15 s scrape). The OTLP
@@ -15,9 +17,14 @@
 // sockets, so no collection would run during the feed at all. Both modes pay the same yield.
 //
 // Reported: process CPU time and wall time per frame, and per-frame latency (provenance);
-// each ratio is the median over adjacent off/on round pairs, which is robust to a busy machine.
+// each ratio is the median over adjacent off/on round pairs (order alternated round by round),
+// which is robust to a busy machine.
 //
-// Run: pnpm run build && node tools/bench/metrics-overhead.mjs [--frames 10000] [--rounds 5] [--interval 100]
+// Rounds are long enough (50,000 frames, ~2 s at ~40 µs/frame on 2 cores) that every "on" round
+// contains ~20 pushes and ~20 scrapes; with 10,000 lazily made frames a round lasted ~0.4 s and
+// held only ~4 collections, so its ratio was noise.
+//
+// Run: pnpm run build && node tools/bench/metrics-overhead.mjs [--frames 50000] [--rounds 7] [--interval 100]
 import { fork } from 'node:child_process';
 import { createServer } from 'node:http';
 import { cpus } from 'node:os';
@@ -61,8 +68,8 @@ async function main() {
   const { Runtime } = await import('../../packages/runtime/dist/index.js');
   const { SyntheticSource, frameSequence } = await import('../../packages/test-util/dist/index.js');
 
-  const FRAMES = arg('frames', 10_000);
-  const ROUNDS = arg('rounds', 5);
+  const FRAMES = arg('frames', 50_000);
+  const ROUNDS = arg('rounds', 7);
   const INTERVAL = arg('interval', 100);
   const TRACKS = 50;
 
@@ -77,9 +84,16 @@ async function main() {
     { id: 'c', process: () => undefined },
   ];
 
-  /** A synthetic source whose frames arrive as separate event-loop turns, like a real one's. */
-  class YieldingSource extends SyntheticSource {
-    async next() { await new Promise((r) => setImmediate(r)); return super.next(); }
+  /**
+   * A source that makes each frame when asked (as runtime-overhead.mjs's does) and whose frames
+   * arrive as separate event-loop turns, like a real one's.
+   */
+  const frameAt = (seq) => frameSequence(1, { width: 16, height: 16, startSeq: seq })[0];
+  class LazyYieldingSource {
+    specificationVersion = 'v1';
+    #next = 0;
+    async next() { await new Promise((r) => setImmediate(r)); return this.#next < FRAMES ? frameAt(this.#next++) : undefined; }
+    stop() {}
   }
 
   const child = fork(fileURLToPath(import.meta.url), ['--helper']);
@@ -98,11 +112,11 @@ async function main() {
       });
       child.send({ scrape: metrics.prometheusUrl, interval: INTERVAL });
     }
-    const lat = [];
-    const frames = frameSequence(FRAMES, { width: 16, height: 16 });
+    const lat = new Float64Array(FRAMES);
+    let nOut = 0;
     const feed = rt.addFeed({
-      source: () => new YieldingSource(frames), cameraMode: 'fixed', stages: stages(),
-      sink: { emit: (o) => { lat.push(o.provenance.totalLatencyNs / 1000); } }, sinkQueueCapacity: 1024,
+      source: () => new LazyYieldingSource(), cameraMode: 'fixed', stages: stages(),
+      sink: { emit: (o) => { if (nOut < FRAMES) lat[nOut++] = o.provenance.totalLatencyNs / 1000; } }, sinkQueueCapacity: 1024,
     });
     const c0 = process.cpuUsage();
     const t0 = performance.now();
@@ -112,17 +126,19 @@ async function main() {
     if (withMetrics) await ask({ stopScraping: true });
     await metrics?.shutdown().catch(() => { exportFailures++; });
     await rt.shutdown();
-    lat.sort((a, b) => a - b);
-    return { wallUs, cpuUs: (c.user + c.system) / FRAMES, med: lat[Math.floor(lat.length / 2)], p95: lat[Math.floor(lat.length * 0.95)] };
+    const l = lat.subarray(0, nOut).sort();
+    return { wallUs, cpuUs: (c.user + c.system) / FRAMES, med: l[Math.floor(l.length / 2)], p95: l[Math.floor(l.length * 0.95)] };
   }
 
   await round(false); // warm-up (JIT), not counted
   await round(true);
   const before = await ask({ stopScraping: true });
   const off = [], on = [];
+  // Alternate the order too (off then on, then on then off, …): with a fixed order the second
+  // run of every pair inherited the first's garbage and heap growth, which read as overhead.
   for (let r = 0; r < ROUNDS; r++) {
-    off.push(await round(false));
-    on.push(await round(true));
+    if (r % 2 === 0) { off.push(await round(false)); on.push(await round(true)); }
+    else { on.push(await round(true)); off.push(await round(false)); }
   }
   const after = await ask({ stopScraping: true });
 
@@ -134,8 +150,9 @@ async function main() {
   const feed = rt.addFeed({ source: () => new SyntheticSource(frameSequence(200, { width: 16, height: 16 })), cameraMode: 'fixed', stages: stages(), sink: { emit: () => undefined } });
   await feed.done;
   const metrics = await MetricsExporter.create(rt, { otlp: { endpoint: otlpUrl }, prometheus: { host: '127.0.0.1', port: 0 }, pollIntervalMs: 3_600_000 });
-  for (let i = 0; i < 20; i++) await metrics.forceFlush();
-  await ask({ scrapeN: 20, url: metrics.prometheusUrl });
+  // Warmed up well (JIT): with 20 warm-up calls the mean of 300 was ~2–3× the steady state.
+  for (let i = 0; i < 300; i++) await metrics.forceFlush();
+  await ask({ scrapeN: 300, url: metrics.prometheusUrl });
   let c0 = process.cpuUsage();
   for (let i = 0; i < N; i++) await metrics.forceFlush();
   let c = process.cpuUsage(c0);
@@ -151,7 +168,9 @@ async function main() {
   const median = (xs) => { const s = [...xs].sort((a, b) => a - b); return s[Math.floor(s.length / 2)]; };
   const ratio = (f) => median(on.map((x, i) => f(x) / f(off[i])));
   const row = (label, f) => `| ${label} | ${median(off.map(f)).toFixed(1)} | ${median(on.map(f)).toFixed(1)} | ${ratio(f).toFixed(3)} |`;
-  console.log(`@nv/metrics overhead, ${FRAMES} frames × ${ROUNDS} rounds each (alternating off/on), 3 trivial stages (one reports ${TRACKS} tracks), provenance on;`);
+  console.log(`# Metrics overhead — \`${`node tools/bench/metrics-overhead.mjs ${process.argv.slice(2).join(' ')}`.trim()}\``);
+  console.log('');
+  console.log(`@nv/metrics overhead, ${FRAMES} frames × ${ROUNDS} rounds each (off/on pairs, order alternated), 3 trivial stages (one reports ${TRACKS} tracks), frames made on demand, provenance on;`);
   console.log(`"on" = OTLP push + Prometheus scrape every ${INTERVAL} ms; Node ${process.version}, ${cpus()[0]?.model} ×${cpus().length}`);
   console.log('');
   console.log('| measure (median of rounds) | off µs/frame | on µs/frame | on ÷ off |');
@@ -160,6 +179,9 @@ async function main() {
   console.log(row('wall time per frame (whole feed path)', (x) => x.wallUs));
   console.log(row('per-frame latency, median', (x) => x.med));
   console.log(row('per-frame latency, p95', (x) => x.p95));
+  console.log('');
+  console.log(`per round, CPU µs/frame off/on: ${off.map((x, i) => `${x.cpuUs.toFixed(1)}/${on[i].cpuUs.toFixed(1)}`).join(', ')}`);
+  console.log(`per round, wall µs/frame off/on: ${off.map((x, i) => `${x.wallUs.toFixed(1)}/${on[i].wallUs.toFixed(1)}`).join(', ')}`);
   console.log('');
   console.log(`measured "on" rounds: ${after.requests - before.requests} OTLP pushes (${after.bytes - before.bytes} bytes), ${after.scrapes - before.scrapes} scrapes (${after.scrapeBytes} bytes each); ${exportFailures} pushes failed in all (timeout = 90% of the interval)`);
   console.log(`overhead: CPU ${((ratio((x) => x.cpuUs) - 1) * 100).toFixed(1)}%, wall ${((ratio((x) => x.wallUs) - 1) * 100).toFixed(1)}% (goal ≤ 5%)`);

@@ -234,6 +234,55 @@ describe('round trips', () => {
   });
 });
 
+describe('BGRA8', () => {
+  it('is B, G, R, A in memory: RGBA8 ↔ BGRA8 swaps R and B and keeps alpha', () => {
+    const rgba = createOwnedFrame({ ...hdr, width: 2, height: 1, format: 'RGBA8', data: Uint8Array.of(1, 2, 3, 4, 5, 6, 7, 8) });
+    const bgra = convertFrame(rgba, 'BGRA8');
+    expect([...bgra.plane(0)]).toEqual([3, 2, 1, 4, 7, 6, 5, 8]);
+    expect([...convertFrame(bgra, 'RGBA8').plane(0)]).toEqual([1, 2, 3, 4, 5, 6, 7, 8]);
+  });
+
+  it('BGRA8 → RGB8/BGR8 drops alpha; RGB8/BGR8 → BGRA8 sets alpha to 255', () => {
+    const bgra = createOwnedFrame({ ...hdr, width: 2, height: 1, format: 'BGRA8', data: Uint8Array.of(3, 2, 1, 9, 7, 6, 5, 9) });
+    expect([...convertFrame(bgra, 'RGB8').plane(0)]).toEqual([1, 2, 3, 5, 6, 7]);
+    expect([...convertFrame(bgra, 'BGR8').plane(0)]).toEqual([3, 2, 1, 7, 6, 5]);
+    const rgb = createOwnedFrame({ ...hdr, width: 2, height: 1, format: 'RGB8', data: Uint8Array.of(1, 2, 3, 5, 6, 7) });
+    expect([...convertFrame(rgb, 'BGRA8').plane(0)]).toEqual([3, 2, 1, 255, 7, 6, 5, 255]);
+    const bgr = createOwnedFrame({ ...hdr, width: 1, height: 1, format: 'BGR8', data: Uint8Array.of(3, 2, 1) });
+    expect([...convertFrame(bgr, 'BGRA8').plane(0)]).toEqual([3, 2, 1, 255]);
+  });
+
+  it('GRAY8 → BGRA8 replicates and sets alpha', () => {
+    const f = createOwnedFrame({ ...hdr, width: 2, height: 1, format: 'GRAY8', data: Uint8Array.of(9, 200) });
+    expect([...convertFrame(f, 'BGRA8').plane(0)]).toEqual([9, 9, 9, 255, 200, 200, 200, 255]);
+  });
+
+  it.each<[YuvMatrix, YuvRange, Rgb, Rgb]>([
+    ['bt601', 'limited', [81, 90, 240], [255, 0, 0]],
+    ['bt709', 'limited', [32, 240, 118], [0, 0, 255]],
+    ['bt709', 'full', [255, 128, 128], [255, 255, 255]],
+  ])('YUV → BGRA8 (%s %s) %j → B, G, R of %j, alpha 255', (matrix, range, [y, u, v], [r, g, b]) => {
+    for (const format of ['NV12', 'I420'] as const) {
+      const src = createOwnedFrame({ ...hdr, width: 2, height: 2, format, data: Uint8Array.of(y, y, y, y, u, v) });
+      const px = convertFrame(src, 'BGRA8', { matrix, range }).plane(0);
+      for (let i = 0; i < 4; i++) {
+        expect(Math.abs(px[i * 4]! - b)).toBeLessThanOrEqual(2);
+        expect(Math.abs(px[i * 4 + 1]! - g)).toBeLessThanOrEqual(2);
+        expect(Math.abs(px[i * 4 + 2]! - r)).toBeLessThanOrEqual(2);
+        expect(px[i * 4 + 3]).toBe(255);
+      }
+    }
+  });
+
+  it('BGRA8 → YUV and GRAY8 read the same colour as RGB8', () => {
+    const rgb = rgbFrom(6, 4, (x, y) => [20 + x * 30, 200 - y * 40, 90 + x * y * 5]);
+    const bgra = convertFrame(rgb, 'BGRA8');
+    for (const target of ['NV12', 'I420', 'GRAY8'] as const) {
+      expect([...convertFrame(bgra, target, { matrix: 'bt601' }).hostData()], target).toEqual([...convertFrame(rgb, target, { matrix: 'bt601' }).hostData()]);
+    }
+  });
+});
+
 describe('GRAY8', () => {
   it.each<[YuvMatrix, Rgb, number]>([
     ['bt601', [255, 0, 0], 76],
@@ -332,7 +381,7 @@ describe('every pair of formats', () => {
     const planes = layout.map((p, i) => {
       const fill = format === 'NV12' || format === 'I420' ? (i === 0 ? 126 : 128) : 128;
       const a = new Uint8Array(p.size).fill(fill);
-      if (format === 'RGBA8') for (let k = 3; k < a.length; k += 4) a[k] = 255;
+      if (format === 'RGBA8' || format === 'BGRA8') for (let k = 3; k < a.length; k += 4) a[k] = 255;
       return a;
     });
     return createOwnedFrame({ ...hdr, width: w, height: h, format, planes });

@@ -15,8 +15,10 @@
  *   weights, always full range (`range` is ignored). GRAY8 → RGB replicates the value.
  *   NV12/I420 → GRAY8 takes Y' and, for limited range, stretches [16, 235] to [0, 255];
  *   GRAY8 → NV12/I420 does the reverse and sets Cb = Cr = 128.
- * - NV12 ↔ I420, RGB8 ↔ BGR8, RGBA8 → RGB8/BGR8 (alpha dropped), RGB8/BGR8 → RGBA8
- *   (alpha 255) are exact byte shuffles. The same format gives a tightly packed copy.
+ * - NV12 ↔ I420, RGB8 ↔ BGR8, RGBA8 ↔ BGRA8 (alpha kept), RGBA8/BGRA8 → RGB8/BGR8 (alpha
+ *   dropped), RGB8/BGR8 → RGBA8/BGRA8 (alpha 255) are exact byte shuffles. The same format gives
+ *   a tightly packed copy. BGRA8 is B, G, R, A in memory (libyuv's and Windows' "ARGB").
+ * - GRAY8 → RGBA8/BGRA8 replicates the value and sets alpha to 255.
  *
  * @packageDocumentation
  */
@@ -113,6 +115,7 @@ const PACKED: Partial<Record<PixelFormat, Packed>> = {
   RGB8: { bpp: 3, r: 0, g: 1, b: 2, a: -1 },
   BGR8: { bpp: 3, r: 2, g: 1, b: 0, a: -1 },
   RGBA8: { bpp: 4, r: 0, g: 1, b: 2, a: 3 },
+  BGRA8: { bpp: 4, r: 2, g: 1, b: 0, a: 3 },
 };
 
 /** A readable or writable plane: bytes plus row stride, indices relative to `base`. */
@@ -158,7 +161,7 @@ function sourcePlanes(frame: FrameEnvelope): Plane[] {
 /**
  * Converts a frame to another pixel format, into a new, tightly packed {@link OwnedFrame}.
  *
- * Every pair of the six formats is supported (see the module notes for the colour model);
+ * Every pair of the seven formats is supported (see the module notes for the colour model);
  * converting to the same format returns a tightly packed copy. The input's strides are
  * honoured and its padding bytes ignored. The result keeps `feedId`, `seq`, `ts` and
  * `wallTs`, gets a clone of the metadata map, and has its own reference count (1): release
@@ -240,7 +243,7 @@ function copyRows(s: Plane, d: Plane, rowBytes: number, rows: number): void {
 
 function packedToPacked(s: Plane, sp: Packed, d: Plane, dp: Packed, w: number, h: number): void {
   const sd = s.data, dd = d.data;
-  const sb = sp.bpp, db = dp.bpp, sr = sp.r, sg = sp.g, sbl = sp.b, dr = dp.r, dg = dp.g, dbl = dp.b, da = dp.a;
+  const sb = sp.bpp, db = dp.bpp, sr = sp.r, sg = sp.g, sbl = sp.b, sa = sp.a, dr = dp.r, dg = dp.g, dbl = dp.b, da = dp.a;
   for (let y = 0; y < h; y++) {
     let si = s.base + y * s.stride;
     let di = d.base + y * d.stride;
@@ -248,7 +251,7 @@ function packedToPacked(s: Plane, sp: Packed, d: Plane, dp: Packed, w: number, h
       dd[di + dr] = sd[si + sr]!;
       dd[di + dg] = sd[si + sg]!;
       dd[di + dbl] = sd[si + sbl]!;
-      if (da >= 0) dd[di + da] = 255;
+      if (da >= 0) dd[di + da] = sa >= 0 ? sd[si + sa]! : 255;
     }
   }
 }

@@ -160,11 +160,15 @@ export interface FrameEnvelope {
    * frame stays retained until the promise settles. Gives the same floats as the JavaScript
    * path that built the plan (`@nv/onnx`'s `LetterboxPreprocessor`). Frames without it (owned,
    * synthetic) are preprocessed in JavaScript.
+   *
+   * A {@link ResampleIntoRequest} (`kind: 'resample'`) instead replays `@nv/ocr`'s resample
+   * (each plane sampled bilinearly at its own resolution, then converted in double precision),
+   * again with the same floats as that package's JavaScript path.
    * @param request - the plan, conversion, normalization and destination
    * @returns a promise that settles when the rows are written
    * @throws {FrameAccessError} (rejects) `Released` when the frame was released, `UnsupportedConversion` for another format
    */
-  letterboxInto?(request: LetterboxIntoRequest): Promise<void>;
+  letterboxInto?(request: LetterboxIntoRequest | ResampleIntoRequest): Promise<void>;
 }
 
 /**
@@ -174,6 +178,8 @@ export interface FrameEnvelope {
  * (`tapX`) and their chroma byte offsets (`cOff`: `(x >> 1) × 2` for NV12, `x >> 1` for I420).
  */
 export interface LetterboxIntoRequest {
+  /** Absent or `'letterbox'` (tells this request from a {@link ResampleIntoRequest}). */
+  readonly kind?: 'letterbox';
   readonly plan: {
     readonly tapX: Int32Array; readonly cOff: Int32Array;
     readonly colT0: Int32Array; readonly colT1: Int32Array; readonly colW1: Float64Array;
@@ -189,6 +195,48 @@ export interface LetterboxIntoRequest {
   /** Tensor width and height (`W × H` floats per plane). */
   readonly W: number;
   readonly H: number;
+  /** Destination and the first float of the R, G and B planes in it. */
+  readonly out: Float32Array;
+  readonly oR: number;
+  readonly oG: number;
+  readonly oB: number;
+}
+
+/** One axis of a separable {@link ResampleIntoRequest}: per output sample, two source indices and the second one's weight. */
+export interface ResampleAxis {
+  readonly i0: Int32Array;
+  readonly i1: Int32Array;
+  readonly w: Float32Array;
+}
+
+/**
+ * What {@link FrameEnvelope.letterboxInto} replays for `@nv/ocr` (NV12/I420): an
+ * `width × height` grid sampled bilinearly from each plane at its own resolution — luma at full
+ * size, 4:2:0 chroma at half size — then `Y' = (y − y0) × iy`, `R = Y' + rv·V`,
+ * `G = Y' − gu·U − gv·V`, `B = Y' + bu·U` in double precision, clamped to 0..255 and normalized
+ * (`value = c × s + b`). Output pixel `(u, v)` of colour C goes to `out[oC + v × rowStride + u]`.
+ */
+export interface ResampleIntoRequest {
+  readonly kind: 'resample';
+  /** Output grid size in pixels. */
+  readonly width: number;
+  readonly height: number;
+  /** Floats between two output rows (at least `width`). */
+  readonly rowStride: number;
+  /**
+   * Where each output pixel samples: separable tables (`axes`: luma `x`/`y` indices in
+   * samples, chroma `cx` as byte offsets into a chroma row — index × 2 for NV12 — and `cy` in
+   * rows), or a quad (`quad`: `[tl.x, tl.y, tr.x, tr.y, br.x, br.y, bl.x, bl.y]` in frame pixels,
+   * pixel `(u, v)` sampling its bilinear point at `((u + ½) / width, (v + ½) / height)`, chroma
+   * at that point × (`sxC`, `syC`)).
+   */
+  readonly sampling:
+    | { readonly kind: 'axes'; readonly x: ResampleAxis; readonly y: ResampleAxis; readonly cx: ResampleAxis; readonly cy: ResampleAxis }
+    | { readonly kind: 'quad'; readonly quad: Float64Array; readonly sxC: number; readonly syC: number };
+  /** Y'CbCr → RGB coefficients (doubles). */
+  readonly k: { readonly y0: number; readonly iy: number; readonly rv: number; readonly gu: number; readonly gv: number; readonly bu: number };
+  /** `value = c × s + b` per colour. */
+  readonly norm: { readonly sR: number; readonly bR: number; readonly sG: number; readonly bG: number; readonly sB: number; readonly bB: number };
   /** Destination and the first float of the R, G and B planes in it. */
   readonly out: Float32Array;
   readonly oR: number;

@@ -12,7 +12,7 @@ export {
 } from './pixel-format.js';
 export type { FramePlane, PlaneLayoutOptions } from './pixel-format.js';
 export { Residency, DataAccess } from './frame-envelope.js';
-export type { FrameEnvelope, CudaFrameHandle, LetterboxIntoRequest } from './frame-envelope.js';
+export type { FrameEnvelope, CudaFrameHandle, LetterboxIntoRequest, ResampleAxis, ResampleIntoRequest } from './frame-envelope.js';
 export type { FrameHeaderInit } from './frame-header.js';
 export { OwnedFrame, createOwnedFrame } from './owned-frame.js';
 export type { OwnedFrameInit } from './owned-frame.js';

@@ -5,15 +5,16 @@ import {
 } from './pixel-format.js';
 
 describe('PixelFormat', () => {
-  it('const object and list agree on the six formats', () => {
+  it('const object and list agree on the seven formats', () => {
     expect(Object.values(PixelFormat).sort()).toEqual([...PIXEL_FORMATS].sort());
-    expect(PIXEL_FORMATS).toHaveLength(6);
+    expect(PIXEL_FORMATS).toHaveLength(7);
   });
 
   it.each([
     ['RGB8', 3, 1, false],
     ['BGR8', 3, 1, false],
     ['RGBA8', 4, 1, false],
+    ['BGRA8', 4, 1, false],
     ['GRAY8', 1, 1, false],
     ['NV12', undefined, 2, true],
     ['I420', undefined, 3, true],
@@ -37,6 +38,7 @@ describe('planeLayout', () => {
     ['RGB8', 4, 2, [[4, 2, 12, 0, 24]]],
     ['BGR8', 3, 3, [[3, 3, 9, 0, 27]]],
     ['RGBA8', 2, 2, [[2, 2, 8, 0, 16]]],
+    ['BGRA8', 3, 1, [[3, 1, 12, 0, 12]]],
     ['GRAY8', 5, 1, [[5, 1, 5, 0, 5]]],
     ['NV12', 4, 2, [[4, 2, 4, 0, 8], [2, 1, 4, 8, 4]]],
     ['NV12', 5, 3, [[5, 3, 5, 0, 15], [3, 2, 6, 15, 12]]],

@@ -1,7 +1,7 @@
 /**
  * Pixel formats and plane layouts.
  *
- * A frame's pixels live in one or more *planes*. Packed formats (RGB8, BGR8, RGBA8, GRAY8)
+ * A frame's pixels live in one or more *planes*. Packed formats (RGB8, BGR8, RGBA8, BGRA8, GRAY8)
  * have one plane; NV12 has a full-size luma plane plus one interleaved U/V plane; I420 has
  * a luma plane plus separate U and V planes. Chroma planes of the 4:2:0 formats have
  * `ceil(width / 2) × ceil(height / 2)` samples, the way GStreamer sizes them, so odd frame
@@ -20,6 +20,7 @@ import { FrameAccessError, InvalidArgumentError } from '@nv/core';
  * | `RGB8`  | 1 | R, G, B — 3 bytes per pixel |
  * | `BGR8`  | 1 | B, G, R — 3 bytes per pixel |
  * | `RGBA8` | 1 | R, G, B, A — 4 bytes per pixel |
+ * | `BGRA8` | 1 | B, G, R, A — 4 bytes per pixel |
  * | `NV12`  | 2 | Y plane; interleaved U,V plane at half resolution (4:2:0) |
  * | `I420`  | 3 | Y plane; U plane; V plane, both at half resolution (4:2:0) |
  * | `GRAY8` | 1 | one luma byte per pixel |
@@ -28,6 +29,7 @@ export const PixelFormat = Object.freeze({
   RGB8: 'RGB8',
   BGR8: 'BGR8',
   RGBA8: 'RGBA8',
+  BGRA8: 'BGRA8',
   NV12: 'NV12',
   I420: 'I420',
   GRAY8: 'GRAY8',
@@ -41,6 +43,7 @@ export const PIXEL_FORMATS: readonly PixelFormat[] = Object.freeze([
   PixelFormat.RGB8,
   PixelFormat.BGR8,
   PixelFormat.RGBA8,
+  PixelFormat.BGRA8,
   PixelFormat.NV12,
   PixelFormat.I420,
   PixelFormat.GRAY8,
@@ -97,6 +100,7 @@ const SHAPES: Readonly<Record<PixelFormat, readonly PlaneShape[]>> = {
   RGB8: [{ sub: 1, bps: 3 }],
   BGR8: [{ sub: 1, bps: 3 }],
   RGBA8: [{ sub: 1, bps: 4 }],
+  BGRA8: [{ sub: 1, bps: 4 }],
   GRAY8: [{ sub: 1, bps: 1 }],
   NV12: [{ sub: 1, bps: 1 }, { sub: 2, bps: 2 }],
   I420: [{ sub: 1, bps: 1 }, { sub: 2, bps: 1 }, { sub: 2, bps: 1 }],
@@ -118,7 +122,7 @@ export function checkPixelFormat(format: unknown, argument = 'format'): asserts 
 /**
  * Bytes per pixel of a packed (single-plane) format.
  * @param format - a pixel format
- * @returns 3 for RGB8/BGR8, 4 for RGBA8, 1 for GRAY8, `undefined` for the planar NV12/I420
+ * @returns 3 for RGB8/BGR8, 4 for RGBA8/BGRA8, 1 for GRAY8, `undefined` for the planar NV12/I420
  * @throws {InvalidArgumentError} when `format` is not a pixel format
  */
 export function bytesPerPixel(format: PixelFormat): number | undefined {

@@ -9,11 +9,13 @@ import { createRequire } from 'node:module';
 import { existsSync } from 'node:fs';
 import { dirname, join } from 'node:path';
 import { MediaError } from '@nv/core';
-import type { LetterboxIntoRequest } from '@nv/frame';
+import type { LetterboxIntoRequest, ResampleIntoRequest } from '@nv/frame';
 
 /** One element of a pipeline, created with `gst_element_factory_make` and literal property values. */
 export interface ElementSpec {
   readonly factory: string;
+  /** The element's name in its pipeline ([A-Za-z0-9_-]{1,64}); the addon looks up `nvconvert` (pipeline.ts). */
+  readonly name?: string;
   /** Property values as strings, set with `gst_util_set_object_arg` (never parsed as launch syntax). */
   readonly props?: Readonly<Record<string, string>>;
   /** For `decodebin`: steer decoder selection (`cpuOnly` skips hardware decoders, `requireHardware` skips software ones, `preferHardware` tries hardware first). */
@@ -60,7 +62,10 @@ export interface RawFrame {
   readonly planes: readonly RawPlane[];
 }
 
-/** A bus or streaming event from the addon. */
+/**
+ * A bus or streaming event from the addon. `caps` describes the frames delivered (after the
+ * addon's converter): format (GStreamer name), width, height, fpsN, fpsD, decodedFormat, conversion.
+ */
 export interface RawEvent {
   readonly type: 'caps' | 'decoder' | 'error' | 'warning' | 'eos' | 'loop' | 'state' | 'qos' | 'resume';
   readonly [key: string]: string | number;
@@ -79,6 +84,21 @@ export interface RawStats {
   readonly resumeSkipped: number;
   /** The pipeline did not reach NULL within `stopTimeoutMs` at stop: it was abandoned (leaked). */
   readonly abandoned?: boolean;
+  /**
+   * Who converted the current caps' frames (native/src/convert.h): `none` (delivered as
+   * decoded), `libyuv` (the addon scaled and/or converted them), `gstreamer` (videoconvertscale
+   * converted a format libyuv has no path for), `gstreamer+libyuv` (both). `none` before the
+   * first frame.
+   */
+  readonly conversion?: 'none' | 'libyuv' | 'gstreamer' | 'gstreamer+libyuv';
+  /** GStreamer name of the decoder's output format (videoconvertscale's input: the post-decode hook's output when there is one), once known. */
+  readonly decodedFormat?: string;
+  /** GStreamer name of the format the appsink received (the converter's input), once known. */
+  readonly carriedFormat?: string;
+  /** What the addon's converter does, in words (or why it cannot), once known. */
+  readonly conversionPlan?: string;
+  /** Frames the addon's converter produced. */
+  readonly convertedFrames?: number;
 }
 
 /** Constructor options of the native source. */
@@ -95,6 +115,12 @@ export interface RawSourceOptions {
   readonly resume?: { readonly afterTs: number; readonly seek: boolean };
   /** Longest wait for the pipeline's state change to NULL at stop/dispose (ms, default 5000); past it the source is abandoned. */
   readonly stopTimeoutMs?: number;
+  /**
+   * Deliver frames in this format (GStreamer name, or `native`) and size, scaled/converted by the
+   * addon with libyuv on `threads` bands per frame (0 = one per core; at most 16 used). Without it
+   * frames are delivered as the appsink receives them. See native/src/convert.h.
+   */
+  readonly output?: { readonly format: string; readonly width?: number; readonly height?: number; readonly threads?: number };
   readonly onWake: () => void;
 }
 
@@ -115,7 +141,7 @@ export interface RawEncoderOptions {
   readonly path: string;
   readonly width: number;
   readonly height: number;
-  /** GStreamer format name (I420, NV12, RGB, BGR, RGBA, GRAY8). */
+  /** GStreamer format name (I420, NV12, RGB, BGR, RGBA, BGRA, GRAY8). */
   readonly format: string;
   readonly fpsN: number;
   readonly fpsD: number;
@@ -137,7 +163,11 @@ export interface RawAnnotation {
   readonly label?: string;
 }
 
-/** A host frame copied into the encoder. */
+/**
+ * A host frame copied into the encoder: one offset and one stride per plane of the encoder's
+ * format (integers; stride ≥ the plane's row bytes), every row inside `data`. Rows and row
+ * bytes come from the encoder's caps; only the bytes the planes reach are copied.
+ */
 export interface RawHostFrame {
   readonly data: Uint8Array;
   readonly offsets: readonly number[];
@@ -146,23 +176,47 @@ export interface RawHostFrame {
 
 /** `NativeEncoder`: frames + annotations → H.264 MP4. */
 export interface RawEncoder {
+  /**
+   * Queues one frame. Throws synchronously (nothing queued) a `TypeError` for a value of the
+   * wrong type or a `RangeError` for a bad number or a layout/buffer that does not fit the
+   * encoder's caps (native/src/native_encoder.h, "Input validation"); rejects with a plain
+   * `Error` (no JS frames: wrap with `withCallerStack`) when GStreamer fails.
+   */
   push(frame: RawFrameHandle | RawHostFrame, ptsNs: number, durationNs: number, annotations?: readonly RawAnnotation[]): Promise<void>;
   finish(): Promise<void>;
   abort(): void;
 }
 
+/** Test hook (NV_TEST_HOOKS builds): one frame through the addon's converter. */
+export interface RawTestConvert {
+  (input: {
+    readonly format: string; readonly width: number; readonly height: number; readonly colorimetry?: string;
+    readonly par?: readonly [number, number]; readonly planes: readonly Uint8Array[]; readonly strides: readonly number[];
+  }, output: { readonly format: string; readonly width?: number; readonly height?: number; readonly threads?: number }): {
+    readonly passthrough: boolean; readonly plan: string; readonly format?: string; readonly width?: number; readonly height?: number;
+    readonly planes?: readonly { readonly data: Uint8Array; readonly stride: number; readonly rows: number }[];
+  };
+}
+
 /** Everything the addon exports. */
 export interface Binding {
-  readonly NativeSource: new (options: RawSourceOptions) => RawSource;
+  readonly NativeSource: (new (options: RawSourceOptions) => RawSource) & { readonly __testConvert?: RawTestConvert };
   readonly NativeEncoder: new (options: RawEncoderOptions) => RawEncoder;
   gstVersion(): string;
   counters(): { liveFrames: number; leakedFrames: number; createdFrames: number; liveSources: number; abandonedSources?: number };
   hasElement(factory: string): boolean;
-  /** Replays a letterbox plan over NV12/I420 planes on a libuv worker thread (native/src/letterbox.cc). */
+  /** Replays a letterbox plan (or `@nv/ocr`'s resample) over NV12/I420 planes on a libuv worker thread (native/src/letterbox.cc). */
   letterbox(request: {
     readonly format: 'NV12' | 'I420'; readonly planes: readonly Uint8Array[]; readonly strides: readonly number[]; readonly frameHeight: number;
     readonly plan: LetterboxIntoRequest['plan']; readonly k: LetterboxIntoRequest['k']; readonly norm: LetterboxIntoRequest['norm'];
     readonly W: number; readonly H: number; readonly padLeft: number; readonly padTop: number;
+    readonly out: Float32Array; readonly oR: number; readonly oG: number; readonly oB: number;
+  } | {
+    /** `@nv/ocr`'s per-plane resample (see `ResampleIntoRequest`); plane sizes in samples. */
+    readonly kind: 'resample'; readonly format: 'NV12' | 'I420'; readonly planes: readonly Uint8Array[]; readonly strides: readonly number[];
+    readonly planeSizes: readonly [number, number, number, number];
+    readonly width: number; readonly height: number; readonly rowStride: number; readonly sampling: ResampleIntoRequest['sampling'];
+    readonly k: ResampleIntoRequest['k']; readonly norm: ResampleIntoRequest['norm'];
     readonly out: Float32Array; readonly oR: number; readonly oG: number; readonly oB: number;
   }): Promise<void>;
   /**
@@ -174,6 +228,11 @@ export interface Binding {
     video: { codec: string; width: number; height: number; fpsN: number; fpsD: number; bitrate: number } | null;
   }>;
   __testArrayBufferAddress?(buffer: ArrayBuffer): bigint;
+  /**
+   * Test hook: this environment's native frame slots (native/src/native_frame.h): allocated,
+   * on the free list, live (handed to JS, not released), pending (plane finalizers not all run).
+   */
+  __testFrameSlots?(): { slots: number; free: number; live: number; pending: number };
 }
 
 let cached: Binding | undefined;

@@ -2,17 +2,16 @@
  * `FrameEnvelope` over a frame decoded by GStreamer: planes are external ArrayBuffers over
  * the mapped `GstBuffer` (zero copy). Release is deterministic: at the last `release()` the
  * native handle detaches every plane buffer and returns the GstBuffer to its pool at once.
+ * A released frame leaves only plain JS garbage behind (nothing that waits for a full GC); a
+ * frame dropped without `release()` is freed when the GC collects its plane buffers, and counted
+ * in `mediaDiagnostics().leakedFrames`.
  */
 import {
   FrameAccessError, InvalidArgumentError, TypedMetadata, feedId as toFeedId, monotonicTs, wallTs as toWallTs, type FeedId,
 } from '@nv/core';
-import { DataAccess, RefCountedFrame, Residency, isPixelFormat, type FrameHeader, type FramePlane, type LetterboxIntoRequest } from '@nv/frame';
+import { DataAccess, RefCountedFrame, Residency, isPixelFormat, type FrameHeader, type FramePlane, type LetterboxIntoRequest, type ResampleIntoRequest } from '@nv/frame';
 import { loadBinding, type RawFrame, type RawFrameHandle } from './binding.js';
-
-/** Frames the GC had to free because nobody released them (a leak in user code). */
-const registry = new FinalizationRegistry<RawFrameHandle>((handle) => {
-  if (!handle.isReleased()) handle.release();
-});
+import { withCallerStack } from './caller-stack.js';
 
 function headerOf(raw: RawFrame, feed: FeedId | number, onRelease: (() => void) | undefined): FrameHeader {
   if (!isPixelFormat(raw.format)) {
@@ -53,12 +52,13 @@ export class NativeFrame extends RefCountedFrame {
     })));
     this.#views = raw.planes.map((p) => new Uint8Array(p.buffer, 0, p.stride * p.rows));
     this.isContiguous = this.planes.length === 1;
-    registry.register(this, raw.handle, this);
+    // No FinalizationRegistry: a frame dropped without release() is freed natively when its
+    // plane ArrayBuffers (held only through #views) are collected, and counted there as a leak
+    // (`mediaDiagnostics().leakedFrames`, native/src/native_frame.h "Lifetime model").
   }
 
   /** Detaches every plane buffer and returns the GstBuffer to GStreamer. */
   protected freeMemory(): void {
-    registry.unregister(this);
     this.#handle.release();
   }
 
@@ -77,20 +77,32 @@ export class NativeFrame extends RefCountedFrame {
 
   /**
    * {@inheritDoc FrameEnvelope.letterboxInto}
-   * NV12 and I420 frames: the plan runs on a libuv worker thread (native/src/letterbox.cc) while
-   * this frame is retained; other formats reject with `UnsupportedConversion`.
+   * NV12 and I420 frames: the plan (a letterbox, or `@nv/ocr`'s resample) runs on a libuv
+   * worker thread (native/src/letterbox.cc) while this frame is retained; other formats reject
+   * with `UnsupportedConversion`.
    */
-  async letterboxInto(request: LetterboxIntoRequest): Promise<void> {
+  async letterboxInto(request: LetterboxIntoRequest | ResampleIntoRequest): Promise<void> {
+    const caller = new Error(); // synchronously: a rejection from the worker thread shows who asked
     this.checkAccess();
     const format = this.format;
     if (format !== 'NV12' && format !== 'I420') throw FrameAccessError.unsupportedConversion(format, 'native letterbox (NV12 or I420 only)');
     this.retain();
     try {
-      await loadBinding().letterbox({
-        format, planes: this.#views, strides: this.planes.map((p) => p.stride), frameHeight: this.height,
+      const strides = this.planes.map((p) => p.stride);
+      if (request.kind === 'resample') {
+        const l = this.planes[0]!, c = this.planes[1]!;
+        await withCallerStack(loadBinding().letterbox({
+          kind: 'resample', format, planes: this.#views, strides, planeSizes: [l.width, l.height, c.width, c.height],
+          width: request.width, height: request.height, rowStride: request.rowStride, sampling: request.sampling,
+          k: request.k, norm: request.norm, out: request.out, oR: request.oR, oG: request.oG, oB: request.oB,
+        }), caller);
+        return;
+      }
+      await withCallerStack(loadBinding().letterbox({
+        format, planes: this.#views, strides, frameHeight: this.height,
         plan: request.plan, k: request.k, norm: request.norm, W: request.W, H: request.H,
         padLeft: request.plan.padLeft, padTop: request.plan.padTop, out: request.out, oR: request.oR, oG: request.oG, oB: request.oB,
-      });
+      }), caller);
     } finally {
       this.release();
     }

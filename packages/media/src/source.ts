@@ -346,7 +346,7 @@ export class MediaSource implements FrameSource {
     try {
       native = new b.NativeSource({
         elements: built.elements, appsink: { sync: built.sync }, queue: { depth: this.#policy.queueDepth, policy: this.#policy.kind },
-        loop: built.loop, onWake: () => this.#onWake(native),
+        loop: built.loop, onWake: () => this.#onWake(native), output: built.convert,
         ...(this.#opts.stopTimeoutMs !== undefined ? { stopTimeoutMs: this.#opts.stopTimeoutMs } : {}),
         ...(this.#resumeAfterTs !== undefined ? { resume: { afterTs: this.#resumeAfterTs, seek: this.spec.kind === 'file' } } : {}),
       });
@@ -387,6 +387,12 @@ export class MediaSource implements FrameSource {
   #handle(ev: RawEvent): void {
     switch (ev.type) {
       case 'caps': {
+        if (ev['conversion'] === undefined) {
+          // An addon from before the conversion moved into it ignores `output`: frames would come
+          // in whatever format the decoder gave. Refuse rather than deliver the wrong format.
+          this.#fail(MediaError.unsupported('the nv native addon is older than @nv/media (it does not convert frames): rebuild it (`npx nv-native-build`) or reinstall @nv/native'));
+          break;
+        }
         const fpsN = Number(ev['fpsN']), fpsD = Number(ev['fpsD']);
         this.#pendingStart = { width: Number(ev['width']), height: Number(ev['height']), format: gstToNv(String(ev['format'])), fps: fpsD > 0 && fpsN > 0 ? fpsN / fpsD : undefined };
         this.#announceStart();
@@ -580,7 +586,7 @@ export function rtspBlockRefused(): ConfigError {
 }
 
 function gstToNv(f: string): string {
-  return ({ RGB: 'RGB8', BGR: 'BGR8', RGBA: 'RGBA8', NV12: 'NV12', I420: 'I420', GRAY8: 'GRAY8' } as Record<string, string>)[f] ?? f;
+  return ({ RGB: 'RGB8', BGR: 'BGR8', RGBA: 'RGBA8', BGRA: 'BGRA8', NV12: 'NV12', I420: 'I420', GRAY8: 'GRAY8' } as Record<string, string>)[f] ?? f;
 }
 
 /** Native diagnostics: live/leaked frames and live sources across the process. */

@@ -24,5 +24,5 @@ export { parseDictionary, loadDictionary, ctcCharset } from './keys.js';
 export type { CtcCharset } from './keys.js';
 export { defaultOcrModelPaths } from './models.js';
 export type { OcrModelPaths, DeclaredShape, OcrExecutor, OcrCallOptions } from './models.js';
-export { sampleToTensor, frameQuad, DET_NORMALIZATION, REC_NORMALIZATION } from './preprocess.js';
+export { sampleToTensor, sampleToTensorAsync, frameQuad, DET_NORMALIZATION, REC_NORMALIZATION } from './preprocess.js';
 export type { YuvColorOptions, Normalization, TensorTarget } from './preprocess.js';

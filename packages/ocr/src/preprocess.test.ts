@@ -50,10 +50,10 @@ describe('sampleToTensor', () => {
     expect([...rec].map((v) => Number(v.toFixed(5)))).toEqual([-0.6, -1, 1]);
   });
 
-  it('reads BGR8, RGBA8 and GRAY8 frames and honours row strides', () => {
+  it('reads BGR8, RGBA8, BGRA8 and GRAY8 frames and honours row strides', () => {
     const { frame, px } = randomRgb(8, 4, 3);
     const ref = sample(frame, 8, 4);
-    for (const f of ['BGR8', 'RGBA8'] as const) {
+    for (const f of ['BGR8', 'RGBA8', 'BGRA8'] as const) {
       const conv = convertFrame(frame, f);
       expect([...sample(conv, 8, 4)]).toEqual([...ref]);
     }
@@ -65,6 +65,17 @@ describe('sampleToTensor', () => {
     expect([...sample(strided, 8, 4)]).toEqual([...ref]);
     const gray = createOwnedFrame({ feedId: 1, seq: 0, ts: 0, width: 2, height: 1, format: 'GRAY8', data: Uint8Array.of(10, 90) });
     expect([...sample(gray, 2, 1)]).toEqual([10, 90, 10, 90, 10, 90]);
+  });
+
+  it('BGRA8 bytes (B, G, R, A) read as RGB with alpha ignored, on every path', () => {
+    const { frame, px } = randomRgb(9, 7, 11);
+    const bgra = new Uint8Array(9 * 7 * 4);
+    for (let i = 0; i < 9 * 7; i++) { bgra[4 * i] = px[3 * i + 2]!; bgra[4 * i + 1] = px[3 * i + 1]!; bgra[4 * i + 2] = px[3 * i]!; bgra[4 * i + 3] = (i * 37) & 255; }
+    const f = createOwnedFrame({ feedId: 1, seq: 0, ts: 0, width: 9, height: 7, format: 'BGRA8', data: bgra });
+    const quads = [frameQuad(9, 7), [{ x: 1, y: 0.5 }, { x: 8, y: 1 }, { x: 7.5, y: 6 }, { x: 0.5, y: 5.5 }] as const];
+    for (const q of quads) for (const [w, h] of [[9, 7], [4, 3], [13, 11]] as const) {
+      expect([...sample(f, w, h, DET_NORMALIZATION, q as never)]).toEqual([...sample(frame, w, h, DET_NORMALIZATION, q as never)]);
+    }
   });
 
   it('NV12 and I420 give the RGB result up to YUV rounding and chroma subsampling', () => {
@@ -92,7 +103,7 @@ describe('sampleToTensor', () => {
 
   it('the axis-aligned fast path and the general quad path agree, for every format', () => {
     const rgb = gradientFrame({ width: 64, height: 48 });
-    for (const f of ['RGB8', 'BGR8', 'RGBA8', 'GRAY8', 'NV12', 'I420'] as const) {
+    for (const f of ['RGB8', 'BGR8', 'RGBA8', 'BGRA8', 'GRAY8', 'NV12', 'I420'] as const) {
       const frame = convertFrame(rgb, f);
       const quad = [{ x: 3.5, y: 2 }, { x: 61, y: 2 }, { x: 61, y: 45.25 }, { x: 3.5, y: 45.25 }] as const;
       const nudged = [quad[0], quad[1], { x: 61 + 1e-9, y: 45.25 }, quad[3]] as const; // not axis-aligned: general path

@@ -10,9 +10,12 @@
  * plane is sampled bilinearly at its own resolution (4:2:0 chroma at half size), with edge
  * replication outside the frame; YUV is converted to RGB with BT.601 or BT.709 coefficients,
  * limited or full range.
+ *
+ * {@link sampleToTensorAsync} runs the same sampling on a native worker thread for media frames
+ * in NV12/I420 (`FrameEnvelope.letterboxInto` with a `ResampleIntoRequest`), with the same floats.
  */
 import { InvalidArgumentError, StageError } from '@nv/core';
-import type { FrameEnvelope, PixelFormat } from '@nv/frame';
+import type { FrameEnvelope, PixelFormat, ResampleIntoRequest } from '@nv/frame';
 import type { PixelPoint, Quad } from './db.js';
 
 /** Colour interpretation of YUV frames. */
@@ -56,6 +59,7 @@ const PACKED: Partial<Record<PixelFormat, { bpp: number; r: number; g: number; b
   RGB8: { bpp: 3, r: 0, g: 1, b: 2 },
   BGR8: { bpp: 3, r: 2, g: 1, b: 0 },
   RGBA8: { bpp: 4, r: 0, g: 1, b: 2 },
+  BGRA8: { bpp: 4, r: 2, g: 1, b: 0 },
 };
 
 function planesOf(frame: FrameEnvelope): Plane[] {
@@ -74,23 +78,30 @@ export function frameQuad(width: number, height: number): Quad {
   return [{ x: 0, y: 0 }, { x: width, y: 0 }, { x: width, y: height }, { x: 0, y: height }];
 }
 
-/**
- * Samples the frame inside `quad` onto an `outW × outH` grid and writes it, normalized, into
- * the tensor target (3 channel planes).
- *
- * @param frame - a host-readable frame in any {@link PixelFormat}
- * @param quad - `[tl, tr, br, bl]` in frame pixel coordinates (may extend past the frame)
- * @param outW - output width in pixels
- * @param outH - output height in pixels
- * @param target - where to write
- * @param norm - normalization and channel order
- * @param color - YUV interpretation
- * @throws {FrameAccessError} when the frame's pixels cannot be read on the host
- * @throws {InvalidArgumentError} on a bad size or a target too small
- */
-export function sampleToTensor(
-  frame: FrameEnvelope, quad: Quad, outW: number, outH: number, target: TensorTarget, norm: Normalization, color: YuvColorOptions = {},
-): void {
+/** Everything one sampling needs, derived once from the frame, the quad and the options. */
+interface Setup {
+  readonly outW: number; readonly outH: number;
+  readonly W: number; readonly H: number;
+  readonly planes: Plane[];
+  readonly quad: readonly [PixelPoint, PixelPoint, PixelPoint, PixelPoint];
+  readonly axisAligned: boolean;
+  readonly yuv: boolean;
+  readonly packed: { bpp: number; r: number; g: number; b: number } | undefined;
+  /** Y'CbCr → RGB, doubles (identity for RGB formats). */
+  readonly ky0: number; readonly kiy: number; readonly krv: number; readonly kgu: number; readonly kgv: number; readonly kbu: number;
+  /** Output channel k's scale and bias (tensor order), its RGB source channel, and the same per colour. */
+  readonly s0n: number; readonly s1n: number; readonly s2n: number; readonly b0: number; readonly b1: number; readonly b2: number;
+  readonly c0: number; readonly c2: number;
+  readonly sR: number; readonly bR: number; readonly sB: number; readonly bB: number;
+  /** First value of tensor planes 0, 1, 2 and of the R and B planes; floats per row. */
+  readonly o0: number; readonly o1: number; readonly o2: number; readonly oR: number; readonly oB: number; readonly rs: number;
+  /** Chroma plane size in samples (1 × 1 for other formats), and chroma per frame pixel. */
+  readonly cw: number; readonly ch: number; readonly sxC: number; readonly syC: number;
+}
+
+function setup(
+  frame: FrameEnvelope, quad: Quad, outW: number, outH: number, target: TensorTarget, norm: Normalization, color: YuvColorOptions,
+): Setup {
   if (!Number.isInteger(outW) || outW < 1 || !Number.isInteger(outH) || outH < 1) throw new InvalidArgumentError('output size', 'positive integers', `${outW}x${outH}`);
   if (target.rowStride < outW || target.planeStride < target.rowStride * outH || target.offset + 3 * target.planeStride > target.data.length) {
     throw new InvalidArgumentError('target', `room for 3 × ${outW}x${outH} values`, `${target.data.length} values`);
@@ -103,10 +114,8 @@ export function sampleToTensor(
   const bias = [0, 1, 2].map((k) => -norm.mean[k]! / norm.std[k]!);
   const s0n = scale[0]!, s1n = scale[1]!, s2n = scale[2]!, b0 = bias[0]!, b1 = bias[1]!, b2 = bias[2]!;
   const c0 = src[0]!, c2 = src[2]!;
-  const out = target.data;
-  const o0 = target.offset, o1 = o0 + target.planeStride, o2 = o1 + target.planeStride, rs = target.rowStride;
+  const o0 = target.offset, o1 = o0 + target.planeStride, o2 = o1 + target.planeStride;
   const [tl, tr, br, bl] = quad as [PixelPoint, PixelPoint, PixelPoint, PixelPoint];
-  const packed = PACKED[frame.format];
   const yuv = frame.format === 'NV12' || frame.format === 'I420';
   let ky0 = 0, kiy = 1, krv = 0, kgu = 0, kgv = 0, kbu = 0;
   if (yuv) {
@@ -122,25 +131,55 @@ export function sampleToTensor(
     kgu = ((2 * kb * (1 - kb)) / kg) * cs;
     kgv = ((2 * kr * (1 - kr)) / kg) * cs;
   }
+  const cu = planes[1];
+  const cw = cu?.w ?? 1, ch = cu?.h ?? 1;
+  return {
+    outW, outH, W, H, planes, quad: [tl, tr, br, bl], yuv, packed: PACKED[frame.format],
+    axisAligned: tl.y === tr.y && bl.y === br.y && tl.x === bl.x && tr.x === br.x,
+    ky0, kiy, krv, kgu, kgv, kbu, s0n, s1n, s2n, b0, b1, b2, c0, c2,
+    // Output plane of R and B, with scale and bias.
+    sR: c0 === 0 ? s0n : s2n, sB: c0 === 0 ? s2n : s0n, bR: c0 === 0 ? b0 : b2, bB: c0 === 0 ? b2 : b0,
+    o0, o1, o2, oR: c0 === 0 ? o0 : o2, oB: c0 === 0 ? o2 : o0, rs: target.rowStride,
+    cw, ch, sxC: cw / W, syC: ch / H,
+  };
+}
+
+/**
+ * Samples the frame inside `quad` onto an `outW × outH` grid and writes it, normalized, into
+ * the tensor target (3 channel planes), on the calling thread.
+ *
+ * @param frame - a host-readable frame in any {@link PixelFormat}
+ * @param quad - `[tl, tr, br, bl]` in frame pixel coordinates (may extend past the frame)
+ * @param outW - output width in pixels
+ * @param outH - output height in pixels
+ * @param target - where to write
+ * @param norm - normalization and channel order
+ * @param color - YUV interpretation
+ * @throws {FrameAccessError} when the frame's pixels cannot be read on the host
+ * @throws {InvalidArgumentError} on a bad size or a target too small
+ */
+export function sampleToTensor(
+  frame: FrameEnvelope, quad: Quad, outW: number, outH: number, target: TensorTarget, norm: Normalization, color: YuvColorOptions = {},
+): void {
+  const S = setup(frame, quad, outW, outH, target, norm, color);
+  const { W, H, planes, packed, yuv, ky0, kiy, krv, kgu, kgv, kbu, s0n, s1n, s2n, b0, b1, b2, c0, c2, o0, o1, o2, rs, cw, ch, sxC, syC } = S;
+  const out = target.data;
+  const [tl, tr, br, bl] = S.quad;
   const py = planes[0]!;
   const pd = py.data, pstride = py.stride, pw = py.w, ph = py.h;
   // Chroma planes (YUV only).
   const cu = planes[1], cv = frame.format === 'I420' ? planes[2] : planes[1];
-  const cw = cu?.w ?? 1, ch = cu?.h ?? 1;
   const cstep = frame.format === 'NV12' ? 2 : 1;
   const vOff = frame.format === 'NV12' ? 1 : 0;
-  const sxC = cw / W, syC = ch / H;
   const ud = cu?.data ?? pd, vd = cv?.data ?? pd, us = cu?.stride ?? 0, vs = cv?.stride ?? 0;
   const bpp = packed?.bpp ?? 1, cr = packed?.r ?? 0, cg = packed?.g ?? 0, cb = packed?.b ?? 0;
 
-  if (tl.y === tr.y && bl.y === br.y && tl.x === bl.x && tr.x === br.x) {
+  if (S.axisAligned) {
     // Axis-aligned (the detector's whole-frame resize): separable sampling tables built once,
     // and one tight loop per plane layout.
     const X = axisTable(outW, tl.x, tr.x, pw / W, pw), Yt = axisTable(outH, tl.y, bl.y, ph / H, ph);
     const xi0 = X.i0, xi1 = X.i1, xw = X.w;
-    // Output plane of R, G, B, with scale and bias.
-    const oR = c0 === 0 ? o0 : o2, oB = c0 === 0 ? o2 : o0;
-    const sR = c0 === 0 ? s0n : s2n, sB = c0 === 0 ? s2n : s0n, bR = c0 === 0 ? b0 : b2, bB = c0 === 0 ? b2 : b0;
+    const { oR, oB, sR, sB, bR, bB } = S;
     if (packed) {
       for (let v = 0; v < outH; v++) {
         const ra = Yt.i0[v]! * pstride, rb = Yt.i1[v]! * pstride, ay = Yt.w[v]!;
@@ -179,9 +218,8 @@ export function sampleToTensor(
         }
       }
     } else {
-      const XC = axisTable(outW, tl.x, tr.x, sxC, cw), YC = axisTable(outH, tl.y, bl.y, syC, ch);
+      const XC = chromaAxisTable(outW, tl.x, tr.x, sxC, cw, cstep), YC = axisTable(outH, tl.y, bl.y, syC, ch);
       const ci0 = XC.i0, ci1 = XC.i1, cwt = XC.w;
-      for (let k = 0; k < outW; k++) { ci0[k] = ci0[k]! * cstep; ci1[k] = ci1[k]! * cstep; }
       for (let v = 0; v < outH; v++) {
         const ra = Yt.i0[v]! * pstride, rb = Yt.i1[v]! * pstride, ay = Yt.w[v]!;
         const ua = YC.i0[v]! * us, ub = YC.i1[v]! * us, va = YC.i0[v]! * vs + vOff, vb = YC.i1[v]! * vs + vOff, by = YC.w[v]!;
@@ -283,6 +321,86 @@ function axisTable(n: number, a: number, b: number, scale: number, size: number)
   return { i0, i1, w };
 }
 
+/** {@link axisTable} for a chroma row: indices as byte offsets (× `step`: 2 for NV12's interleaved UV, 1 for I420). */
+function chromaAxisTable(n: number, a: number, b: number, scale: number, size: number, step: number): { i0: Int32Array; i1: Int32Array; w: Float32Array } {
+  const t = axisTable(n, a, b, scale, size);
+  for (let k = 0; k < n; k++) { t.i0[k] = t.i0[k]! * step; t.i1[k] = t.i1[k]! * step; }
+  return t;
+}
+
+/**
+ * Like {@link sampleToTensor}, off the JS thread when the frame can: a media frame in NV12 or
+ * I420 (one with `FrameEnvelope.letterboxInto`) replays this sampling on a native worker thread
+ * — the same tables or quad mapping, the same double-precision conversion and normalization in
+ * the same order, so the same floats (tested bit-exact on decoded frames). Any other frame is
+ * sampled here, synchronously.
+ *
+ * @param frame - a host-readable frame in any {@link PixelFormat}
+ * @param quad - `[tl, tr, br, bl]` in frame pixel coordinates (may extend past the frame)
+ * @param outW - output width in pixels
+ * @param outH - output height in pixels
+ * @param target - where to write (may be a `SharedArrayBuffer` slot)
+ * @param norm - normalization and channel order
+ * @param color - YUV interpretation
+ * @returns a promise that settles when the values are written
+ * @throws {FrameAccessError} (rejects) when the frame's pixels cannot be read (released meanwhile included)
+ * @throws {InvalidArgumentError} (rejects) on a bad size or a target too small
+ */
+export async function sampleToTensorAsync(
+  frame: FrameEnvelope, quad: Quad, outW: number, outH: number, target: TensorTarget, norm: Normalization, color: YuvColorOptions = {},
+): Promise<void> {
+  const fmt = frame.format;
+  if (typeof frame.letterboxInto !== 'function' || (fmt !== 'NV12' && fmt !== 'I420')) {
+    sampleToTensor(frame, quad, outW, outH, target, norm, color);
+    return;
+  }
+  await frame.letterboxInto(resampleRequest(frame, setup(frame, quad, outW, outH, target, norm, color), target));
+}
+
+/** The native replay of {@link sampleToTensor} for a 4:2:0 frame (see `ResampleIntoRequest`). */
+function resampleRequest(frame: FrameEnvelope, S: Setup, target: TensorTarget): ResampleIntoRequest {
+  const { outW, outH, W, H, cw, ch, sxC, syC } = S;
+  const [tl, tr, br, bl] = S.quad;
+  const py = S.planes[0]!;
+  let sampling: ResampleIntoRequest['sampling'];
+  if (S.axisAligned) {
+    // The very tables sampleToTensor builds.
+    sampling = {
+      kind: 'axes',
+      x: axisTable(outW, tl.x, tr.x, py.w / W, py.w), y: axisTable(outH, tl.y, bl.y, py.h / H, py.h),
+      cx: chromaAxisTable(outW, tl.x, tr.x, sxC, cw, frame.format === 'NV12' ? 2 : 1), cy: axisTable(outH, tl.y, bl.y, syC, ch),
+    };
+  } else {
+    sampling = { kind: 'quad', quad: Float64Array.of(tl.x, tl.y, tr.x, tr.y, br.x, br.y, bl.x, bl.y), sxC, syC };
+  }
+  return {
+    kind: 'resample', width: outW, height: outH, rowStride: S.rs, sampling,
+    k: { y0: S.ky0, iy: S.kiy, rv: S.krv, gu: S.kgu, gv: S.kgv, bu: S.kbu },
+    norm: { sR: S.sR, bR: S.bR, sG: S.s1n, bG: S.b1, sB: S.sB, bB: S.bB },
+    out: target.data, oR: S.oR, oG: S.o1, oB: S.oB,
+  };
+}
+
+/** Maps a frame-access or argument failure to `ProcessingFailed`; anything else is rethrown as is. */
+function toStageError(stageId: string, e: unknown): unknown {
+  if (StageError.isInstance(e)) return e;
+  const name = (e as { category?: unknown } | null)?.category;
+  if (name === 'frame' || name === 'argument') return StageError.processingFailed(stageId, `cannot read the frame: ${(e as Error).message}`, e);
+  return e;
+}
+
+/**
+ * {@link withFrameAccess} for an asynchronous `fn` (a rejection is mapped the same way).
+ * @internal
+ */
+export async function withFrameAccessAsync<T>(stageId: string, fn: () => Promise<T>): Promise<T> {
+  try {
+    return await fn();
+  } catch (e) {
+    throw toStageError(stageId, e);
+  }
+}
+
 /**
  * Runs `fn` and turns a frame-access failure (released, not host-accessible, failed
  * materialization, bad layout) into a {@link StageError} `ProcessingFailed`, so that only
@@ -293,9 +411,6 @@ export function withFrameAccess<T>(stageId: string, fn: () => T): T {
   try {
     return fn();
   } catch (e) {
-    if (StageError.isInstance(e)) throw e;
-    const name = (e as { category?: unknown } | null)?.category;
-    if (name === 'frame' || name === 'argument') throw StageError.processingFailed(stageId, `cannot read the frame: ${(e as Error).message}`, e);
-    throw e;
+    throw toStageError(stageId, e);
   }
 }

@@ -8,7 +8,7 @@ import { createDetection, type Detection, type Stage, type StageCapabilities, ty
 import { dbPostProcess, resolveDbOptions, type DbOptions, type Quad } from './db.js';
 import { TEXT_REGION } from './metadata.js';
 import { StageModel, defaultOcrModelPaths, formatShape, loadModel, releaseModel, resolveOcrExecutor, type LoadedModel, type OcrCallOptions, type OcrExecutor } from './models.js';
-import { DET_NORMALIZATION, frameQuad, sampleToTensor, withFrameAccess, type YuvColorOptions } from './preprocess.js';
+import { DET_NORMALIZATION, frameQuad, sampleToTensorAsync, withFrameAccessAsync, type YuvColorOptions } from './preprocess.js';
 
 /** Options of {@link TextDetector}. */
 export interface TextDetectorOptions {
@@ -71,7 +71,8 @@ const clamp01 = (v: number) => (v < 0 ? 0 : v > 1 ? 1 : v);
  * Text detection stage: PaddleOCR's DB detector (PP-OCRv4 by default) on onnxruntime-node.
  *
  * Per frame: samples the frame — in its own pixel format, no conversion pass — into the
- * model's input size (see {@link detInputSize}) with PaddleOCR's normalization, runs the
+ * model's input size (see {@link detInputSize}) with PaddleOCR's normalization (on a native
+ * worker thread for media frames in NV12/I420, see {@link sampleToTensorAsync}), runs the
  * model, and post-processes the probability map ({@link dbPostProcess}). Output: the full
  * detection set, one detection per text region (class `classId`, confidence = box score,
  * normalized bounding box), each carrying its rotated quad under {@link TEXT_REGION}.
@@ -79,7 +80,7 @@ const clamp01 = (v: number) => (v < 0 ? 0 : v > 1 ? 1 : v);
  * The model is loaded and validated in `onStart`; a missing, unreadable or malformed model
  * is a `StageError` `ModelLoadFailed` naming the file (the feed does not start). Inference
  * runs in the stage's worker thread by default (option `executor`); the frame is sampled
- * on the JS thread straight into a SharedArrayBuffer slot the worker reads in place.
+ * straight into a SharedArrayBuffer slot the worker reads in place.
  *
  * @example
  * ```ts
@@ -203,7 +204,8 @@ export class TextDetector implements Stage {
       throw StageError.processingFailed(this.id, 'frame was released while waiting for a tensor slot');
     }
     try {
-      withFrameAccess(this.id, () => sampleToTensor(
+      // A media frame in NV12/I420 is resampled on a native worker thread (the same floats); others here.
+      await withFrameAccessAsync(this.id, () => sampleToTensorAsync(
         frame, frameQuad(frame.width, frame.height), size.width, size.height,
         { data: slot.data, offset: 0, rowStride: size.width, planeStride: size.width * size.height }, DET_NORMALIZATION, this.#color,
       ));

@@ -15,7 +15,7 @@ import { TEXT, TEXT_READINGS, TEXT_REGION, type TextReading, type TextReadingEnt
 import {
   StageModel, defaultOcrModelPaths, formatShape, loadModel, releaseModel, resolveOcrExecutor, type LoadedModel, type OcrCallOptions, type OcrExecutor,
 } from './models.js';
-import { REC_NORMALIZATION, sampleToTensor, withFrameAccess, type YuvColorOptions } from './preprocess.js';
+import { REC_NORMALIZATION, sampleToTensorAsync, withFrameAccessAsync, type YuvColorOptions } from './preprocess.js';
 
 /** Options of {@link TextRecognizer}. */
 export interface TextRecognizerOptions {
@@ -357,9 +357,15 @@ export class TextRecognizer implements Stage {
       const data = slot.data;
       try {
         data.fill(0); // zero = mid-grey padding after normalization (a slot holds its previous tensor)
-        withFrameAccess(this.id, () => batch.forEach((c, k) => {
-          sampleToTensor(frame, c.quad, Math.min(c.w, W), H, { data, offset: k * 3 * plane, rowStride: W, planeStride: plane }, REC_NORMALIZATION, this.#color);
-        }));
+        // Media frames in NV12/I420: the crops are resampled on native worker threads, concurrently
+        // (the same floats as here); every crop settles before the slot can be released.
+        await withFrameAccessAsync(this.id, async () => {
+          const done = await Promise.allSettled(batch.map((c, k) => sampleToTensorAsync(
+            frame, c.quad, Math.min(c.w, W), H, { data, offset: k * 3 * plane, rowStride: W, planeStride: plane }, REC_NORMALIZATION, this.#color,
+          )));
+          const failed = done.find((d): d is PromiseRejectedResult => d.status === 'rejected');
+          if (failed) throw failed.reason;
+        });
       } catch (e) {
         slot.release();
         throw e;

@@ -1,13 +1,14 @@
 /**
  * The native letterbox path (media frames' `letterboxInto`, native/src/letterbox.cc) against the
  * JavaScript path, on real decoded NV12 and I420 frames: the same floats, at the downscales the
- * sampling plan treats differently (1080p: one tap per column; 720p: 2×2 bilinear; 320×240: an
- * upscale), with padding, with normalization and BGR order, into a SharedArrayBuffer slot.
+ * sampling plan treats differently (1080p: one tap per column; 720p: 2×2 blocks, which the JS path
+ * averages directly while native replays the generic blend; 320×240: an upscale), with padding, with normalization and BGR order, into a SharedArrayBuffer slot.
  */
 import { execFileSync } from 'node:child_process';
 import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
+import type { LetterboxIntoRequest } from '@nv/frame';
 import { MediaSource, type NativeFrame } from '@nv/media';
 import { afterAll, describe, expect, it } from 'vitest';
 import { LetterboxPreprocessor } from './preprocess.js';
@@ -57,6 +58,22 @@ describe('native letterbox (media frames) = the JavaScript letterbox', () => {
     }
   }
 
+  it('even-integer downscales (the JS path averages 2×2 blocks; native replays the generic blend): identical floats', async () => {
+    for (const format of ['NV12', 'I420'] as const) {
+      const fs = await frames(1280, 720, format);
+      for (const [w, h] of [[640, 640], [320, 320], [320, 180]] as const) { // 2×, 4× (blocks straddle chroma), 4× without padding
+        const pre = new LetterboxPreprocessor(w, h, { mean: [0.485, 0.456, 0.406], std: [0.229, 0.224, 0.225], channelOrder: 'bgr' });
+        for (const f of fs) {
+          const js = new Float32Array(pre.tensorSize).fill(Number.NaN), nat = new Float32Array(pre.tensorSize).fill(Number.NaN);
+          pre.run(f, js);
+          await pre.runAsync(f, nat);
+          expect(maxDiff(js, nat), `${format} → ${w}×${h}`).toBe(0);
+        }
+      }
+      for (const f of fs) f.release();
+    }
+  });
+
   it('normalization, BGR order, nearest sampling, a slot at an offset of a SharedArrayBuffer: identical to JS', async () => {
     const [f, g] = await frames(1280, 720, 'NV12');
     const pre = new LetterboxPreprocessor(416, 320, { mean: [0.485, 0.456, 0.406], std: [0.229, 0.224, 0.225], channelOrder: 'bgr', interpolation: 'nearest', padValue: 0 });
@@ -94,7 +111,7 @@ describe('native letterbox: a bad plan is an error, never an out-of-bounds read 
     const good = new Float32Array(pre.tensorSize);
     await pre.runAsync(f!, good);
     // Capture the request the preprocessor builds, then break one field at a time.
-    let req: Parameters<NonNullable<NativeFrame['letterboxInto']>>[0] | undefined;
+    let req: LetterboxIntoRequest | undefined;
     const capture = { ...f!, format: 'NV12', width: f!.width, height: f!.height, letterboxInto: async (r: never) => { req = r; } };
     await pre.runAsync(capture as never, out);
     expect(req).toBeDefined();

@@ -1,6 +1,6 @@
 import { describe, expect, it } from 'vitest';
 import { FrameAccessError, InvalidArgumentError } from '@nv/core';
-import { createDeviceFrame, createOwnedFrame, PIXEL_FORMATS, type OwnedFrame, type PixelFormat } from '@nv/frame';
+import { convertFrame, createDeviceFrame, createOwnedFrame, PIXEL_FORMATS, type OwnedFrame, type PixelFormat } from '@nv/frame';
 import { boxFrame, checkerFrame, gradientFrame } from '@nv/test-util';
 import { LetterboxPreprocessor } from './preprocess.js';
 import { letterboxReference } from './preprocess-reference.js';
@@ -50,6 +50,8 @@ describe('fused letterbox preprocessing equals the reference (convertFrame → r
     [160, 90, 64, 64],
     [1920, 1080, 64, 64], // 30× bilinear: one tap per column → rows written straight into the tensor
     [50, 96, 32, 32], // rows exactly 3× (one tap), columns fractional (two taps)
+    [128, 72, 64, 64], // exactly 2×: every output pixel the mean of a 2×2 block sharing one 4:2:0 chroma sample
+    [256, 144, 64, 64], // exactly 4×: 2×2 blocks that straddle chroma samples
   ];
   for (const format of PIXEL_FORMATS) {
     for (const interpolation of ['bilinear', 'nearest'] as const) {
@@ -70,6 +72,55 @@ describe('fused letterbox preprocessing equals the reference (convertFrame → r
       });
     }
   }
+
+  it('even-integer downscales (2×2 blocks) give exactly the floats of the generic two-tap blend', () => {
+    // The generic path's arithmetic, spelled out: blend the RGB taps with weights ½, normalize.
+    const opts: PreprocessOptions = { mean: [0.485, 0.456, 0.406], std: [0.229, 0.224, 0.225], channelOrder: 'bgr' };
+    for (const [fw, fh, w, h] of [[128, 72, 64, 64], [256, 144, 64, 64], [90, 60, 45, 45]] as const) {
+      for (const format of PIXEL_FORMATS) {
+        const frame = checkerFrame({ width: fw, height: fh, format, cell: 3 });
+        const pre = new LetterboxPreprocessor(w, h, opts);
+        const got = new Float32Array(pre.tensorSize);
+        const g = pre.run(frame, got);
+        const rgb = convertFrame(frame, 'RGB8');
+        const px = rgb.plane(0), stride = rgb.planes[0]!.stride;
+        const want = new Float32Array(pre.tensorSize);
+        pre.fillSlot(want);
+        const hw = w * h, ratio = fw / g.contentWidth;
+        for (let i = 0; i < g.contentHeight; i++) for (let j = 0; j < g.contentWidth; j++) {
+          const y0 = Math.floor((i + 0.5) * ratio - 0.5), x0 = Math.floor((j + 0.5) * ratio - 0.5);
+          for (let c = 0; c < 3; c++) {
+            const A = (x: number, y: number) => px[y * stride + x * 3 + c]!;
+            const rt = A(x0, y0) + (A(x0 + 1, y0) - A(x0, y0)) * 0.5, rl = A(x0, y0 + 1) + (A(x0 + 1, y0 + 1) - A(x0, y0 + 1)) * 0.5;
+            const s = 1 / (255 * opts.std![c as 0 | 1 | 2]), b = -opts.mean![c as 0 | 1 | 2] / opts.std![c as 0 | 1 | 2];
+            want[(2 - c) * hw + (g.padTop + i) * w + g.padLeft + j] = (rt + (rl - rt) * 0.5) * s + b;
+          }
+        }
+        expect(maxDiff255(got, want), `${format} ${fw}x${fh} → ${w}x${h}`).toBe(0);
+        rgb.release();
+        frame.release();
+      }
+    }
+  });
+
+  it('BGRA8 (B, G, R, A bytes) samples like RGBA8 with R and B swapped, alpha ignored', () => {
+    let seed = 5;
+    const rnd = () => { seed = (seed * 1103515245 + 12345) & 0x7fffffff; return seed & 255; };
+    const [w, h] = [37, 23];
+    const rgba = new Uint8Array(w * h * 4).map(rnd);
+    const bgra = new Uint8Array(rgba.length);
+    for (let i = 0; i < rgba.length; i += 4) { bgra[i] = rgba[i + 2]!; bgra[i + 1] = rgba[i + 1]!; bgra[i + 2] = rgba[i]!; bgra[i + 3] = rnd(); }
+    const mk = (format: 'RGBA8' | 'BGRA8', data: Uint8Array) => createOwnedFrame({ feedId: 1, seq: 0, ts: 0, width: w, height: h, format, data });
+    const a = mk('RGBA8', rgba), b = mk('BGRA8', bgra);
+    for (const opts of [{}, { interpolation: 'nearest', channelOrder: 'bgr' }] as const) {
+      for (const [cw, ch] of [[64, 64], [18, 11], [16, 16]]) expect(maxDiff255(fused(b, cw!, ch!, opts), fused(a, cw!, ch!, opts))).toBe(0);
+    }
+    // 2× (2×2 blocks), and a strided BGRA8 frame
+    const big = gradientFrame({ width: 128, height: 72, format: 'BGRA8' }), bigRgb = gradientFrame({ width: 128, height: 72, format: 'RGB8' });
+    expect(maxDiff255(fused(big, 64, 64), fused(bigRgb, 64, 64))).toBe(0);
+    expect(maxDiff255(fused(restride(big), 64, 64), fused(bigRgb, 64, 64))).toBe(0);
+    for (const f of [a, b, big, bigRgb]) f.release();
+  });
 
   it('honours pad value, mean/std, BGR order and BT.601 full-range YUV', () => {
     const opts: PreprocessOptions = { padValue: 0, mean: [0.485, 0.456, 0.406], std: [0.229, 0.224, 0.225], channelOrder: 'bgr', yuvMatrix: 'bt601', yuvRange: 'full' };

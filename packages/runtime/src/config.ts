@@ -382,7 +382,7 @@ const FeedIsolationSettingsSchema = z.strictObject({
 });
 
 const OutputOptionsSchema = z.strictObject({
-  format: z.enum(['native', 'RGB8', 'BGR8', 'RGBA8', 'NV12', 'I420', 'GRAY8']).optional(),
+  format: z.enum(['native', 'RGB8', 'BGR8', 'RGBA8', 'BGRA8', 'NV12', 'I420', 'GRAY8']).optional(),
   width: z.int().min(2).max(16384).optional(),
   height: z.int().min(2).max(16384).optional(),
   convertThreads: z.int().min(1).max(64).optional(),

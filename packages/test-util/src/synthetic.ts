@@ -140,8 +140,8 @@ export function readSeqMarker(frame: FrameEnvelope): number {
 }
 
 /**
- * The pixel at (x, y) as stored: `[r, g, b]` for RGB8, `[r, g, b, a]` for RGBA8 (BGR8 is
- * returned as `[r, g, b]` too), `[y]` for GRAY8, `[y, u, v]` for NV12/I420. Honours strides.
+ * The pixel at (x, y) as stored: `[r, g, b]` for RGB8, `[r, g, b, a]` for RGBA8 (BGR8 and BGRA8
+ * are returned as `[r, g, b]` / `[r, g, b, a]` too), `[y]` for GRAY8, `[y, u, v]` for NV12/I420. Honours strides.
  * @throws {InvalidArgumentError} when (x, y) is outside the frame
  */
 export function readPixel(frame: FrameEnvelope, x: number, y: number): number[] {
@@ -154,6 +154,7 @@ export function readPixel(frame: FrameEnvelope, x: number, y: number): number[] 
     case 'RGB8': { const i = y * s0 + x * 3; return [p0[i]!, p0[i + 1]!, p0[i + 2]!]; }
     case 'BGR8': { const i = y * s0 + x * 3; return [p0[i + 2]!, p0[i + 1]!, p0[i]!]; }
     case 'RGBA8': { const i = y * s0 + x * 4; return [p0[i]!, p0[i + 1]!, p0[i + 2]!, p0[i + 3]!]; }
+    case 'BGRA8': { const i = y * s0 + x * 4; return [p0[i + 2]!, p0[i + 1]!, p0[i]!, p0[i + 3]!]; }
     case 'GRAY8': return [p0[y * s0 + x]!];
     case 'NV12': {
       const uv = frame.plane(1), s1 = pl[1]!.stride, j = (y >> 1) * s1 + (x >> 1) * 2;
