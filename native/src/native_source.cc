@@ -121,6 +121,15 @@ Napi::Function NativeSource::Init(Napi::Env env) {
   });
 }
 
+// A pipeline that cannot be built, typed by cause for JS (`error.code`, mapped to nv's errors in
+// packages/media/src/source.ts): ElementMissing (a plugin is not installed), ParseFailed (a
+// custom fragment is not valid launch syntax), UnknownProperty, InvalidCaps, LinkFailed.
+static Napi::Error BuildError(Napi::Env env, const char* code, const std::string& msg) {
+  Napi::Error e = Napi::Error::New(env, msg);
+  e.Set("code", Napi::String::New(env, code));
+  return e;
+}
+
 NativeSource::NativeSource(const Napi::CallbackInfo& info) : Napi::ObjectWrap<NativeSource>(info) {
   Napi::Env env = info.Env();
   if (info.Length() < 1 || !info[0].IsObject()) throw Napi::TypeError::New(env, "NativeSource: options object required");
@@ -187,9 +196,15 @@ NativeSource::NativeSource(const Napi::CallbackInfo& info) : Napi::ObjectWrap<Na
         el = gst_parse_bin_from_description(launch.c_str(), TRUE, &err);
         if (el == nullptr || err != nullptr) {
           const std::string msg = err ? err->message : "unknown error";
+          const char* code = "ParseFailed";
+          if (err != nullptr && err->domain == GST_PARSE_ERROR) {
+            if (err->code == GST_PARSE_ERROR_NO_SUCH_ELEMENT) code = "ElementMissing";
+            else if (err->code == GST_PARSE_ERROR_NO_SUCH_PROPERTY) code = "UnknownProperty";
+            else if (err->code == GST_PARSE_ERROR_LINK) code = "LinkFailed";
+          }
           if (err) g_error_free(err);
           if (el) gst_object_unref(el);
-          throw Napi::Error::New(env, "custom pipeline fragment could not be parsed: " + msg);
+          throw BuildError(env, code, "custom pipeline fragment could not be parsed: " + msg);
         }
       } else {
         const std::string factory = spec.Get("factory").As<Napi::String>().Utf8Value();
@@ -199,7 +214,7 @@ NativeSource::NativeSource(const Napi::CallbackInfo& info) : Napi::ObjectWrap<Na
           if (!ValidElementName(name)) throw Napi::RangeError::New(env, "element name must match [A-Za-z0-9_-]{1,64}");
         }
         el = gst_element_factory_make(factory.c_str(), name.empty() ? nullptr : name.c_str());
-        if (el == nullptr) throw Napi::Error::New(env, "GStreamer element '" + factory + "' is not available (plugin missing)");
+        if (el == nullptr) throw BuildError(env, "ElementMissing", "GStreamer element '" + factory + "' is not available (plugin missing)");
         if (spec.Get("props").IsObject()) {
           Napi::Object props = spec.Get("props").As<Napi::Object>();
           Napi::Array keys = props.GetPropertyNames();
@@ -208,11 +223,11 @@ NativeSource::NativeSource(const Napi::CallbackInfo& info) : Napi::ObjectWrap<Na
             const std::string value = props.Get(key).ToString().Utf8Value();
             if (g_object_class_find_property(G_OBJECT_GET_CLASS(el), key.c_str()) == nullptr) {
               gst_object_unref(el);
-              throw Napi::Error::New(env, "element '" + factory + "' has no property '" + key + "'");
+              throw BuildError(env, "UnknownProperty", "element '" + factory + "' has no property '" + key + "'");
             }
             if (key == "caps") {
               GstCaps* caps = gst_caps_from_string(value.c_str());
-              if (caps == nullptr) { gst_object_unref(el); throw Napi::Error::New(env, "invalid caps for '" + factory + "'"); }
+              if (caps == nullptr) { gst_object_unref(el); throw BuildError(env, "InvalidCaps", "invalid caps for '" + factory + "'"); }
               g_object_set(el, "caps", caps, nullptr);
               gst_caps_unref(caps);
             } else {
@@ -242,7 +257,7 @@ NativeSource::NativeSource(const Napi::CallbackInfo& info) : Napi::ObjectWrap<Na
       if (made_by != nullptr && std::strcmp(GST_OBJECT_NAME(made_by), "decodebin") == 0) GuardDecodebinErrors(el);
     }
     appsink_ = gst_element_factory_make("appsink", "nvsink");
-    if (appsink_ == nullptr) throw Napi::Error::New(env, "GStreamer element 'appsink' is not available");
+    if (appsink_ == nullptr) throw BuildError(env, "ElementMissing", "GStreamer element 'appsink' is not available (plugin missing)");
     g_object_set(appsink_, "sync", sync ? TRUE : FALSE, "max-buffers", 1, "drop", FALSE, "emit-signals", FALSE,
                  "enable-last-sample", FALSE, nullptr);
     GstAppSinkCallbacks cb{};
@@ -262,7 +277,7 @@ NativeSource::NativeSource(const Napi::CallbackInfo& info) : Napi::ObjectWrap<Na
         g_signal_connect(chain[i], "pad-added", G_CALLBACK(&NativeSource::OnPadAdded), chain[i + 1]);
         continue;
       }
-      throw Napi::Error::New(env, std::string("could not link ") + GST_ELEMENT_NAME(chain[i]) + " to " + GST_ELEMENT_NAME(chain[i + 1]));
+      throw BuildError(env, "LinkFailed", std::string("could not link ") + GST_ELEMENT_NAME(chain[i]) + " to " + GST_ELEMENT_NAME(chain[i + 1]));
     }
   } catch (...) {
     for (DecodebinHook* h : hooks_) h->self.store(nullptr);
@@ -280,7 +295,9 @@ NativeSource::NativeSource(const Napi::CallbackInfo& info) : Napi::ObjectWrap<Na
     gst_object_unref(bus);
   }
 
-  tsfn_ = Napi::ThreadSafeFunction::New(env, opts.Get("onWake").As<Napi::Function>(), "nv-source-wake", 0, 1);
+  wake_ = new WakeState();
+  tsfn_ = WakeFunction::New(env, opts.Get("onWake").As<Napi::Function>(), "nv-source-wake", 0, 1, wake_,
+                            [](Napi::Env, void*, WakeState* state) { delete state; });
   tsfn_live_ = true;
   tsfn_.Unref(env);  // only a started source keeps the event loop alive
   live_sources++;
@@ -572,23 +589,26 @@ void NativeSource::PushEvent(Event ev) {
 }
 
 void NativeSource::Wake() {
-  if (wake_pending_.exchange(true)) return;
-  if (!tsfn_live_) return;
-  napi_status st = tsfn_.NonBlockingCall([this](Napi::Env env, Napi::Function fn) {
-    wake_pending_.store(false);
-    if (env == nullptr || fn == nullptr) return;
-    // Raw call: while an environment (e.g. a terminating worker) cannot run JS, the call fails;
-    // the C++ wrapper would then try to build an Error object, which also fails and aborts.
-    napi_value result;
-    napi_value undefined;
-    if (napi_get_undefined(env, &undefined) != napi_ok) return;
-    if (napi_call_function(env, undefined, fn, 0, nullptr, &result) == napi_pending_exception) {
-      napi_value ex;
-      napi_get_and_clear_last_exception(env, &ex);
-      napi_fatal_exception(env, ex);  // a throwing onWake is a bug in the JS layer: report it as uncaught
-    }
-  });
-  if (st != napi_ok) wake_pending_.store(false);
+  // The TSFN (and with it wake_) is released only after the streaming and bus threads are gone
+  // (StopInternal joins them first; an abandoned source keeps its TSFN), so wake_ is valid here.
+  if (!tsfn_live_.load()) return;
+  if (wake_->pending.exchange(true)) return;  // coalesced: at most one wake-up queued
+  if (tsfn_.NonBlockingCall() != napi_ok) wake_->pending.store(false);
+}
+
+void NativeSource::CallWake(Napi::Env env, Napi::Function fn, WakeState* state, void* /*data*/) {
+  if (state != nullptr) state->pending.store(false);
+  if (env == nullptr || fn == nullptr) return;  // the environment is going away
+  // Raw call: while an environment (e.g. a terminating worker) cannot run JS, the call fails;
+  // the C++ wrapper would then try to build an Error object, which also fails and aborts.
+  napi_value result;
+  napi_value undefined;
+  if (napi_get_undefined(env, &undefined) != napi_ok) return;
+  if (napi_call_function(env, undefined, fn, 0, nullptr, &result) == napi_pending_exception) {
+    napi_value ex;
+    napi_get_and_clear_last_exception(env, &ex);
+    napi_fatal_exception(env, ex);  // a throwing onWake is a bug in the JS layer: report it as uncaught
+  }
 }
 
 void NativeSource::OnPadAdded(GstElement* element, GstPad* pad, gpointer next_element) {

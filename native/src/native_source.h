@@ -163,10 +163,20 @@ class NativeSource : public Napi::ObjectWrap<NativeSource> {
 
   GstElement* pipeline_ = nullptr;
   GstElement* appsink_ = nullptr;
-  Napi::ThreadSafeFunction tsfn_;
-  bool tsfn_live_ = false;
+  // The wake-up: a typed ThreadSafeFunction whose context, the WakeState (the coalescing flag),
+  // is owned by the TSFN and deleted by its finalizer, after its last queued call has run. A
+  // queued call therefore never touches this object: it is safe even if this object is gone
+  // by the time the JS thread runs it (no reliance on a JS closure keeping the wrap alive).
+  struct WakeState {
+    std::atomic<bool> pending{false};
+  };
+  // [JS thread] Runs a queued wake: clears the flag, calls onWake.
+  static void CallWake(Napi::Env env, Napi::Function fn, WakeState* state, void* data);
+  using WakeFunction = Napi::TypedThreadSafeFunction<WakeState, void, &NativeSource::CallWake>;
+  WakeFunction tsfn_;
+  WakeState* wake_ = nullptr;          // the TSFN's context: valid while tsfn_live_
+  std::atomic<bool> tsfn_live_{false};  // written on the JS thread, read by the streaming/bus threads
   bool tsfn_ref_ = false;
-  std::atomic<bool> wake_pending_{false};
 
   std::mutex mu_;
   std::condition_variable space_cv_;

@@ -83,7 +83,7 @@ function report(e: unknown, io: Io): number {
   if (MediaError.isInstance(e)) {
     io.err(`nv: ${e.message}`);
     // Refused by policy: the arguments or config ask for something the policy forbids.
-    return e.kind === 'CustomPipelineRejected' || e.kind === 'InsecureRtspRejected' ? EXIT.usage : EXIT.source;
+    return e.kind === 'CustomPipelineRejected' || e.kind === 'InsecureRtspRejected' || e.kind === 'PipelineInvalid' ? EXIT.usage : EXIT.source;
   }
   if (NvError.isInstance(e)) { io.err(`nv: ${e.message}`); return EXIT.failed; }
   io.err(`nv: ${e instanceof Error ? e.message : String(e)}`);

@@ -100,7 +100,20 @@ export type MediaErrorKind =
   | 'SourceNotFound'
   | 'InvalidMedia'
   /** The server refused the credentials (RTSP 401): permanent, never retried. */
-  | 'Unauthorized';
+  | 'Unauthorized'
+  /**
+   * The pipeline cannot be built as given (an unparsable custom fragment or post-decode hook,
+   * an unknown property, invalid caps, elements that cannot link): permanent, never retried.
+   * `buildFailure` says which.
+   */
+  | 'PipelineInvalid';
+
+/**
+ * Why a source's pipeline could not be built ({@link MediaError.buildFailure}):
+ * `elementMissing` (a GStreamer plugin is not installed; kind `Unsupported`), `parseFailed`,
+ * `unknownProperty`, `invalidCaps`, `linkFailed` (kind `PipelineInvalid`).
+ */
+export type MediaBuildFailure = 'elementMissing' | 'parseFailed' | 'unknownProperty' | 'invalidCaps' | 'linkFailed';
 
 /**
  * A source or decode failure. Expected in production (network loss, camera reboot);
@@ -117,16 +130,19 @@ export class MediaError extends NvError {
   readonly url: string | undefined;
   /** Sanitized detail from the media layer. */
   readonly detail: string | undefined;
+  /** For a pipeline that could not be built: why (see {@link MediaBuildFailure}). */
+  readonly buildFailure: MediaBuildFailure | undefined;
   private readonly [MEDIA] = true;
 
   /** Prefer the static factories; this constructor redacts `url` and sanitizes `detail`. */
-  constructor(kind: MediaErrorKind, opts: { url?: string; detail?: string; message?: string; cause?: unknown } = {}) {
+  constructor(kind: MediaErrorKind, opts: { url?: string; detail?: string; message?: string; cause?: unknown; buildFailure?: MediaBuildFailure } = {}) {
     const url = opts.url === undefined ? undefined : redactUrl(opts.url);
     const detail = opts.detail === undefined ? undefined : sanitizeErrorString(opts.detail);
     super({ message: opts.message ?? [kind, url, detail].filter(Boolean).join(': '), cause: opts.cause });
     this.kind = kind;
     this.url = url;
     this.detail = detail;
+    this.buildFailure = opts.buildFailure;
   }
   /** @returns whether `e` is a {@link MediaError} (from any package copy). */
   static override isInstance(e: unknown): e is MediaError { return brandCheck(MEDIA)(e); }
@@ -148,6 +164,13 @@ export class MediaError extends NvError {
   static sourceNotFound(path: string, detail: string): MediaError { return new MediaError('SourceNotFound', { url: path, detail }); }
   /** Input that is not (or no longer) valid video: not a video file, truncated, no video stream. */
   static invalidMedia(detail: string, cause?: unknown): MediaError { return new MediaError('InvalidMedia', { detail, cause }); }
+  /**
+   * A pipeline that could not be built, typed by cause: a missing plugin is `Unsupported`
+   * (something to install), anything else `PipelineInvalid` (something to fix in the config).
+   */
+  static pipelineBuildFailed(failure: MediaBuildFailure, detail: string, cause?: unknown): MediaError {
+    return new MediaError(failure === 'elementMissing' ? 'Unsupported' : 'PipelineInvalid', { detail, cause, buildFailure: failure });
+  }
 }
 
 // ---------------------------------------------------------------------------------------------

@@ -10,7 +10,7 @@ export {
   InvalidArgumentError,
 } from './errors.js';
 export type {
-  NvErrorCategory, NvErrorOptions, MediaErrorKind, StageErrorKind, TemporalErrorKind, ViewErrorKind, RuntimeErrorKind,
+  NvErrorCategory, NvErrorOptions, MediaErrorKind, MediaBuildFailure, StageErrorKind, TemporalErrorKind, ViewErrorKind, RuntimeErrorKind,
   ConfigErrorKind, ConfigIssue, FrameAccessErrorKind,
 } from './errors.js';
 export { feedId, trackId, detectionId, stageId, formatFeedId, formatTrackId, formatDetectionId } from './ids.js';

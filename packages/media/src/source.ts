@@ -5,7 +5,7 @@
  */
 import {
   ConfigError, InvalidArgumentError, MediaError, parseBackpressurePolicy, parseReconnectPolicy, parseSourceSpec, reconnectDelayMs, redactUrl,
-  type BackpressurePolicy, type CustomPipelinePolicy, type FeedId, type MonotonicTs, type ReconnectPolicy, type SourceSpec,
+  type BackpressurePolicy, type MediaBuildFailure, type CustomPipelinePolicy, type FeedId, type MonotonicTs, type ReconnectPolicy, type SourceSpec,
   feedId as toFeedId,
 } from '@nv/core';
 import type { FrameSource, FrameSourceEvent, PixelFormat } from '@nv/frame';
@@ -351,7 +351,7 @@ export class MediaSource implements FrameSource {
         ...(this.#resumeAfterTs !== undefined ? { resume: { afterTs: this.#resumeAfterTs, seek: this.spec.kind === 'file' } } : {}),
       });
     } catch (e) {
-      this.#fail(MediaError.unsupported(`pipeline could not be built: ${(e as Error).message}`));
+      this.#fail(buildError(e));
       return;
     }
     this.#native = native;
@@ -587,6 +587,20 @@ export function rtspBlockRefused(): ConfigError {
 
 function gstToNv(f: string): string {
   return ({ RGB: 'RGB8', BGR: 'BGR8', RGBA: 'RGBA8', BGRA: 'BGRA8', NV12: 'NV12', I420: 'I420', GRAY8: 'GRAY8' } as Record<string, string>)[f] ?? f;
+}
+
+/** The addon's build-failure codes (native_source.cc `BuildError`) as nv's causes. */
+const BUILD_FAILURES: Readonly<Record<string, MediaBuildFailure>> = {
+  ElementMissing: 'elementMissing', ParseFailed: 'parseFailed', UnknownProperty: 'unknownProperty', InvalidCaps: 'invalidCaps', LinkFailed: 'linkFailed',
+};
+
+/** A pipeline that could not be built, typed by cause (anything uncoded stays `Unsupported`). */
+function buildError(e: unknown): MediaError {
+  const message = e instanceof Error ? e.message : String(e);
+  const code = (e as { code?: unknown } | null)?.code;
+  const failure = typeof code === 'string' ? BUILD_FAILURES[code] : undefined;
+  const detail = `pipeline could not be built: ${message}`;
+  return failure ? MediaError.pipelineBuildFailed(failure, detail, e) : MediaError.unsupported(detail);
 }
 
 /** Native diagnostics: live/leaked frames and live sources across the process. */

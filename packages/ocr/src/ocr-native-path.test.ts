@@ -95,3 +95,35 @@ describe('OCR on media frames: native resample path = JavaScript path, through t
     expect(texts.size).toBeGreaterThanOrEqual(3); // the clip's three plates were read
   });
 });
+
+describe('TextDetector in a parallel head: runs reach the model in call order', () => {
+  it('a call whose native sampling finishes last still gets the lower detection ids (ids follow frame order)', async () => {
+    const { path } = await makeTextClip({ frames: 75 });
+    const src = new MediaSource({ kind: 'file', path }, { backpressure: { kind: 'block' } });
+    const frames: NativeFrame[] = [];
+    for (let i = 0; i < 12; i++) { const f = await src.next(); if (f) frames.push(f); }
+    await src.stop();
+    const det = new TextDetector({ limitSideLen: 800 });
+    await det.onStart();
+    try {
+      const a = frames[10]!, b = frames[11]!;
+      // `a`'s sampling is held back, so `b`'s finishes first.
+      const slow = new Proxy(a, {
+        get(t, k) {
+          if (k === 'letterboxInto') return async (r: LetterboxIntoRequest | ResampleIntoRequest) => { await new Promise((res) => setTimeout(res, 200)); return t.letterboxInto(r); };
+          const v: unknown = Reflect.get(t, k, t);
+          return typeof v === 'function' ? (v as (...x: unknown[]) => unknown).bind(t) : v;
+        },
+      });
+      const ctx = (frame: FrameEnvelope) => ({ frame, signal: new AbortController().signal }) as unknown as Parameters<TextDetector['process']>[0];
+      const [ra, rb] = await Promise.all([det.process(ctx(slow)), det.process(ctx(b))]);
+      const ids = (r: unknown) => (r as { detections: { id: number }[] }).detections.map((d) => d.id);
+      expect(ids(ra).length).toBeGreaterThan(0);
+      expect(ids(rb).length).toBeGreaterThan(0);
+      expect(Math.max(...ids(ra))).toBeLessThan(Math.min(...ids(rb)));
+    } finally {
+      await det.onStop();
+      for (const f of frames) f.release();
+    }
+  }, 60_000);
+});

@@ -109,6 +109,8 @@ export class TextDetector implements Stage {
   readonly #executor: OcrExecutor;
   readonly #state: StageModel<{ readonly model: LoadedModel; readonly fixedSize: { width: number; height: number } | undefined }>;
   #nextId = 1;
+  /** Settles when the latest `detect` call has submitted its run (see {@link TextDetector.detect}). */
+  #submitted: Promise<void> = Promise.resolve();
 
   /** @throws {InvalidArgumentError} on bad options (naming the field) or an empty id */
   constructor(options: TextDetectorOptions = {}) {
@@ -187,6 +189,20 @@ export class TextDetector implements Stage {
    *   aborted that wait, or inference fails
    */
   async detect(frame: FrameEnvelope, options: OcrCallOptions = {}): Promise<DetectedText[]> {
+    // Runs reach the model in call order, whatever order their (native, asynchronous) sampling
+    // finishes in: the executor is FIFO, so results — and the detection ids `process` assigns
+    // as they arrive — follow frame order in a parallel head too. Every call frees its turn.
+    const earlier = this.#submitted;
+    let submitted!: () => void;
+    this.#submitted = new Promise<void>((resolve) => { submitted = resolve; });
+    try {
+      return await this.#detect(frame, options, earlier, submitted);
+    } finally {
+      submitted();
+    }
+  }
+
+  async #detect(frame: FrameEnvelope, options: OcrCallOptions, earlier: Promise<void>, submitted: () => void): Promise<DetectedText[]> {
     const st = this.#state.current;
     if (!st) throw StageError.processingFailed(this.id, 'model not loaded (onStart has not run)');
     const m = st.model;
@@ -215,8 +231,11 @@ export class TextDetector implements Stage {
     }
     let prob: Float32Array;
     let mapW: number, mapH: number;
+    await earlier; // the previous call has submitted its run (or failed): never waits on an inference
     try {
-      const out = await m.model.run({ [m.inputName]: slot.input([1, 3, size.height, size.width]) }); // releases the slot when settled
+      const running = m.model.run({ [m.inputName]: slot.input([1, 3, size.height, size.width]) }); // releases the slot when settled
+      submitted();
+      const out = await running;
       const t = out[m.outputName];
       if (!t || t.dims.length !== 4) throw new Error(`unexpected output ${t ? `dims [${t.dims.join(', ')}]` : 'missing'}`);
       mapH = t.dims[2]!;

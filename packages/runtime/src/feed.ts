@@ -1246,7 +1246,7 @@ function release(frame: FrameEnvelope): void {
  * retrying a wrong password also locks camera accounts). `@nv/media` raises these at once,
  * without reconnecting; the feed stops `Fatal` with the kind instead of restarting.
  */
-const PERMANENT_MEDIA_KINDS: ReadonlySet<string> = new Set(['CustomPipelineRejected', 'InsecureRtspRejected', 'Unsupported', 'Unauthorized', 'SourceNotFound', 'InvalidMedia']);
+const PERMANENT_MEDIA_KINDS: ReadonlySet<string> = new Set(['CustomPipelineRejected', 'InsecureRtspRejected', 'Unsupported', 'Unauthorized', 'SourceNotFound', 'InvalidMedia', 'PipelineInvalid']);
 
 /** Errors that a restart cannot fix: bad config, and the {@link PERMANENT_MEDIA_KINDS}. */
 function isPermanent(e: unknown): boolean {
