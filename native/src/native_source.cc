@@ -295,9 +295,12 @@ NativeSource::NativeSource(const Napi::CallbackInfo& info) : Napi::ObjectWrap<Na
     gst_object_unref(bus);
   }
 
-  wake_ = new WakeState();
-  tsfn_ = WakeFunction::New(env, opts.Get("onWake").As<Napi::Function>(), "nv-source-wake", 0, 1, wake_,
-                            [](Napi::Env, void*, WakeState* state) { delete state; });
+  wake_ = std::make_shared<WakeState>();
+  tsfn_ = WakeFunction::New(env, opts.Get("onWake").As<Napi::Function>(), "nv-source-wake", 0, 1, new WakeRef(wake_),
+                            [](Napi::Env, void*, WakeRef* state) {
+                              (*state)->closed.store(true);
+                              delete state;
+                            });
   tsfn_live_ = true;
   tsfn_.Unref(env);  // only a started source keeps the event loop alive
   live_sources++;
@@ -320,7 +323,8 @@ NativeSource::~NativeSource() {
   stop_timeout_ms_ = std::numeric_limits<int>::max();
   StopInternal();
   if (tsfn_live_) {
-    tsfn_.Release();
+    // At an environment teardown the TSFN may be finalized already: nothing left to release.
+    if (!(wake_ && wake_->closed.load())) tsfn_.Release();
     tsfn_live_ = false;
   }
   for (DecodebinHook* h : hooks_) h->self.store(nullptr);  // the hooks may outlive us with the bins
@@ -589,15 +593,16 @@ void NativeSource::PushEvent(Event ev) {
 }
 
 void NativeSource::Wake() {
-  // The TSFN (and with it wake_) is released only after the streaming and bus threads are gone
-  // (StopInternal joins them first; an abandoned source keeps its TSFN), so wake_ is valid here.
-  if (!tsfn_live_.load()) return;
+  // JS releases the TSFN only after the streaming and bus threads are gone (StopInternal joins
+  // them first; an abandoned source keeps its TSFN); an environment teardown finalizes it under
+  // running threads, which `closed` reports.
+  if (!tsfn_live_.load() || !wake_ || wake_->closed.load()) return;
   if (wake_->pending.exchange(true)) return;  // coalesced: at most one wake-up queued
   if (tsfn_.NonBlockingCall() != napi_ok) wake_->pending.store(false);
 }
 
-void NativeSource::CallWake(Napi::Env env, Napi::Function fn, WakeState* state, void* /*data*/) {
-  if (state != nullptr) state->pending.store(false);
+void NativeSource::CallWake(Napi::Env env, Napi::Function fn, WakeRef* state, void* /*data*/) {
+  if (state != nullptr && *state) (*state)->pending.store(false);
   if (env == nullptr || fn == nullptr) return;  // the environment is going away
   // Raw call: while an environment (e.g. a terminating worker) cannot run JS, the call fails;
   // the C++ wrapper would then try to build an Error object, which also fails and aborts.

@@ -163,18 +163,23 @@ class NativeSource : public Napi::ObjectWrap<NativeSource> {
 
   GstElement* pipeline_ = nullptr;
   GstElement* appsink_ = nullptr;
-  // The wake-up: a typed ThreadSafeFunction whose context, the WakeState (the coalescing flag),
-  // is owned by the TSFN and deleted by its finalizer, after its last queued call has run. A
-  // queued call therefore never touches this object: it is safe even if this object is gone
-  // by the time the JS thread runs it (no reliance on a JS closure keeping the wrap alive).
+  // The wake-up: a typed ThreadSafeFunction whose context is a shared WakeState (the coalescing
+  // flag, and whether the TSFN is gone). The TSFN owns one reference (dropped by its finalizer,
+  // after its last queued call has run), this object another. A queued call therefore never
+  // touches this object — safe even if it is gone by the time the JS thread runs the call (no
+  // reliance on a JS closure keeping the wrap alive) — and a streaming thread that wakes after
+  // the TSFN was finalized (an environment torn down under a running pipeline: Node finalizes
+  // TSFNs before wraps) sees `closed` instead of calling into a freed TSFN.
   struct WakeState {
     std::atomic<bool> pending{false};
+    std::atomic<bool> closed{false};
   };
+  using WakeRef = std::shared_ptr<WakeState>;
   // [JS thread] Runs a queued wake: clears the flag, calls onWake.
-  static void CallWake(Napi::Env env, Napi::Function fn, WakeState* state, void* data);
-  using WakeFunction = Napi::TypedThreadSafeFunction<WakeState, void, &NativeSource::CallWake>;
+  static void CallWake(Napi::Env env, Napi::Function fn, WakeRef* state, void* data);
+  using WakeFunction = Napi::TypedThreadSafeFunction<WakeRef, void, &NativeSource::CallWake>;
   WakeFunction tsfn_;
-  WakeState* wake_ = nullptr;          // the TSFN's context: valid while tsfn_live_
+  WakeRef wake_;                        // this object's reference to the TSFN's WakeState
   std::atomic<bool> tsfn_live_{false};  // written on the JS thread, read by the streaming/bus threads
   bool tsfn_ref_ = false;
 
