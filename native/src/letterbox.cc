@@ -258,10 +258,12 @@ class ResampleWorker : public Napi::AsyncWorker {
       }
       return;
     }
+    // Bounded so that no intermediate below can overflow to inf/NaN (a NaN index cast to an
+    // integer is undefined behaviour: INT64_MIN on x86, an out-of-bounds read).
     for (double q : quad) {
-      if (!std::isfinite(q)) { SetError("letterbox: resample quad must be finite"); return; }
+      if (!(std::fabs(q) <= 1073741824.0)) { SetError("letterbox: resample quad coordinates must be finite and within ±2^30"); return; }
     }
-    if (!std::isfinite(sxC) || !std::isfinite(syC)) { SetError("letterbox: resample chroma scale must be finite"); return; }
+    if (!(sxC >= 0 && sxC <= 1024) || !(syC >= 0 && syC <= 1024)) { SetError("letterbox: resample chroma scale must be in [0, 1024]"); return; }
     const double tlx = quad[0], tly = quad[1], trx = quad[2], try_ = quad[3], brx = quad[4], bry = quad[5], blx = quad[6], bly = quad[7];
     for (int64_t r = 0; r < outH; r++) {
       const double t = (r + 0.5) / outH;
@@ -272,8 +274,8 @@ class ResampleWorker : public Napi::AsyncWorker {
         const double s = (c + 0.5) / outW;
         const double x = lx + (rx - lx) * s, yy = ly + (ry - ly) * s;
         double fx = x - 0.5, fy = yy - 0.5;
-        if (fx < 0) fx = 0; else if (fx > pw - 1) fx = static_cast<double>(pw - 1);
-        if (fy < 0) fy = 0; else if (fy > ph - 1) fy = static_cast<double>(ph - 1);
+        if (!(fx >= 0)) fx = 0; else if (fx > pw - 1) fx = static_cast<double>(pw - 1);  // NaN-safe
+        if (!(fy >= 0)) fy = 0; else if (fy > ph - 1) fy = static_cast<double>(ph - 1);
         const int64_t x0 = static_cast<int64_t>(fx), y0 = static_cast<int64_t>(fy);
         const double ax = fx - x0, ay = fy - y0;
         const int64_t x1 = x0 + 1 < pw ? x0 + 1 : x0, y1 = y0 + 1 < ph ? y0 + 1 : y0;
@@ -281,8 +283,8 @@ class ResampleWorker : public Napi::AsyncWorker {
         const int64_t r0 = y0 * ys, r1 = y1 * ys;
         const double L = y[r0 + x0] * w00 + y[r0 + x1] * w10 + y[r1 + x0] * w01 + y[r1 + x1] * w11;
         double gx = x * sxC - 0.5, gy = yy * syC - 0.5;
-        if (gx < 0) gx = 0; else if (gx > cw - 1) gx = static_cast<double>(cw - 1);
-        if (gy < 0) gy = 0; else if (gy > ch - 1) gy = static_cast<double>(ch - 1);
+        if (!(gx >= 0)) gx = 0; else if (gx > cw - 1) gx = static_cast<double>(cw - 1);
+        if (!(gy >= 0)) gy = 0; else if (gy > ch - 1) gy = static_cast<double>(ch - 1);
         const int64_t cx0 = static_cast<int64_t>(gx), cy0 = static_cast<int64_t>(gy);
         const double bx = gx - cx0, by = gy - cy0;
         const int64_t cx1 = cx0 + 1 < cw ? cx0 + 1 : cx0, cy1 = cy0 + 1 < ch ? cy0 + 1 : cy0;

@@ -195,12 +195,20 @@ class FinishWorker : public Napi::AsyncWorker {
       return;
     }
     gst_app_src_end_of_stream(GST_APP_SRC(st_->appsrc));
-    // Wait (bounded) for the muxer to write its index and the sink to see EOS.
-    GstMessage* msg = gst_bus_timed_pop_filtered(st_->bus, 120 * GST_SECOND,
-        static_cast<GstMessageType>(GST_MESSAGE_EOS | GST_MESSAGE_ERROR));
+    // Wait (bounded) for the muxer to write its index and the sink to see EOS — in 100 ms slices,
+    // so that an abort() (which flushes the bus: no EOS will come) or an error a concurrent push
+    // popped from the bus ends the wait at once instead of after 120 s.
+    GstMessage* msg = nullptr;
     std::string err;
-    if (!msg) err = "encoder did not finish within 120 s";
-    else if (GST_MESSAGE_TYPE(msg) == GST_MESSAGE_ERROR) err = TakeError(msg);
+    for (int slice = 0; slice < 1200 && msg == nullptr; slice++) {
+      msg = gst_bus_timed_pop_filtered(st_->bus, 100 * GST_MSECOND, static_cast<GstMessageType>(GST_MESSAGE_EOS | GST_MESSAGE_ERROR));
+      if (msg != nullptr) break;
+      if (st_->aborted.load()) { err = "encoder was aborted"; break; }
+      std::lock_guard<std::mutex> lock(st_->mu);
+      if (!st_->error.empty()) { err = st_->error; break; }
+    }
+    if (!msg && err.empty()) err = "encoder did not finish within 120 s";
+    else if (msg && GST_MESSAGE_TYPE(msg) == GST_MESSAGE_ERROR) err = TakeError(msg);
     if (msg) gst_message_unref(msg);
     gst_element_set_state(st_->pipeline, GST_STATE_NULL);
     std::lock_guard<std::mutex> lock(st_->mu);
@@ -496,6 +504,7 @@ Napi::Value NativeEncoder::Abort(const Napi::CallbackInfo& info) {
       std::lock_guard<std::mutex> lock(st_->mu);
       st_->finished = true;
     }
+    st_->aborted.store(true);  // a finish waiting for EOS gives up within 100 ms
     st_->cv.notify_all();  // a push waiting for room fails now ("encoder is finished")
     gst_element_set_state(st_->pipeline, GST_STATE_NULL);
   }

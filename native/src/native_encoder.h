@@ -37,6 +37,7 @@
 #include <gst/video/video.h>
 #include <napi.h>
 
+#include <atomic>
 #include <condition_variable>
 #include <cstdint>
 #include <map>
@@ -70,6 +71,7 @@ struct EncoderState {
   std::string error;                                   // first bus error, sanitized by JS
   uint64_t drained = 0;                                // buffers that left appsrc's queue so far
   bool finished = false;
+  std::atomic<bool> aborted{false};                    // abort(): a finish waiting for EOS gives up
   double font_px = 18;
   ~EncoderState();
   // [sync, any thread] Pops bus messages without waiting; records the first error.

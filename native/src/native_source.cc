@@ -602,8 +602,10 @@ void NativeSource::Wake() {
 }
 
 void NativeSource::CallWake(Napi::Env env, Napi::Function fn, WakeRef* state, void* /*data*/) {
+  // A null env: the TSFN is being torn down and drains its queue after its finalizer ran, so
+  // `state` may already be freed — touch nothing.
+  if (env == nullptr || fn == nullptr) return;
   if (state != nullptr && *state) (*state)->pending.store(false);
-  if (env == nullptr || fn == nullptr) return;  // the environment is going away
   // Raw call: while an environment (e.g. a terminating worker) cannot run JS, the call fails;
   // the C++ wrapper would then try to build an Error object, which also fails and aborts.
   napi_value result;

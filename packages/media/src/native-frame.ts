@@ -40,6 +40,10 @@ export class NativeFrame extends RefCountedFrame {
   readonly durationNs: number;
   readonly #handle: RawFrameHandle;
   readonly #views: Uint8Array[];
+  /** Native calls reading the planes on a worker thread right now. */
+  #inflight = 0;
+  /** The last release came while {@link NativeFrame.#inflight} > 0: free when they settle. */
+  #freeDeferred = false;
 
   /** @internal */
   constructor(raw: RawFrame, feed: FeedId | number, onRelease?: () => void) {
@@ -57,8 +61,13 @@ export class NativeFrame extends RefCountedFrame {
     // (`mediaDiagnostics().leakedFrames`, native/src/native_frame.h "Lifetime model").
   }
 
-  /** Detaches every plane buffer and returns the GstBuffer to GStreamer. */
+  /**
+   * Detaches every plane buffer and returns the GstBuffer to GStreamer — after the native
+   * letterbox/resample calls in flight, which read the planes on a worker thread (a frame
+   * released too many times while one runs must not be freed under it).
+   */
   protected freeMemory(): void {
+    if (this.#inflight > 0) { this.#freeDeferred = true; return; }
     this.#handle.release();
   }
 
@@ -86,7 +95,13 @@ export class NativeFrame extends RefCountedFrame {
     this.checkAccess();
     const format = this.format;
     if (format !== 'NV12' && format !== 'I420') throw FrameAccessError.unsupportedConversion(format, 'native letterbox (NV12 or I420 only)');
+    // The worker thread writes through a raw pointer: a buffer that can shrink under it is refused.
+    const outBuffer = request.out.buffer as ArrayBuffer & { resizable?: boolean; growable?: boolean };
+    if (outBuffer.resizable === true || outBuffer.growable === true) {
+      throw new InvalidArgumentError('request.out', 'a Float32Array over a fixed-length ArrayBuffer or SharedArrayBuffer', 'a resizable buffer');
+    }
     this.retain();
+    this.#inflight++;
     try {
       const strides = this.planes.map((p) => p.stride);
       if (request.kind === 'resample') {
@@ -104,7 +119,12 @@ export class NativeFrame extends RefCountedFrame {
         padLeft: request.plan.padLeft, padTop: request.plan.padTop, out: request.out, oR: request.oR, oG: request.oG, oB: request.oB,
       }), caller);
     } finally {
-      this.release();
+      this.#inflight--;
+      if (this.#inflight === 0 && this.#freeDeferred) {
+        this.#freeDeferred = false;
+        this.#handle.release();
+      }
+      if (!this.isReleased) this.release(); // (an over-release already consumed our reference)
     }
   }
 
