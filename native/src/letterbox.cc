@@ -329,7 +329,7 @@ int64_t Int(Napi::Env env, double d, const char* k, double lo, double hi) {
 }
 constexpr double kMaxDim = 1 << 20;       // sizes, strides, offsets into a plane row
 constexpr double kMaxIndex = 2147483647;  // offsets into the output array
-constexpr double kMaxCoeff = 1 << 20;     // 16.16 coefficients (|k| < 2^20 keeps int32 products exact)
+constexpr double kMaxCoeff = 1 << 20;     // 16.16 coefficients (|k| < 2^20, with |y0| ≤ 256, keeps the int32 sums exact)
 
 // A frame's NV12/I420 planes and strides, read and checked once (shared by both request kinds).
 struct Planes {
@@ -484,6 +484,9 @@ Napi::Value Letterbox(const Napi::CallbackInfo& info) {
   int32_t kk[6];
   const char* kKeys[6] = {"iy", "rv", "gu", "gv", "bu", "y0"};
   for (int i = 0; i < 6; i++) kk[i] = static_cast<int32_t>(Int(env, Num(k, kKeys[i]), kKeys[i], -kMaxCoeff, kMaxCoeff));
+  // y0 is a luma offset (16 or 0 in practice): bounded to ±256 so that (Y' − y0) · iy, at most
+  // 511 · 2^20 < 2^29, and the sums with the chroma terms (≤ 128 · 2^20 each) stay within int32.
+  if (kk[5] < -256 || kk[5] > 256) throw Napi::RangeError::New(env, "letterbox: k.y0 must be an integer in [-256, 256]");
   double nn[6];
   const char* nKeys[6] = {"sR", "bR", "sG", "bG", "sB", "bB"};
   for (int i = 0; i < 6; i++) {
