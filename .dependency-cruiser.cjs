@@ -17,11 +17,12 @@ const ALLOWED = {
   media: ['core', 'frame'],
   runtime: ['core', 'frame', 'media', 'perception', 'view', 'temporal', 'pipeline'],
   metrics: ['core', 'runtime'],
+  server: ['core', 'frame', 'media', 'metrics', 'perception', 'runtime'],
   tracking: ['core', 'perception'],
   inference: ['core'],
   onnx: ['core', 'frame', 'inference', 'perception'],
   ocr: ['core', 'frame', 'inference', 'perception'],
-  cli: ['core', 'frame', 'media', 'ocr', 'onnx', 'perception', 'runtime', 'test-util', 'tracking'],
+  cli: ['core', 'frame', 'media', 'metrics', 'ocr', 'onnx', 'perception', 'runtime', 'server', 'test-util', 'tracking'],
 };
 
 const layerRules = Object.entries(ALLOWED).map(([pkg, allowed]) => ({

@@ -1,5 +1,5 @@
 // nv_native: the addon's entry point. Initialises GStreamer once per process and exports a
-// small surface: NativeSource, NativeEncoder, gstVersion(), counters(); test hooks (__test*) only when
+// small surface: NativeSource, NativeEncoder, NativeJpegEncoder, gstVersion(), counters(); test hooks (__test*) only when
 // built with NV_TEST_HOOKS.
 #include "letterbox.h"
 #include <gst/gst.h>
@@ -10,6 +10,7 @@
 
 #include "native_encoder.h"
 #include "native_frame.h"
+#include "native_jpeg.h"
 #include "native_source.h"
 
 #if !GST_CHECK_VERSION(1, 16, 0)
@@ -38,6 +39,7 @@ Napi::Value CountersJs(const Napi::CallbackInfo& info) {
   o.Set("createdFrames", Napi::Number::New(env, static_cast<double>(Counters().created.load())));
   o.Set("liveSources", Napi::Number::New(env, static_cast<double>(NativeSource::live_sources.load())));
   o.Set("abandonedSources", Napi::Number::New(env, static_cast<double>(NativeSource::abandoned_sources.load())));
+  o.Set("liveJpegEncoders", Napi::Number::New(env, static_cast<double>(NativeJpegEncoder::LiveCount())));
   return o;
 }
 
@@ -67,6 +69,7 @@ Napi::Object Init(Napi::Env env, Napi::Object exports) {
   NativeFrame::Init(env);
   exports.Set("NativeSource", NativeSource::Init(env));
   exports.Set("NativeEncoder", NativeEncoder::Init(env));
+  exports.Set("NativeJpegEncoder", NativeJpegEncoder::Init(env));
   exports.Set("gstVersion", Napi::Function::New(env, GstVersion));
   exports.Set("counters", Napi::Function::New(env, CountersJs));
   exports.Set("hasElement", Napi::Function::New(env, HasElement));

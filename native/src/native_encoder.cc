@@ -67,8 +67,6 @@ GstElement* Make(const char* factory, const char* name) {
 // Limits on numbers from JS. Each is checked as a double before any cast (no UB), and keeps
 // every product and sum far below 2^63 (the sums are still done with checked arithmetic).
 constexpr double kMaxDim = 65536;                     // width/height (@nv/frame's MAX_FRAME_DIMENSION)
-constexpr double kMaxStride = 2147483647;             // GstVideoMeta strides are gint
-constexpr double kMaxOffset = 9007199254740991.0;     // 2^53 - 1: exact as a JS number
 constexpr double kMaxTimeNs = 9007199254740991.0;     // PTS/duration in ns (~104 days at 2^53)
 constexpr double kMaxCoord = 16777216;                // annotation coordinates / line width, px
 
@@ -90,18 +88,6 @@ double NumArg(Napi::Env env, const Napi::Value& v, const std::string& what, doub
   const double d = v.As<Napi::Number>().DoubleValue();
   if (!(std::isfinite(d) && d >= lo && d <= hi)) throw Napi::RangeError::New(env, "encoder: " + what + " is out of range");
   return d;
-}
-
-// a + b × c in uint64, or false on overflow.
-bool MulAdd(uint64_t a, uint64_t b, uint64_t c, uint64_t* out) {
-  uint64_t bc = 0;
-  return !__builtin_mul_overflow(b, c, &bc) && !__builtin_add_overflow(a, bc, out);
-}
-
-// The last byte (exclusive) a plane's rows reach: offset + stride × (rows − 1) + row_bytes.
-bool PlaneEnd(uint64_t offset, uint64_t stride, const PlaneGeometry& g, uint64_t* end) {
-  uint64_t last = 0;
-  return g.rows > 0 && MulAdd(offset, stride, g.rows - 1, &last) && !__builtin_add_overflow(last, g.row_bytes, end);
 }
 
 using BufferPtr = std::unique_ptr<GstBuffer, decltype(&gst_buffer_unref)>;
@@ -296,14 +282,7 @@ NativeEncoder::NativeEncoder(const Napi::CallbackInfo& info) : Napi::ObjectWrap<
   if (!gst_video_info_set_format(&vinfo_, vf, width, height)) throw Napi::RangeError::New(env, "encoder: frame size too large");
   GST_VIDEO_INFO_FPS_N(&vinfo_) = fps_n;
   GST_VIDEO_INFO_FPS_D(&vinfo_) = fps_d;
-  for (guint p = 0; p < GST_VIDEO_INFO_N_PLANES(&vinfo_); p++) {
-    gint comps[GST_VIDEO_MAX_COMPONENTS];
-    gst_video_format_info_component(vinfo_.finfo, p, comps);
-    const gint c = comps[0];
-    if (c < 0) throw Napi::Error::New(env, "encoder: no component in plane " + std::to_string(p));
-    planes_[p].rows = static_cast<uint64_t>(GST_VIDEO_INFO_COMP_HEIGHT(&vinfo_, c));
-    planes_[p].row_bytes = static_cast<uint64_t>(GST_VIDEO_INFO_COMP_WIDTH(&vinfo_, c)) * static_cast<uint64_t>(GST_VIDEO_INFO_COMP_PSTRIDE(&vinfo_, c));
-  }
+  if (!frame_input::PlanesOf(vinfo_, planes_)) throw Napi::Error::New(env, "encoder: a plane of " + format + " has no component");
   st_ = std::make_shared<EncoderState>();
   st_->font_px = font_px;
 
@@ -368,73 +347,11 @@ NativeEncoder::NativeEncoder(const Napi::CallbackInfo& info) : Napi::ObjectWrap<
 NativeEncoder::~NativeEncoder() { st_.reset(); }
 
 GstBuffer* NativeEncoder::WrapShared(Napi::Env env, GstBuffer* shared) const {
-  BufferPtr hold(shared, gst_buffer_unref);
-  const gsize size = gst_buffer_get_size(shared);
-  const guint n = GST_VIDEO_INFO_N_PLANES(&vinfo_);
-  // The same consistency gst_video_frame_map() asks for, plus every plane inside the buffer.
-  if (GstVideoMeta* m = gst_buffer_get_video_meta(shared)) {
-    if (m->format != GST_VIDEO_INFO_FORMAT(&vinfo_) || m->width < static_cast<guint>(GST_VIDEO_INFO_WIDTH(&vinfo_)) || m->height < static_cast<guint>(GST_VIDEO_INFO_HEIGHT(&vinfo_)) ||
-        m->n_planes != n) {
-      throw Napi::RangeError::New(env, "encoder: the frame's format or size does not match the encoder's");
-    }
-    for (guint i = 0; i < n; i++) {
-      uint64_t end = 0;
-      if (m->stride[i] < 0 || static_cast<uint64_t>(m->stride[i]) < planes_[i].row_bytes ||
-          !PlaneEnd(m->offset[i], static_cast<uint64_t>(m->stride[i]), planes_[i], &end) || end > size) {
-        throw Napi::RangeError::New(env, "encoder: the frame's plane " + std::to_string(i) + " does not fit its buffer");
-      }
-    }
-  } else if (size < GST_VIDEO_INFO_SIZE(&vinfo_)) {
-    throw Napi::RangeError::New(env, "encoder: the frame's buffer is smaller than the encoder's frame size");
-  }
-  // Zero copy: the decoder's buffer itself (made a writable sub-reference for timestamps).
-  GstBuffer* buf = gst_buffer_copy_region(shared, static_cast<GstBufferCopyFlags>(GST_BUFFER_COPY_METADATA | GST_BUFFER_COPY_MEMORY), 0, static_cast<gsize>(-1));
-  if (!buf) throw Napi::Error::New(env, "encoder: could not reference the frame's buffer");
-  return buf;
+  return frame_input::WrapShared(env, "encoder", vinfo_, planes_, shared);
 }
 
 GstBuffer* NativeEncoder::CopyHostFrame(Napi::Env env, const Napi::Value& fv) const {
-  if (!fv.IsObject()) throw Napi::TypeError::New(env, "encoder: frame must be a NativeFrame handle or { data, offsets, strides }");
-  Napi::Object f = fv.As<Napi::Object>();
-  Napi::Value dataV = f.Get("data"), offsV = f.Get("offsets"), stridesV = f.Get("strides");
-  if (!dataV.IsTypedArray() || dataV.As<Napi::TypedArray>().TypedArrayType() != napi_uint8_array) {
-    throw Napi::TypeError::New(env, "encoder: frame.data must be a Uint8Array");
-  }
-  if (!offsV.IsArray() || !stridesV.IsArray()) throw Napi::TypeError::New(env, "encoder: frame.offsets and frame.strides must be arrays");
-  Napi::Uint8Array data = dataV.As<Napi::Uint8Array>();
-  Napi::Array offs = offsV.As<Napi::Array>(), strides = stridesV.As<Napi::Array>();
-  const guint n = GST_VIDEO_INFO_N_PLANES(&vinfo_);
-  if (offs.Length() != n || strides.Length() != n) throw Napi::RangeError::New(env, "encoder: plane count does not match the encoder format");
-  // Read once: the length, then each number; a detached array reads as 0 bytes (refused below).
-  const uint64_t length = data.ByteLength();
-  gsize offset[GST_VIDEO_MAX_PLANES] = {0};
-  gint stride[GST_VIDEO_MAX_PLANES] = {0};
-  uint64_t need = 0;
-  for (guint i = 0; i < n; i++) {
-    const std::string k = std::to_string(i);
-    const uint64_t o = static_cast<uint64_t>(IntArg(env, offs.Get(i), "frame.offsets[" + k + "]", 0, kMaxOffset));
-    const uint64_t s = static_cast<uint64_t>(IntArg(env, strides.Get(i), "frame.strides[" + k + "]", 1, kMaxStride));
-    if (s < planes_[i].row_bytes) {
-      throw Napi::RangeError::New(env, "encoder: frame.strides[" + k + "] " + std::to_string(s) + " is smaller than the plane's row of " +
-                                       std::to_string(planes_[i].row_bytes) + " bytes");
-    }
-    uint64_t end = 0;
-    if (!PlaneEnd(o, s, planes_[i], &end) || end > length) {
-      throw Napi::RangeError::New(env, "encoder: plane " + k + " (offset " + std::to_string(o) + ", stride " + std::to_string(s) + ", " +
-                                       std::to_string(planes_[i].rows) + " rows) does not fit frame.data's " + std::to_string(length) + " bytes");
-    }
-    offset[i] = static_cast<gsize>(o);
-    stride[i] = static_cast<gint>(s);
-    need = std::max(need, end);
-  }
-  // Copy only the bytes the planes reach (a huge array behind a small frame is not copied).
-  // Done here, on the JS thread, so no worker ever reads JS memory.
-  GstBuffer* buf = gst_buffer_new_allocate(nullptr, static_cast<gsize>(need), nullptr);
-  if (!buf) throw Napi::Error::New(env, "encoder: out of memory for a " + std::to_string(need) + "-byte frame");
-  gst_buffer_fill(buf, 0, data.Data(), static_cast<gsize>(need));
-  gst_buffer_add_video_meta_full(buf, GST_VIDEO_FRAME_FLAG_NONE, GST_VIDEO_INFO_FORMAT(&vinfo_),
-                                 GST_VIDEO_INFO_WIDTH(&vinfo_), GST_VIDEO_INFO_HEIGHT(&vinfo_), n, offset, stride);
-  return buf;
+  return frame_input::CopyHost(env, "encoder", vinfo_, planes_, fv);
 }
 
 // push(frame, ptsNs, durationNs, annotations?) where frame is either a NativeFrame handle or

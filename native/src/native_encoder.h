@@ -46,6 +46,8 @@
 #include <string>
 #include <vector>
 
+#include "frame_input.h"  // PlaneGeometry; the frame checks shared with NativeJpegEncoder
+
 namespace nv {
 
 struct Annotation {
@@ -78,12 +80,6 @@ struct EncoderState {
   void DrainBus();
   // [sync, any thread] Records `e` as the error unless one is already recorded; wakes waiters.
   void RecordError(const std::string& e);
-};
-
-// Where one plane of the encoder's format lives in a host frame, from the caps.
-struct PlaneGeometry {
-  uint64_t rows = 0;       // lines in this plane
-  uint64_t row_bytes = 0;  // meaningful bytes per line (width × pixel stride)
 };
 
 class NativeEncoder : public Napi::ObjectWrap<NativeEncoder> {

@@ -23,10 +23,12 @@ SUDO=""; [ "$(id -u)" = "0" ] || SUDO="sudo"
 # textoverlay for the text clips; ffmpeg: the ffmpeg-pipe row of tools/bench/media-throughput.mjs
 # and the lossless clips of packages/media/src/media-convert.test.ts). libyuv-dev: the addon's
 # scaling/conversion (native/src/convert.cc; it links libyuv.so.0, which libyuv-dev pulls in).
+# chromium: the headless browser of packages/server/src/browser.test.ts (the live view page),
+# driven by playwright-core at /usr/bin/chromium (no browser download).
 APT_PACKAGES="pkg-config cmake g++ make libgstreamer1.0-dev libgstreamer-plugins-base1.0-dev \
 libgstreamer-plugins-bad1.0-dev gstreamer1.0-plugins-base gstreamer1.0-plugins-good \
 gstreamer1.0-plugins-bad gstreamer1.0-plugins-ugly gstreamer1.0-libav gstreamer1.0-tools gstreamer1.0-x \
-python3-gst-1.0 gir1.2-gst-rtsp-server-1.0 python3-gi prometheus libcairo2-dev libyuv-dev fonts-dejavu-core ffmpeg"
+python3-gst-1.0 gir1.2-gst-rtsp-server-1.0 python3-gi prometheus libcairo2-dev libyuv-dev fonts-dejavu-core ffmpeg chromium"
 
 missing=""
 for p in $APT_PACKAGES; do

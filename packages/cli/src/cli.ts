@@ -1,14 +1,16 @@
 /**
- * The `nv` command line: `nv run`, `nv probe`, `nv demo`.
+ * The `nv` command line: `nv run`, `nv serve`, `nv probe`, `nv demo`.
  */
 import { ConfigError, MediaError, NvError, parseConfig } from '@nv/core';
 import { probeSource } from '@nv/media';
 import { FeedNameSchema, FeedSettingsSchema, type FeedSettings } from '@nv/runtime';
+import type { NvServer } from '@nv/server';
 import { Command, CommanderError, InvalidArgumentError as CommanderArgError } from 'commander';
 import { readFileSync } from 'node:fs';
 import { loadJobConfig, type JobConfig } from './config-file.js';
 import { runDemo } from './demo.js';
 import { EXIT, JobError, printSummary, runJob, type Io, type JobPlan } from './job.js';
+import { runServe } from './serve.js';
 import { sourceFromArg } from './sources.js';
 import { terminalIo } from './terminal.js';
 
@@ -18,6 +20,8 @@ export interface CliOptions {
   readonly io?: Io;
   /** Aborted on Ctrl-C (the binary wires SIGINT to it). */
   readonly signal?: AbortSignal;
+  /** `nv serve`: called once the server is listening and its feeds are added (tests). */
+  readonly onServeReady?: (url: string, server: NvServer<FeedSettings>) => void;
 }
 
 /**
@@ -35,6 +39,12 @@ function positiveInt(v: string): number {
   return n;
 }
 
+function portNumber(v: string): number {
+  const n = Number(v);
+  if (!/^[0-9]+$/.test(v) || !Number.isInteger(n) || n > 65535) throw new CommanderArgError(`expected a port number (0-65535), got '${v}'`);
+  return n;
+}
+
 function collect(v: string, previous: string[] | undefined): string[] { return [...(previous ?? []), v]; }
 
 /**
@@ -42,8 +52,8 @@ function collect(v: string, previous: string[] | undefined): string[] { return [
  * @throws {JobError} usage: more `--name`s than sources, an invalid name
  * @throws {ConfigError} an invalid config file or source argument
  */
-function planFrom(sources: string[], flags: Record<string, unknown>): JobPlan {
-  const file: JobConfig = typeof flags['config'] === 'string' ? loadJobConfig(flags['config']) : {};
+function planFrom(sources: string[], flags: Record<string, unknown>, loaded?: JobConfig): JobPlan {
+  const file: JobConfig = loaded ?? (typeof flags['config'] === 'string' ? loadJobConfig(flags['config']) : {});
   const feeds: FeedSettings[] = [...(file.feeds ?? [])];
   const names = (flags['name'] as string[] | undefined) ?? [];
   if (names.length > sources.length) {
@@ -142,6 +152,40 @@ export async function runCli(argv: readonly string[], options: CliOptions = {}):
       const r = await runJob(plan, io, options.signal);
       printSummary(r, io);
       code = r.code;
+    });
+
+  program.command('serve')
+    .description('run the feeds of a config file behind an HTTP API with a live view in the browser (REST, event streams, /metrics)')
+    .option('-c, --config <file>', 'job config (JSON or YAML): feeds, detector, ocr, track, parallel, serve')
+    .option('--host <address>', 'interface to listen on (default 127.0.0.1; any other needs a token: NV_SERVE_TOKEN)')
+    .option('--port <N>', 'TCP port (default 8080; 0 picks a free one)', portNumber)
+    .option('-d, --detector <model.onnx>', 'YOLO-family ONNX detector model')
+    .option('--classes <names>', 'comma-separated class names for the detector')
+    .option('--ocr', 'recognize text (PaddleOCR)')
+    .option('--track', 'track objects across frames')
+    .option('--parallel <N>', 'run the detector on up to N frames of a feed at once', positiveInt)
+    .option('--allow-custom-pipeline', 'run custom GStreamer pipelines from the config (trusted configs only)')
+    .addHelpText('after', [
+      '',
+      'Every feed of the config file starts at once; more can be added, paused and removed over',
+      'the API or the page, each with the config\'s stages (detector, tracker, OCR). Open the',
+      'printed URL in a browser for the live view. Ctrl-C (or SIGTERM) stops, draining.',
+      '',
+      'Set a token with NV_SERVE_TOKEN (or serve.token in the config): mutating and reading',
+      'API routes then need "Authorization: Bearer <token>"; binding a non-loopback address',
+      'requires one.',
+    ].join('\n'))
+    .action(async (flags: Record<string, unknown>) => {
+      const file: JobConfig = typeof flags['config'] === 'string' ? loadJobConfig(flags['config']) : {};
+      const plan = planFrom([], flags, file);
+      const envToken = process.env['NV_SERVE_TOKEN'];
+      code = await runServe(plan, file, {
+        host: (flags['host'] as string | undefined) ?? file.serve?.host,
+        port: (flags['port'] as number | undefined) ?? file.serve?.port,
+        token: envToken !== undefined && envToken !== '' ? envToken : file.serve?.token,
+        liveView: file.serve?.liveView,
+        ...(options.onServeReady ? { onReady: options.onServeReady } : {}),
+      }, io, options.signal);
     });
 
   program.command('probe')

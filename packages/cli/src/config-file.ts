@@ -61,6 +61,22 @@ export const JobConfigSchema = z.strictObject({
   maxFrames: z.int().min(1).optional(),
   /** Run the detector (or the text detector) on up to this many frames of a feed at once, the rest in frame order (`--parallel`). */
   parallel: z.int().min(1).max(64).optional(),
+  /**
+   * `nv serve` only: where it listens and the live view. The token is better given as the
+   * `NV_SERVE_TOKEN` environment variable than written here.
+   */
+  serve: z.strictObject({
+    host: z.string().min(1).optional(),
+    port: z.int().min(0).max(65535).optional(),
+    token: z.string().min(16, { error: 'a token must have at least 16 characters' }).optional(),
+    liveView: z.strictObject({
+      fps: z.number().min(0.1).max(120).optional(),
+      maxWidth: z.int().min(16).max(7680).optional(),
+      quality: z.int().min(1).max(100).optional(),
+      idleStopMs: z.int().min(0).optional(),
+      maxViewersPerFeed: z.int().min(1).max(10_000).optional(),
+    }).optional(),
+  }).optional(),
 });
 
 /** A parsed job config file. */

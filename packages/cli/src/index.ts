@@ -8,6 +8,8 @@ export { runCli, cliVersion } from './cli.js';
 export type { CliOptions } from './cli.js';
 export { runJob, printSummary, EXIT, JobError } from './job.js';
 export type { Io, JobPlan, JobResult } from './job.js';
+export { runServe } from './serve.js';
+export type { ServeOptions } from './serve.js';
 export { runDemo } from './demo.js';
 export type { DemoOptions } from './demo.js';
 export { JobConfigSchema, JobFeedSchema, loadJobConfig } from './config-file.js';

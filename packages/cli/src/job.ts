@@ -219,8 +219,16 @@ function refusal(e: unknown, label: string): JobError | undefined {
   return undefined;
 }
 
-/** The stages of one feed; `head`: how many of them (the frame limit and the detector) form the parallel head. */
-function buildStages(plan: JobPlan, feedIndex: number, fps: number, limit: FrameLimitStage | undefined): { stages: Stage[]; head: number; annotate?: AnnotateStage } {
+/**
+ * The stages of one feed of a job: frame limit, detector (or text detector), tracker, OCR,
+ * annotated-video writer, as the plan asks.
+ * @param plan - the job plan
+ * @param feedIndex - the feed's index (names its annotated MP4 when there are several)
+ * @param fps - the feed's frame rate (for the MP4)
+ * @param limit - the frame-limit stage, first when given
+ * @returns the stages, `head` (how many of them — the frame limit and the detector — form the parallel head), the annotate stage
+ */
+export function buildStages(plan: JobPlan, feedIndex: number, fps: number, limit: FrameLimitStage | undefined): { stages: Stage[]; head: number; annotate?: AnnotateStage } {
   const stages: Stage[] = [];
   if (limit) stages.push(limit);
   if (plan.detector) {

@@ -125,7 +125,18 @@ export type HealthEvent =
   | { readonly type: 'ViewEpochChanged'; readonly feedId: FeedId; readonly epoch: number; readonly cause: 'segment' | 'restart' }
   | { readonly type: 'ViewDegraded'; readonly feedId: FeedId; readonly reason: string; readonly stabilityScore: number }
   | { readonly type: 'ViewCompensationApplied'; readonly feedId: FeedId; readonly epoch: number }
-  | { readonly type: 'OutputLagged'; readonly messagesLost: number }
+  | {
+      /**
+       * A subscriber of the runtime's outputs (`runtime.outputs()`) lost outputs because its
+       * buffer was full (oldest dropped). One event per lag episode; over a subscription's life
+       * the events' `messagesLost` add up to its `lost`.
+       */
+      readonly type: 'OutputLagged';
+      /** Outputs lost since this subscriber's previous `OutputLagged`. */
+      readonly messagesLost: number;
+      /** The subscription's `name`, when it was given one. */
+      readonly subscriber?: string;
+    }
   | { readonly type: 'SourceEos'; readonly feedId: FeedId }
   | {
       readonly type: 'DecodeDecision';

@@ -187,6 +187,36 @@ export interface RawEncoder {
   abort(): void;
 }
 
+/** Options of the native JPEG encoder (see native/src/native_jpeg.h). */
+export interface RawJpegEncoderOptions {
+  /** GStreamer format name of the input frames (I420, NV12, RGB, BGR, RGBA, BGRA, GRAY8). */
+  readonly format: string;
+  readonly width: number;
+  readonly height: number;
+  /** Size of the JPEG image (another aspect keeps the display aspect with black borders). */
+  readonly outWidth: number;
+  readonly outHeight: number;
+  /** jpegenc `quality`, an integer in [1, 100]. */
+  readonly quality: number;
+}
+
+/** `NativeJpegEncoder`: one frame → one JPEG image, encoded on a libuv worker thread. */
+export interface RawJpegEncoder {
+  /**
+   * Encodes one frame (a NativeFrame handle by reference, or a host frame copied before the call
+   * returns). Throws synchronously a `TypeError`/`RangeError` for a bad value or a layout that
+   * does not fit the encoder's caps (as `RawEncoder.push`), and an `Error` "encoder busy" while
+   * an encode is in flight or "jpeg encoder is closed" after `close()`; rejects with a plain
+   * `Error` (no JS frames: wrap with `withCallerStack`) when GStreamer fails, after 5 s without
+   * an image, or when the encoder is closed meanwhile ("jpeg encoder is closed").
+   */
+  encode(frame: RawFrameHandle | RawHostFrame, ptsNs: number): Promise<Uint8Array>;
+  /** Whether an encode is in flight. */
+  busy(): boolean;
+  /** Sets the pipeline to NULL; an in-flight encode rejects. Idempotent. */
+  close(): void;
+}
+
 /** Test hook (NV_TEST_HOOKS builds): one frame through the addon's converter. */
 export interface RawTestConvert {
   (input: {
@@ -202,8 +232,9 @@ export interface RawTestConvert {
 export interface Binding {
   readonly NativeSource: (new (options: RawSourceOptions) => RawSource) & { readonly __testConvert?: RawTestConvert };
   readonly NativeEncoder: new (options: RawEncoderOptions) => RawEncoder;
+  readonly NativeJpegEncoder: new (options: RawJpegEncoderOptions) => RawJpegEncoder;
   gstVersion(): string;
-  counters(): { liveFrames: number; leakedFrames: number; createdFrames: number; liveSources: number; abandonedSources?: number };
+  counters(): { liveFrames: number; leakedFrames: number; createdFrames: number; liveSources: number; abandonedSources?: number; liveJpegEncoders?: number };
   hasElement(factory: string): boolean;
   /** Replays a letterbox plan (or `@nv/ocr`'s resample) over NV12/I420 planes on a libuv worker thread (native/src/letterbox.cc). */
   letterbox(request: {

@@ -13,5 +13,7 @@ export { buildPipeline } from './pipeline.js';
 export type { OutputOptions, PipelinePolicies, BuiltPipeline } from './pipeline.js';
 export { VideoWriter } from './writer.js';
 export type { VideoWriterOptions, BoxAnnotation } from './writer.js';
+export { JpegEncoder } from './jpeg-encoder.js';
+export type { JpegEncoderOptions, ResolvedJpegEncoderOptions } from './jpeg-encoder.js';
 export { probeSource } from './probe.js';
 export type { ProbeResult } from './probe.js';

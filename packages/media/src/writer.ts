@@ -288,8 +288,10 @@ function nativeRefusal(e: unknown): unknown {
  * for the addon (plain numbers and one Uint8Array, read once, so nothing can change between
  * this check and the native one). Contiguous frames are passed by view (the addon copies the
  * bytes the planes reach); frames with one buffer per plane are packed into one here.
+ * Shared with `JpegEncoder` (jpeg-encoder.ts), whose addon side checks the same layout.
+ * @internal
  */
-function hostFrame(frame: FrameEnvelope, o: { readonly width: number; readonly height: number; readonly format: PixelFormat }): RawHostFrame {
+export function hostFrame(frame: FrameEnvelope, o: { readonly width: number; readonly height: number; readonly format: PixelFormat }): RawHostFrame {
   const expected = planeLayout(o.format, o.width, o.height);
   const declared: unknown = frame.planes;
   if (!Array.isArray(declared) || declared.length !== expected.length) {

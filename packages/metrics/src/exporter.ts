@@ -42,6 +42,12 @@ export interface PrometheusOptions {
   readonly port?: number;
   /** URL path (default `/metrics`); every other path answers 404. */
   readonly path?: string;
+  /**
+   * `false`: open no port of its own; serve the exposition from your HTTP server with
+   * {@link MetricsExporter.handlePrometheusRequest} (what `@nv/server` does for its `/metrics`).
+   * `host`, `port` and `path` are then ignored. Default `true`.
+   */
+  readonly listen?: boolean;
 }
 
 /**
@@ -82,7 +88,7 @@ const EXPORT_SUCCESS = 0;
 
 interface Resolved {
   readonly otlp: { readonly url: string; readonly headers: Record<string, string>; readonly timeoutMs: number } | undefined;
-  readonly prometheus: { readonly host: string | undefined; readonly port: number; readonly path: string } | undefined;
+  readonly prometheus: { readonly host: string | undefined; readonly port: number; readonly path: string; readonly listen: boolean } | undefined;
   readonly serviceName: string;
   readonly resourceAttributes: Attributes;
   readonly pollIntervalMs: number;
@@ -140,7 +146,8 @@ function resolve(o: MetricsExporterOptions): Resolved {
       if (p.host !== undefined && (typeof p.host !== 'string' || p.host.length === 0)) bad('prometheus.host', 'must be a non-empty host name or address');
       const path = p.path ?? '/metrics';
       if (typeof path !== 'string' || !/^\/[A-Za-z0-9._~\-/]*$/.test(path)) bad('prometheus.path', "must be a URL path starting with '/'");
-      prometheus = { host: p.host, port, path };
+      if (p.listen !== undefined && typeof p.listen !== 'boolean') bad('prometheus.listen', 'must be true or false');
+      prometheus = { host: p.host, port, path, listen: p.listen !== false };
     }
   }
 
@@ -254,12 +261,15 @@ export class MetricsExporter {
   readonly #counters: HealthCounters;
   readonly #unsubscribe: () => void;
   readonly #prometheusUrl: string | undefined;
+  readonly #handler: ((req: IncomingMessage, res: ServerResponse) => void) | undefined;
   #shutdown: Promise<void> | undefined;
 
   private constructor(parts: {
     provider: ApiMeterProvider & { forceFlush?(): Promise<void> }; owned: MeterProvider | undefined; otlp: ReportingExporter | undefined;
     server: Server | undefined; prometheusUrl: string | undefined; source: MetricsSource; meter: Meter;
+    handler?: ((req: IncomingMessage, res: ServerResponse) => void) | undefined;
   }) {
+    this.#handler = parts.handler;
     this.#provider = parts.provider;
     this.#owned = parts.owned;
     this.#otlp = parts.otlp;
@@ -297,25 +307,32 @@ export class MetricsExporter {
     let server: Server | undefined;
     let prometheusUrl: string | undefined;
     let bound = false;
+    let handler: ((req: IncomingMessage, res: ServerResponse) => void) | undefined;
     if (r.prometheus) {
-      const { host, port, path } = r.prometheus;
+      const { host, port, path, listen: ownPort } = r.prometheus;
       const reader = new PrometheusExporter({ preventServerStart: true, metricProducers: [latency] });
-      server = createServer((req: IncomingMessage, res: ServerResponse) => {
-        const p = (req.url ?? '/').split('?', 1)[0];
-        if (p !== path || (req.method !== 'GET' && req.method !== 'HEAD')) { res.statusCode = 404; res.end(); return; }
+      handler = (req, res) => {
         if (!bound) { res.statusCode = 503; res.end(); return; }
         reader.getMetricsRequestHandler(req, res);
-      });
-      try {
-        await listen(server, host, port);
-      } catch (err) {
-        throw listenError(err as NodeJS.ErrnoException, host, port);
+      };
+      if (ownPort) {
+        const serve = handler;
+        server = createServer((req: IncomingMessage, res: ServerResponse) => {
+          const p = (req.url ?? '/').split('?', 1)[0];
+          if (p !== path || (req.method !== 'GET' && req.method !== 'HEAD')) { res.statusCode = 404; res.end(); return; }
+          serve(req, res);
+        });
+        try {
+          await listen(server, host, port);
+        } catch (err) {
+          throw listenError(err as NodeJS.ErrnoException, host, port);
+        }
+        server.unref();
+        const addr = server.address();
+        const boundPort = typeof addr === 'object' && addr ? addr.port : port;
+        const h = host ?? 'localhost';
+        prometheusUrl = `http://${h.includes(':') ? `[${h}]` : h}:${boundPort}${path}`;
       }
-      server.unref();
-      const addr = server.address();
-      const boundPort = typeof addr === 'object' && addr ? addr.port : port;
-      const h = host ?? 'localhost';
-      prometheusUrl = `http://${h.includes(':') ? `[${h}]` : h}:${boundPort}${path}`;
       readers.push(reader);
     }
     let otlp: ReportingExporter | undefined;
@@ -327,13 +344,30 @@ export class MetricsExporter {
     const resource = defaultResource().merge(resourceFromAttributes({ ...r.resourceAttributes, 'service.name': r.serviceName }));
     const provider = new MeterProvider({ resource, readers });
     const meter = provider.getMeter(METER_NAME, VERSION);
-    const exporter = new MetricsExporter({ provider, owned: provider, otlp, server, prometheusUrl, source, meter });
+    const exporter = new MetricsExporter({ provider, owned: provider, otlp, server, prometheusUrl, source, meter, handler });
     bound = true;
     return exporter;
   }
 
   /** The Prometheus scrape URL (with the port actually bound), or `undefined` without one. */
   get prometheusUrl(): string | undefined { return this.#prometheusUrl; }
+
+  /**
+   * Answers one scrape with the Prometheus text exposition (values sampled now), on your own
+   * HTTP server; pair with `prometheus: { listen: false }`. The caller routes (any path) and
+   * checks the method.
+   * @returns false (nothing written) when this exporter has no Prometheus reader
+   * @example
+   * ```ts
+   * const m = await MetricsExporter.create(runtime, { prometheus: { listen: false } });
+   * http.createServer((req, res) => { if (req.url === '/metrics') m.handlePrometheusRequest(req, res); });
+   * ```
+   */
+  handlePrometheusRequest(req: IncomingMessage, res: ServerResponse): boolean {
+    if (!this.#handler || this.#shutdown) return false;
+    this.#handler(req, res);
+    return true;
+  }
 
   /** The provider the instruments live on (the exporter's own, or yours). */
   get meterProvider(): ApiMeterProvider { return this.#provider; }

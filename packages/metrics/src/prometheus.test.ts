@@ -108,3 +108,28 @@ describe.skipIf(!available)('scraped by a real Prometheus', () => {
     expect((await query(base, 'target_info{job="nv"}'))[0]!.labels.service_name).toBe('prom-test');
   }, 30_000);
 });
+
+describe('prometheus: { listen: false } (served by your own HTTP server)', () => {
+  it('opens no port; handlePrometheusRequest answers a scrape with the exposition, and false after shutdown', async () => {
+    const { createServer } = await import('node:http');
+    const rt = new Runtime();
+    const metrics = await MetricsExporter.create(rt, { prometheus: { listen: false }, serviceName: 'own-server' });
+    expect(metrics.prometheusUrl).toBeUndefined();
+    const server = createServer((req, res) => {
+      if (!metrics.handlePrometheusRequest(req, res)) { res.statusCode = 404; res.end(); }
+    });
+    await new Promise<void>((r) => server.listen(0, '127.0.0.1', r));
+    const port = (server.address() as { port: number }).port;
+    try {
+      rt.addFeed({ source: () => new SyntheticSource(frameSequence(3)), cameraMode: 'fixed', stages: [new MockStage({ id: 'm' })] });
+      const text = await (await fetch(`http://127.0.0.1:${port}/anything`)).text();
+      expect(text).toMatch(/^# HELP /m);
+      expect(text).toMatch(/^nv_feed_frames_received_total\{/m);
+      await metrics.shutdown();
+      expect((await fetch(`http://127.0.0.1:${port}/metrics`)).status).toBe(404);
+    } finally {
+      await rt.shutdown();
+      await new Promise((r) => server.close(r));
+    }
+  });
+});

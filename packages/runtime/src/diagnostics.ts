@@ -155,4 +155,15 @@ export interface RuntimeDiagnostics {
   readonly batches: readonly BatchDiagnostics[];
   /** Health events dropped because a subscriber's buffer was full, over all subscriptions. */
   readonly healthEventsDropped: number;
+  /**
+   * Output subscribers now: open `runtime.outputs()` subscriptions plus `runtime.onOutput`
+   * listeners. Always set by the runtime (optional for snapshots built elsewhere).
+   */
+  readonly outputSubscribers?: number;
+  /**
+   * Outputs dropped because an output subscription's buffer was full, over all subscriptions
+   * (ended ones included); the `OutputLagged` events report the same losses. The feeds' own sinks
+   * are unaffected. Always set by the runtime (optional for snapshots built elsewhere).
+   */
+  readonly outputsLost?: number;
 }

@@ -12,7 +12,8 @@
  * has a frame ready and whose stages are synchronous cannot hold the thread for more than one
  * frame's work: other feeds, timers and I/O run in between. The sink loop awaits one `emit` at a
  * time, so a slow sink only fills the output queue (bounded; newest dropped and counted) and
- * never slows the executor.
+ * never slows the executor. Each output is published to the runtime's output channel
+ * (`runtime.outputs()`, `output-bus.ts`) as it is built, before that queue.
  *
  * Failure containment: every step of the frame path runs inside a guard (the frame step's, and
  * the executor's for the timeline). A typed `StageError` drops the frame; anything else thrown
@@ -147,6 +148,8 @@ export class Feed {
   readonly name: string | undefined;
   readonly #r: ResolvedFeedConfig;
   readonly #emit: (e: HealthEvent) => void;
+  /** The runtime's output channel (`runtime.outputs()`), if any: each output before the sink queue. */
+  readonly #publish: ((out: OutputEnvelope) => void) | undefined;
   readonly #clock: Clock;
   /** The clock in ns, for stage records and provenance. */
   readonly #nowNs: () => number;
@@ -229,12 +232,15 @@ export class Feed {
    * @param resolved - the validated config
    * @param emit - where health events go
    * @param clock - time of the watchdog, throttles, deadlines, restart delays and windows, stop timeouts
+   * @param publish - the runtime's output channel: called with each output as it is built, before
+   *   the sink queue (never throws, never waits)
    */
-  constructor(id: number, resolved: ResolvedFeedConfig, emit: (e: HealthEvent) => void, clock: Clock) {
+  constructor(id: number, resolved: ResolvedFeedConfig, emit: (e: HealthEvent) => void, clock: Clock, publish?: (out: OutputEnvelope) => void) {
     this.id = toFeedId(id);
     this.name = resolved.cfg.name;
     this.#r = resolved;
     this.#emit = emit;
+    this.#publish = publish;
     this.#clock = clock;
     this.#nowNs = () => clock.now() * 1e6;
     const { cfg, pre, batch, post } = resolved;
@@ -1046,7 +1052,7 @@ export class Feed {
     return undefined;
   }
 
-  /** The output of a committed frame: provenance, the frame when included, into the output queue. */
+  /** The output of a committed frame: provenance, the frame when included, published, into the output queue. */
   #output(r: FrameStepResult<Job>): void {
     const { frame, job } = r;
     const vu = r.view!;
@@ -1064,6 +1070,7 @@ export class Feed {
     };
     this.#m.processed++;
     this.#pipelineLatency.recordNs(completedAtNs - receivedAtNs);
+    this.#publish?.(out); // subscribers get it now, whatever the sink queue does with it
     this.#enqueueOutput(out);
   }
 

@@ -22,6 +22,7 @@ export { Resequencer } from './resequencer.js';
 export type { ResequencedItem, ResequencerOptions, ResequencerResetOptions, ResequencerStats } from './resequencer.js';
 export type { OutputEnvelope, OutputSink, Provenance, ViewProvenance, SourceProvenance, FrameInclusion } from './output.js';
 export type { HealthSubscription } from './health-bus.js';
+export type { OutputSubscription, OutputSubscriptionOptions } from './output-bus.js';
 export { MediaSource, mediaDiagnostics } from '@nv/media';
 export type { MediaSourceOptions, MediaEvent, OutputOptions } from '@nv/media';
 export {

@@ -11,7 +11,9 @@
  *   feed's diagnostics once it exists), `ready`, `health` (every health event but `FeedStopped`),
  *   `out` (an output; its frame's planes, when frame inclusion selected it, in one transferred
  *   `ArrayBuffer`), `done` (final diagnostics and stop reason) or `fatal` (the module or the feed
- *   could not be built).
+ *   could not be built). A feed run by a `Runtime` sends its outputs even without a sink: they go
+ *   to the runtime's output channel (`runtime.outputs()`) as they arrive, before the sink queue,
+ *   and main returns their credit at once when there is no sink.
  * - Outputs are flow-controlled: the worker has `sinkQueueCapacity` credits; main returns one
  *   (`ack`) each time it takes an output off its own sink queue. Without a credit the worker's
  *   sink waits, so its feed's bounded sink queue fills and drops the newest output, counted — the
@@ -525,6 +527,8 @@ export class IsolatedFeed {
   readonly name: string | undefined;
   readonly #r: ResolvedFeedConfig;
   readonly #emit: (e: HealthEvent) => void;
+  /** The runtime's output channel (`runtime.outputs()`), if any: each output as it arrives, before the sink queue. */
+  readonly #publish: ((out: OutputEnvelope) => void) | undefined;
   readonly #clock: Clock;
   readonly #workerUrl: URL;
   readonly #module: string;
@@ -572,14 +576,18 @@ export class IsolatedFeed {
    * @param resolved - the validated config (with `cfg.isolation`)
    * @param emit - where health events go
    * @param clock - time of the heartbeat check, restart delays and windows, stop timeouts
+   * @param publish - the runtime's output channel: called with each output as it arrives from the
+   *   worker, before the sink queue (never throws, never waits). When given, the worker sends its
+   *   outputs even if the feed has no sink, so that subscribers get them.
    * @throws {RuntimeError} `WorkerStartFailed` when the built worker entry is missing
    */
-  constructor(id: number, resolved: ResolvedFeedConfig, emit: (e: HealthEvent) => void, clock: Clock) {
+  constructor(id: number, resolved: ResolvedFeedConfig, emit: (e: HealthEvent) => void, clock: Clock, publish?: (out: OutputEnvelope) => void) {
     const iso = resolved.cfg.isolation!;
     this.id = toFeedId(id);
     this.name = resolved.cfg.name;
     this.#r = resolved;
     this.#emit = emit;
+    this.#publish = publish;
     this.#clock = clock;
     this.#workerUrl = workerFileUrl();
     const file = fileURLToPath(this.#workerUrl);
@@ -732,7 +740,7 @@ export class IsolatedFeed {
       const { sink: _sink, isolation, stages: _s, pipeline: _p, viewProvider: _v, epochPolicy: _e, ...config } = cfg;
       const init: WorkerInit = {
         feedId: this.id, name: this.name, incarnation: n, module: this.#module, moduleLabel: this.#moduleLabel, exportName: this.#exportName,
-        options: isolation?.options, config, backpressure: this.#r.backpressure, hasSink: cfg.sink !== undefined,
+        options: isolation?.options, config, backpressure: this.#r.backpressure, hasSink: cfg.sink !== undefined || this.#publish !== undefined,
         sinkCredits: this.#r.sinkQueueCapacity, heartbeatMs: Math.max(5, Math.min(250, this.#heartbeatTimeoutMs / 4)), record,
         resumeAfterTs: this.#resumeAfterTs, paused: this.#paused,
       };
@@ -923,6 +931,7 @@ export class IsolatedFeed {
       return;
     }
     inc.owed++;
+    this.#publish?.(out); // subscribers get it now, whatever the sink queue does with it
     this.#enqueueOutput(out, inc);
   }
 

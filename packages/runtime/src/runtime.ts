@@ -13,6 +13,8 @@ import type { FeedDiagnostics, FeedMetricsSnapshot, FeedState, RuntimeDiagnostic
 import { Feed } from './feed.js';
 import { HealthBus, type HealthSubscription } from './health-bus.js';
 import { IsolatedFeed } from './isolation.js';
+import { DEFAULT_OUTPUT_CAPACITY, OutputBus, type OutputSubscription, type OutputSubscriptionOptions } from './output-bus.js';
+import type { OutputEnvelope } from './output.js';
 
 /** What the runtime uses of a feed: a main-thread `Feed`, or an `IsolatedFeed` (source and stages in a worker). */
 interface RuntimeFeed {
@@ -115,6 +117,7 @@ export class Runtime {
   readonly #feeds = new Map<FeedId, RuntimeFeed>();
   readonly #batches = new Map<string, BatchCoordinator>();
   readonly #bus: HealthBus;
+  readonly #outputs: OutputBus;
   readonly #maxFeeds: number;
   readonly #clock: Clock;
   readonly #started: number;
@@ -135,6 +138,7 @@ export class Runtime {
     this.#clock = clock;
     this.#started = clock.now();
     this.#bus = new HealthBus(cap);
+    this.#outputs = new OutputBus((e) => this.#bus.emit(e), clock);
   }
 
   /** The configured feed limit. */
@@ -160,8 +164,8 @@ export class Runtime {
     if (typeof config.source !== 'function') checkSourcePolicy(config);
     const emit = (e: HealthEvent): void => this.#bus.emit(e);
     const feed: RuntimeFeed = resolved.cfg.isolation !== undefined
-      ? new IsolatedFeed(this.#nextId, resolved, emit, this.#clock)
-      : new Feed(this.#nextId, resolved, emit, this.#clock);
+      ? new IsolatedFeed(this.#nextId, resolved, emit, this.#clock, this.#outputs.publish)
+      : new Feed(this.#nextId, resolved, emit, this.#clock, this.#outputs.publish);
     this.#nextId++;
     this.#feeds.set(feed.id, feed);
     return this.#handle(feed);
@@ -222,6 +226,62 @@ export class Runtime {
   /** Bounded async iterator of health events from now on. */
   health(): HealthSubscription { return this.#bus.subscribe(); }
 
+  /**
+   * A bounded async iterator over every feed's outputs (or only `options.feeds`'), from now on:
+   * the envelope each sink gets, in frame order per feed, without its frame (`frame` is always
+   * `undefined`: the runtime releases frames after the sink). An output is published when its
+   * feed has built it, before the feed's sink queue, so a slow sink does not delay subscribers
+   * and a slow subscriber never delays a feed or its sink; an output the sink queue drops
+   * (`SinkBackpressure`) still reaches subscribers. An isolated feed (`FeedConfig.isolation`)
+   * publishes each output when it reaches the main thread; its sink credits tie that to the
+   * sink's queue having room.
+   *
+   * Bounded: past `capacity` buffered outputs the oldest is dropped and counted
+   * ({@link OutputSubscription.lost}, `diagnostics().outputsLost`), reported as an `OutputLagged`
+   * health event once per lag episode — when the subscriber next reads, at most once a second
+   * while it keeps losing without reading, and the rest when it ends — whose `messagesLost` add
+   * up to `lost` (details on {@link OutputSubscription}). `close()` ends it at once;
+   * {@link Runtime.shutdown} ends it after every feed has drained, once what it buffered is read.
+   * A subscription made after shutdown is already ended.
+   *
+   * @param options - `capacity` (default 256, a positive integer), `feeds` (a filter; default
+   *   every feed, later ones included), `name` (carried by its `OutputLagged` events)
+   * @throws {InvalidArgumentError} on a bad capacity, feed list or name
+   * @example
+   * ```ts
+   * // Server-sent events: every feed's tracks, pixel-free, without touching the feeds' sinks.
+   * const outputs = runtime.outputs({ capacity: 512, name: 'sse' });
+   * req.on('close', () => outputs.close());
+   * for await (const o of outputs) {
+   *   res.write(`data: ${JSON.stringify({ feed: o.feedId, seq: o.seq, tracks: o.artifacts.tracks.length })}\n\n`);
+   * }
+   * if (outputs.lost > 0) console.warn(`sse lagged: ${outputs.lost} outputs lost`);
+   * ```
+   */
+  outputs(options: OutputSubscriptionOptions = {}): OutputSubscription {
+    const capacity = options.capacity ?? DEFAULT_OUTPUT_CAPACITY;
+    if (!Number.isInteger(capacity) || capacity < 1) throw new InvalidArgumentError('capacity', 'a positive integer', capacity);
+    const feeds = options.feeds;
+    if (feeds !== undefined && (!Array.isArray(feeds) || !feeds.every((f) => Number.isInteger(f) && f > 0))) {
+      throw new InvalidArgumentError('feeds', 'an array of feed ids', feeds);
+    }
+    const name = options.name;
+    if (name !== undefined && typeof name !== 'string') throw new InvalidArgumentError('name', 'a string', name);
+    return this.#outputs.subscribe(capacity, feeds, name);
+  }
+
+  /**
+   * Listener for every feed's outputs (the same frameless copies {@link Runtime.outputs} yields),
+   * called synchronously as each is published; exceptions are swallowed and never reach a feed.
+   * Keep it cheap: it runs on the feed's path. Unbounded by nature (nothing is buffered); listeners
+   * are dropped at shutdown, after every feed has drained (one added later is never called).
+   * @returns unsubscribe
+   */
+  onOutput(listener: (o: OutputEnvelope) => void): () => void {
+    if (typeof listener !== 'function') throw new InvalidArgumentError('listener', 'a function', listener);
+    return this.#outputs.on(listener);
+  }
+
   /** Milliseconds since the runtime was created. */
   uptimeMs(): number { return this.#clock.now() - this.#started; }
 
@@ -234,6 +294,8 @@ export class Runtime {
       feeds: [...this.#feeds.values()].sort((a, b) => a.id - b.id).map((f) => f.diagnostics()),
       batches: [...this.#batches.values()].map((b) => b.diagnostics()),
       healthEventsDropped: this.#bus.lost,
+      outputSubscribers: this.#outputs.subscribers,
+      outputsLost: this.#outputs.lost,
     };
   }
 
@@ -242,7 +304,9 @@ export class Runtime {
    * reaches its sink; then batch processors stop. Returns within `timeoutMs` (default 10 s) plus
    * a short grace: at the timeout each feed abandons what it still waits for, named in a
    * `StopTimeout` event (a hung stage, `onStop`, the source; a sink also gets `SinkTimeout`), and
-   * batch processors still busy are left to finish on their own. Idempotent.
+   * batch processors still busy are left to finish on their own. Idempotent. Once every feed has
+   * stopped, output subscriptions ({@link Runtime.outputs}) end: each still yields what it had
+   * buffered, then is done; `onOutput` listeners are dropped.
    */
   shutdown(options: { timeoutMs?: number } = {}): Promise<void> {
     this.#shutdown ??= this.#doShutdown(options.timeoutMs ?? 10_000);
@@ -255,6 +319,9 @@ export class Runtime {
     const deadline = clock.now() + timeoutMs;
     const feeds = [...this.#feeds.values()];
     await Promise.all(feeds.map((f) => f.stop({ kind: 'UserRequested' }, timeoutMs)));
+    // Every feed has drained: nothing more is published. Before the health bus closes, so that the
+    // subscriptions' last `OutputLagged` events are delivered.
+    this.#outputs.end();
     let timer: ClockTimer | undefined;
     const left = Math.max(0, deadline - clock.now());
     const batches = Promise.all([...this.#batches.values()].map((b) => b.stop().catch(() => undefined)));

@@ -1,0 +1,111 @@
+/**
+ * `nv serve`: the runtime of a config file behind `@nv/server` — REST, event streams,
+ * `/metrics`, and the live view — until Ctrl-C / SIGTERM (a draining stop).
+ */
+import type { SourceSpec, TypedMetadata } from '@nv/core';
+import { MetricsExporter } from '@nv/metrics';
+import { TEXT } from '@nv/ocr';
+import { Runtime, feedConfigFromSettings, type FeedSettings } from '@nv/runtime';
+import { ApiError, NvServer, defaultOverlay, type LiveViewOptions, type LiveViewStage } from '@nv/server';
+import type { ZodType } from 'zod';
+import { JobFeedSchema, type JobConfig } from './config-file.js';
+import { EXIT, JobError, buildStages, type Io, type JobPlan } from './job.js';
+import { outputToJson } from './jsonl.js';
+import { isFinite } from './sources.js';
+
+/** Where and how `nv serve` listens (flags over the config file's `serve:` section). */
+export interface ServeOptions {
+  /** Interface (default 127.0.0.1). */
+  readonly host?: string | undefined;
+  /** Port (default 8080; 0: any free one). */
+  readonly port?: number | undefined;
+  /** Bearer token (from `NV_SERVE_TOKEN` or `serve.token`); required off loopback. */
+  readonly token?: string | undefined;
+  /** Live view settings. */
+  readonly liveView?: LiveViewOptions | undefined;
+  /** Called once the server is ready, with its URL (tests). */
+  readonly onReady?: ((url: string, server: NvServer<FeedSettings>) => void) | undefined;
+}
+
+function textOf(m: TypedMetadata): string {
+  const t = m.get(TEXT);
+  return t && t.text ? `${t.text} ${t.confidence.toFixed(2)}` : '';
+}
+
+/**
+ * Runs `nv serve` until `signal` aborts: feeds of `plan` start at once, more come and go over the API.
+ * @param plan - the job plan of the config file (its stages apply to every feed, API-added ones too)
+ * @param file - the parsed config file (shown, redacted, at `/api/config`)
+ * @param options - host, port, token, live view
+ * @param io - where the banner and errors go
+ * @param signal - aborting it stops the server and drains every feed
+ * @returns the exit code: 0 after a clean stop; 2 for a config the server refuses (a feed, a
+ *   host without a token, a port in use)
+ */
+export async function runServe(plan: JobPlan, file: JobConfig, options: ServeOptions, io: Io, signal?: AbortSignal): Promise<number> {
+  if (plan.annotate !== undefined || plan.out !== undefined || plan.maxFrames !== undefined) {
+    throw new JobError('nv serve streams outputs over HTTP (/api/outputs) and shows them live: out, annotate and maxFrames apply to nv run only', EXIT.usage);
+  }
+  const classNames = plan.detector?.classNames;
+  const runtime = new Runtime();
+  let metrics: MetricsExporter | undefined;
+  let server: NvServer<FeedSettings> | undefined;
+  const stop = async () => {
+    await server?.close();
+    await runtime.shutdown();
+    await metrics?.shutdown().catch(() => undefined);
+  };
+  try {
+    metrics = await MetricsExporter.create(runtime, { prometheus: { listen: false }, serviceName: 'nv-serve' });
+    server = await NvServer.start<FeedSettings>({
+      runtime,
+      feedSchema: JobFeedSchema as unknown as ZodType<FeedSettings>,
+      metrics,
+      ...(options.host !== undefined ? { host: options.host } : {}),
+      ...(options.port !== undefined ? { port: options.port } : {}),
+      ...(options.token !== undefined ? { token: options.token } : {}),
+      config: { ...file, feeds: undefined },
+      liveView: { ...options.liveView, overlay: defaultOverlay(classNames ?? (plan.ocr && !plan.detector ? ['text'] : undefined), textOf) },
+      serializeOutput: (o) => outputToJson(o, classNames),
+      addFeed: (settings: FeedSettings, live: LiveViewStage) => runtime.addFeed(serveFeedConfig(plan, settings, live)),
+    });
+  } catch (e) {
+    await stop();
+    throw e;
+  }
+  for (const [i, f] of plan.feeds.entries()) {
+    try {
+      await server.addFeed(f);
+    } catch (e) {
+      await stop();
+      const what = `feed ${i + 1}${f.name !== undefined ? ` [${f.name}]` : ''}`;
+      throw new JobError(`${what}: ${e instanceof ApiError ? `${e.message}${e.fields ? ` (${e.fields.map((x) => x.field).join(', ')})` : ''}` : (e as Error).message}`, EXIT.usage);
+    }
+  }
+  server.markReady();
+  io.out(`nv serve: ${server.url}/  (${plan.feeds.length} feed${plan.feeds.length === 1 ? '' : 's'}; API ${server.url}/openapi.json; metrics ${server.url}/metrics)`);
+  options.onReady?.(server.url, server);
+  await new Promise<void>((r) => {
+    if (!signal || signal.aborted) { if (signal?.aborted) r(); else return; }
+    signal?.addEventListener('abort', () => r(), { once: true });
+  });
+  await stop();
+  return EXIT.ok;
+}
+
+/** The feed config of one served feed: the plan's stages, then the live view tap. */
+function serveFeedConfig(plan: JobPlan, settings: FeedSettings, live: LiveViewStage) {
+  const spec = settings.source as SourceSpec;
+  const isolated = settings.isolation !== undefined;
+  if (isolated) live.disable();
+  const { stages, head } = isolated ? { stages: [], head: 0 } : buildStages({ ...plan, annotate: undefined }, 0, 30, undefined);
+  const liveSource = !isFinite(spec);
+  return feedConfigFromSettings({
+    ...settings,
+    backpressure: settings.backpressure ?? (liveSource ? { kind: 'dropOldest', queueDepth: 4 } : { kind: 'block', queueDepth: 4 }),
+    ...(plan.parallel !== undefined && plan.parallel > 1 && !isolated ? { parallel: { width: plan.parallel, headStages: head } } : {}),
+  }, {
+    ...(isolated ? {} : { stages: [...stages, live] }),
+    customPipelinePolicy: plan.allowCustomPipeline === true ? 'allowTrusted' : 'reject',
+  });
+}
