@@ -55,6 +55,20 @@ describe('nv serve', () => {
       const bad = await fetch(`${url}/api/feeds`, { method: 'POST', headers: { 'content-type': 'application/json' }, body: JSON.stringify({ source: 'testpattern:ball', cameraMode: 'fixed', media: { customPipelinePolicy: 'allowTrusted' } }) });
       expect(((await bad.json()) as Json).error.fields[0].message).toMatch(/cannot enable custom pipelines/);
       expect((await fetch(`${url}/metrics`)).status).toBe(200);
+
+      // A served (non-live) test pattern plays like a camera, at its own 30 fps; with
+      // `pacing: fast` it runs as fast as it decodes, as in `nv run`.
+      const post = async (body: Json) => ((await (await fetch(`${url}/api/feeds`, { method: 'POST', headers: { 'content-type': 'application/json' }, body: JSON.stringify(body) })).json()) as Json).id as number;
+      const paced = await post({ name: 'paced', source: 'testpattern:ball', cameraMode: 'fixed' });
+      const fast = await post({ name: 'fast', source: 'testpattern:ball', cameraMode: 'fixed', media: { output: { pacing: 'fast', width: 160, height: 120 } } });
+      const received = async (f: number) => ((await (await fetch(`${url}/api/feeds/${f}/diagnostics`)).json()) as Json).metrics.framesReceived as number;
+      for (let i = 0; i < 200 && ((await received(paced)) < 1 || (await received(fast)) < 1); i++) await new Promise((r) => setTimeout(r, 25));
+      const t0 = performance.now(); const p0 = await received(paced);
+      await new Promise((r) => setTimeout(r, 1500));
+      const seconds = (performance.now() - t0) / 1000; const p1 = await received(paced); const f1 = await received(fast);
+      expect(p1 - p0).toBeLessThanOrEqual(Math.ceil(30 * seconds) + 3); // never ahead of the clock
+      expect(p1 - p0).toBeGreaterThan(0);
+      expect(f1).toBeGreaterThan(3 * (p1 - p0)); // the unpaced one is far ahead
     } finally {
       ac.abort();
     }

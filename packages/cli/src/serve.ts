@@ -29,7 +29,7 @@ export interface ServeOptions {
 
 function textOf(m: TypedMetadata): string {
   const t = m.get(TEXT);
-  return t && t.text ? `${t.text} ${t.confidence.toFixed(2)}` : '';
+  return t && t.text ? t.text : '';
 }
 
 /**
@@ -99,10 +99,15 @@ function serveFeedConfig(plan: JobPlan, settings: FeedSettings, live: LiveViewSt
   const isolated = settings.isolation !== undefined;
   if (isolated) live.disable();
   const { stages, head } = isolated ? { stages: [], head: 0 } : buildStages({ ...plan, annotate: undefined }, 0, 30, undefined);
-  const liveSource = !isFinite(spec);
+  // A served file or test pattern plays like a camera: at its own frame rate (not as fast as it
+  // decodes, as in `nv run`), the oldest frame dropped when the stages are slower. Both can be
+  // set per feed (`media.output.pacing: fast`, `backpressure`).
+  const paced = (spec.kind === 'file' || (spec.kind === 'testPattern' && !spec.live)) && settings.media?.output?.pacing === undefined;
+  const liveLike = paced || !isFinite(spec);
   return feedConfigFromSettings({
     ...settings,
-    backpressure: settings.backpressure ?? (liveSource ? { kind: 'dropOldest', queueDepth: 4 } : { kind: 'block', queueDepth: 4 }),
+    ...(paced ? { media: { ...settings.media, output: { ...settings.media?.output, pacing: 'realtime' as const } } } : {}),
+    backpressure: settings.backpressure ?? (liveLike ? { kind: 'dropOldest', queueDepth: 4 } : { kind: 'block', queueDepth: 4 }),
     ...(plan.parallel !== undefined && plan.parallel > 1 && !isolated ? { parallel: { width: plan.parallel, headStages: head } } : {}),
   }, {
     ...(isolated ? {} : { stages: [...stages, live] }),

@@ -603,9 +603,12 @@ function buildError(e: unknown): MediaError {
   return failure ? MediaError.pipelineBuildFailed(failure, detail, e) : MediaError.unsupported(detail);
 }
 
-/** Native diagnostics: live/leaked frames and live sources across the process. */
-export function mediaDiagnostics(): { liveFrames: number; leakedFrames: number; createdFrames: number; liveSources: number; abandonedSources: number; gstreamer: string } {
+/**
+ * Native diagnostics across the process: live/leaked/created frames, live and abandoned sources,
+ * open JPEG encoders (`JpegEncoder`s not yet closed) and the GStreamer version.
+ */
+export function mediaDiagnostics(): { liveFrames: number; leakedFrames: number; createdFrames: number; liveSources: number; abandonedSources: number; liveJpegEncoders: number; gstreamer: string } {
   const b = loadBinding();
   const c = b.counters();
-  return { ...c, abandonedSources: c.abandonedSources ?? 0, gstreamer: b.gstVersion() };
+  return { ...c, abandonedSources: c.abandonedSources ?? 0, liveJpegEncoders: c.liveJpegEncoders ?? 0, gstreamer: b.gstVersion() };
 }

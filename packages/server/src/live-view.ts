@@ -87,22 +87,24 @@ const clamp01 = (v: number) => Math.min(1, Math.max(0, v));
 const r4 = (v: number) => Math.round(v * 1e4) / 1e4;
 
 /**
- * The default overlay: confirmed and tentative tracks (`#id cN conf`), else detections
- * (`cN conf`); `label` adds text of your own (e.g. recognized plates from a metadata key).
+ * The default overlay: confirmed and tentative tracks (`#id class confidence`), else detections
+ * (`class confidence`); where `extra` returns text for a box (e.g. the plate OCR read from a
+ * metadata key) it replaces the confidence (`#id class text`).
  * @param names - class names by class id
  * @param extra - more label text from a box's metadata
  * @returns an overlay function for {@link LiveViewOptions.overlay}
  */
 export function defaultOverlay(names?: readonly string[], extra?: (m: TypedMetadata) => string): (a: ReadonlyArtifacts) => OverlayBox[] {
   const name = (c: number) => names?.[c] ?? `c${c}`;
-  const more = (m: TypedMetadata) => { const t = extra?.(m); return t ? ` ${t}` : ''; };
+  // With extra text (e.g. what OCR read) the label is `#id class text`; else `#id class confidence`.
+  const more = (m: TypedMetadata, confidence: number) => { const t = extra?.(m); return t ? ` ${t}` : ` ${confidence.toFixed(2)}`; };
   const box = (b: { xMin: number; yMin: number; xMax: number; yMax: number }): OverlayBox['box'] =>
     [r4(clamp01(b.xMin)), r4(clamp01(b.yMin)), r4(clamp01(b.xMax)), r4(clamp01(b.yMax))];
   return (a) => a.tracks.length
     ? a.tracks.filter((t) => t.state === 'confirmed' || t.state === 'tentative').map((t) => ({
-        box: box(t.current.bbox), color: PALETTE[t.id % PALETTE.length]!, label: `#${t.id} ${name(t.classId)} ${t.current.confidence.toFixed(2)}${more(t.metadata)}`,
+        box: box(t.current.bbox), color: PALETTE[t.id % PALETTE.length]!, label: `#${t.id} ${name(t.classId)}${more(t.metadata, t.current.confidence)}`,
       }))
-    : a.detections.map((d) => ({ box: box(d.bbox), color: PALETTE[d.classId % PALETTE.length]!, label: `${name(d.classId)} ${d.confidence.toFixed(2)}${more(d.metadata)}` }));
+    : a.detections.map((d) => ({ box: box(d.bbox), color: PALETTE[d.classId % PALETTE.length]!, label: `${name(d.classId)}${more(d.metadata, d.confidence)}` }));
 }
 
 function resolve(o: LiveViewOptions): Resolved {
