@@ -2,6 +2,7 @@ import { mkdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { describe, expect, it, vi } from 'vitest';
+import { loadJobConfig } from './config-file.js';
 
 const here = dirname(fileURLToPath(import.meta.url));
 const readme = readFileSync(join(here, '..', '..', '..', 'README.md'), 'utf8');
@@ -31,5 +32,19 @@ describe('README', () => {
   it('keeps the quick start to exactly the two commands', () => {
     const q = /## Quick start\s*```sh\n([\s\S]*?)```/.exec(readme);
     expect(q![1]!.trim().split('\n')).toEqual(['npm run demo', 'npm test']);
+  });
+
+  it('the YAML config examples are valid job configs', () => {
+    const blocks = [...readme.matchAll(/```yaml\n([\s\S]*?)```/g)].map((m) => m[1]!);
+    expect(blocks.length).toBeGreaterThanOrEqual(2); // `nv run`'s example and `nv serve`'s
+    const dir = join(here, '..', '.readme');
+    mkdirSync(dir, { recursive: true });
+    for (const [i, yaml] of blocks.entries()) {
+      const file = join(dir, `config-${i}.yaml`);
+      writeFileSync(file, yaml);
+      expect(() => loadJobConfig(file), yaml).not.toThrow();
+    }
+    const serve = blocks.find((b) => b.includes('serve:'));
+    expect(loadJobConfig(join(dir, `config-${blocks.indexOf(serve!)}.yaml`)).serve).toMatchObject({ host: '0.0.0.0', port: 8080 });
   });
 });
