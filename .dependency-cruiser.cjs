@@ -19,10 +19,13 @@ const ALLOWED = {
   metrics: ['core', 'runtime'],
   server: ['core', 'frame', 'media', 'metrics', 'perception', 'runtime'],
   tracking: ['core', 'perception'],
+  analytics: ['core', 'frame', 'media', 'perception', 'view'],
+  sync: ['core'],
+  sinks: ['core', 'runtime'],
   inference: ['core'],
   onnx: ['core', 'frame', 'inference', 'perception'],
   ocr: ['core', 'frame', 'inference', 'perception'],
-  cli: ['core', 'frame', 'media', 'metrics', 'ocr', 'onnx', 'perception', 'runtime', 'server', 'test-util', 'tracking'],
+  cli: ['analytics', 'core', 'frame', 'media', 'metrics', 'ocr', 'onnx', 'perception', 'runtime', 'server', 'sinks', 'sync', 'test-util', 'tracking'],
 };
 
 const layerRules = Object.entries(ALLOWED).map(([pkg, allowed]) => ({
@@ -40,6 +43,9 @@ const TEST_EXTRA = {
   onnx: ['media', 'runtime'],
   ocr: ['media', 'runtime', 'tracking', 'onnx'],
   metrics: ['frame', 'perception'],
+  analytics: ['runtime', 'tracking'],
+  sync: ['runtime', 'frame'],
+  sinks: ['frame', 'perception'],
 };
 const testLayerRules = Object.entries(ALLOWED).map(([pkg, allowed]) => ({
   name: `layering-${pkg}-tests`,

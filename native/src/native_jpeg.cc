@@ -122,6 +122,7 @@ class EncodeWorker : public Napi::AsyncWorker {
         return;
       }
       bytes_.assign(map.data, map.data + map.size);
+      keyframe_ = !GST_BUFFER_FLAG_IS_SET(out, GST_BUFFER_FLAG_DELTA_UNIT);
       gst_buffer_unmap(out, &map);
       gst_sample_unref(s);
       return;
@@ -129,7 +130,15 @@ class EncodeWorker : public Napi::AsyncWorker {
   }
   void OnOK() override {
     st_->busy = false;
-    deferred_.Resolve(Napi::Buffer<uint8_t>::Copy(Env(), bytes_.data(), bytes_.size()));
+    Napi::Buffer<uint8_t> data = Napi::Buffer<uint8_t>::Copy(Env(), bytes_.data(), bytes_.size());
+    if (!st_->h264) {
+      deferred_.Resolve(data);
+      return;
+    }
+    Napi::Object r = Napi::Object::New(Env());
+    r.Set("data", data);
+    r.Set("keyframe", Napi::Boolean::New(Env(), keyframe_));
+    deferred_.Resolve(r);
   }
   void OnError(const Napi::Error& e) override {
     st_->busy = false;
@@ -149,6 +158,7 @@ class EncodeWorker : public Napi::AsyncWorker {
   GstBuffer* buf_;
   const GstClockTime pts_;
   std::vector<uint8_t> bytes_;
+  bool keyframe_ = false;
   Napi::Promise::Deferred deferred_;
 };
 
@@ -197,6 +207,14 @@ NativeJpegEncoder::NativeJpegEncoder(const Napi::CallbackInfo& info) : Napi::Obj
   const int out_w = static_cast<int>(frame_input::IntArg(env, o.Get("outWidth"), kWho, "outWidth", 1, frame_input::kMaxDim));
   const int out_h = static_cast<int>(frame_input::IntArg(env, o.Get("outHeight"), kWho, "outHeight", 1, frame_input::kMaxDim));
   const int quality = static_cast<int>(frame_input::IntArg(env, o.Get("quality"), kWho, "quality", 1, 100));
+  Napi::Value codecV = o.Get("codec");
+  if (!codecV.IsUndefined() && !codecV.IsString()) throw Napi::TypeError::New(env, "jpeg encoder: codec must be 'jpeg' or 'h264'");
+  const std::string codec = codecV.IsUndefined() ? "jpeg" : codecV.As<Napi::String>().Utf8Value();
+  if (codec != "jpeg" && codec != "h264") throw Napi::TypeError::New(env, "jpeg encoder: codec must be 'jpeg' or 'h264'");
+  const bool h264 = codec == "h264";
+  const guint bitrate = h264 ? static_cast<guint>(frame_input::IntArg(env, o.Get("bitrateKbps"), kWho, "bitrateKbps", 1, 2048000)) : 0;
+  const guint keyint = h264 ? static_cast<guint>(frame_input::IntArg(env, o.Get("keyIntMax"), kWho, "keyIntMax", 1, 1000)) : 0;
+  if (h264 && (out_w % 2 != 0 || out_h % 2 != 0)) throw Napi::RangeError::New(env, "jpeg encoder: h264 output sizes must be even");
 
   // The formats JpegEncoder maps to (pipeline.ts NV_FORMAT_TO_GST): PlanesOf is right for exactly these.
   const GstVideoFormat vf = gst_video_format_from_string(format.c_str());
@@ -213,11 +231,13 @@ NativeJpegEncoder::NativeJpegEncoder(const Napi::CallbackInfo& info) : Napi::Obj
     st_->pipeline = pipeline;
     // Every element is made before any is added, so that a missing one leaks nothing.
     const bool one = HasFactory("videoconvertscale");
-    const char* names[] = {"appsrc", one ? "videoconvertscale" : "videoconvert", "videoscale", "capsfilter", "jpegenc", "appsink"};
-    GstElement* all[6] = {nullptr};
+    // names[4] is the encoder, names[5] (h264 only) the caps filter on its output.
+    const char* names[] = {"appsrc", one ? "videoconvertscale" : "videoconvert", "videoscale", "capsfilter", h264 ? "openh264enc" : "jpegenc", "capsfilter", "appsink"};
+    GstElement* all[7] = {nullptr};
     std::string missing;
-    for (size_t i = 0; i < 6; i++) {
+    for (size_t i = 0; i < 7; i++) {
       if (i == 2 && one) continue;  // videoconvertscale scales too
+      if (i == 5 && !h264) continue;
       all[i] = gst_element_factory_make(names[i], nullptr);
       if (all[i] == nullptr && missing.empty()) missing = names[i];
     }
@@ -227,9 +247,11 @@ NativeJpegEncoder::NativeJpegEncoder(const Napi::CallbackInfo& info) : Napi::Obj
       }
       throw std::runtime_error(std::string("GStreamer element '") + missing + "' is not installed");
     }
-    GstElement *src = all[0], *conv = all[1], *scale = all[2], *capsf = all[3], *enc = all[4], *sink = all[5];
+    GstElement *src = all[0], *conv = all[1], *scale = all[2], *capsf = all[3], *enc = all[4], *encCaps = all[5], *sink = all[6];
     gst_bin_add_many(GST_BIN(pipeline), src, conv, capsf, enc, sink, nullptr);
     if (scale) gst_bin_add(GST_BIN(pipeline), scale);
+    if (encCaps) gst_bin_add(GST_BIN(pipeline), encCaps);
+    st_->h264 = h264;
 
     GstCaps* caps = gst_video_info_to_caps(&vinfo_);
     // block=FALSE and a bound of two frames: with one encode in flight appsrc never holds more
@@ -237,19 +259,41 @@ NativeJpegEncoder::NativeJpegEncoder(const Napi::CallbackInfo& info) : Napi::Obj
     const guint64 max_bytes = static_cast<guint64>(GST_VIDEO_INFO_SIZE(&vinfo_)) * 2;
     g_object_set(src, "caps", caps, "format", GST_FORMAT_TIME, "is-live", FALSE, "block", FALSE, "max-bytes", max_bytes, nullptr);
     gst_caps_unref(caps);
-    GstCaps* outCaps = gst_caps_new_simple("video/x-raw", "format", G_TYPE_STRING, "I420", "width", G_TYPE_INT, out_w, "height", G_TYPE_INT, out_h,
-                                           "pixel-aspect-ratio", GST_TYPE_FRACTION, 1, 1, "colorimetry", G_TYPE_STRING, "bt601", nullptr);
+    GstCaps* outCaps = h264
+        ? gst_caps_new_simple("video/x-raw", "format", G_TYPE_STRING, "I420", "width", G_TYPE_INT, out_w, "height", G_TYPE_INT, out_h,
+                              "pixel-aspect-ratio", GST_TYPE_FRACTION, 1, 1, nullptr)
+        : gst_caps_new_simple("video/x-raw", "format", G_TYPE_STRING, "I420", "width", G_TYPE_INT, out_w, "height", G_TYPE_INT, out_h,
+                              "pixel-aspect-ratio", GST_TYPE_FRACTION, 1, 1, "colorimetry", G_TYPE_STRING, "bt601", nullptr);
     g_object_set(capsf, "caps", outCaps, nullptr);
     gst_caps_unref(outCaps);
     if (!gst_video_info_set_format(&st_->out_info, GST_VIDEO_FORMAT_I420, out_w, out_h)) throw std::runtime_error("jpeg encoder: output size too large");
-    GstPad* scaled = gst_element_get_static_pad(capsf, "src");
-    gst_pad_add_probe(scaled, GST_PAD_PROBE_TYPE_BUFFER, ExpandRange, &st_->out_info, nullptr);
-    gst_object_unref(scaled);
-    g_object_set(enc, "quality", quality, nullptr);
+    if (h264) {
+      // openh264 (not x264enc): it gives each frame's access unit back at once, where GStreamer's
+      // x264enc holds one frame even with tune=zerolatency (measured), which this one-in,
+      // one-out loop cannot wait for. Frame skipping off: every frame pushed comes back.
+      gst_util_set_object_arg(G_OBJECT(enc), "complexity", "low");
+      gst_util_set_object_arg(G_OBJECT(enc), "rate-control", "bitrate");
+      gst_util_set_object_arg(G_OBJECT(enc), "usage-type", "camera");
+      // qp-min 24: without a floor, rate control lets frames of noisy content (a camera at night)
+      // grow until openh264 fails the frame and the pipeline stops (measured at 320x240: frames
+      // grew 42 -> 75 KB, then "Could not encode frame"); at 24 they stay flat.
+      g_object_set(enc, "bitrate", bitrate * 1000u, "max-bitrate", bitrate * 2000u, "gop-size", keyint, "enable-frame-skip", FALSE, "multi-thread", 1u,
+                   "qp-min", 24u, nullptr);
+      GstCaps* h = gst_caps_new_simple("video/x-h264", "stream-format", G_TYPE_STRING, "byte-stream", "alignment", G_TYPE_STRING, "au", nullptr);
+      g_object_set(encCaps, "caps", h, nullptr);
+      gst_caps_unref(h);
+    } else {
+      GstPad* scaled = gst_element_get_static_pad(capsf, "src");
+      gst_pad_add_probe(scaled, GST_PAD_PROBE_TYPE_BUFFER, ExpandRange, &st_->out_info, nullptr);
+      gst_object_unref(scaled);
+      g_object_set(enc, "quality", quality, nullptr);
+    }
     // No clock (sync FALSE), no preroll wait (async FALSE), no retained last sample; a bounded
     // queue that never drops (at most one image is ever in it).
     g_object_set(sink, "sync", FALSE, "async", FALSE, "emit-signals", FALSE, "max-buffers", 4u, "drop", FALSE, "enable-last-sample", FALSE, nullptr);
-    const bool linked = scale ? gst_element_link_many(src, conv, scale, capsf, enc, sink, nullptr) : gst_element_link_many(src, conv, capsf, enc, sink, nullptr);
+    GstElement* head = scale ? scale : conv;
+    bool linked = gst_element_link(src, conv) && (!scale || gst_element_link(conv, scale)) && gst_element_link_many(head, capsf, enc, nullptr);
+    linked = linked && (encCaps ? gst_element_link_many(enc, encCaps, sink, nullptr) : gst_element_link(enc, sink));
     if (!linked) throw std::runtime_error("could not link the jpeg encoder pipeline");
     st_->appsrc = src;
     st_->appsink = sink;

@@ -1,4 +1,14 @@
-// NativeJpegEncoder: one frame in, one JPEG image out (live views, thumbnails).
+// NativeJpegEncoder: one frame in, one JPEG image out (live views, thumbnails) — or, with
+// codec "h264", one frame in, one H.264 access unit out (event-clip pre-roll rings).
+//
+// H.264 (codec "h264"): appsrc ! videoconvertscale ! video/x-raw,format=I420,width=W,height=H,
+// pixel-aspect-ratio=1/1 ! openh264enc complexity=low rate-control=bitrate bitrate=B gop-size=K
+// enable-frame-skip=false qp-min=24 ! video/x-h264,stream-format=byte-stream,alignment=au ! appsink.
+// openh264 (Constrained Baseline: no B-frames) returns each frame's access unit as soon as the
+// frame is pushed, so the one-in, one-out loop of JPEG holds; GStreamer 1.22's x264enc keeps one
+// frame back even with tune=zerolatency (measured), so it is not used. Keyframe units carry
+// SPS/PPS in-band, so any of them can start a clip. No range probe (H.264 is limited range).
+// The promise resolves // { data: Buffer, keyframe: boolean } (keyframe = no DELTA_UNIT flag).
 //
 // Pipeline, built element by element (no launch syntax):
 //   appsrc ! videoconvertscale ! video/x-raw,format=I420,width=W,height=H,pixel-aspect-ratio=1/1,
@@ -67,6 +77,7 @@ struct JpegState {
   std::atomic<bool> closed{false};
   bool busy = false;              // an encode is in flight (JS thread only)
   int64_t last_pts = -1;          // PTS of the last frame pushed (JS thread only)
+  bool h264 = false;              // codec "h264" (set once at construction)
   static std::atomic<int64_t> live;  // JpegState objects alive (pipelines not yet freed)
   JpegState() { live++; }
   ~JpegState();
@@ -81,7 +92,8 @@ struct JpegState {
 class NativeJpegEncoder : public Napi::ObjectWrap<NativeJpegEncoder> {
  public:
   static Napi::Function Init(Napi::Env env);
-  // new NativeJpegEncoder({ format, width, height, outWidth, outHeight, quality })
+  // new NativeJpegEncoder({ format, width, height, outWidth, outHeight, quality,
+  //                         codec?: 'jpeg' | 'h264', bitrateKbps?, keyIntMax? })
   explicit NativeJpegEncoder(const Napi::CallbackInfo& info);
   ~NativeJpegEncoder() override;
   // Encoders whose pipeline is still alive (for counters()).

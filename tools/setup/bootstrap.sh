@@ -28,7 +28,7 @@ SUDO=""; [ "$(id -u)" = "0" ] || SUDO="sudo"
 APT_PACKAGES="pkg-config cmake g++ make libgstreamer1.0-dev libgstreamer-plugins-base1.0-dev \
 libgstreamer-plugins-bad1.0-dev gstreamer1.0-plugins-base gstreamer1.0-plugins-good \
 gstreamer1.0-plugins-bad gstreamer1.0-plugins-ugly gstreamer1.0-libav gstreamer1.0-tools gstreamer1.0-x \
-python3-gst-1.0 gir1.2-gst-rtsp-server-1.0 python3-gi prometheus libcairo2-dev libyuv-dev fonts-dejavu-core ffmpeg chromium"
+python3-gst-1.0 gir1.2-gst-rtsp-server-1.0 python3-gi prometheus libcairo2-dev libyuv-dev fonts-dejavu-core ffmpeg chromium mosquitto mosquitto-clients nats-server"
 
 missing=""
 for p in $APT_PACKAGES; do

@@ -7,9 +7,10 @@ import { FeedNameSchema, FeedSettingsSchema, type FeedSettings } from '@nv/runti
 import type { NvServer } from '@nv/server';
 import { Command, CommanderError, InvalidArgumentError as CommanderArgError } from 'commander';
 import { readFileSync } from 'node:fs';
-import { loadJobConfig, type JobConfig } from './config-file.js';
+import { loadJobConfig, loadZonesFile, type JobConfig } from './config-file.js';
 import { runDemo } from './demo.js';
 import { EXIT, JobError, printSummary, runJob, type Io, type JobPlan } from './job.js';
+import type { PublishWhat } from './publish.js';
 import { runServe } from './serve.js';
 import { sourceFromArg } from './sources.js';
 import { terminalIo } from './terminal.js';
@@ -54,7 +55,9 @@ function collect(v: string, previous: string[] | undefined): string[] { return [
  */
 function planFrom(sources: string[], flags: Record<string, unknown>, loaded?: JobConfig): JobPlan {
   const file: JobConfig = loaded ?? (typeof flags['config'] === 'string' ? loadJobConfig(flags['config']) : {});
-  const feeds: FeedSettings[] = [...(file.feeds ?? [])];
+  // A feed's own `analytics` is a job setting (it builds a stage), not a runtime feed setting.
+  const feedAnalytics = (file.feeds ?? []).map((f) => f.analytics);
+  const feeds: FeedSettings[] = (file.feeds ?? []).map(({ analytics: _a, ...f }) => f);
   const names = (flags['name'] as string[] | undefined) ?? [];
   if (names.length > sources.length) {
     const n = sources.length;
@@ -66,6 +69,7 @@ function planFrom(sources: string[], flags: Record<string, unknown>, loaded?: Jo
   }
   sources.forEach((s, i) => {
     const name = names[i];
+    feedAnalytics.push(undefined);
     feeds.push(parseConfig(FeedSettingsSchema, { ...(name !== undefined ? { name } : {}), source: sourceFromArg(s), cameraMode: 'fixed' }, `source '${s}'`));
   });
   // Only the operator's flag allows custom pipelines and post-decode hooks (a config file cannot):
@@ -75,15 +79,40 @@ function planFrom(sources: string[], flags: Record<string, unknown>, loaded?: Jo
     ? { ...file.detector, model: flags['detector'], ...(typeof flags['classes'] === 'string' ? { classNames: flags['classes'].split(',').map((x) => x.trim()) } : {}) }
     : file.detector;
   const ocr = flags['ocr'] ? (typeof file.ocr === 'object' ? file.ocr : {}) : file.ocr ? (file.ocr === true ? {} : file.ocr) : false;
-  const track = flags['track'] ? (typeof file.track === 'object' ? file.track : {}) : file.track ? (file.track === true ? {} : file.track) : false;
+  const analytics = typeof flags['zones'] === 'string' ? loadZonesFile(flags['zones']) : file.analytics;
+  const anyAnalytics = analytics !== undefined || feedAnalytics.some((a) => a !== undefined);
+  const askedTrack = flags['track'] ? (typeof file.track === 'object' ? file.track : {}) : file.track ? (file.track === true ? {} : file.track) : false;
+  if ((typeof flags['clips'] === 'string' || file.clips) && !anyAnalytics) {
+    throw new JobError('--clips records the events of zones and lines: give them with --zones file.yaml (or analytics: in the config)', EXIT.usage);
+  }
+  // Zones and lines work on tracks: analytics turns the tracker on (with its defaults).
+  const track = askedTrack === false && anyAnalytics ? {} : askedTrack;
   return {
     feeds, ocr, track, allowCustomPipeline,
+    ...(analytics ? { analytics } : {}),
+    ...(feedAnalytics.some((a) => a !== undefined) ? { feedAnalytics } : {}),
+    ...sinkPlans(flags, file),
+    ...(typeof flags['clips'] === 'string' ? { clips: { ...file.clips, dir: flags['clips'] } } : file.clips ? { clips: file.clips } : {}),
     ...(detector ? { detector } : {}),
     out: (flags['out'] as string | undefined) ?? file.out,
     annotate: (flags['annotate'] as string | undefined) ?? file.annotate,
     maxFrames: (flags['maxFrames'] as number | undefined) ?? file.maxFrames,
     parallel: (flags['parallel'] as number | undefined) ?? file.parallel,
   };
+}
+
+/** The sinks of the config file, then those of `--mqtt`, `--nats`, `--webhook` (with `--publish`). */
+function sinkPlans(flags: Record<string, unknown>, file: JobConfig): { sinks?: JobPlan['sinks'] } {
+  const publish = flags['publish'] as PublishWhat | undefined;
+  const fromFile = (file.sinks ?? []).map((s, i) => ({ ...s, field: `sinks[${i}].url` }));
+  const fromFlags = (['mqtt', 'nats', 'webhook'] as const).flatMap((k) => ((flags[k] as string[] | undefined) ?? []).map((url) => ({ url, field: `--${k}`, ...(publish ? { publish } : {}) })));
+  const all = [...fromFile, ...fromFlags];
+  return all.length > 0 ? { sinks: all } : {};
+}
+
+function publishWhat(v: string): PublishWhat {
+  if (v === 'events' || v === 'outputs' || v === 'both') return v;
+  throw new CommanderArgError(`expected events, outputs or both, got '${v}'`);
 }
 
 /** One clear line for an error, and the exit code it maps to. */
@@ -129,6 +158,12 @@ export async function runCli(argv: readonly string[], options: CliOptions = {}):
     .option('--classes <names>', 'comma-separated class names for the detector')
     .option('--ocr', 'recognize text (PaddleOCR); without --detector, text regions are detected too')
     .option('--track', 'track objects across frames (Kalman + Hungarian, OC-SORT re-update)')
+    .option('--zones <file.yaml>', 'zones, lines and dwell (YAML or JSON): zone/line/dwell events in each JSON line; turns --track on')
+    .option('--clips <dir>', 'write an MP4 clip (5 s before to 5 s after) of each zone entry, line crossing and dwell into <dir>')
+    .option('--mqtt <url>', 'publish events to MQTT: mqtt://[user:pass@]host[:port]/base/topic (repeatable)', collect)
+    .option('--nats <url>', 'publish events to NATS: nats://[user:pass@]host[:port]/base.subject; JetStream with dedupe ids when a stream covers it (repeatable)', collect)
+    .option('--webhook <url>', 'POST each event as JSON to this URL (retries, Idempotency-Key) (repeatable)', collect)
+    .option('--publish <what>', 'what --mqtt/--nats/--webhook get: events (default), outputs (one message per frame) or both', publishWhat)
     .option('-o, --out <file.jsonl>', 'write one JSON line per frame')
     .option('-a, --annotate <file.mp4>', 'write an annotated H.264 MP4 (one per feed)')
     .option('-n, --max-frames <N>', 'stop each feed after N frames', positiveInt)
@@ -163,6 +198,12 @@ export async function runCli(argv: readonly string[], options: CliOptions = {}):
     .option('--classes <names>', 'comma-separated class names for the detector')
     .option('--ocr', 'recognize text (PaddleOCR)')
     .option('--track', 'track objects across frames')
+    .option('--zones <file.yaml>', 'zones, lines and dwell (YAML or JSON) for every feed; turns --track on')
+    .option('--clips <dir>', 'write an MP4 clip of each zone entry, line crossing and dwell into <dir>')
+    .option('--mqtt <url>', 'publish events to MQTT: mqtt://[user:pass@]host[:port]/base/topic (repeatable)', collect)
+    .option('--nats <url>', 'publish events to NATS: nats://[user:pass@]host[:port]/base.subject; JetStream with dedupe ids when a stream covers it (repeatable)', collect)
+    .option('--webhook <url>', 'POST each event as JSON to this URL (retries, Idempotency-Key) (repeatable)', collect)
+    .option('--publish <what>', 'what --mqtt/--nats/--webhook get: events (default), outputs (one message per frame) or both', publishWhat)
     .option('--parallel <N>', 'run the detector on up to N frames of a feed at once', positiveInt)
     .option('--allow-custom-pipeline', 'run custom GStreamer pipelines from the config (trusted configs only)')
     .addHelpText('after', [

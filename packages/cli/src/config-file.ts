@@ -2,6 +2,7 @@
  * The `--config` file (JSON or YAML): the same feed settings schema as the API, plus the
  * job's stages and outputs. Command-line flags override the file.
  */
+import { AnalyticsConfigSchema, parseAnalyticsConfig, type AnalyticsConfig } from '@nv/analytics';
 import { ConfigError, SourceSpecSchema, parseConfig } from '@nv/core';
 import { FeedSettingsSchema } from '@nv/runtime';
 import { readFileSync } from 'node:fs';
@@ -35,6 +36,8 @@ export const JobFeedSchema = FeedSettingsSchema.extend({
   media: FeedSettingsSchema.shape.media.unwrap().extend({
     customPipelinePolicy: z.never({ error: CONFIG_CANNOT_ALLOW_CUSTOM }).optional(),
   }).optional(),
+  /** This feed's zones and lines (instead of the job's `analytics`); turns the tracker on. */
+  analytics: AnalyticsConfigSchema.optional(),
 });
 
 /** Schema of a job config file. */
@@ -53,6 +56,40 @@ export const JobConfigSchema = z.strictObject({
   ocr: z.union([z.boolean(), z.strictObject({ minConfidence: z.number().min(0).max(1).optional(), limitSideLen: z.int().min(32).optional(), threads: z.int().min(1).max(64).optional() })]).optional(),
   /** The multi-object tracker; `true` for defaults. */
   track: z.union([z.boolean(), z.strictObject({ iouThreshold: z.number().min(0).max(1).optional(), minHits: z.int().min(1).optional(), maxCoastFrames: z.int().min(0).optional() })]).optional(),
+  /**
+   * Zones, directed lines and dwell for every feed without its own `analytics` (the same as
+   * `--zones file.yaml`); turns the tracker on. Events go into each output's `events` list.
+   */
+  analytics: AnalyticsConfigSchema.optional(),
+  /**
+   * Event clips (`--clips DIR`): an MP4 from `preSeconds` before to `postSeconds` after each
+   * zone entry, line crossing and dwell (or the `events` listed), from an encoded pre-roll ring;
+   * the event's `clip.path` says where. Needs `analytics`. Files are named
+   * `<feed name>-<start ms>-<n>.mp4`; `maxDiskBytes` bounds them per feed (oldest deleted).
+   */
+  clips: z.strictObject({
+    dir: z.string().min(1),
+    preSeconds: z.number().gt(0).max(300).optional(),
+    postSeconds: z.number().min(0).max(300).optional(),
+    maxClipSeconds: z.number().gt(0).max(3600).optional(),
+    maxDiskBytes: z.int().min(1024 * 1024).optional(),
+    maxRingBytes: z.int().min(64 * 1024).optional(),
+    width: z.int().min(16).max(4096).refine((w) => w % 2 === 0, { error: 'must be even' }).optional(),
+    maxFps: z.number().gt(0).max(120).optional(),
+    bitrateKbps: z.int().min(16).max(100_000).optional(),
+    events: z.array(z.enum(['trackStarted', 'zoneEntered', 'dwell', 'zoneExited', 'lineCrossed', 'trackEnded'])).min(1).optional(),
+  }).optional(),
+  /**
+   * Where events (and, if asked, outputs) go besides the JSON lines: `mqtt://…/topic`,
+   * `nats://…/subject`, `http(s)://…` (webhook POST), a `.jsonl` path (rotating). Each has a
+   * bounded queue and never holds a feed back (drops counted); credentials are redacted
+   * everywhere. Same as `--mqtt`, `--nats`, `--webhook`.
+   */
+  sinks: z.array(z.strictObject({
+    url: z.string().min(1),
+    publish: z.enum(['events', 'outputs', 'both']).optional(),
+    queueSize: z.int().min(1).max(1_000_000).optional(),
+  })).optional(),
   /** JSON-lines output path. */
   out: z.string().min(1).optional(),
   /** Annotated MP4 output path. */
@@ -100,4 +137,38 @@ export function loadJobConfig(path: string): JobConfig {
     throw ConfigError.invalidConfig(`config file ${path}`, [{ field: '(syntax)', message: (e as Error).message.split('\n')[0] ?? 'syntax error' }]);
   }
   return parseConfig(JobConfigSchema, data ?? {}, `config file ${path}`);
+}
+
+/**
+ * Reads a `--zones` file (JSON or YAML): the analytics configuration — `zones`, `lines`,
+ * `anchor`, `minFrames`, … as in a config file's `analytics:` section.
+ * @param path - the file
+ * @returns the parsed configuration
+ * @throws {ConfigError} unreadable file, syntax error, or invalid fields (each named)
+ * @example
+ * ```yaml
+ * zones: [{ id: door, polygon: [[0.1, 0.1], [0.4, 0.1], [0.4, 0.9], [0.1, 0.9]], dwellSeconds: 5 }]
+ * lines: [{ id: mid, from: [0.5, 0.0], to: [0.5, 1.0] }]
+ * ```
+ */
+export function loadZonesFile(path: string): AnalyticsConfig {
+  const what = `zones file ${path}`;
+  let text: string;
+  try {
+    text = readFileSync(path, 'utf8');
+  } catch (e) {
+    throw ConfigError.invalidConfig(what, [{ field: '(file)', message: `cannot read: ${(e as NodeJS.ErrnoException).code ?? (e as Error).message}` }]);
+  }
+  let data: unknown;
+  try {
+    data = /\.json$/i.test(path) ? JSON.parse(text) : parseYaml(text);
+  } catch (e) {
+    throw ConfigError.invalidConfig(what, [{ field: '(syntax)', message: (e as Error).message.split('\n')[0] ?? 'syntax error' }]);
+  }
+  try {
+    return parseAnalyticsConfig(data ?? {});
+  } catch (e) {
+    if (ConfigError.isInstance(e)) throw ConfigError.invalidConfig(what, e.issues);
+    throw e;
+  }
 }

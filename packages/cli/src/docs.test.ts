@@ -2,7 +2,7 @@ import { mkdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { describe, expect, it, vi } from 'vitest';
-import { loadJobConfig } from './config-file.js';
+import { loadJobConfig, loadZonesFile } from './config-file.js';
 
 const here = dirname(fileURLToPath(import.meta.url));
 const readme = readFileSync(join(here, '..', '..', '..', 'README.md'), 'utf8');
@@ -34,7 +34,7 @@ describe('README', () => {
     expect(q![1]!.trim().split('\n')).toEqual(['npm run demo', 'npm test']);
   });
 
-  it('the YAML config examples are valid job configs', () => {
+  it('the YAML examples are valid: job configs, and the zones file (a --zones file, also a config file\'s analytics:)', () => {
     const blocks = [...readme.matchAll(/```yaml\n([\s\S]*?)```/g)].map((m) => m[1]!);
     expect(blocks.length).toBeGreaterThanOrEqual(2); // `nv run`'s example and `nv serve`'s
     const dir = join(here, '..', '.readme');
@@ -42,8 +42,14 @@ describe('README', () => {
     for (const [i, yaml] of blocks.entries()) {
       const file = join(dir, `config-${i}.yaml`);
       writeFileSync(file, yaml);
+      if (/^zones:/.test(yaml)) {
+        expect(loadZonesFile(file).zones.length, yaml).toBeGreaterThan(0);
+        // the same section inside a config file
+        writeFileSync(file, `analytics:\n${yaml.split('\n').map((l) => `  ${l}`).join('\n')}`);
+      }
       expect(() => loadJobConfig(file), yaml).not.toThrow();
     }
+    expect(blocks.some((b) => /^zones:/.test(b))).toBe(true);
     const serve = blocks.find((b) => b.includes('serve:'));
     expect(loadJobConfig(join(dir, `config-${blocks.indexOf(serve!)}.yaml`)).serve).toMatchObject({ host: '0.0.0.0', port: 8080 });
   });

@@ -12,7 +12,7 @@ export { runServe } from './serve.js';
 export type { ServeOptions } from './serve.js';
 export { runDemo } from './demo.js';
 export type { DemoOptions } from './demo.js';
-export { JobConfigSchema, JobFeedSchema, loadJobConfig } from './config-file.js';
+export { JobConfigSchema, JobFeedSchema, loadJobConfig, loadZonesFile } from './config-file.js';
 export type { JobConfig } from './config-file.js';
 export { outputToJson } from './jsonl.js';
 export { sourceFromArg, sourceInputFromArg } from './sources.js';

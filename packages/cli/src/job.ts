@@ -9,10 +9,12 @@ import { OnnxDetector } from '@nv/onnx';
 import type { Stage } from '@nv/perception';
 import { Runtime, feedConfigFromSettings, type FeedHandle, type FeedSettings, type OutputEnvelope, type StopError } from '@nv/runtime';
 import { TrackerStage } from '@nv/tracking';
+import { AnalyticsStage, EventClipStage, type AnalyticsConfig } from '@nv/analytics';
 import { createWriteStream, existsSync, rmSync, statSync, writeFileSync, type WriteStream } from 'node:fs';
 import { basename, dirname, extname, join, resolve } from 'node:path';
 import type { JobConfig } from './config-file.js';
 import { outputToJson } from './jsonl.js';
+import { Publisher, sinkEventLine, type SinkPlan } from './publish.js';
 import { isFinite } from './sources.js';
 import { AnnotateStage, FrameLimitStage } from './stages.js';
 import { CONNECTED, nextSourceLink, renderStatus, type FeedStatus, type SourceLink } from './status.js';
@@ -75,6 +77,17 @@ export interface JobPlan {
   readonly ocr: false | Exclude<JobConfig['ocr'], boolean | undefined> | Record<string, never>;
   /** Tracker options, or `false` for none. */
   readonly track: false | Exclude<JobConfig['track'], boolean | undefined> | Record<string, never>;
+  /**
+   * Zones, lines and dwell for every feed without its own (`--zones`, a config file's
+   * `analytics:`); needs tracks, so the plan has the tracker on whenever any feed has analytics.
+   */
+  readonly analytics?: AnalyticsConfig | undefined;
+  /** Per feed (same order as `feeds`): that feed's own analytics, which replaces the job's. */
+  readonly feedAnalytics?: readonly (AnalyticsConfig | undefined)[] | undefined;
+  /** Event/output sinks (`--mqtt`, `--nats`, `--webhook`, a config file's `sinks:`); `field` names the flag or config field in errors. */
+  readonly sinks?: readonly (SinkPlan & { readonly field: string })[] | undefined;
+  /** Event clips of every feed with analytics (`--clips DIR`, a config file's `clips:`). */
+  readonly clips?: JobConfig['clips'] | undefined;
   /** JSON-lines output file. */
   readonly out?: string | undefined;
   /** Annotated MP4 (`-feedN` is added before `.mp4` when there are several feeds). */
@@ -111,6 +124,8 @@ export interface JobResult {
   readonly outPath: string | undefined;
   /** Annotated MP4s written (those that got at least one frame). */
   readonly annotated: string[];
+  /** Each sink: messages delivered and not delivered (credentials redacted). */
+  readonly sinks: { name: string; target: string; delivered: number; dropped: number }[];
 }
 
 function annotatePath(base: string, index: number, n: number): string {
@@ -221,14 +236,18 @@ function refusal(e: unknown, label: string): JobError | undefined {
 
 /**
  * The stages of one feed of a job: frame limit, detector (or text detector), tracker, OCR,
- * annotated-video writer, as the plan asks.
+ * analytics (zones, lines), annotated-video writer, as the plan asks.
  * @param plan - the job plan
  * @param feedIndex - the feed's index (names its annotated MP4 when there are several)
  * @param fps - the feed's frame rate (for the MP4)
  * @param limit - the frame-limit stage, first when given
+ * @param feed - this feed's own analytics (wins over the plan's per-index and job-wide ones) and
+ *   name (names its clip files)
  * @returns the stages, `head` (how many of them — the frame limit and the detector — form the parallel head), the annotate stage
  */
-export function buildStages(plan: JobPlan, feedIndex: number, fps: number, limit: FrameLimitStage | undefined): { stages: Stage[]; head: number; annotate?: AnnotateStage } {
+export function buildStages(
+  plan: JobPlan, feedIndex: number, fps: number, limit: FrameLimitStage | undefined, feed: { readonly analytics?: AnalyticsConfig | undefined; readonly name?: string | undefined } = {},
+): { stages: Stage[]; head: number; annotate?: AnnotateStage } {
   const stages: Stage[] = [];
   if (limit) stages.push(limit);
   if (plan.detector) {
@@ -248,6 +267,15 @@ export function buildStages(plan: JobPlan, feedIndex: number, fps: number, limit
   if (plan.ocr) {
     const o = plan.ocr as { minConfidence?: number; threads?: number };
     stages.push(new TextRecognizer({ ...(o.minConfidence !== undefined ? { minConfidence: o.minConfidence } : {}), ...(o.threads ? { intraOpNumThreads: o.threads } : {}) }));
+  }
+  const analytics = feed.analytics ?? plan.feedAnalytics?.[feedIndex] ?? plan.analytics;
+  if (analytics && (analytics.zones.length > 0 || analytics.lines.length > 0)) {
+    stages.push(new AnalyticsStage(analytics));
+    if (plan.clips) {
+      const name = feed.name ?? plan.feeds[feedIndex]?.name ?? `feed${feedIndex + 1}`;
+      const { dir, ...clip } = plan.clips;
+      stages.push(new EventClipStage({ ...clip, dir, prefix: name.replace(/[^A-Za-z0-9_.-]/g, '_').slice(0, 64) || 'feed' }));
+    }
   }
   let annotate: AnnotateStage | undefined;
   if (plan.annotate) {
@@ -375,6 +403,8 @@ export async function runJob(plan: JobPlan, io: Io, signal?: AbortSignal): Promi
     probed.push({ fps, expected });
   }
 
+  // Sinks open before anything starts: a bad URL is a usage error with no output written.
+  const publisher = new Publisher(plan.sinks ?? [], (e) => { io.err(`nv: ${sinkEventLine(e)}`); });
   const rt = new Runtime();
   const problems = new Problems(io, labels);
   const out = plan.out !== undefined ? new JsonLinesFile(plan.out) : undefined;
@@ -442,6 +472,7 @@ export async function runJob(plan: JobPlan, io: Io, signal?: AbortSignal): Promi
           emit: (o: OutputEnvelope) => {
             if (sinkLimit && emitted >= plan.maxFrames!) return; // an isolated feed past its limit, still stopping
             out?.write(`${JSON.stringify(outputToJson(o, classNames))}\n`);
+            if (publisher.active) publisher.publish(o, classNames);
             for (const t of o.artifacts.tracks) {
               const key = `${o.feedId}:${t.id}`;
               let s = tracks.get(key);
@@ -459,6 +490,7 @@ export async function runJob(plan: JobPlan, io: Io, signal?: AbortSignal): Promi
       handle = rt.addFeed(cfg.isolation ? { ...cfg, isolation: { ...cfg.isolation, metadataKeys: [TEXT] } } : cfg);
     } catch (e) {
       await rt.shutdown();
+      await publisher.close(0);
       throw refusal(e, labels[i]!) ?? e;
     }
     const f: JobFeed = {
@@ -499,6 +531,12 @@ export async function runJob(plan: JobPlan, io: Io, signal?: AbortSignal): Promi
   }
   const diag = feeds.map((f) => f.handle.diagnostics());
   await rt.shutdown();
+  // Every output is in the sinks' queues now: deliver within 5 s each, then report.
+  const sinkStats = await publisher.close(5000);
+  for (const s of sinkStats) {
+    const lost = s.dropped.total;
+    if (lost > 0) io.err(`nv: sink ${s.name} (${s.target}): ${lost} message${lost === 1 ? '' : 's'} not delivered (${Object.entries(s.dropped).filter(([k, v]) => k !== 'total' && v > 0).map(([k, v]) => `${v} ${k}`).join(', ')})`);
+  }
 
   let code: number = Math.max(EXIT.ok, ...feeds.map((f) => f.code));
   const wroteOut = out ? await out.close(code === EXIT.ok) : false;
@@ -525,7 +563,7 @@ export async function runJob(plan: JobPlan, io: Io, signal?: AbortSignal): Promi
     };
   });
   return {
-    code, feeds: result, outPath: wroteOut && !out?.error ? plan.out : undefined,
+    code, feeds: result, sinks: sinkStats.map((s) => ({ name: s.name, target: s.target, delivered: s.delivered, dropped: s.dropped.total })), outPath: wroteOut && !out?.error ? plan.out : undefined,
     tracks: [...tracks.values()].filter((t) => t.frames >= 3).sort((a, b) => a.feed - b.feed || a.first - b.first),
     annotated,
   };
@@ -550,5 +588,6 @@ export function printSummary(r: JobResult, io: Io): void {
   io.out('');
   if (r.outPath) io.out(`outputs:  ${r.outPath}`);
   for (const a of r.annotated) io.out(`video:    ${a}`);
+  for (const k of r.sinks) io.out(`sink:     ${k.name} ${k.target}: ${k.delivered} delivered${k.dropped > 0 ? `, ${k.dropped} not delivered` : ''}`);
 }
 

@@ -1,6 +1,7 @@
 /**
  * One JSON object per output frame (the `--out` file).
  */
+import { ANALYTICS_EVENTS, eventToJson } from '@nv/analytics';
 import type { TypedMetadata } from '@nv/core';
 import { TEXT } from '@nv/ocr';
 import type { Detection, Track } from '@nv/perception';
@@ -32,8 +33,9 @@ function trk(t: Track, names: readonly string[] | undefined) {
 
 /**
  * The JSON-line form of an output: feed id, feed name (`feedName`, only for a named feed), seq,
- * ts (ns), wall time, detections, tracks (with recognized text), signals, view, provenance
- * (per-stage outcome and latency in ms).
+ * ts (ns), wall time, detections, tracks (with recognized text), signals, analytics `events`
+ * (only when the feed has zones or lines: the frame's zone / line / dwell / track events, see
+ * `eventToJson` in `@nv/analytics`), view, provenance (per-stage outcome and latency in ms).
  * @param o - a feed's output
  * @param classNames - class names of the detector, by class id
  * @returns a JSON-serializable object
@@ -44,6 +46,7 @@ function trk(t: Track, names: readonly string[] | undefined) {
  */
 export function outputToJson(o: OutputEnvelope, classNames?: readonly string[]): Record<string, unknown> {
   const p = o.provenance;
+  const events = o.artifacts.stageArtifacts.get(ANALYTICS_EVENTS);
   return {
     feed: o.feedId,
     ...(o.feedName !== undefined ? { feedName: o.feedName } : {}),
@@ -53,6 +56,7 @@ export function outputToJson(o: OutputEnvelope, classNames?: readonly string[]):
     detections: o.artifacts.detections.map((d) => det(d, classNames)),
     tracks: o.artifacts.tracks.map((t) => trk(t, classNames)),
     signals: o.artifacts.signals.map((s) => ({ name: s.name, value: s.value, ts: s.ts })),
+    ...(events ? { events: events.map((e) => ({ ...eventToJson(e), ...(o.feedName !== undefined ? { feedName: o.feedName } : {}) })) } : {}),
     view: { epoch: o.view.epoch, version: o.view.version, validity: o.view.validity.kind, stability: r4(o.view.stabilityScore), motionSource: p.view.motionSource.kind },
     provenance: {
       stages: p.stages.map((s) => ({

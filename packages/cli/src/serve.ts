@@ -9,6 +9,8 @@ import { Runtime, feedConfigFromSettings, type FeedSettings } from '@nv/runtime'
 import { ApiError, NvServer, defaultOverlay, type LiveViewOptions, type LiveViewStage } from '@nv/server';
 import type { ZodType } from 'zod';
 import { JobFeedSchema, type JobConfig } from './config-file.js';
+import type { AnalyticsConfig } from '@nv/analytics';
+import { Publisher, sinkEventLine } from './publish.js';
 import { EXIT, JobError, buildStages, type Io, type JobPlan } from './job.js';
 import { outputToJson } from './jsonl.js';
 import { isFinite } from './sources.js';
@@ -47,12 +49,16 @@ export async function runServe(plan: JobPlan, file: JobConfig, options: ServeOpt
     throw new JobError('nv serve streams outputs over HTTP (/api/outputs) and shows them live: out, annotate and maxFrames apply to nv run only', EXIT.usage);
   }
   const classNames = plan.detector?.classNames;
+  const publisher = new Publisher(plan.sinks ?? [], (e) => { io.err(`nv: ${sinkEventLine(e)}`); });
   const runtime = new Runtime();
+  // Every feed's outputs (added over the API too) reach the sinks; a sink never holds a feed back.
+  if (publisher.active) runtime.onOutput((o) => { publisher.publish(o, classNames); });
   let metrics: MetricsExporter | undefined;
   let server: NvServer<FeedSettings> | undefined;
   const stop = async () => {
     await server?.close();
     await runtime.shutdown();
+    await publisher.close(5000);
     await metrics?.shutdown().catch(() => undefined);
   };
   try {
@@ -75,7 +81,8 @@ export async function runServe(plan: JobPlan, file: JobConfig, options: ServeOpt
   }
   for (const [i, f] of plan.feeds.entries()) {
     try {
-      await server.addFeed(f);
+      const own = plan.feedAnalytics?.[i];
+      await server.addFeed(own ? ({ ...f, analytics: own } as FeedSettings) : f);
     } catch (e) {
       await stop();
       const what = `feed ${i + 1}${f.name !== undefined ? ` [${f.name}]` : ''}`;
@@ -93,12 +100,19 @@ export async function runServe(plan: JobPlan, file: JobConfig, options: ServeOpt
   return EXIT.ok;
 }
 
+let unnamedFeeds = 0;
+
 /** The feed config of one served feed: the plan's stages, then the live view tap. */
 function serveFeedConfig(plan: JobPlan, settings: FeedSettings, live: LiveViewStage) {
   const spec = settings.source as SourceSpec;
   const isolated = settings.isolation !== undefined;
   if (isolated) live.disable();
-  const { stages, head } = isolated ? { stages: [], head: 0 } : buildStages({ ...plan, annotate: undefined }, 0, 30, undefined);
+  // A feed's own analytics (config file or POST /api/feeds) replaces the job's; it builds stages and is no runtime setting.
+  const { analytics, ...rest } = settings as FeedSettings & { analytics?: AnalyticsConfig };
+  settings = rest;
+  const { stages, head } = isolated
+    ? { stages: [], head: 0 }
+    : buildStages({ ...plan, annotate: undefined, feedAnalytics: undefined }, 0, 30, undefined, { analytics, name: settings.name ?? `feed-${++unnamedFeeds}` });
   // A served file or test pattern plays like a camera: at its own frame rate (not as fast as it
   // decodes, as in `nv run`), the oldest frame dropped when the stages are slower. Both can be
   // set per feed (`media.output.pacing: fast`, `backpressure`).

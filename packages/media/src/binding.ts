@@ -196,8 +196,14 @@ export interface RawJpegEncoderOptions {
   /** Size of the JPEG image (another aspect keeps the display aspect with black borders). */
   readonly outWidth: number;
   readonly outHeight: number;
-  /** jpegenc `quality`, an integer in [1, 100]. */
+  /** jpegenc `quality`, an integer in [1, 100] (required, ignored for h264). */
   readonly quality: number;
+  /** `jpeg` (default) or `h264` (openh264enc; encode resolves `{ data, keyframe }`). */
+  readonly codec?: 'jpeg' | 'h264';
+  /** h264: target bitrate in kbit/s. */
+  readonly bitrateKbps?: number;
+  /** h264: frames from one keyframe to the next. */
+  readonly keyIntMax?: number;
 }
 
 /** `NativeJpegEncoder`: one frame → one JPEG image, encoded on a libuv worker thread. */
@@ -210,7 +216,7 @@ export interface RawJpegEncoder {
    * `Error` (no JS frames: wrap with `withCallerStack`) when GStreamer fails, after 5 s without
    * an image, or when the encoder is closed meanwhile ("jpeg encoder is closed").
    */
-  encode(frame: RawFrameHandle | RawHostFrame, ptsNs: number): Promise<Uint8Array>;
+  encode(frame: RawFrameHandle | RawHostFrame, ptsNs: number): Promise<Uint8Array | { readonly data: Uint8Array; readonly keyframe: boolean }>;
   /** Whether an encode is in flight. */
   busy(): boolean;
   /** Sets the pipeline to NULL; an in-flight encode rejects. Idempotent. */

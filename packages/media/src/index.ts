@@ -14,6 +14,12 @@ export type { OutputOptions, PipelinePolicies, BuiltPipeline } from './pipeline.
 export { VideoWriter } from './writer.js';
 export type { VideoWriterOptions, BoxAnnotation } from './writer.js';
 export { JpegEncoder } from './jpeg-encoder.js';
+export { H264Encoder } from './h264-encoder.js';
+export type { H264EncoderOptions, ResolvedH264EncoderOptions, H264AccessUnit } from './h264-encoder.js';
+export { ClipRecorder } from './clip-recorder.js';
+export type { ClipRecorderOptions, ClipRef, ClipResult, ClipRecorderStats } from './clip-recorder.js';
+export { buildMp4, splitAnnexB } from './mp4.js';
+export type { H264Sample } from './mp4.js';
 export type { JpegEncoderOptions, ResolvedJpegEncoderOptions } from './jpeg-encoder.js';
 export { probeSource } from './probe.js';
 export type { ProbeResult } from './probe.js';

@@ -178,7 +178,7 @@ export class JpegEncoder {
     const handle = frame instanceof NativeFrame && !frame.isReleased ? frame._handle : hostFrame(frame, o);
     let encoded: Promise<Uint8Array>;
     try {
-      encoded = this.#enc.encode(handle, ts === undefined ? 0 : Math.round(ts)); // 0: the addon moves it past the previous one
+      encoded = this.#enc.encode(handle, ts === undefined ? 0 : Math.round(ts)) as Promise<Uint8Array>; // 0: the addon moves it past the previous one
     } catch (e) {
       throw nativeRefusal(e);
     }
@@ -212,8 +212,8 @@ export class JpegEncoder {
   }
 }
 
-/** A rejection from the native worker as a typed error (`closed`: close() was called). */
-function encodeFailure(e: unknown, closed: boolean): MediaError {
+/** @internal A rejection from the native worker as a typed error (`closed`: close() was called). */
+export function encodeFailure(e: unknown, closed: boolean): MediaError {
   const message = e instanceof Error ? e.message : String(e);
   if (closed || message === 'jpeg encoder is closed') return MediaError.invalidMedia('jpeg encoder was closed during the encode', e);
   if (/no image within/.test(message)) return MediaError.timeout(message);
@@ -223,8 +223,9 @@ function encodeFailure(e: unknown, closed: boolean): MediaError {
 /**
  * A synchronous refusal from the addon as a typed error (hostFrame() and the checks above come
  * first, so a TypeError/RangeError here is a backstop).
+ * @internal
  */
-function nativeRefusal(e: unknown): unknown {
+export function nativeRefusal(e: unknown): unknown {
   if (e instanceof Error && (e.name === 'RangeError' || e.name === 'TypeError')) {
     return new FrameAccessError('InvalidLayout', `jpeg encoder: ${e.message}`, e);
   }

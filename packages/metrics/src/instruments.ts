@@ -126,6 +126,24 @@ export const STAGE_INSTRUMENTS: readonly ObservedDef<StageDiag>[] = [
   total('nv.stage.frames.skipped', '{frame}', 'Frames the stage reported as skipped.', FS, 'feeds[].metrics.stages[id].skipped', (s) => s.skipped),
 ];
 
+/**
+ * @internal The stages' own counters (`Stage.counters()`): one series per reported name and
+ * label set, with `counter` = the name and the stage's labels (e.g. `zone`, `line`) as extra
+ * attributes. Observed by `DiagnosticsObservers` directly (many points per stage).
+ */
+export const STAGE_OWN_INSTRUMENTS: readonly InstrumentInfo[] = [
+  {
+    name: 'nv.stage.counter', kind: 'observableCounter', unit: '1', valueType: 'double', attributes: ['feed_id', 'stage_id', 'counter'],
+    description: 'A cumulative total a stage reports about its own work (Stage.counters(), kind counter), e.g. counter="analytics.line.crossed" with line and direction labels.',
+    source: 'feeds[].metrics.stages[id].counters[] (kind counter)',
+  },
+  {
+    name: 'nv.stage.gauge', kind: 'observableGauge', unit: '1', valueType: 'double', attributes: ['feed_id', 'stage_id', 'counter'],
+    description: 'A level a stage reports about its own work (Stage.counters(), kind gauge), e.g. counter="analytics.zone.occupancy" with a zone label.',
+    source: 'feeds[].metrics.stages[id].counters[] (kind gauge)',
+  },
+];
+
 /** @internal Per-batch-processor instruments (`processor_id`). */
 export const BATCH_INSTRUMENTS: readonly ObservedDef<BatchDiag>[] = [
   total('nv.batch.dispatched', '{batch}', 'Batches handed to the processor.', P, 'batches[].metrics.batchesDispatched', (b) => b.metrics.batchesDispatched, ref('batch.dispatched')),
@@ -262,6 +280,6 @@ const strip = ({ name, kind, unit, valueType, attributes, description, source, r
  * ```
  */
 export const INSTRUMENTS: readonly InstrumentInfo[] = Object.freeze([
-  ...RUNTIME_INSTRUMENTS, ...FEED_INSTRUMENTS, ...STAGE_INSTRUMENTS, ...BATCH_INSTRUMENTS,
+  ...RUNTIME_INSTRUMENTS, ...FEED_INSTRUMENTS, ...STAGE_INSTRUMENTS, ...STAGE_OWN_INSTRUMENTS, ...BATCH_INSTRUMENTS,
   ...Object.values(HEALTH_COUNTERS), ...Object.values(HISTOGRAMS),
 ].map(strip));

@@ -6,7 +6,7 @@ import type { RuntimeDiagnostics } from '@nv/runtime';
 import { ValueType, type Attributes, type BatchObservableResult, type Meter, type Observable } from '@opentelemetry/api';
 import type { AttributeCache } from './attributes.js';
 import {
-  BATCH_INSTRUMENTS, FEED_INSTRUMENTS, RUNTIME_INSTRUMENTS, STAGE_INSTRUMENTS, type ObservedDef,
+  BATCH_INSTRUMENTS, FEED_INSTRUMENTS, RUNTIME_INSTRUMENTS, STAGE_INSTRUMENTS, STAGE_OWN_INSTRUMENTS, type ObservedDef,
 } from './instruments.js';
 import type { DiagnosticsSampler } from './source.js';
 
@@ -40,6 +40,8 @@ export class DiagnosticsObservers {
   readonly #stage: Bound<RuntimeDiagnostics['feeds'][number]['metrics']['stages'][string]>[];
   readonly #batch: Bound<RuntimeDiagnostics['batches'][number]>[];
   readonly #all: Observable[];
+  /** `nv.stage.counter` and `nv.stage.gauge`: the stages' own counters. */
+  readonly #own: { readonly counter: Observable; readonly gauge: Observable };
   readonly #feedGone: Bound<RuntimeDiagnostics['feeds'][number]>[];
   readonly #batchGone: Bound<RuntimeDiagnostics['batches'][number]>[];
   /** Feeds / processors seen by the previous callback, and those that have left since (with their attributes). */
@@ -56,7 +58,12 @@ export class DiagnosticsObservers {
     this.#feed = create(meter, FEED_INSTRUMENTS);
     this.#stage = create(meter, STAGE_INSTRUMENTS);
     this.#batch = create(meter, BATCH_INSTRUMENTS);
-    this.#all = [...this.#runtime, ...this.#feed, ...this.#stage, ...this.#batch].map((b) => b.inst);
+    const [ownCounter, ownGauge] = STAGE_OWN_INSTRUMENTS.map((def) => {
+      const opts = { description: def.description, unit: def.unit, valueType: ValueType.DOUBLE };
+      return def.kind === 'observableCounter' ? meter.createObservableCounter(def.name, opts) : meter.createObservableGauge(def.name, opts);
+    });
+    this.#own = { counter: ownCounter!, gauge: ownGauge! };
+    this.#all = [...[...this.#runtime, ...this.#feed, ...this.#stage, ...this.#batch].map((b) => b.inst), ownCounter!, ownGauge!];
     this.#feedGone = this.#feed.filter((b) => b.def.gone !== undefined);
     this.#batchGone = this.#batch.filter((b) => b.def.gone !== undefined);
     meter.addBatchObservableCallback(this.#observe, this.#all);
@@ -69,7 +76,14 @@ export class DiagnosticsObservers {
     for (const f of d.feeds) {
       observeAll(r, this.#feed, f, cache.feed(f.id, f.name));
       const stages = f.metrics.stages;
-      for (const stageId in stages) observeAll(r, this.#stage, stages[stageId]!, cache.stage(f.id, stageId));
+      for (const stageId in stages) {
+        const st = stages[stageId]!;
+        const attrs = cache.stage(f.id, stageId);
+        observeAll(r, this.#stage, st, attrs);
+        if (st.counters) {
+          for (const c of st.counters) r.observe(c.kind === 'counter' ? this.#own.counter : this.#own.gauge, c.value, { ...c.labels, ...attrs, counter: c.name });
+        }
+      }
     }
     for (const b of d.batches) observeAll(r, this.#batch, b, cache.processor(b.processorId));
     this.#reportDeparted(r, d);

@@ -30,7 +30,15 @@ export function diagnosticsFixture(scale = 1): RuntimeDiagnostics {
           outputsEmitted: n(89), outputsDropped: n(1), sinkErrors: n(2), restarts: n(1), tracksActive: 7, viewEpoch: 3,
           stages: {
             det: { framesProcessed: n(96), errors: n(6), skipped: n(0), latency: latency(0.3, 0.7, 4, 30) },
-            trk: { framesProcessed: n(90), errors: n(0), skipped: n(5), latency: latency(0.02, 0.04) },
+            trk: {
+              framesProcessed: n(90), errors: n(0), skipped: n(5), latency: latency(0.02, 0.04),
+              counters: [
+                { name: 'analytics.line.crossed', kind: 'counter', labels: { line: 'mid', direction: 'positive' }, value: n(7) },
+                { name: 'analytics.line.crossed', kind: 'counter', labels: { line: 'mid', direction: 'negative' }, value: n(2) },
+                { name: 'analytics.zone.occupancy', kind: 'gauge', labels: { zone: 'door' }, value: 3 },
+                { name: 'analytics.zone.occupancy', kind: 'gauge', labels: { zone: 'yard' }, value: 0 },
+              ],
+            },
           },
           pipelineLatency: latency(1, 2, 3, 2000),
         },

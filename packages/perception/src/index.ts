@@ -14,7 +14,7 @@ export type { DerivedSignal, SignalValue, SceneFeature, SceneFeatureValue } from
 export { PerceptionArtifacts, EMPTY_OUTPUT, stageOutput, StageOutputBuilder } from './artifacts.js';
 export type { StageOutput, ReadonlyArtifacts } from './artifacts.js';
 export type { TemporalAccess } from './temporal-access.js';
-export type { Stage, StageContext, StageResult, StageCategory, StageCapabilities, StageStartContext } from './stage.js';
+export type { Stage, StageContext, StageResult, StageCategory, StageCapabilities, StageStartContext, StageCounter } from './stage.js';
 export type { BatchEntry, BatchProcessor } from './batch.js';
 export { validateStages, enforceStageValidation, formatValidationWarning } from './validate.js';
 export type { ValidationWarning, ValidationMode, PhasedPipeline } from './validate.js';

@@ -102,6 +102,28 @@ export interface StageStartContext {
   readonly concurrency: number;
 }
 
+/**
+ * One number a stage reports about its own work (see {@link Stage.counters}), exported by
+ * `@nv/metrics` as `nv.stage.counter` (a cumulative total) or `nv.stage.gauge` (a level) with
+ * the feed and stage attributes, `counter` = {@link StageCounter.name} and the counter's
+ * {@link StageCounter.labels}.
+ *
+ * @example
+ * ```ts
+ * counters() { return [{ name: 'analytics.line.crossed', kind: 'counter', labels: { line: 'mid', direction: 'positive' }, value: 12 }]; }
+ * ```
+ */
+export interface StageCounter {
+  /** Lower-case dotted name, e.g. `analytics.zone.entered` (`[a-z][a-z0-9_.]*`, at most 64 characters). */
+  readonly name: string;
+  /** `counter`: a cumulative total that never goes down; `gauge`: a level (e.g. tracks in a zone now). */
+  readonly kind: 'counter' | 'gauge';
+  /** Extra attributes (e.g. `{ zone: 'door' }`): at most 4, keys `[a-z][a-z0-9_]*`, string values of at most 128 characters. */
+  readonly labels?: Readonly<Record<string, string>>;
+  /** The value: a finite number (≥ 0 for a counter). */
+  readonly value: number;
+}
+
 export interface Stage {
   /** Unique within the feed's pipeline; used in provenance, metrics and health events. */
   readonly id: string;
@@ -116,6 +138,13 @@ export interface Stage {
   onStop?(): void | Promise<void>;
   /** Called when the view epoch changes (camera moved discontinuously, or the feed restarted). Reset view-dependent state here. */
   onViewEpochChange?(epoch: ViewEpoch): void | Promise<void>;
+  /**
+   * Optional: the stage's own counters (e.g. analytics events per zone), read with the feed's
+   * diagnostics — at every metrics collection, on the JS thread, so keep it cheap (no I/O).
+   * Entries that break {@link StageCounter}'s rules are left out; a throw leaves them all out.
+   * A stage instance shared by several feeds reports the same numbers for each.
+   */
+  counters?(): readonly StageCounter[];
   /** Default `custom`. */
   readonly category?: StageCategory;
   /** Declared inputs/outputs, for validation. */

@@ -3,6 +3,7 @@
  * `@nv/metrics` samples these periodically; they are cheap to build and safe to JSON-encode.
  */
 import type { BatchMetrics, DecodeOutcome, FeedId, QueueTelemetry, StopReason } from '@nv/core';
+import type { StageCounter } from '@nv/perception';
 import type { LatencySnapshot } from './latency.js';
 import type { ResequencerStats } from './resequencer.js';
 
@@ -19,6 +20,11 @@ export interface StageDiagnostics {
   readonly skipped: number;
   /** Latency of its calls. */
   readonly latency: LatencySnapshot;
+  /**
+   * The stage's own counters (`Stage.counters()`, e.g. analytics events per zone), the valid
+   * entries only; absent when the stage reports none (or its `counters()` threw).
+   */
+  readonly counters?: readonly StageCounter[];
 }
 
 /** Live counters of a feed. Counters are cumulative over the feed's life (across restarts). */

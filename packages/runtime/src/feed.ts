@@ -44,6 +44,7 @@ import type { OutputEnvelope, SourceProvenance } from './output.js';
 import { Resequencer, type ResequencedItem, type ResequencerStats } from './resequencer.js';
 import { DiscontinuityReporter, FeedTimeline } from './timeline.js';
 import { stopWithin } from './stop-within.js';
+import { stageCounters } from './stage-counters.js';
 
 /** Why the session must end after a frame: a panic (stage or feed step) or too many timeouts. */
 interface Panic {
@@ -161,6 +162,8 @@ export class Feed {
   readonly #latency = new Map<string, LatencyHistogram>();
   readonly #pipelineLatency = new LatencyHistogram();
   readonly #stageIds: readonly string[];
+  /** The feed's stages by id (for `counters()` in diagnostics). */
+  readonly #stageById: ReadonlyMap<string, Stage>;
   /** Every stage of the pipeline (pre and post the batch point), for lifecycle calls. */
   readonly #stages: readonly Stage[];
   /** The frame path after the timeline (view → temporal → stages → batch → stages → commit → output). */
@@ -251,6 +254,7 @@ export class Feed {
       (w) => console.warn(`[nv] feed-${id}: stage validation: ${JSON.stringify(w)}`),
     );
     this.#stages = [...pre, ...post, ...tail];
+    this.#stageById = new Map(this.#stages.map((st) => [st.id, st]));
     this.#stageIds = [...pre.map((s) => s.id), ...(batch ? [batch.processorId] : []), ...post.map((s) => s.id), ...tail.map((s) => s.id)];
     for (const sid of this.#stageIds) { this.#counters.set(sid, new StageCounters()); this.#latency.set(sid, new LatencyHistogram()); }
     let minDeadline = Infinity;
@@ -326,7 +330,12 @@ export class Feed {
     const stages: Record<string, StageDiagnostics> = {};
     for (const sid of this.#stageIds) {
       const c = this.#counters.get(sid)!;
-      stages[sid] = { framesProcessed: c.framesProcessed, errors: c.errors, skipped: c.skipped, latency: this.#latency.get(sid)!.snapshot() };
+      const own = this.#stageById.get(sid);
+      const reported = own?.counters ? stageCounters(own) : undefined;
+      stages[sid] = {
+        framesProcessed: c.framesProcessed, errors: c.errors, skipped: c.skipped, latency: this.#latency.get(sid)!.snapshot(),
+        ...(reported && reported.length > 0 ? { counters: reported } : {}),
+      };
     }
     return {
       feedId: this.id, framesReceived: this.#m.received, framesDropped: this.#m.sourceDropped + this.#currentSessionDrops(),

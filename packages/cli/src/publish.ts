@@ -1,0 +1,116 @@
+/**
+ * The job's event and output sinks (`--mqtt`, `--nats`, `--webhook`, `sinks:` in a config):
+ * each feed's analytics events (and, if asked, its outputs) as messages, published without ever
+ * waiting (every sink has a bounded queue; drops are counted and reported).
+ */
+import { ANALYTICS_EVENTS, eventToJson } from '@nv/analytics';
+import type { OutputEnvelope } from '@nv/runtime';
+import { createSink, messageId, type MessageSink, type MessageSinkStats, type SinkHealthEvent, type SinkMessage } from '@nv/sinks';
+import { outputToJson } from './jsonl.js';
+
+/** What a sink publishes. */
+export type PublishWhat = 'events' | 'outputs' | 'both';
+
+/** One sink of a job. */
+export interface SinkPlan {
+  /** `mqtt://…/topic`, `mqtts://…`, `nats://…/subject`, `http(s)://…` (webhook), a `.jsonl` path. */
+  readonly url: string;
+  /** `events` (default): one message per analytics event; `outputs`: one per frame's output; `both`. */
+  readonly publish?: PublishWhat | undefined;
+  /** The sink's queue bound (default 1000 messages). */
+  readonly queueSize?: number | undefined;
+}
+
+/** A token of a subject (MQTT topic level, NATS token): the feed's name, made safe. */
+function feedToken(o: OutputEnvelope): string {
+  const name = o.feedName !== undefined ? o.feedName.replace(/[^A-Za-z0-9_-]/g, '_') : '';
+  return name !== '' ? name : `feed${o.feedId}`;
+}
+
+/**
+ * The messages of one output: one per analytics event (subject `<feed>.events.<type>`, id
+ * `<feed>:<seq>:<n>`, payload the event's JSON line with `feed`/`feedName`) and, for `outputs`,
+ * the output's JSON line (subject `<feed>.outputs`, id `<feed>:<seq>:out`).
+ * @param o - a feed's output
+ * @param what - events, outputs or both
+ * @param classNames - the detector's class names (for output lines)
+ * @returns the messages (possibly none)
+ */
+export function messagesOf(o: OutputEnvelope, what: PublishWhat, classNames?: readonly string[]): SinkMessage[] {
+  const token = feedToken(o);
+  const out: SinkMessage[] = [];
+  if (what !== 'outputs') {
+    const events = o.artifacts.stageArtifacts.get(ANALYTICS_EVENTS) ?? [];
+    events.forEach((e, i) => {
+      out.push({
+        id: messageId(token, o.seq, i), subject: `${token}.events.${e.type}`,
+        payload: { ...eventToJson(e), ...(o.feedName !== undefined ? { feedName: o.feedName } : {}) },
+      });
+    });
+  }
+  if (what !== 'events') out.push({ id: `${token}:${o.seq}:out`, subject: `${token}.outputs`, payload: outputToJson(o, classNames) });
+  return out;
+}
+
+/** The job's sinks. */
+export class Publisher {
+  readonly #sinks: { readonly sink: MessageSink; readonly what: PublishWhat }[] = [];
+
+  /**
+   * Opens every sink (each connects in the background; nothing waits for a broker).
+   * @param plans - the sinks
+   * @param onHealth - a sink's health events (disconnected, reconnected, drops, failed deliveries)
+   * @throws {ConfigError} a bad URL or option, naming the flag or field
+   */
+  constructor(plans: readonly (SinkPlan & { readonly field: string })[], onHealth: (e: SinkHealthEvent) => void) {
+    try {
+      for (const p of plans) {
+        this.#sinks.push({ sink: createSink(p.url, { field: p.field, onHealth, ...(p.queueSize !== undefined ? { queueSize: p.queueSize } : {}) }), what: p.publish ?? 'events' });
+      }
+    } catch (e) {
+      for (const s of this.#sinks) void s.sink.close({ timeoutMs: 0 });
+      throw e;
+    }
+  }
+
+  /** Whether there is any sink. */
+  get active(): boolean { return this.#sinks.length > 0; }
+
+  /**
+   * Publishes what each sink takes of an output. Never waits: each sink queues (bounded) or
+   * drops and counts.
+   * @param o - the output
+   * @param classNames - the detector's class names
+   */
+  publish(o: OutputEnvelope, classNames?: readonly string[]): void {
+    for (const { sink, what } of this.#sinks) for (const m of messagesOf(o, what, classNames)) sink.publish(m);
+  }
+
+  /** Every sink's counters. */
+  stats(): MessageSinkStats[] { return this.#sinks.map((s) => s.sink.stats()); }
+
+  /**
+   * Delivers what is queued (each sink within `timeoutMs`), then disconnects.
+   * @param timeoutMs - per sink
+   * @returns the final counters
+   */
+  async close(timeoutMs = 5000): Promise<MessageSinkStats[]> {
+    await Promise.all(this.#sinks.map((s) => s.sink.close({ timeoutMs })));
+    return this.stats();
+  }
+}
+
+/**
+ * One line for a sink's health event (credentials are already redacted by the sink).
+ * @param e - the event
+ * @returns e.g. `sink mqtt (mqtt://***@broker/nv): disconnected: connect ECONNREFUSED`
+ */
+export function sinkEventLine(e: SinkHealthEvent): string {
+  const who = `sink ${e.sink} (${e.target})`;
+  switch (e.type) {
+    case 'SinkDisconnected': return `${who}: disconnected${e.error ? `: ${e.error.message}` : ''}; messages wait in its queue`;
+    case 'SinkReconnected': return `${who}: reconnected after ${(e.downMs / 1000).toFixed(1)} s`;
+    case 'SinkDropped': return `${who}: dropped ${e.count} message${e.count === 1 ? '' : 's'} (${e.reason})`;
+    case 'SinkDeliveryFailed': return `${who}: message ${e.id} failed after ${e.attempts} attempt${e.attempts === 1 ? '' : 's'}: ${e.error.message}`;
+  }
+}
