@@ -182,6 +182,10 @@ describe('TrackAnalytics: lifecycle, reset, bounds, filters, input', () => {
     const a = new TrackAnalytics({ anchor: 'center', zones: [DOOR] });
     expect(() => a.update({ feedId: FEED, ts: Number.NaN as MonotonicTs, tracks: [] })).toThrow(InvalidArgumentError);
     expect(() => a.update({ feedId: FEED, ts: tsOf(0), tracks: null as unknown as Track[] })).toThrow(InvalidArgumentError);
+    // a good track before a malformed one: neither is taken
+    const broken = { ...trackAt(2, 0.3, 0.5), current: { bbox: { xMin: Number.NaN } } } as unknown as Track;
+    expect(() => a.update({ feedId: FEED, ts: tsOf(0), tracks: [trackAt(1, 0.25, 0.5), broken] })).toThrow(/tracks\[1\]/);
+    expect(a.trackCount).toBe(0);
     expect(a.counters().tracks.started).toBe(0);
   });
 });

@@ -195,12 +195,22 @@ export class TrackAnalytics {
    * Processes one frame's tracks.
    * @param frame - the frame's feed, timestamp, wall time and tracks
    * @returns the events of this frame (a new frozen array; empty when nothing happened)
-   * @throws {InvalidArgumentError} when `tracks` is not an array or `ts` is not a finite number (nothing changes)
+   * @throws {InvalidArgumentError} when `tracks` is not an array, a track is malformed (no id,
+   *   class, state or finite box), or `ts` is not a finite number — nothing changes then
    */
   update(frame: AnalyticsFrame): readonly AnalyticsEvent[] {
     const { feedId, ts, tracks } = frame;
     if (!Array.isArray(tracks)) throw new InvalidArgumentError('tracks', 'an array of Track', tracks);
     if (typeof ts !== 'number' || !Number.isFinite(ts)) throw new InvalidArgumentError('ts', 'a finite timestamp in nanoseconds', ts);
+    // Every track is checked before anything changes: a malformed one leaves the state as it was.
+    for (let i = 0; i < tracks.length; i++) {
+      const t = tracks[i] as Partial<Track> | null | undefined;
+      const b = t?.current?.bbox;
+      if (t === null || typeof t !== 'object' || typeof t.id !== 'number' || typeof t.classId !== 'number' || typeof t.state !== 'string'
+        || b === undefined || b === null || !Number.isFinite(b.xMin) || !Number.isFinite(b.yMin) || !Number.isFinite(b.xMax) || !Number.isFinite(b.yMax)) {
+        throw new InvalidArgumentError(`tracks[${i}]`, 'a Track with an id, classId, state and a finite current.bbox', t);
+      }
+    }
     const wall = frame.wallTs !== undefined && frame.wallTs !== 0 ? frame.wallTs : undefined;
     const n = ++this.#frame;
     const out: AnalyticsEvent[] = [];

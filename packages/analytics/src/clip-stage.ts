@@ -6,7 +6,7 @@
  * @packageDocumentation
  */
 import { InvalidArgumentError, TypedMetadata, stageId } from '@nv/core';
-import { ClipRecorder, type ClipRecorderOptions, type ClipRecorderStats, type ClipResult } from '@nv/media';
+import { ClipDiskBudget, ClipRecorder, type ClipRecorderOptions, type ClipRecorderStats, type ClipResult } from '@nv/media';
 import type { Stage, StageContext, StageCounter, StageOutput } from '@nv/perception';
 import { ANALYTICS_EVENTS, ANALYTICS_EVENT_TYPES, type AnalyticsEvent, type AnalyticsEventType } from './events.js';
 
@@ -50,6 +50,9 @@ export class EventClipStage implements Stage {
   readonly #types: ReadonlySet<AnalyticsEventType>;
   readonly #onClip: ((c: ClipResult) => void) | undefined;
   #recorder: ClipRecorder | undefined;
+  /** One disk budget for the stage's life: the bound holds across restarts (and previous runs' clips count). */
+  readonly #budget: ClipDiskBudget;
+  #stopped = false;
   /** Counters of recorders already closed (a restart makes a new one). */
   #closedStats: ClipRecorderStats | undefined;
 
@@ -67,18 +70,20 @@ export class EventClipStage implements Stage {
     }
     this.#types = new Set(types);
     this.#onClip = onClip;
-    // Validates every option now (a recorder is cheap until its first frame: no encoder yet).
-    void new ClipRecorder({ ...rec });
-    this.#options = rec;
+    // Validates every option now (a recorder is cheap until its first frames: no encoder yet).
+    void new ClipRecorder({ ...rec, budget: (this.#budget = new ClipDiskBudget(rec.dir, rec.prefix ?? 'clip', rec.maxDiskBytes ?? 1024 ** 3)) });
+    this.#options = { ...rec, budget: this.#budget };
   }
 
   /** Starts a new recorder (a new pre-roll). */
   onStart(): void {
+    this.#stopped = false;
     this.#recorder ??= new ClipRecorder({ ...this.#options, ...(this.#onClip ? { onClip: this.#onClip } : {}) });
   }
 
   /** Closes the recorder: pending clips are written with the video they have. */
   async onStop(): Promise<void> {
+    this.#stopped = true;
     const r = this.#recorder;
     this.#recorder = undefined;
     if (!r) return;
@@ -91,8 +96,9 @@ export class EventClipStage implements Stage {
    * @returns the events with their `clip`, when any asked for one
    */
   process(ctx: StageContext): StageOutput | undefined {
-    this.onStart();
-    const r = this.#recorder!;
+    if (!this.#recorder && !this.#stopped) this.onStart(); // a host that never called onStart
+    const r = this.#recorder;
+    if (!r) return undefined; // stopped: nothing is recorded
     r.push(ctx.frame);
     const events = ctx.artifacts.stageArtifacts.get(ANALYTICS_EVENTS);
     if (!events || !events.some((e) => this.#types.has(e.type))) return undefined;
@@ -137,6 +143,8 @@ function sum(a: ClipRecorderStats | undefined, b: ClipRecorderStats | undefined)
     ...b,
     framesEncoded: a.framesEncoded + b.framesEncoded, framesSkipped: a.framesSkipped + b.framesSkipped, encodeErrors: a.encodeErrors + b.encodeErrors,
     ringBytesDrops: a.ringBytesDrops + b.ringBytesDrops, requested: a.requested + b.requested, merged: a.merged + b.merged,
-    written: a.written + b.written, failed: a.failed + b.failed, deleted: a.deleted + b.deleted, diskBytes: a.diskBytes + b.diskBytes,
+    written: a.written + b.written, failed: a.failed + b.failed,
+    // deleted and diskBytes come from the shared disk budget: the newer recorder's are the totals
+    deleted: b.deleted, diskBytes: b.diskBytes,
   };
 }

@@ -26,7 +26,7 @@ export const AnchorSchema = z.enum(['bottomCenter', 'center', 'topCenter']);
  */
 export type Anchor = z.output<typeof AnchorSchema>;
 
-const id = z.string().min(1, 'must not be empty').regex(/^[A-Za-z0-9_.:-]+$/, 'may contain only letters, digits and _ . : -');
+const id = z.string().min(1, 'must not be empty').max(64, 'must be at most 64 characters').regex(/^[A-Za-z0-9_.:-]+$/, 'may contain only letters, digits and _ . : -');
 const classes = z.array(z.number().int('must be an integer').min(0, 'must be >= 0')).min(1, 'must list at least one class');
 
 /** Twice the signed area of a polygon (shoelace). */

@@ -53,7 +53,8 @@ describe('AnalyticsStage through the runtime on a clip with known motion', () =>
     });
     const rt = new Runtime();
     const feed = rt.addFeed({
-      source: () => new MediaSource({ kind: 'file', path }, { backpressure: { kind: 'block' } }),
+      // Paced like a camera (10 fps): the clip encoder is never outrun, as on a live feed.
+      source: () => new MediaSource({ kind: 'file', path }, { backpressure: { kind: 'block' }, output: { pacing: 'realtime' } }),
       cameraMode: 'fixed',
       stages: [
         new BrightSquareDetector(), new TrackerStage({ minHits: 2 }), analytics,

@@ -73,11 +73,16 @@ export const JobConfigSchema = z.strictObject({
     postSeconds: z.number().min(0).max(300).optional(),
     maxClipSeconds: z.number().gt(0).max(3600).optional(),
     maxDiskBytes: z.int().min(1024 * 1024).optional(),
-    maxRingBytes: z.int().min(64 * 1024).optional(),
+    maxRingBytes: z.int().min(64 * 1024).max(4 * 1024 ** 3).optional(),
     width: z.int().min(16).max(4096).refine((w) => w % 2 === 0, { error: 'must be even' }).optional(),
     maxFps: z.number().gt(0).max(120).optional(),
     bitrateKbps: z.int().min(16).max(100_000).optional(),
     events: z.array(z.enum(['trackStarted', 'zoneEntered', 'dwell', 'zoneExited', 'lineCrossed', 'trackEnded'])).min(1).optional(),
+  }).superRefine((c, ctx) => {
+    const span = (c.preSeconds ?? 5) + (c.postSeconds ?? 5);
+    if (c.maxClipSeconds !== undefined && c.maxClipSeconds < span) {
+      ctx.addIssue({ code: 'custom', message: `must be at least preSeconds + postSeconds (${span})`, path: ['maxClipSeconds'] });
+    }
   }).optional(),
   /**
    * Where events (and, if asked, outputs) go besides the JSON lines: `mqtt://…/topic`,

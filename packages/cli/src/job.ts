@@ -263,13 +263,16 @@ export function buildStages(
     stages.push(new TextDetector({ ...(o.limitSideLen ? { limitSideLen: o.limitSideLen } : {}), ...(o.threads ? { intraOpNumThreads: o.threads } : {}) }));
   }
   const head = stages.length;
-  if (plan.track) stages.push(new TrackerStage({ ...(plan.track as object) }));
+  const analytics = feed.analytics ?? plan.feedAnalytics?.[feedIndex] ?? plan.analytics;
+  const hasAnalytics = analytics !== undefined && (analytics.zones.length > 0 || analytics.lines.length > 0);
+  // Zones and lines work on tracks: a feed with analytics gets the tracker (with defaults) even
+  // when the job has none (e.g. a feed added over nv serve's API with its own analytics).
+  if (plan.track || hasAnalytics) stages.push(new TrackerStage({ ...(plan.track || {}) }));
   if (plan.ocr) {
     const o = plan.ocr as { minConfidence?: number; threads?: number };
     stages.push(new TextRecognizer({ ...(o.minConfidence !== undefined ? { minConfidence: o.minConfidence } : {}), ...(o.threads ? { intraOpNumThreads: o.threads } : {}) }));
   }
-  const analytics = feed.analytics ?? plan.feedAnalytics?.[feedIndex] ?? plan.analytics;
-  if (analytics && (analytics.zones.length > 0 || analytics.lines.length > 0)) {
+  if (hasAnalytics) {
     stages.push(new AnalyticsStage(analytics));
     if (plan.clips) {
       const name = feed.name ?? plan.feeds[feedIndex]?.name ?? `feed${feedIndex + 1}`;
@@ -447,12 +450,17 @@ export async function runJob(plan: JobPlan, io: Io, signal?: AbortSignal): Promi
     // An isolated feed's stages come from its module, in a worker: its frame limit is counted at the sink.
     const isolated = settings.isolation !== undefined;
     const limit = plan.maxFrames && !isolated ? new FrameLimitStage(plan.maxFrames) : undefined;
-    const { stages, head, annotate } = isolated ? { stages: [] as Stage[], head: 0, annotate: undefined } : buildStages(plan, i, fps, limit);
     let sinkLimit: (() => void) | undefined;
     let emitted = 0;
     const live = !isFinite(spec);
     let handle: FeedHandle;
+    let annotate: AnnotateStage | undefined;
     try {
+      // Inside the try: a stage that refuses its options (e.g. clip bounds) ends the job cleanly
+      // (runtime and sinks closed, a usage error) instead of leaving sinks connected.
+      const built = isolated ? { stages: [] as Stage[], head: 0, annotate: undefined } : buildStages(plan, i, fps, limit);
+      const { stages, head } = built;
+      annotate = built.annotate;
       const cfg = feedConfigFromSettings({
         ...settings,
         source: spec,

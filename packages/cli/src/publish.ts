@@ -28,9 +28,16 @@ function feedToken(o: OutputEnvelope): string {
 }
 
 /**
+ * This process's run: part of every message id, so a second run over the same file (seq from 0
+ * again) is not taken for duplicates by JetStream's dedupe window or a webhook's idempotency keys.
+ */
+const RUN = `${Date.now().toString(36)}${process.pid.toString(36)}`;
+
+/**
  * The messages of one output: one per analytics event (subject `<feed>.events.<type>`, id
- * `<feed>:<seq>:<n>`, payload the event's JSON line with `feed`/`feedName`) and, for `outputs`,
- * the output's JSON line (subject `<feed>.outputs`, id `<feed>:<seq>:out`).
+ * `<run>-<feed id>:<seq>:<n>`, payload the event's JSON line with `feedName`) and, for
+ * `outputs`, the output's JSON line (subject `<feed>.outputs`, id `<run>-<feed id>:<seq>:out`).
+ * Ids are the same for the same message on every retry, and unique across feeds and runs.
  * @param o - a feed's output
  * @param what - events, outputs or both
  * @param classNames - the detector's class names (for output lines)
@@ -38,17 +45,18 @@ function feedToken(o: OutputEnvelope): string {
  */
 export function messagesOf(o: OutputEnvelope, what: PublishWhat, classNames?: readonly string[]): SinkMessage[] {
   const token = feedToken(o);
+  const key = `${RUN}-${o.feedId}`;
   const out: SinkMessage[] = [];
   if (what !== 'outputs') {
     const events = o.artifacts.stageArtifacts.get(ANALYTICS_EVENTS) ?? [];
     events.forEach((e, i) => {
       out.push({
-        id: messageId(token, o.seq, i), subject: `${token}.events.${e.type}`,
+        id: messageId(key, o.seq, i), subject: `${token}.events.${e.type}`,
         payload: { ...eventToJson(e), ...(o.feedName !== undefined ? { feedName: o.feedName } : {}) },
       });
     });
   }
-  if (what !== 'events') out.push({ id: `${token}:${o.seq}:out`, subject: `${token}.outputs`, payload: outputToJson(o, classNames) });
+  if (what !== 'events') out.push({ id: `${key}:${o.seq}:out`, subject: `${token}.outputs`, payload: outputToJson(o, classNames) });
   return out;
 }
 

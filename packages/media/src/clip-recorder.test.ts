@@ -5,14 +5,14 @@
  * the ring and the disk stay within their bounds, nothing hangs at close.
  */
 import { spawnSync } from 'node:child_process';
-import { existsSync, mkdtempSync, readdirSync, rmSync, statSync } from 'node:fs';
+import { existsSync, mkdirSync, mkdtempSync, readdirSync, rmSync, statSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { InvalidArgumentError, MediaError } from '@nv/core';
 import { createOwnedFrame, type FrameEnvelope } from '@nv/frame';
 import { boxFrame, frameSequence, seededRandom } from '@nv/test-util';
 import { afterAll, describe, expect, it } from 'vitest';
-import { ClipRecorder, type ClipResult } from './clip-recorder.js';
+import { ClipDiskBudget, ClipRecorder, type ClipResult } from './clip-recorder.js';
 import { H264Encoder } from './h264-encoder.js';
 import { buildMp4, splitAnnexB } from './mp4.js';
 import { MediaSource } from './source.js';
@@ -90,24 +90,25 @@ describe('ClipRecorder', () => {
   it('a clip covers T − pre … T + post from the keyframe before, decodes with GStreamer and ffprobe, and appears only when complete', async () => {
     const results: ClipResult[] = [];
     const rec = new ClipRecorder({ dir: join(dir, 'a'), prefix: 'gate', preSeconds: 1, postSeconds: 1, keyframeSeconds: 0.5, maxFps: FPS, onClip: (c) => results.push(c) });
-    await feed(rec, 0, 30); // 3 s of pre-roll offered; the ring keeps ~1 s + one GOP
+    await feed(rec, 0, 30); // 3 s offered; the ring keeps pre + 1 s + at most one GOP
     const ring = rec.stats();
-    expect(ring.ringSeconds).toBeLessThanOrEqual(1.5);
-    expect(ring.ringSeconds).toBeGreaterThanOrEqual(0.9);
-    const ref = rec.request(2.5e9); // event at frame 25: window 1.5 s … 3.5 s
+    expect(ring.ringSeconds).toBeLessThanOrEqual(2.5);
+    expect(ring.ringSeconds).toBeGreaterThanOrEqual(2);
+    const ref = rec.request(2.5e9); // event at frame 25, dated 0.4 s in the past: window 1.5 s … 3.5 s
     expect(ref).toMatchObject({ fromTs: 1.5e9, toTs: 3.5e9 });
-    expect(ref.path).toMatch(/gate-1500ms-1\.mp4$/);
+    expect(ref.path).toMatch(/\/gate-[a-z0-9]+-1500ms-1\.mp4$/);
     await feed(rec, 30, 34);
     expect(existsSync(ref.path)).toBe(false); // not until T + post is encoded
     await feed(rec, 34, 40);
     await rec.close();
     expect(results).toHaveLength(1);
     const r = results[0]!;
-    expect(r).toMatchObject({ ok: true, path: ref.path, frames: 21, firstTs: 1.5e9, lastTs: 3.5e9 });
+    // The first frame only told the rate: keyframes every 5 encoded frames from frame 1 (0.1 s, 0.6 s, 1.1 s …).
+    expect(r).toMatchObject({ ok: true, path: ref.path, frames: 25, firstTs: 1.1e9, lastTs: 3.5e9 });
     expect(statSync(ref.path).size).toBe(r.bytes);
-    expect(await decodedTs(ref.path)).toHaveLength(21);
+    expect(await decodedTs(ref.path)).toHaveLength(25);
     const probe = JSON.parse(ffprobe(ref.path).stdout) as { streams: { codec_name: string; width: number; height: number; nb_read_frames: string }[] };
-    expect(probe.streams[0]).toMatchObject({ codec_name: 'h264', width: 320, height: 240, nb_read_frames: '21' });
+    expect(probe.streams[0]).toMatchObject({ codec_name: 'h264', width: 320, height: 240, nb_read_frames: '25' });
     expect(readdirSync(join(dir, 'a')).filter((f) => f.endsWith('.part'))).toEqual([]);
   });
 
@@ -115,10 +116,10 @@ describe('ClipRecorder', () => {
     const results: ClipResult[] = [];
     const rec = new ClipRecorder({ dir: join(dir, 'k'), preSeconds: 0.7, postSeconds: 0.2, keyframeSeconds: 0.5, maxFps: FPS, onClip: (c) => results.push(c) });
     await feed(rec, 0, 20);
-    rec.request(1.9e9); // window 1.2 … 2.1 s; keyframes every 5 frames → the one at 1.0 s
+    rec.request(1.9e9); // window 1.2 … 2.1 s; keyframes every 5 encoded frames from frame 1 → the one at 1.1 s
     await feed(rec, 20, 25);
     await rec.close();
-    expect(results[0]).toMatchObject({ ok: true, firstTs: 1.0e9, lastTs: 2.1e9, frames: 12 });
+    expect(results[0]).toMatchObject({ ok: true, firstTs: 1.1e9, lastTs: 2.1e9, frames: 11 });
   });
 
   it('overlapping events merge into one clip, up to maxClipSeconds; a later one starts another', async () => {
@@ -133,10 +134,12 @@ describe('ClipRecorder', () => {
     await feed(rec, 13, 25);
     const c = rec.request(2.3e9); // a was written at 1.8 s: a new clip
     expect(c.path).not.toBe(a.path);
+    const early = rec.request(2.2e9); // starts before c's window: a clip of its own, not a shorter pre-roll
+    expect(early.path).not.toBe(c.path);
     await feed(rec, 25, 30);
     await rec.close();
-    expect(results.map((r) => [r.path === a.path ? 'a' : 'c', r.events, r.firstTs, r.lastTs])).toEqual([['a', 2, 0.5e9, 1.8e9], ['c', 1, 1.5e9, 2.8e9]]);
-    expect(rec.stats()).toMatchObject({ requested: 3, merged: 1, written: 2, pending: 0 });
+    expect(results.filter((r) => r.path !== early.path).map((r) => [r.path === a.path ? 'a' : 'c', r.events, r.firstTs, r.lastTs])).toEqual([['a', 2, 0.1e9, 1.8e9], ['c', 1, 1.6e9, 2.8e9]]);
+    expect(rec.stats()).toMatchObject({ requested: 4, merged: 1, written: 3, pending: 0 });
   });
 
   it('keeps the ring within maxRingBytes by dropping whole GOPs, and the disk within maxDiskBytes by deleting the oldest clips (counted)', async () => {
@@ -169,12 +172,35 @@ describe('ClipRecorder', () => {
     expect(st.diskBytes).toBe(bytes);
   });
 
+  it('one disk budget across recorders (a restart) and runs: earlier clips count, stale .part files go, names never repeat', async () => {
+    const d = join(dir, 'budget');
+    mkdirSync(d, { recursive: true });
+    writeFileSync(join(d, 'cam-old-0ms-1.mp4'), new Uint8Array(700 * 1024)); // a previous run's clip
+    writeFileSync(join(d, 'cam-old-0ms-2.mp4.part'), new Uint8Array(10)); // killed mid-write
+    writeFileSync(join(d, 'other-0ms-1.mp4'), new Uint8Array(10)); // not this prefix: untouched
+    const budget = new ClipDiskBudget(d, 'cam', 1024 * 1024);
+    expect([budget.files, budget.bytes]).toEqual([1, 700 * 1024]);
+    expect(existsSync(join(d, 'cam-old-0ms-2.mp4.part'))).toBe(false);
+    const paths: string[] = [];
+    for (let run = 0; run < 2; run++) {
+      const rec = new ClipRecorder({ dir: d, prefix: 'cam', preSeconds: 1, postSeconds: 0, keyframeSeconds: 0.5, maxFps: FPS, bitrateKbps: 8000, budget, onClip: (c) => paths.push(c.path) });
+      await feed(rec, 0, 20, noisy);
+      rec.request(1.9e9);
+      await rec.close();
+    }
+    expect(new Set(paths).size).toBe(2); // same prefix, same window, two recorders: two files
+    expect(budget.bytes).toBeLessThanOrEqual(1024 * 1024);
+    expect(budget.deleted).toBeGreaterThanOrEqual(1);
+    expect(existsSync(join(d, 'cam-old-0ms-1.mp4'))).toBe(false); // the oldest went first
+    expect(existsSync(join(d, 'other-0ms-1.mp4'))).toBe(true);
+  });
+
   it('frames sooner than 1/maxFps, or while the encoder is busy, are skipped (counted), never queued; bad options are typed', async () => {
     const rec = new ClipRecorder({ dir: join(dir, 's'), maxFps: 5 });
     for (let i = 0; i < 20; i++) { const f = frame(i); rec.push(f); f.release(); } // 10 fps offered at once
     await rec.close();
     const s = rec.stats();
-    expect(s.framesEncoded).toBeLessThanOrEqual(1); // pushed back to back: one encode in flight, the rest skipped
+    expect(s.framesEncoded).toBeLessThanOrEqual(1); // pushed back to back: the first tells the rate, one encode in flight, the rest skipped
     expect(s.framesSkipped).toBeGreaterThanOrEqual(19);
     expect(() => new ClipRecorder({ dir: '' })).toThrow(/dir/);
     expect(() => new ClipRecorder({ dir, preSeconds: 0 })).toThrow(/preSeconds/);

@@ -8,11 +8,11 @@
  */
 import { InvalidArgumentError, type MonotonicTs } from '@nv/core';
 import type { FrameEnvelope } from '@nv/frame';
-import { mkdirSync } from 'node:fs';
-import { rename, unlink, writeFile } from 'node:fs/promises';
+import { mkdirSync, readdirSync, statSync, unlinkSync } from 'node:fs';
+import { open, rename, unlink } from 'node:fs/promises';
 import { join } from 'node:path';
 import { H264Encoder, type H264AccessUnit } from './h264-encoder.js';
-import { buildMp4 } from './mp4.js';
+import { buildMp4Parts } from './mp4.js';
 
 /** Options of {@link ClipRecorder}. */
 export interface ClipRecorderOptions {
@@ -20,7 +20,7 @@ export interface ClipRecorderOptions {
   readonly dir: string;
   /** File name prefix (letters, digits, `_ . -`; default `clip`), e.g. the feed's name. */
   readonly prefix?: string;
-  /** Seconds of video kept before an event (default 5; (0, 300]). */
+  /** Seconds of video kept before an event (default 5; (0, 300]); the ring holds 1 s more, for events dated in the past. */
   readonly preSeconds?: number;
   /** Seconds of video after an event (default 5; [0, 300]). */
   readonly postSeconds?: number;
@@ -40,7 +40,79 @@ export interface ClipRecorderOptions {
   readonly keyframeSeconds?: number;
   /** Called when a clip file is complete (or failed to be written). */
   readonly onClip?: (clip: ClipResult) => void;
+  /**
+   * The disk budget to count clips against (default: a new one over `dir` and `prefix` with
+   * `maxDiskBytes`). Give the same budget to successive recorders of one feed (a restart makes a
+   * new recorder) so the bound holds across them; `EventClipStage` does.
+   */
+  readonly budget?: ClipDiskBudget;
 }
+
+/**
+ * The clips of one directory and prefix on disk, oldest first, kept under a byte bound. Made
+ * once per feed: it starts from the `<prefix>-*.mp4` files already there (a previous run's),
+ * oldest by modification time first, and removes their stale `.part` files (a process killed
+ * mid-write).
+ */
+export class ClipDiskBudget {
+  readonly #max: number;
+  readonly #files: { path: string; bytes: number }[] = [];
+  #deleted = 0;
+
+  /**
+   * @param dir - the clip directory (created if missing)
+   * @param prefix - the clips' file name prefix
+   * @param maxBytes - most bytes of clips kept (≥ 1 MiB)
+   * @throws {InvalidArgumentError} for a bad prefix or bound
+   */
+  constructor(dir: string, prefix: string, maxBytes: number) {
+    if (typeof prefix !== 'string' || !/^[A-Za-z0-9_.-]{1,64}$/.test(prefix)) throw new InvalidArgumentError('prefix', '1–64 letters, digits, _ . -', prefix);
+    if (!(typeof maxBytes === 'number' && maxBytes >= 1024 * 1024)) throw new InvalidArgumentError('maxDiskBytes', 'a number ≥ 1 MiB', maxBytes);
+    this.#max = maxBytes;
+    mkdirSync(dir, { recursive: true });
+    const mine = readdirSync(dir).filter((f) => f.startsWith(`${prefix}-`));
+    const found: { path: string; bytes: number; mtime: number }[] = [];
+    for (const f of mine) {
+      const path = `${dir}/${f}`;
+      try {
+        if (f.endsWith('.mp4.part')) { unlinkSync(path); continue; }
+        if (!f.endsWith('.mp4')) continue;
+        const st = statSync(path);
+        if (st.isFile()) found.push({ path, bytes: st.size, mtime: st.mtimeMs });
+      } catch { /* gone meanwhile */ }
+    }
+    found.sort((a, b) => a.mtime - b.mtime);
+    for (const f of found) this.#files.push({ path: f.path, bytes: f.bytes });
+  }
+
+  /** Bytes of clips on disk now (as far as this budget knows). */
+  get bytes(): number { return this.#files.reduce((a, c) => a + c.bytes, 0); }
+  /** Clips deleted to keep within the bound. */
+  get deleted(): number { return this.#deleted; }
+  /** Clips counted now. */
+  get files(): number { return this.#files.length; }
+
+  /**
+   * Counts a new clip, then deletes the oldest until the total is within the bound (the newest
+   * clip is always kept).
+   * @param path - the clip written
+   * @param bytes - its size
+   */
+  async add(path: string, bytes: number): Promise<void> {
+    this.#files.push({ path, bytes });
+    let total = this.bytes;
+    while (total > this.#max && this.#files.length > 1) {
+      const old = this.#files.shift()!;
+      total -= old.bytes;
+      this.#deleted++;
+      await unlink(old.path).catch(() => {});
+    }
+  }
+}
+
+/** Process-unique part of clip names: recorders (feeds, runs) never write the same path. */
+const RUN = `${Date.now().toString(36)}${process.pid.toString(36)}`;
+let recorders = 0;
 
 /** A clip asked for: where it will be and what it will cover. */
 export interface ClipRef {
@@ -145,7 +217,6 @@ export class ClipRecorder {
   readonly #postNs: number;
   readonly #maxClipNs: number;
   readonly #maxRingBytes: number;
-  readonly #maxDiskBytes: number;
   readonly #width: number | undefined;
   readonly #minGapNs: number;
   readonly #bitrate: number;
@@ -159,15 +230,19 @@ export class ClipRecorder {
   #lastPushedTs = -Infinity;
   #newestTs = -Infinity;
   #pending: Pending[] = [];
-  readonly #onDisk: { path: string; bytes: number }[] = [];
+  readonly #budget: ClipDiskBudget;
+  readonly #tag: string;
   readonly #writes = new Set<Promise<void>>();
   #closed = false;
   #retryAt = Infinity;
+  /** The source's frame interval (ns), from the first two frames offered; 0 until then. */
+  #gapNs = 0;
+  #firstTs: number | undefined;
   #lastError: string | undefined;
   #seq = 0;
   #width0 = 0;
   #height0 = 0;
-  readonly #s = { framesEncoded: 0, framesSkipped: 0, encodeErrors: 0, ringBytesDrops: 0, requested: 0, merged: 0, written: 0, failed: 0, deleted: 0 };
+  readonly #s = { framesEncoded: 0, framesSkipped: 0, encodeErrors: 0, ringBytesDrops: 0, requested: 0, merged: 0, written: 0, failed: 0 };
 
   /**
    * @param options - where, how much before and after, bounds (see {@link ClipRecorderOptions})
@@ -182,7 +257,8 @@ export class ClipRecorder {
     const post = num('postSeconds', options.postSeconds, 5, 0, 300);
     const maxClip = num('maxClipSeconds', options.maxClipSeconds, Math.max(60, pre + post), pre + post, 3600);
     this.#maxRingBytes = num('maxRingBytes', options.maxRingBytes, 32 * 1024 * 1024, 64 * 1024, 4 * 1024 ** 3);
-    this.#maxDiskBytes = num('maxDiskBytes', options.maxDiskBytes, 1024 ** 3, 1024 * 1024, Number.MAX_SAFE_INTEGER);
+    const maxDisk = num('maxDiskBytes', options.maxDiskBytes, 1024 ** 3, 1024 * 1024, Number.MAX_SAFE_INTEGER);
+    if (options.budget !== undefined && !(options.budget instanceof ClipDiskBudget)) throw new InvalidArgumentError('budget', 'a ClipDiskBudget', options.budget);
     if (options.width !== undefined && !(Number.isInteger(options.width) && options.width >= 16 && options.width <= 4096 && options.width % 2 === 0)) {
       throw new InvalidArgumentError('width', 'an even integer in [16, 4096]', options.width);
     }
@@ -201,7 +277,8 @@ export class ClipRecorder {
     // 0.9: a camera's 15 fps jitters; frames a little early are still taken.
     this.#minGapNs = (0.9 * NS) / maxFps;
     this.#fps = maxFps;
-    mkdirSync(this.#dir, { recursive: true });
+    this.#budget = options.budget ?? new ClipDiskBudget(this.#dir, prefix, maxDisk);
+    this.#tag = `${RUN}${(++recorders).toString(36)}`;
   }
 
   /**
@@ -216,6 +293,11 @@ export class ClipRecorder {
     if (this.#closed) return;
     const ts = Number(frame.ts);
     if (!(ts > this.#lastPushedTs)) return; // not newer (a restarted source): nothing to do
+    if (this.#gapNs === 0) {
+      // The first frame only tells the time: the encoder starts at the second, knowing the rate.
+      if (this.#firstTs === undefined || !(ts > this.#firstTs)) { this.#firstTs = ts; this.#s.framesSkipped++; return; }
+      this.#gapNs = ts - this.#firstTs;
+    }
     if (ts - this.#lastPushedTs < this.#minGapNs || this.#enc?.busy === true) { this.#s.framesSkipped++; return; }
     const shape = `${frame.width}x${frame.height}:${frame.format}`;
     if (shape !== this.#shape) this.#restart(frame, shape);
@@ -230,7 +312,8 @@ export class ClipRecorder {
       this.#failed(e);
       return;
     }
-    p.then((au) => { this.#take(au); }, (e: unknown) => { this.#failed(e); });
+    // A result of an encoder that was closed meanwhile (close, restart) is not this ring's.
+    p.then((au) => { if (!this.#closed && this.#enc === enc) this.#take(au); }, (e: unknown) => { if (!this.#closed && this.#enc === enc) this.#failed(e); });
   }
 
   /**
@@ -249,7 +332,9 @@ export class ClipRecorder {
     if (!Number.isFinite(t)) throw new InvalidArgumentError('ts', 'a finite timestamp in ns', ts);
     this.#s.requested++;
     const from = t - this.#preNs, to = t + this.#postNs;
-    const open = this.#pending.find((p) => from <= p.toTs && p.fromTs + this.#maxClipNs >= to);
+    // Merge only a window that starts within the pending clip (so the clip covers it) and whose
+    // end keeps the clip within maxClipSeconds; else a clip of its own.
+    const open = this.#pending.find((p) => from >= p.fromTs && from <= p.toTs && p.fromTs + this.#maxClipNs >= to);
     if (open) {
       open.toTs = Math.max(open.toTs, to);
       open.events++;
@@ -264,7 +349,7 @@ export class ClipRecorder {
       if (s.keyframe) start = i;
     }
     const samples = start >= 0 ? this.#ring.slice(start).filter((s) => s.ptsNs <= to) : [];
-    const path = join(this.#dir, `${this.#prefix}-${Math.max(0, Math.round(from / 1e6))}ms-${++this.#seq}.mp4`);
+    const path = join(this.#dir, `${this.#prefix}-${this.#tag}-${Math.max(0, Math.round(from / 1e6))}ms-${++this.#seq}.mp4`);
     const p: Pending = { path, fromTs: from, toTs: to, samples, bytes: samples.reduce((a, s) => a + s.data.length, 0), events: 1 };
     this.#pending.push(p);
     if (this.#newestTs >= to) this.#finish(p);
@@ -278,7 +363,7 @@ export class ClipRecorder {
       ...this.#s,
       ...(this.#lastError !== undefined ? { lastError: this.#lastError } : {}),
       ringFrames: r.length, ringBytes: this.#ringBytes, ringSeconds: r.length > 1 ? (r[r.length - 1]!.ptsNs - r[0]!.ptsNs) / NS : 0,
-      pending: this.#pending.length, diskBytes: this.#onDisk.reduce((a, c) => a + c.bytes, 0),
+      pending: this.#pending.length, diskBytes: this.#budget.bytes, deleted: this.#budget.deleted,
     };
   }
 
@@ -313,11 +398,15 @@ export class ClipRecorder {
 
   #reopen(frame: FrameEnvelope): void {
     this.#retryAt = Infinity;
+    // Keyframes every keyframeSeconds of *encoded* frames: the encoded rate is the source's
+    // (measured from the frames seen so far) capped at maxFps.
+    const gap = this.#gapNs > 0 ? Math.max(this.#gapNs, NS / this.#fps) : NS / this.#fps;
+    const interval = Math.max(1, Math.round((this.#keySeconds * NS) / gap));
     const outWidth = Math.min(this.#width ?? Math.min(frame.width, 1280), 2 * Math.floor(frame.width / 2));
     try {
       this.#enc = H264Encoder.open({
         width: frame.width, height: frame.height, format: frame.format, outWidth: Math.max(16, outWidth - (outWidth % 2)),
-        bitrateKbps: this.#bitrate, keyframeInterval: Math.max(1, Math.round(this.#keySeconds * this.#fps)),
+        bitrateKbps: this.#bitrate, keyframeInterval: interval,
       });
       this.#width0 = this.#enc.options.outWidth;
       this.#height0 = this.#enc.options.outHeight;
@@ -353,10 +442,15 @@ export class ClipRecorder {
     }
   }
 
-  /** Drops whole GOPs from the ring's front: older than the pre-roll needs, or over the byte bound. */
+  /**
+   * Drops whole GOPs from the ring's front: older than the pre-roll needs, or over the byte bound.
+   * It keeps `preSeconds` + 1 s: events reach the recorder dated a little in the past (analytics
+   * hysteresis dates an event to the first of its `minFrames` frames), and their pre-roll is
+   * counted from that date.
+   */
   #trim(): void {
     const r = this.#ring;
-    const keep = this.#newestTs - this.#preNs;
+    const keep = this.#newestTs - this.#preNs - NS;
     for (;;) {
       // the second keyframe: dropping everything before it keeps whole GOPs
       let next = -1;
@@ -392,13 +486,20 @@ export class ClipRecorder {
     }
     const tmp = `${p.path}.part`;
     try {
-      const bytes = buildMp4(samples, this.#width0, this.#height0);
-      await writeFile(tmp, bytes);
+      // The file's boxes are built here (small); the encoded bytes go to the kernel by
+      // reference, gathered by one writev on a libuv thread — no copy on the JS thread.
+      const parts = buildMp4Parts(samples, this.#width0, this.#height0);
+      const bytes = parts.reduce((a, b) => a + b.length, 0);
+      const fh = await open(tmp, 'w');
+      try {
+        for (let i = 0; i < parts.length; i += 512) await fh.writev(parts.slice(i, i + 512));
+      } finally {
+        await fh.close();
+      }
       await rename(tmp, p.path);
       this.#s.written++;
-      this.#onDisk.push({ path: p.path, bytes: bytes.length });
-      await this.#enforceDisk();
-      this.#onClip?.({ ...base, ok: true, bytes: bytes.length });
+      await this.#budget.add(p.path, bytes);
+      this.#onClip?.({ ...base, ok: true, bytes });
     } catch (e) {
       this.#s.failed++;
       await unlink(tmp).catch(() => {});
@@ -406,14 +507,5 @@ export class ClipRecorder {
     }
   }
 
-  async #enforceDisk(): Promise<void> {
-    let total = this.#onDisk.reduce((a, c) => a + c.bytes, 0);
-    while (total > this.#maxDiskBytes && this.#onDisk.length > 1) {
-      const old = this.#onDisk.shift()!;
-      total -= old.bytes;
-      this.#s.deleted++;
-      await unlink(old.path).catch(() => {});
-    }
-  }
 }
 

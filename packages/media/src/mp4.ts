@@ -82,10 +82,29 @@ const MATRIX = (b: Bytes): Bytes => b.u32(0x00010000).u32(0).u32(0).u32(0).u32(0
  * ```
  */
 export function buildMp4(samples: readonly H264Sample[], width: number, height: number): Uint8Array {
+  const parts = buildMp4Parts(samples, width, height);
+  const out = new Uint8Array(parts.reduce((a, b) => a + b.length, 0));
+  let o = 0;
+  for (const p of parts) { out.set(p, o); o += p.length; }
+  return out;
+}
+
+/**
+ * {@link buildMp4} as the file's pieces in order, without copying the encoded bytes: the boxes
+ * (`ftyp`, `moov`, the `mdat` header), then per NAL unit its 4-byte length and a view of it in
+ * the caller's access unit — for a gathering write (`filehandle.writev`).
+ * @param samples - as for {@link buildMp4}
+ * @param width - picture width
+ * @param height - picture height
+ * @returns the pieces (their concatenation is the file)
+ * @throws {InvalidArgumentError} as {@link buildMp4}
+ */
+export function buildMp4Parts(samples: readonly H264Sample[], width: number, height: number): Uint8Array[] {
   if (samples.length === 0) throw new InvalidArgumentError('samples', 'at least one access unit', 0);
   if (!samples[0]!.keyframe) throw new InvalidArgumentError('samples[0]', 'a keyframe', 'a delta unit');
   let sps: Uint8Array | undefined, pps: Uint8Array | undefined;
-  const payloads: Uint8Array[] = [];
+  /** Per sample: its pieces (length, NAL, length, NAL…) and their size. */
+  const payloads: { parts: Uint8Array[]; length: number }[] = [];
   for (const s of samples) {
     const b = new Bytes();
     for (const nal of splitAnnexB(s.data)) {
@@ -95,7 +114,7 @@ export function buildMp4(samples: readonly H264Sample[], width: number, height: 
       if (t === 9) continue; // access unit delimiter
       b.u32(nal.length).raw(nal);
     }
-    payloads.push(b.bytes());
+    payloads.push({ parts: b.parts, length: b.length });
   }
   if (!sps || !pps || sps.length < 4) throw new InvalidArgumentError('samples[0]', 'a keyframe with SPS and PPS', 'no parameter sets');
   // Durations from the timestamps (90 kHz); the last repeats the one before (or 1/30 s).
@@ -150,9 +169,8 @@ export function buildMp4(samples: readonly H264Sample[], width: number, height: 
   );
   const ftyp = box('ftyp', new Bytes().str('isom').u32(0x200).str('isomiso2avc1mp41'));
   const moovLength = moov(0).length;
-  const mdatBody = new Bytes();
-  for (const p of payloads) mdatBody.raw(p);
-  if (mdatBody.length + 8 > 0xffffffff) throw new InvalidArgumentError('samples', 'less than 4 GiB of video', mdatBody.length);
-  const head = new Bytes().raw(ftyp).raw(moov(ftyp.length + moovLength + 8)).u32(mdatBody.length + 8).str('mdat');
-  return new Bytes().raw(head.bytes()).raw(mdatBody.bytes()).bytes();
+  const mdatLength = payloads.reduce((a, p) => a + p.length, 0);
+  if (mdatLength + 8 > 0xffffffff) throw new InvalidArgumentError('samples', 'less than 4 GiB of video', mdatLength);
+  const head = new Bytes().raw(ftyp).raw(moov(ftyp.length + moovLength + 8)).u32(mdatLength + 8).str('mdat');
+  return [head.bytes(), ...payloads.flatMap((p) => p.parts)];
 }

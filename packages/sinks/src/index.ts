@@ -21,7 +21,7 @@ export type { SinkErrorKind } from './errors.js';
 export { DEFAULT_QUEUE_SIZE, DEFAULT_CLOSE_TIMEOUT_MS, subjectProblem } from './base.js';
 export { backoffDelay, parseRetryAfter, resolveBackoff, DEFAULT_BACKOFF } from './backoff.js';
 export type { BackoffOptions, ResolvedBackoff } from './backoff.js';
-export { WebhookSink, DEFAULT_WEBHOOK_TIMEOUT_MS, DEFAULT_WEBHOOK_MAX_RETRIES, MAX_RETRY_AFTER_MS } from './webhook.js';
+export { WebhookSink, webhookTarget, DEFAULT_WEBHOOK_TIMEOUT_MS, DEFAULT_WEBHOOK_MAX_RETRIES, MAX_RETRY_AFTER_MS } from './webhook.js';
 export type { WebhookSinkOptions } from './webhook.js';
 export { MqttSink, DEFAULT_MQTT_MAX_IN_FLIGHT, DEFAULT_MQTT_RECONNECT_MS } from './mqtt.js';
 export type { MqttSinkOptions } from './mqtt.js';

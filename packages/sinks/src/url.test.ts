@@ -11,7 +11,7 @@ import { NatsSink } from './nats.js';
 import { removeScratch, scratch } from './test-fixtures.js';
 import type { MessageSink } from './types.js';
 import { createSink, parseSinkUrl } from './url.js';
-import { WebhookSink } from './webhook.js';
+import { WebhookSink, webhookTarget } from './webhook.js';
 
 const dirs: string[] = [];
 afterAll(() => { for (const d of dirs) removeScratch(d); });
@@ -24,7 +24,7 @@ const configError = (f: () => unknown): ConfigError => {
 describe('parseSinkUrl / createSink', () => {
   it('picks the sink kind from the scheme and reads the query parameters it knows', () => {
     expect(parseSinkUrl('https://u:p@hooks.example/nv?token=abc')).toEqual({
-      kind: 'webhook', target: 'https://***@hooks.example/nv?token=***', options: { url: 'https://u:p@hooks.example/nv?token=abc' },
+      kind: 'webhook', target: 'https://hooks.example/…', options: { url: 'https://u:p@hooks.example/nv?token=abc' },
     });
     expect(parseSinkUrl('mqtt://nv:pw@broker:1883/site1/events?qos=0&retain=true&clientId=cam&queueSize=50')).toEqual({
       kind: 'mqtt', target: 'mqtt://***@broker:1883/site1/events?qos=0&retain=true&clientId=cam&queueSize=50',
@@ -112,5 +112,16 @@ describe('toOutputSink (a feed of the real runtime into a sink)', () => {
     expect(got.filter((m) => m.subject === 'outputs').map((m) => m.payload.seq)).toEqual([...Array(30).keys()]);
     expect(got[1]).toMatchObject({ id: `${feed.id}:0:1`, subject: 'events.tick' });
     expect(new Set(got.map((m) => m.id)).size).toBe(33);
+  });
+});
+
+describe('webhookTarget', () => {
+  it('shows only the origin: a secret in the path or query never appears', () => {
+    expect(webhookTarget('https://hooks.slack.com/services/T0/B0/XyZsecret')).toBe('https://hooks.slack.com/…');
+    expect(webhookTarget('https://u:p@example.com:8443/?key=abc')).toBe('https://example.com:8443/…');
+    expect(webhookTarget('https://example.com')).toBe('https://example.com');
+    const s = createSink('https://hooks.slack.com/services/T0/B0/XyZsecret');
+    expect(JSON.stringify(s.stats())).not.toMatch(/XyZsecret/);
+    void s.close({ timeoutMs: 0 });
   });
 });

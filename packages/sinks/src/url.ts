@@ -12,7 +12,7 @@ import { JsonlFileSink, type JsonlFileSinkOptions } from './jsonl.js';
 import { MqttSink, parseMqttUrl, type MqttSinkOptions } from './mqtt.js';
 import { NatsSink, parseNatsUrl, type NatsJetStreamMode, type NatsSinkOptions } from './nats.js';
 import type { MessageSink, SinkCommonOptions, SinkKind } from './types.js';
-import { WebhookSink, parseWebhookUrl, type WebhookSinkOptions } from './webhook.js';
+import { WebhookSink, parseWebhookUrl, webhookTarget, type WebhookSinkOptions } from './webhook.js';
 
 /**
  * What {@link parseSinkUrl} made of a URL: the sink kind, its redacted target, and the options
@@ -75,7 +75,7 @@ export function parseSinkUrl(url: string, options: ParseSinkUrlOptions = {}): Si
   const scheme = /^([a-z][a-z0-9+.-]*):/i.exec(raw)?.[1]?.toLowerCase();
   if (scheme === 'http' || scheme === 'https') {
     remap(field, () => parseWebhookUrl(raw));
-    return { kind: 'webhook', target, options: { url: raw } };
+    return { kind: 'webhook', target: webhookTarget(raw), options: { url: raw } };
   }
   if (scheme === 'mqtt' || scheme === 'mqtts' || scheme === 'nats') {
     const kind = scheme === 'nats' ? 'nats' : 'mqtt';

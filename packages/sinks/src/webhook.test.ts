@@ -143,7 +143,7 @@ describe('WebhookSink against a real HTTP server', () => {
     expect(got.url).toBe('/hook?token=tok999&x=1');
     const shown = JSON.stringify([s.target, s.stats(), events, events.map((e) => (e.type === 'SinkDeliveryFailed' ? e.error.message : ''))]);
     for (const secret of ['s3cr', 'tok999', 'key777', Buffer.from('alice:s3cr@t').toString('base64')]) expect(shown).not.toContain(secret);
-    expect(s.target).toBe(`http://***@127.0.0.1:${srv.port}/hook?token=***&x=1`);
+    expect(s.target).toBe(`http://127.0.0.1:${srv.port}/…`); // origin only: a hook's path or query may be its secret
     const failed = events.find((e) => e.type === 'SinkDeliveryFailed');
     expect(failed?.type === 'SinkDeliveryFailed' && SinkError.isInstance(failed.error)).toBe(true);
   });

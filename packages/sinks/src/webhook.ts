@@ -90,7 +90,11 @@ export class WebhookSink extends QueuedSink {
       }
       headers[k.toLowerCase()] = v;
     }
-    super('webhook', redactUrl(options.url), [...secrets, ...headerSecrets], options);
+    // Webhook URLs often carry their secret in the path (…/services/T0/B0/<secret>) or query, so
+    // the target shown anywhere is the origin only; path and query are scrubbed from messages.
+    const shown = webhookTarget(options.url);
+    const pathAndQuery = (() => { try { const u = new URL(options.url); return `${u.pathname}${u.search}`; } catch { return ''; } })();
+    super('webhook', shown, [...secrets, ...headerSecrets, ...(pathAndQuery.length > 1 ? [pathAndQuery] : [])], options);
     if (auth !== undefined && headers.authorization === undefined) headers.authorization = auth;
     headers['content-type'] = 'application/json';
     headers['user-agent'] ??= 'nv-sinks';
@@ -203,4 +207,24 @@ export function parseWebhookUrl(raw: string): { url: string; auth: string | unde
   }
   for (const [k, v] of u.searchParams) if (SECRET_HEADER.test(k)) secrets.push(v);
   return { url: u.toString(), auth, secrets };
+}
+
+/**
+ * What a webhook sink shows of its URL: scheme, host and port, then `/…` when there is a path or
+ * query (they often hold the hook's secret). Credentials never appear.
+ * @param url - the webhook URL
+ * @returns e.g. `https://hooks.example.com/…`
+ * @example
+ * ```ts
+ * webhookTarget('https://hooks.slack.com/services/T0/B0/XyZsecret') // 'https://hooks.slack.com/…'
+ * ```
+ */
+export function webhookTarget(url: string): string {
+  try {
+    const u = new URL(url);
+    const more = (u.pathname !== '' && u.pathname !== '/') || u.search !== '' ? '/…' : '';
+    return `${u.protocol}//${u.host}${more}`;
+  } catch {
+    return redactUrl(url);
+  }
 }
