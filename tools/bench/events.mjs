@@ -11,6 +11,7 @@
 //        `nv run --zones … --mqtt URL` does by default) to a real mosquitto started by the bench,
 //        with a mosquitto_sub subscriber reading everything (so the broker really delivers).
 //   on-both: as on, plus one message per frame with the frame's tracks (`--publish both`).
+//   on-qos0: as on, QoS 0.
 // Each side of each round runs in a fresh Node process (same fixed costs: process start, addon
 // load, decoder set-up inside the measured run on both sides), sides alternate, median of
 // --rounds (≥ 3). Reported: frames/s (first frame → last frame) and CPU per frame (user+system of
@@ -60,7 +61,7 @@ async function child(variant, clip, port) {
   const stages = [detector, new TrackerStage()];
   let mqtt;
   const withAnalytics = variant !== 'off';
-  const withMqtt = variant === 'on' || variant === 'on-both';
+  const withMqtt = variant.startsWith('on');
   const withOutputs = variant === 'on-both';
   if (withAnalytics) {
     stages.push(new AnalyticsStage({
@@ -77,7 +78,7 @@ async function child(variant, clip, port) {
     }));
   }
   if (withMqtt) {
-    mqtt = new MqttSink({ url: `mqtt://127.0.0.1:${port}/bench`, qos: 1, queueSize: 10_000 });
+    mqtt = new MqttSink({ url: `mqtt://127.0.0.1:${port}/bench`, qos: variant.endsWith('qos0') ? 0 : 1, queueSize: 10_000 });
   }
   let events = 0, frames = 0, t0 = 0, c0 = { user: 0, system: 0 }, t1 = 0, c1 = c0;
   const rt = new Runtime();
