@@ -4,6 +4,7 @@
  * waiting (every sink has a bounded queue; drops are counted and reported).
  */
 import { ANALYTICS_EVENTS, eventToJson } from '@nv/analytics';
+import type { CounterSample } from '@nv/core';
 import type { OutputEnvelope } from '@nv/runtime';
 import { createSink, messageId, type MessageSink, type MessageSinkStats, type SinkHealthEvent, type SinkMessage } from '@nv/sinks';
 import { outputToJson } from './jsonl.js';
@@ -96,6 +97,29 @@ export class Publisher {
 
   /** Every sink's counters. */
   stats(): MessageSinkStats[] { return this.#sinks.map((s) => s.sink.stats()); }
+
+  /**
+   * The sinks' counters for `@nv/metrics` (`nv.component.counter` / `nv.component.gauge`):
+   * `sink.messages.delivered`, `sink.messages.dropped` (label `reason`), `sink.retries`,
+   * `sink.reconnects` (counters), `sink.queue.depth`, `sink.connected` (gauges); each with
+   * `sink` (its name) and `target` (its URL, credentials redacted).
+   * @returns a new list
+   */
+  counters(): CounterSample[] {
+    const out: CounterSample[] = [];
+    for (const st of this.stats()) {
+      const l = { sink: st.name.slice(0, 128), target: st.target.slice(0, 128) };
+      out.push(
+        { name: 'sink.messages.delivered', kind: 'counter', labels: l, value: st.delivered },
+        ...(['overflow', 'failed', 'shutdown', 'rejected'] as const).map((reason): CounterSample => ({ name: 'sink.messages.dropped', kind: 'counter', labels: { ...l, reason }, value: st.dropped[reason] })),
+        { name: 'sink.retries', kind: 'counter', labels: l, value: st.retries },
+        { name: 'sink.reconnects', kind: 'counter', labels: l, value: st.reconnects },
+        { name: 'sink.queue.depth', kind: 'gauge', labels: l, value: st.queued },
+        { name: 'sink.connected', kind: 'gauge', labels: l, value: st.connected ? 1 : 0 },
+      );
+    }
+    return out;
+  }
 
   /**
    * Delivers what is queued (each sink within `timeoutMs`), then disconnects.

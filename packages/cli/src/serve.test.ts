@@ -107,4 +107,39 @@ describe('nv serve', () => {
     const code = await new Promise<number | null>((r) => { p.on('exit', (c) => r(c)); p.kill('SIGTERM'); });
     expect(code).toBe(0);
   }, 60_000);
+
+  it('a feed added over the API with its own zones gets the tracker and analytics; the sinks\' counters are in /metrics, credentials redacted', async () => {
+    const cfg = join(dir, 'serve-sinks.yaml');
+    // a broker that is not there: messages wait in the sink's bounded queue, the feed never waits
+    writeFileSync(cfg, ['feeds: []', 'sinks: [{ url: "mqtt://nv:s3cretpw@127.0.0.1:9/site1", queueSize: 50 }]', 'serve: { port: 0 }', ''].join('\n'));
+    const c = capture();
+    const ac = new AbortController();
+    let url = '';
+    let onReady: () => void = () => undefined;
+    const ready = new Promise<void>((r) => { onReady = r; });
+    const done = runCli(['serve', '-c', cfg], { io: c.io, signal: ac.signal, onServeReady: (u) => { url = u; onReady(); } });
+    await Promise.race([ready, done.then((code) => { throw new Error(`nv serve exited ${code}: ${c.err.join('\n')}`); })]);
+    try {
+      const add = await fetch(`${url}/api/feeds`, {
+        method: 'POST', headers: { 'content-type': 'application/json' },
+        body: JSON.stringify({ name: 'zoned', source: 'testpattern:ball', cameraMode: 'fixed', analytics: { lines: [{ id: 'mid', from: [0.5, 0], to: [0.5, 1] }] } }),
+      });
+      expect(add.status).toBe(201);
+      const id = ((await add.json()) as Json).id as number;
+      const diag = async () => (await (await fetch(`${url}/api/feeds/${id}/diagnostics`)).json()) as Json;
+      for (let i = 0; i < 100 && (await diag()).metrics.framesProcessed < 3; i++) await new Promise((r) => setTimeout(r, 50));
+      expect(Object.keys((await diag()).metrics.stages)).toEqual(['tracker', 'analytics', 'live-view']);
+      const metrics = await (await fetch(`${url}/metrics`)).text();
+      const series = (name: string, ...has: string[]) => metrics.split('\n').filter((l) => l.startsWith(`${name}{`) && has.every((h) => l.includes(h)));
+      expect(series('nv_component_gauge', 'counter="sink.connected"', 'target="mqtt://***@127.0.0.1:9/site1"').map((l) => l.split(' ').pop())).toEqual(['0']);
+      expect(series('nv_component_counter_total', 'counter="sink.messages.dropped"', 'reason="overflow"')).toHaveLength(1);
+      expect(series('nv_stage_counter_total', 'counter="analytics.line.crossed"', 'line="mid"', 'feed_name="zoned"')).toHaveLength(2);
+      expect(metrics).not.toMatch(/s3cretpw/);
+      expect(c.err.join('\n')).not.toMatch(/s3cretpw/);
+    } finally {
+      ac.abort();
+    }
+    expect(await done).toBe(EXIT.ok);
+    expect(c.err.join('\n')).not.toMatch(/s3cretpw/);
+  }, 60_000);
 });

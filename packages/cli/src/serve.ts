@@ -3,7 +3,7 @@
  * `/metrics`, and the live view — until Ctrl-C / SIGTERM (a draining stop).
  */
 import type { SourceSpec, TypedMetadata } from '@nv/core';
-import { MetricsExporter } from '@nv/metrics';
+import { MetricsExporter, type MetricsSource } from '@nv/metrics';
 import { TEXT } from '@nv/ocr';
 import { Runtime, feedConfigFromSettings, type FeedSettings } from '@nv/runtime';
 import { ApiError, NvServer, defaultOverlay, type LiveViewOptions, type LiveViewStage } from '@nv/server';
@@ -62,7 +62,12 @@ export async function runServe(plan: JobPlan, file: JobConfig, options: ServeOpt
     await metrics?.shutdown().catch(() => undefined);
   };
   try {
-    metrics = await MetricsExporter.create(runtime, { prometheus: { listen: false }, serviceName: 'nv-serve' });
+    // The runtime, plus the event sinks' counters (delivered, dropped by reason, queue depth).
+    const source: MetricsSource = {
+      diagnostics: () => runtime.diagnostics(), onHealth: (l) => runtime.onHealth(l), feed: (id) => runtime.feed(id),
+      ...(publisher.active ? { counters: () => publisher.counters() } : {}),
+    };
+    metrics = await MetricsExporter.create(source, { prometheus: { listen: false }, serviceName: 'nv-serve' });
     server = await NvServer.start<FeedSettings>({
       runtime,
       feedSchema: JobFeedSchema as unknown as ZodType<FeedSettings>,

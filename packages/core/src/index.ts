@@ -46,3 +46,5 @@ export type {
 export {
   redactUrl, redactUrlsInString, sanitizeErrorString, isInsecureRtsp, promoteRtspToTls, REDACTED, SECRET_PARAM_NAMES,
 } from './redact.js';
+export { validCounterSamples, MAX_COUNTER_SAMPLES } from './counters.js';
+export type { CounterSample } from './counters.js';

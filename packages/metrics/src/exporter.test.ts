@@ -58,7 +58,7 @@ describe('observable instruments from diagnostics', () => {
     for (const [name, attrs, value] of expected) expect([name, attrs, valueAt(rm, name, attrs)]).toEqual([name, attrs, value]);
     // Every observable instrument of the catalogue is present, with one point per feed / stage / processor.
     const observed = INSTRUMENTS.filter((i) => i.kind === 'observableCounter' || i.kind === 'observableGauge');
-    expect(observed).toHaveLength(47);
+    expect(observed).toHaveLength(49);
     for (const i of observed) {
       const n = pointsOf(rm, i.name).length;
       // The parallel section's gauges exist for parallel feeds only (feed 1 of the fixture); its total reads 0 elsewhere.
@@ -69,6 +69,9 @@ describe('observable instruments from diagnostics', () => {
     // A stage's own counters: one point per name and label set, labels beside feed and stage.
     expect(valueAt(rm, 'nv.stage.counter', { ...F1, stage_id: 'trk', counter: 'analytics.line.crossed', line: 'mid', direction: 'positive' })).toBe(7);
     expect(valueAt(rm, 'nv.stage.gauge', { ...F1, stage_id: 'trk', counter: 'analytics.zone.occupancy', zone: 'door' })).toBe(3);
+    // Counters of components outside the feeds (MetricsSource.counters()): valid entries only.
+    expect(valueAt(rm, 'nv.component.counter', { counter: 'sink.messages.dropped', sink: 'mqtt', reason: 'overflow' })).toBe(4);
+    expect(valueAt(rm, 'nv.component.gauge', { counter: 'sink.queue.depth', sink: 'mqtt' })).toBe(12);
     // Monotonic totals are sums (counters), levels are gauges.
     expect(metricsNamed(rm, 'nv.feed.frames.processed')[0]).toMatchObject({ dataPointType: 3, isMonotonic: true });
     expect(metricsNamed(rm, 'nv.feed.queue.sink.depth')[0]).toMatchObject({ dataPointType: 2 });

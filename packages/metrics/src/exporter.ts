@@ -276,7 +276,8 @@ export class MetricsExporter {
     this.#server = parts.server;
     this.#prometheusUrl = parts.prometheusUrl;
     const attrs = new AttributeCache(feedNameLookup(parts.source));
-    this.#observers = new DiagnosticsObservers(parts.meter, samplerFor(parts.source), attrs);
+    const src = parts.source;
+    this.#observers = new DiagnosticsObservers(parts.meter, samplerFor(src), attrs, typeof src.counters === 'function' ? () => src.counters!() : undefined);
     this.#counters = new HealthCounters(parts.meter, attrs);
     this.#unsubscribe = parts.source.onHealth((e) => this.#counters.record(e));
   }

@@ -22,9 +22,9 @@ const REFERENCE_COUNTERS = [
 ].map((n) => `nv.health.${n}`);
 
 describe('instrument catalogue', () => {
-  it('has 47 observable instruments, 33 health counters and 3 histograms, with unique names', () => {
+  it('has 49 observable instruments, 33 health counters and 3 histograms, with unique names', () => {
     const by = (k: string) => INSTRUMENTS.filter((i) => i.kind === k).length;
-    expect([by('observableCounter') + by('observableGauge'), by('counter'), by('histogram')]).toEqual([47, 33, 3]);
+    expect([by('observableCounter') + by('observableGauge'), by('counter'), by('histogram')]).toEqual([49, 33, 3]);
     expect(new Set(INSTRUMENTS.map((i) => i.name)).size).toBe(INSTRUMENTS.length);
   });
 

@@ -144,6 +144,20 @@ export const STAGE_OWN_INSTRUMENTS: readonly InstrumentInfo[] = [
   },
 ];
 
+/** @internal Counters of components outside the feeds (`MetricsSource.counters()`). */
+export const COMPONENT_INSTRUMENTS: readonly InstrumentInfo[] = [
+  {
+    name: 'nv.component.counter', kind: 'observableCounter', unit: '1', valueType: 'double', attributes: ['counter'],
+    description: 'A cumulative total of a component outside the feeds (MetricsSource.counters(), kind counter), e.g. counter="sink.messages.dropped" with sink and reason labels.',
+    source: 'source.counters()[] (kind counter)',
+  },
+  {
+    name: 'nv.component.gauge', kind: 'observableGauge', unit: '1', valueType: 'double', attributes: ['counter'],
+    description: 'A level of a component outside the feeds (MetricsSource.counters(), kind gauge), e.g. counter="sink.queue.depth" with a sink label.',
+    source: 'source.counters()[] (kind gauge)',
+  },
+];
+
 /** @internal Per-batch-processor instruments (`processor_id`). */
 export const BATCH_INSTRUMENTS: readonly ObservedDef<BatchDiag>[] = [
   total('nv.batch.dispatched', '{batch}', 'Batches handed to the processor.', P, 'batches[].metrics.batchesDispatched', (b) => b.metrics.batchesDispatched, ref('batch.dispatched')),
@@ -280,6 +294,6 @@ const strip = ({ name, kind, unit, valueType, attributes, description, source, r
  * ```
  */
 export const INSTRUMENTS: readonly InstrumentInfo[] = Object.freeze([
-  ...RUNTIME_INSTRUMENTS, ...FEED_INSTRUMENTS, ...STAGE_INSTRUMENTS, ...STAGE_OWN_INSTRUMENTS, ...BATCH_INSTRUMENTS,
+  ...RUNTIME_INSTRUMENTS, ...FEED_INSTRUMENTS, ...STAGE_INSTRUMENTS, ...STAGE_OWN_INSTRUMENTS, ...BATCH_INSTRUMENTS, ...COMPONENT_INSTRUMENTS,
   ...Object.values(HEALTH_COUNTERS), ...Object.values(HISTOGRAMS),
 ].map(strip));

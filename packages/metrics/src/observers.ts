@@ -2,11 +2,12 @@
  * Observable instruments sampled from diagnostics: one batch callback reads one snapshot per
  * collection and observes every runtime, feed, stage and batch value from it.
  */
+import { validCounterSamples, type CounterSample } from '@nv/core';
 import type { RuntimeDiagnostics } from '@nv/runtime';
 import { ValueType, type Attributes, type BatchObservableResult, type Meter, type Observable } from '@opentelemetry/api';
 import type { AttributeCache } from './attributes.js';
 import {
-  BATCH_INSTRUMENTS, FEED_INSTRUMENTS, RUNTIME_INSTRUMENTS, STAGE_INSTRUMENTS, STAGE_OWN_INSTRUMENTS, type ObservedDef,
+  BATCH_INSTRUMENTS, COMPONENT_INSTRUMENTS, FEED_INSTRUMENTS, RUNTIME_INSTRUMENTS, STAGE_INSTRUMENTS, STAGE_OWN_INSTRUMENTS, type ObservedDef,
 } from './instruments.js';
 import type { DiagnosticsSampler } from './source.js';
 
@@ -42,6 +43,8 @@ export class DiagnosticsObservers {
   readonly #all: Observable[];
   /** `nv.stage.counter` and `nv.stage.gauge`: the stages' own counters. */
   readonly #own: { readonly counter: Observable; readonly gauge: Observable };
+  readonly #component: { readonly counter: Observable; readonly gauge: Observable };
+  readonly #extra: (() => readonly CounterSample[]) | undefined;
   readonly #feedGone: Bound<RuntimeDiagnostics['feeds'][number]>[];
   readonly #batchGone: Bound<RuntimeDiagnostics['batches'][number]>[];
   /** Feeds / processors seen by the previous callback, and those that have left since (with their attributes). */
@@ -50,7 +53,8 @@ export class DiagnosticsObservers {
   readonly #departed = new Map<string, { readonly batch: string | undefined; readonly attrs: Attributes }>();
   #attached = true;
 
-  constructor(meter: Meter, sampler: DiagnosticsSampler, attrs: AttributeCache) {
+  constructor(meter: Meter, sampler: DiagnosticsSampler, attrs: AttributeCache, extra?: () => readonly CounterSample[]) {
+    this.#extra = extra;
     this.#meter = meter;
     this.#sampler = sampler;
     this.#attrs = attrs;
@@ -63,7 +67,12 @@ export class DiagnosticsObservers {
       return def.kind === 'observableCounter' ? meter.createObservableCounter(def.name, opts) : meter.createObservableGauge(def.name, opts);
     });
     this.#own = { counter: ownCounter!, gauge: ownGauge! };
-    this.#all = [...[...this.#runtime, ...this.#feed, ...this.#stage, ...this.#batch].map((b) => b.inst), ownCounter!, ownGauge!];
+    const [compCounter, compGauge] = COMPONENT_INSTRUMENTS.map((def) => {
+      const opts = { description: def.description, unit: def.unit, valueType: ValueType.DOUBLE };
+      return def.kind === 'observableCounter' ? meter.createObservableCounter(def.name, opts) : meter.createObservableGauge(def.name, opts);
+    });
+    this.#component = { counter: compCounter!, gauge: compGauge! };
+    this.#all = [...[...this.#runtime, ...this.#feed, ...this.#stage, ...this.#batch].map((b) => b.inst), ownCounter!, ownGauge!, compCounter!, compGauge!];
     this.#feedGone = this.#feed.filter((b) => b.def.gone !== undefined);
     this.#batchGone = this.#batch.filter((b) => b.def.gone !== undefined);
     meter.addBatchObservableCallback(this.#observe, this.#all);
@@ -86,6 +95,9 @@ export class DiagnosticsObservers {
       }
     }
     for (const b of d.batches) observeAll(r, this.#batch, b, cache.processor(b.processorId));
+    if (this.#extra) {
+      for (const c of validCounterSamples(this.#extra)) r.observe(c.kind === 'counter' ? this.#component.counter : this.#component.gauge, c.value, { ...c.labels, counter: c.name });
+    }
     this.#reportDeparted(r, d);
     cache.prune(d.feeds, d.batches);
   };
@@ -123,3 +135,4 @@ export class DiagnosticsObservers {
     this.#meter.removeBatchObservableCallback(this.#observe, this.#all);
   }
 }
+

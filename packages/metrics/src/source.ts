@@ -2,6 +2,7 @@
  * What the bridge reads from a runtime, and the sampler that makes one collection read it once.
  */
 import type { FeedId, HealthEvent } from '@nv/core';
+import type { CounterSample } from '@nv/core';
 import type { RuntimeDiagnostics } from '@nv/runtime';
 
 /**
@@ -19,6 +20,13 @@ export interface MetricsSource {
    * label; without it, names come from `diagnostics()` only.
    */
   feed?(id: FeedId): { readonly name?: string | undefined } | undefined;
+  /**
+   * Optional: counters of components outside the feeds (e.g. a process's event sinks), read at
+   * every collection and exported as `nv.component.counter` / `nv.component.gauge` with
+   * `counter` = the name and the entry's labels. Same rules as `Stage.counters()`; entries that
+   * break them are left out, a throw leaves them all out.
+   */
+  counters?(): readonly CounterSample[];
 }
 
 /** @internal A feed-name lookup over `source.feed`, if the source has one. */

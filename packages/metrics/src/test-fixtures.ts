@@ -4,7 +4,7 @@
  * reader and a free-port finder. Not exported by the package.
  */
 import { createServer } from 'node:net';
-import { feedId, type HealthEvent } from '@nv/core';
+import { feedId, type CounterSample, type HealthEvent } from '@nv/core';
 import { LatencyHistogram, type LatencySnapshot, type RuntimeDiagnostics } from '@nv/runtime';
 import type { Attributes } from '@opentelemetry/api';
 import { MetricReader, type DataPoint, type Histogram, type MetricData, type ResourceMetrics } from '@opentelemetry/sdk-metrics';
@@ -87,6 +87,14 @@ export class FakeRuntime implements MetricsSource {
     return () => { this.listeners.delete(listener); };
   }
   emit(e: HealthEvent): void { for (const l of this.listeners) l(e); }
+  /** Counters of components outside the feeds (as `nv serve` reports its event sinks); one invalid entry is left out. */
+  counters(): readonly CounterSample[] {
+    return [
+      { name: 'sink.messages.dropped', kind: 'counter', labels: { sink: 'mqtt', reason: 'overflow' }, value: 4 },
+      { name: 'sink.queue.depth', kind: 'gauge', labels: { sink: 'mqtt' }, value: 12 },
+      { name: 'Not valid', kind: 'gauge', value: 1 },
+    ];
+  }
 }
 
 /** A pull reader for tests: `collect()` returns what an exporter would get. */

@@ -1,7 +1,7 @@
 /**
  * The stage contract: what users implement.
  */
-import type { FeedId, StageMetrics } from '@nv/core';
+import type { CounterSample, FeedId, StageMetrics } from '@nv/core';
 import type { FrameEnvelope } from '@nv/frame';
 import type { ViewEpoch, ViewSnapshot } from '@nv/view';
 import type { ReadonlyArtifacts, StageOutput } from './artifacts.js';
@@ -105,24 +105,15 @@ export interface StageStartContext {
 /**
  * One number a stage reports about its own work (see {@link Stage.counters}), exported by
  * `@nv/metrics` as `nv.stage.counter` (a cumulative total) or `nv.stage.gauge` (a level) with
- * the feed and stage attributes, `counter` = {@link StageCounter.name} and the counter's
- * {@link StageCounter.labels}.
+ * the feed and stage attributes, `counter` = its `name` and its `labels` (the fields and rules
+ * are `CounterSample`'s, in `@nv/core`).
  *
  * @example
  * ```ts
  * counters() { return [{ name: 'analytics.line.crossed', kind: 'counter', labels: { line: 'mid', direction: 'positive' }, value: 12 }]; }
  * ```
  */
-export interface StageCounter {
-  /** Lower-case dotted name, e.g. `analytics.zone.entered` (`[a-z][a-z0-9_.]*`, at most 64 characters). */
-  readonly name: string;
-  /** `counter`: a cumulative total that never goes down; `gauge`: a level (e.g. tracks in a zone now). */
-  readonly kind: 'counter' | 'gauge';
-  /** Extra attributes (e.g. `{ zone: 'door' }`): at most 4, keys `[a-z][a-z0-9_]*`, string values of at most 128 characters. */
-  readonly labels?: Readonly<Record<string, string>>;
-  /** The value: a finite number (≥ 0 for a counter). */
-  readonly value: number;
-}
+export type StageCounter = CounterSample;
 
 export interface Stage {
   /** Unique within the feed's pipeline; used in provenance, metrics and health events. */

@@ -40,3 +40,4 @@ export type {
 } from '@nv/perception';
 export { DefaultEpochPolicy } from '@nv/view';
 export type { ViewStateProvider, ViewSnapshot, EpochPolicy } from '@nv/view';
+export { stageCounters, MAX_STAGE_COUNTERS } from './stage-counters.js';
