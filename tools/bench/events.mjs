@@ -16,9 +16,12 @@
 // load, decoder set-up inside the measured run on both sides), sides alternate, median of
 // --rounds (≥ 3). Reported: frames/s (first frame → last frame) and CPU per frame (user+system of
 // the whole process — decoder threads included — over the same span). No forced GC. Not a test.
-// Run: pnpm run build && node tools/bench/events.mjs [--rounds 5] [--frames 600] [--objects 20] [--variants off,analytics,on,on-both]
+//   --job detect: every side also runs a YOLOv8-shaped model (7.9 GFLOPs, 2 threads) on every
+//        frame before the stand-in, as a real detection job does (the cost relative to a job
+//        users actually run; the default `light` job is the stress case).
+// Run: pnpm run build && node tools/bench/events.mjs [--rounds 5] [--frames 600] [--objects 20] [--variants off,analytics,on,on-both] [--job light|detect]
 import { execFileSync, spawn, spawnSync } from 'node:child_process';
-import { existsSync, mkdirSync } from 'node:fs';
+import { existsSync, mkdirSync, writeFileSync } from 'node:fs';
 import { createServer } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -29,9 +32,10 @@ const ROUNDS = Number(arg('rounds', 5));
 const FRAMES = Number(arg('frames', 600));
 const OBJECTS = Number(arg('objects', 20));
 const W = 1280, H = 720;
+const JOB = String(arg('job', 'light')); // light: decode + tracker; detect: + a YOLO-sized model per frame
 const median = (xs) => { const s = [...xs].sort((a, b) => a - b); return s[Math.floor(s.length / 2)]; };
 
-async function child(variant, clip, port) {
+async function child(variant, clip, port, modelPath) {
   const { BBox, detectionId } = await import('../../packages/core/dist/index.js');
   const { createDetection } = await import('../../packages/perception/dist/index.js');
   const { MediaSource } = await import('../../packages/media/dist/index.js');
@@ -59,6 +63,12 @@ async function child(variant, clip, port) {
     },
   };
   const stages = [detector, new TrackerStage()];
+  if (modelPath) {
+    // --job detect: a YOLOv8-shaped model (7.9 GFLOPs, tools/bench/yolo-model.mjs) runs on every
+    // frame first, as in a real detection job (its few boxes join the stand-in's).
+    const { OnnxDetector } = await import('../../packages/onnx/dist/index.js');
+    stages.unshift(new OnnxDetector({ modelPath, intraOpNumThreads: 2 }));
+  }
   let mqtt;
   const withAnalytics = variant !== 'off';
   const withMqtt = variant.startsWith('on');
@@ -113,7 +123,7 @@ async function child(variant, clip, port) {
 }
 
 if (process.argv[2] === '--child') {
-  await child(process.argv[3], process.argv[4], Number(process.argv[5]));
+  await child(process.argv[3], process.argv[4], Number(process.argv[5]), process.argv[6] || undefined);
   process.exit(0);
 }
 
@@ -123,6 +133,12 @@ const clip = join(dir, `events-${W}x${H}-${FRAMES}.mp4`);
 if (!existsSync(clip)) {
   execFileSync('ffmpeg', ['-v', 'error', '-y', '-f', 'lavfi', '-i', `testsrc2=size=${W}x${H}:rate=30`, '-frames:v', String(FRAMES),
     '-c:v', 'libx264', '-preset', 'ultrafast', '-g', '60', '-pix_fmt', 'yuv420p', clip]);
+}
+let modelPath = '';
+if (JOB === 'detect') {
+  const { buildYoloModel } = await import('./yolo-model.mjs');
+  modelPath = join(dir, 'events-yolo.onnx');
+  if (!existsSync(modelPath)) writeFileSync(modelPath, (await buildYoloModel()).bytes);
 }
 const port = await new Promise((r) => { const s = createServer().listen(0, '127.0.0.1', () => { const p = s.address().port; s.close(() => r(p)); }); });
 const broker = spawn('/usr/sbin/mosquitto', ['-p', String(port)], { stdio: 'ignore' });
@@ -138,7 +154,7 @@ await new Promise((r) => setTimeout(r, 300));
 
 const self = fileURLToPath(import.meta.url);
 const runChild = (variant) => new Promise((resolve, reject) => {
-  const p = spawn(process.execPath, [self, '--child', variant, clip, String(port)], { stdio: ['ignore', 'pipe', 'inherit'] });
+  const p = spawn(process.execPath, [self, '--child', variant, clip, String(port), modelPath], { stdio: ['ignore', 'pipe', 'inherit'] });
   let out = '';
   p.stdout.on('data', (d) => { out += d; });
   p.on('exit', (code) => (code === 0 ? resolve(JSON.parse(out)) : reject(new Error(`child ${variant} exited ${code}`))));
@@ -159,7 +175,7 @@ try {
 }
 const m = (v, k) => median(results[v].map((x) => x[k]));
 const ratio = (k, v = 'on') => median(results[v].map((x, i) => x[k] / results.off[i][k]));
-console.log(`\nnode ${process.version}; ${FRAMES} frames ${W}×${H} H.264; ${OBJECTS} objects per frame; median of ${ROUNDS} rounds`);
+console.log(`\nnode ${process.version}; job ${JOB}; ${FRAMES} frames ${W}×${H} H.264; ${OBJECTS} objects per frame; median of ${ROUNDS} rounds`);
 console.log(`| variant | frames/s | CPU ms/frame | frames/s ÷ off | CPU ÷ off | events | delivered | dropped |`);
 console.log(`|---|---:|---:|---:|---:|---:|---:|---:|`);
 for (const v of VARIANTS) {
