@@ -190,3 +190,35 @@ describe('nv run --zones --mqtt (a real mosquitto)', () => {
     expect(existsSync(out)).toBe(false);
   });
 });
+
+const NATS = ['/usr/sbin/nats-server', '/usr/bin/nats-server'].find((p) => existsSync(p));
+describe.skipIf(NATS === undefined)('nv run --nats --nats-stream --publish outputs, then nv outputs (a real nats-server with JetStream)', () => {
+  it('the outputs land in a bounded stream, deduplicated by id, and nv outputs reads one feed back in order, the same JSON lines', async () => {
+    const port = await freeTcpPort();
+    const store = mkdtempSync(join(tmpdir(), 'nv-cli-js-'));
+    const server = spawn(NATS!, ['-a', '127.0.0.1', '-p', String(port), '-js', '-sd', store], { stdio: 'ignore' });
+    try {
+      const url = `nats://127.0.0.1:${port}/nv.site1`;
+      let up = false;
+      for (let i = 0; i < 100 && !up; i++) {
+        const c = capture();
+        up = (await runCli(['outputs', '--nats', url, '--feed', 'x', '--stream', 'NONE', '--idle-ms', '1'], { io: c.io })) !== EXIT.source || !/ECONNREFUSED|CONNECTION_REFUSED|refused/i.test(c.err.join(''));
+        if (!up) await new Promise((r) => setTimeout(r, 100));
+      }
+      const out = join(dir, 'js.jsonl');
+      const c = capture();
+      expect(await runCli(['run', clip, '--name', 'gate', '--ocr', '-n', '20', '--out', out, '--nats', url, '--nats-stream', 'NV_OUTPUTS', '--publish', 'outputs'], { io: c.io })).toBe(EXIT.ok);
+      expect(c.out.find((l) => l.startsWith('sink:'))).toMatch(/: 20 delivered$/);
+      const r = capture();
+      expect(await runCli(['outputs', '--nats', url, '--feed', 'gate', '--idle-ms', '1000'], { io: r.io })).toBe(EXIT.ok);
+      const lines = readFileSync(out, 'utf8').trim().split('\n').map((l) => JSON.parse(l) as unknown);
+      expect(r.out.map((l) => JSON.parse(l) as unknown)).toEqual(lines);
+      expect(r.err.join('\n')).toMatch(/nv\.site1\.gate\.outputs: 20 outputs in order$/);
+      const bad = capture();
+      expect(await runCli(['run', clip, '--ocr', '--nats-stream', 'S'], { io: bad.io })).toBe(EXIT.usage);
+    } finally {
+      server.kill('SIGKILL');
+      rmSync(store, { recursive: true, force: true });
+    }
+  }, 120_000);
+});

@@ -11,6 +11,7 @@ import { loadJobConfig, loadZonesFile, type JobConfig } from './config-file.js';
 import { runDemo } from './demo.js';
 import { EXIT, JobError, printSummary, runJob, type Io, type JobPlan } from './job.js';
 import type { PublishWhat } from './publish.js';
+import { readOutputs } from './outputs.js';
 import { runServe } from './serve.js';
 import { sourceFromArg } from './sources.js';
 import { terminalIo } from './terminal.js';
@@ -102,12 +103,14 @@ function planFrom(sources: string[], flags: Record<string, unknown>, loaded?: Jo
 }
 
 /** The sinks of the config file, then those of `--mqtt`, `--nats`, `--webhook` (with `--publish`). */
-function sinkPlans(flags: Record<string, unknown>, file: JobConfig): { sinks?: JobPlan['sinks'] } {
+function sinkPlans(flags: Record<string, unknown>, file: JobConfig): { sinks?: JobPlan['sinks']; natsStream?: string } {
   const publish = flags['publish'] as PublishWhat | undefined;
   const fromFile = (file.sinks ?? []).map((s, i) => ({ ...s, field: `sinks[${i}].url` }));
   const fromFlags = (['mqtt', 'nats', 'webhook'] as const).flatMap((k) => ((flags[k] as string[] | undefined) ?? []).map((url) => ({ url, field: `--${k}`, ...(publish ? { publish } : {}) })));
   const all = [...fromFile, ...fromFlags];
-  return all.length > 0 ? { sinks: all } : {};
+  const stream = flags['natsStream'] as string | undefined;
+  if (stream !== undefined && !all.some((p) => /^nats:/i.test(p.url))) throw new JobError('--nats-stream needs a --nats URL (or a nats:// sink in the config)', EXIT.usage);
+  return all.length > 0 ? { sinks: all, ...(stream !== undefined ? { natsStream: stream } : {}) } : {};
 }
 
 function publishWhat(v: string): PublishWhat {
@@ -164,6 +167,7 @@ export async function runCli(argv: readonly string[], options: CliOptions = {}):
     .option('--nats <url>', 'publish events to NATS: nats://[user:pass@]host[:port]/base.subject; JetStream with dedupe ids when a stream covers it (repeatable)', collect)
     .option('--webhook <url>', 'POST each event as JSON to this URL (retries, Idempotency-Key) (repeatable)', collect)
     .option('--publish <what>', 'what --mqtt/--nats/--webhook get: events (default), outputs (one message per frame) or both', publishWhat)
+    .option('--nats-stream <name>', 'create (or bound) a JetStream stream <name> over each --nats base subject first: 24 h, 1 GiB, oldest dropped; publishes then dedupe by message id')
     .option('-o, --out <file.jsonl>', 'write one JSON line per frame')
     .option('-a, --annotate <file.mp4>', 'write an annotated H.264 MP4 (one per feed)')
     .option('-n, --max-frames <N>', 'stop each feed after N frames', positiveInt)
@@ -204,6 +208,7 @@ export async function runCli(argv: readonly string[], options: CliOptions = {}):
     .option('--nats <url>', 'publish events to NATS: nats://[user:pass@]host[:port]/base.subject; JetStream with dedupe ids when a stream covers it (repeatable)', collect)
     .option('--webhook <url>', 'POST each event as JSON to this URL (retries, Idempotency-Key) (repeatable)', collect)
     .option('--publish <what>', 'what --mqtt/--nats/--webhook get: events (default), outputs (one message per frame) or both', publishWhat)
+    .option('--nats-stream <name>', 'create (or bound) a JetStream stream <name> over each --nats base subject first: 24 h, 1 GiB, oldest dropped; publishes then dedupe by message id')
     .option('--parallel <N>', 'run the detector on up to N frames of a feed at once', positiveInt)
     .option('--allow-custom-pipeline', 'run custom GStreamer pipelines from the config (trusted configs only)')
     .addHelpText('after', [
@@ -227,6 +232,20 @@ export async function runCli(argv: readonly string[], options: CliOptions = {}):
         liveView: file.serve?.liveView,
         ...(options.onServeReady ? { onReady: options.onServeReady } : {}),
       }, io, options.signal);
+    });
+
+  program.command('outputs')
+    .description('read one feed\'s outputs back from a JetStream stream, in order (duplicates dropped, gaps reported): one JSON line each')
+    .requiredOption('--nats <url>', 'nats://[user:pass@]host[:port]/base.subject — as given to nv run --nats')
+    .requiredOption('--feed <name>', 'the feed (its name, or feedN for an unnamed feed N)')
+    .option('--stream <name>', 'the stream (default NV_OUTPUTS)')
+    .option('--from <where>', 'start (default: all the stream holds) or new', (v: string) => {
+      if (v !== 'start' && v !== 'new') throw new CommanderArgError(`expected start or new, got '${v}'`);
+      return v;
+    })
+    .option('--idle-ms <ms>', 'stop after this long without an output (default: follow until Ctrl-C)', positiveInt)
+    .action(async (flags: { nats: string; feed: string; stream?: string; from?: 'start' | 'new'; idleMs?: number }) => {
+      code = await readOutputs(flags, io, options.signal);
     });
 
   program.command('probe')

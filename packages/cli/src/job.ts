@@ -14,6 +14,7 @@ import { createWriteStream, existsSync, rmSync, statSync, writeFileSync, type Wr
 import { basename, dirname, extname, join, resolve } from 'node:path';
 import type { JobConfig } from './config-file.js';
 import { outputToJson } from './jsonl.js';
+import { ensureOutputStream } from '@nv/sinks';
 import { Publisher, sinkEventLine, type SinkPlan } from './publish.js';
 import { isFinite } from './sources.js';
 import { AnnotateStage, FrameLimitStage } from './stages.js';
@@ -86,6 +87,8 @@ export interface JobPlan {
   readonly feedAnalytics?: readonly (AnalyticsConfig | undefined)[] | undefined;
   /** Event/output sinks (`--mqtt`, `--nats`, `--webhook`, a config file's `sinks:`); `field` names the flag or config field in errors. */
   readonly sinks?: readonly (SinkPlan & { readonly field: string })[] | undefined;
+  /** `--nats-stream NAME`: ensure this JetStream stream over each NATS sink's base subject before starting. */
+  readonly natsStream?: string | undefined;
   /** Event clips of every feed with analytics (`--clips DIR`, a config file's `clips:`). */
   readonly clips?: JobConfig['clips'] | undefined;
   /** JSON-lines output file. */
@@ -320,6 +323,29 @@ class JsonLinesFile {
   }
 }
 
+/**
+ * `--nats-stream NAME`: makes sure a bounded JetStream stream (24 h, 1 GiB, oldest dropped,
+ * 2 min dedupe window) covers each NATS sink's base subject, so its publishes are stored and
+ * deduplicated by message id.
+ * @param plan - the job's sinks and stream name
+ * @throws {JobError} the server cannot be reached or has no JetStream (exit 3)
+ */
+export async function ensureStreams(plan: Pick<JobPlan, 'sinks' | 'natsStream'>): Promise<void> {
+  if (plan.natsStream === undefined) return;
+  for (const s of plan.sinks ?? []) {
+    if (!/^nats:/i.test(s.url)) continue;
+    const u = new URL(s.url.split('?')[0]!);
+    const base = u.pathname.replace(/^\/+|\/+$/g, '');
+    const server = `${u.protocol}//${u.username ? `${u.username}${u.password ? `:${u.password}` : ''}@` : ''}${u.host}`;
+    try {
+      await ensureOutputStream({ url: server, name: plan.natsStream, subjects: [base === '' ? '>' : `${base}.>`] });
+    } catch (e) {
+      if (ConfigError.isInstance(e)) throw e;
+      throw new JobError(`--nats-stream ${plan.natsStream}: ${(e as Error).message}`, EXIT.source);
+    }
+  }
+}
+
 /** At most this many distinct stage-error lines per feed; the summary counts the rest. */
 const MAX_STAGE_ERROR_LINES = 5;
 
@@ -407,6 +433,7 @@ export async function runJob(plan: JobPlan, io: Io, signal?: AbortSignal): Promi
   }
 
   // Sinks open before anything starts: a bad URL is a usage error with no output written.
+  await ensureStreams(plan);
   const publisher = new Publisher(plan.sinks ?? [], (e) => { io.err(`nv: ${sinkEventLine(e)}`); });
   const rt = new Runtime();
   const problems = new Problems(io, labels);

@@ -146,3 +146,4 @@ export function sinkEventLine(e: SinkHealthEvent): string {
     case 'SinkDeliveryFailed': return `${who}: message ${e.id} failed after ${e.attempts} attempt${e.attempts === 1 ? '' : 's'}: ${e.error.message}`;
   }
 }
+

@@ -11,7 +11,7 @@ import type { ZodType } from 'zod';
 import { JobFeedSchema, type JobConfig } from './config-file.js';
 import type { AnalyticsConfig } from '@nv/analytics';
 import { Publisher, sinkEventLine } from './publish.js';
-import { EXIT, JobError, buildStages, type Io, type JobPlan } from './job.js';
+import { EXIT, JobError, buildStages, ensureStreams, type Io, type JobPlan } from './job.js';
 import { outputToJson } from './jsonl.js';
 import { isFinite } from './sources.js';
 
@@ -49,6 +49,7 @@ export async function runServe(plan: JobPlan, file: JobConfig, options: ServeOpt
     throw new JobError('nv serve streams outputs over HTTP (/api/outputs) and shows them live: out, annotate and maxFrames apply to nv run only', EXIT.usage);
   }
   const classNames = plan.detector?.classNames;
+  await ensureStreams(plan);
   const publisher = new Publisher(plan.sinks ?? [], (e) => { io.err(`nv: ${sinkEventLine(e)}`); });
   const runtime = new Runtime();
   // Every feed's outputs (added over the API too) reach the sinks; a sink never holds a feed back.

@@ -33,3 +33,5 @@ export { parseSinkUrl, createSink } from './url.js';
 export type { SinkSpec, ParseSinkUrlOptions, CreateSinkOptions } from './url.js';
 export { toOutputSink, messageId } from './adapter.js';
 export type { OutputToMessages } from './adapter.js';
+export { ensureOutputStream, readFeedOutputs } from './jetstream-outputs.js';
+export type { OutputStreamOptions, OutputStreamInfo, FeedOutputRecord, FeedOutputGap, ReadFeedOutputsOptions, FeedOutputReaderStats } from './jetstream-outputs.js';
