@@ -94,6 +94,7 @@ describe('nv run --zones', () => {
     const evs = read(out).flatMap((l) => (l.events ?? []) as (Ev & { clip?: { path: string; fromTs: number; toTs: number } })[]).filter((e) => e.type === 'lineCrossed');
     expect(evs.length).toBeGreaterThanOrEqual(3);
     const paths = new Set(evs.map((e) => e.clip?.path));
+    expect(c.out.find((l) => l.startsWith('clips:'))).toBe(`clips:    ${clipDir} (${paths.size} written)`);
     expect([...paths].every((p) => typeof p === 'string' && p.startsWith(clipDir) && /\/feed1-[a-z0-9]+-\d+ms-\d+\.mp4$/.test(p))).toBe(true);
     for (const p of paths) {
       const probe = spawnSync('ffprobe', ['-v', 'error', '-count_frames', '-show_entries', 'stream=codec_name,nb_read_frames', '-of', 'json', p!], { encoding: 'utf8' });

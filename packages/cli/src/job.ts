@@ -129,6 +129,8 @@ export interface JobResult {
   readonly annotated: string[];
   /** Each sink: messages delivered and not delivered (credentials redacted). */
   readonly sinks: { name: string; target: string; delivered: number; dropped: number }[];
+  /** Event clips written (`--clips`), when any feed recorded them. */
+  readonly clips?: { dir: string; written: number; failed: number } | undefined;
 }
 
 function annotatePath(base: string, index: number, n: number): string {
@@ -250,7 +252,7 @@ function refusal(e: unknown, label: string): JobError | undefined {
  */
 export function buildStages(
   plan: JobPlan, feedIndex: number, fps: number, limit: FrameLimitStage | undefined, feed: { readonly analytics?: AnalyticsConfig | undefined; readonly name?: string | undefined } = {},
-): { stages: Stage[]; head: number; annotate?: AnnotateStage } {
+): { stages: Stage[]; head: number; annotate?: AnnotateStage; clips?: EventClipStage } {
   const stages: Stage[] = [];
   if (limit) stages.push(limit);
   if (plan.detector) {
@@ -275,12 +277,14 @@ export function buildStages(
     const o = plan.ocr as { minConfidence?: number; threads?: number };
     stages.push(new TextRecognizer({ ...(o.minConfidence !== undefined ? { minConfidence: o.minConfidence } : {}), ...(o.threads ? { intraOpNumThreads: o.threads } : {}) }));
   }
+  let clips: EventClipStage | undefined;
   if (hasAnalytics) {
     stages.push(new AnalyticsStage(analytics));
     if (plan.clips) {
       const name = feed.name ?? plan.feeds[feedIndex]?.name ?? `feed${feedIndex + 1}`;
       const { dir, ...clip } = plan.clips;
-      stages.push(new EventClipStage({ ...clip, dir, prefix: name.replace(/[^A-Za-z0-9_.-]/g, '_').slice(0, 64) || 'feed' }));
+      clips = new EventClipStage({ ...clip, dir, prefix: name.replace(/[^A-Za-z0-9_.-]/g, '_').slice(0, 64) || 'feed' });
+      stages.push(clips);
     }
   }
   let annotate: AnnotateStage | undefined;
@@ -288,7 +292,7 @@ export function buildStages(
     annotate = new AnnotateStage(annotatePath(plan.annotate, feedIndex, plan.feeds.length), fps, plan.detector?.classNames ?? (plan.ocr ? ['text'] : undefined));
     stages.push(annotate);
   }
-  return { stages, head, ...(annotate ? { annotate } : {}) };
+  return { stages, head, ...(annotate ? { annotate } : {}), ...(clips ? { clips } : {}) };
 }
 
 /** The JSON-lines file, opened on the first line: a job that fails before its first output leaves no file (and an existing one untouched). */
@@ -432,6 +436,7 @@ export async function runJob(plan: JobPlan, io: Io, signal?: AbortSignal): Promi
     probed.push({ fps, expected });
   }
 
+  const clipStages: EventClipStage[] = [];
   // Sinks open before anything starts: a bad URL is a usage error with no output written.
   await ensureStreams(plan);
   const publisher = new Publisher(plan.sinks ?? [], (e) => { io.err(`nv: ${sinkEventLine(e)}`); });
@@ -488,6 +493,7 @@ export async function runJob(plan: JobPlan, io: Io, signal?: AbortSignal): Promi
       const built = isolated ? { stages: [] as Stage[], head: 0, annotate: undefined } : buildStages(plan, i, fps, limit);
       const { stages, head } = built;
       annotate = built.annotate;
+      if (built.clips) clipStages.push(built.clips);
       const cfg = feedConfigFromSettings({
         ...settings,
         source: spec,
@@ -598,6 +604,7 @@ export async function runJob(plan: JobPlan, io: Io, signal?: AbortSignal): Promi
     };
   });
   return {
+    clips: plan.clips && clipStages.length > 0 ? { dir: plan.clips.dir, written: clipStages.reduce((a, c) => a + c.stats().written, 0), failed: clipStages.reduce((a, c) => a + c.stats().failed, 0) } : undefined,
     code, feeds: result, sinks: sinkStats.map((s) => ({ name: s.name, target: s.target, delivered: s.delivered, dropped: s.dropped.total })), outPath: wroteOut && !out?.error ? plan.out : undefined,
     tracks: [...tracks.values()].filter((t) => t.frames >= 3).sort((a, b) => a.feed - b.feed || a.first - b.first),
     annotated,
@@ -623,6 +630,7 @@ export function printSummary(r: JobResult, io: Io): void {
   io.out('');
   if (r.outPath) io.out(`outputs:  ${r.outPath}`);
   for (const a of r.annotated) io.out(`video:    ${a}`);
+  if (r.clips) io.out(`clips:    ${r.clips.dir} (${r.clips.written} written${r.clips.failed > 0 ? `, ${r.clips.failed} failed` : ''})`);
   for (const k of r.sinks) io.out(`sink:     ${k.name} ${k.target}: ${k.delivered} delivered${k.dropped > 0 ? `, ${k.dropped} not delivered` : ''}`);
 }
 
