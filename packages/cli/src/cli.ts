@@ -113,6 +113,17 @@ function sinkPlans(flags: Record<string, unknown>, file: JobConfig): { sinks?: J
   return all.length > 0 ? { sinks: all, ...(stream !== undefined ? { natsStream: stream } : {}) } : {};
 }
 
+/** The options `nv run` and `nv serve` share for events: zones, clips and where events go. */
+function eventOptions(c: Command): void {
+  c.option('--zones <file.yaml>', 'zones, lines and dwell (YAML or JSON) for every feed: zone/line/dwell events in each output; turns --track on')
+    .option('--clips <dir>', 'write an MP4 clip (5 s before to 5 s after) of each zone entry, line crossing and dwell into <dir>')
+    .option('--mqtt <url>', 'publish events to MQTT: mqtt://[user:pass@]host[:port]/base/topic (repeatable)', collect)
+    .option('--nats <url>', 'publish events to NATS: nats://[user:pass@]host[:port]/base.subject; JetStream with dedupe ids when a stream covers it (repeatable)', collect)
+    .option('--webhook <url>', 'POST each event as JSON to this URL (retries, Idempotency-Key) (repeatable)', collect)
+    .option('--publish <what>', 'what --mqtt/--nats/--webhook get: events (default), outputs (one message per frame) or both', publishWhat)
+    .option('--nats-stream <name>', 'create (or bound) a JetStream stream <name> over each --nats base subject first: 24 h, 1 GiB, oldest dropped; publishes then dedupe by message id');
+}
+
 function publishWhat(v: string): PublishWhat {
   if (v === 'events' || v === 'outputs' || v === 'both') return v;
   throw new CommanderArgError(`expected events, outputs or both, got '${v}'`);
@@ -153,7 +164,7 @@ export async function runCli(argv: readonly string[], options: CliOptions = {}):
     .configureOutput({ writeOut: (s) => io.out(s.trimEnd()), writeErr: (s) => io.err(s.trimEnd()) })
     .showHelpAfterError('(run nv --help for usage)');
 
-  program.command('run')
+  const run = program.command('run')
     .description('process one feed per source; write JSON lines and/or an annotated MP4')
     .argument('[sources...]', 'video files, rtsp:// URLs, /dev/videoN devices or testpattern:NAME')
     .option('-c, --config <file>', 'job config (JSON or YAML), validated like the API')
@@ -161,13 +172,6 @@ export async function runCli(argv: readonly string[], options: CliOptions = {}):
     .option('--classes <names>', 'comma-separated class names for the detector')
     .option('--ocr', 'recognize text (PaddleOCR); without --detector, text regions are detected too')
     .option('--track', 'track objects across frames (Kalman + Hungarian, OC-SORT re-update)')
-    .option('--zones <file.yaml>', 'zones, lines and dwell (YAML or JSON): zone/line/dwell events in each JSON line; turns --track on')
-    .option('--clips <dir>', 'write an MP4 clip (5 s before to 5 s after) of each zone entry, line crossing and dwell into <dir>')
-    .option('--mqtt <url>', 'publish events to MQTT: mqtt://[user:pass@]host[:port]/base/topic (repeatable)', collect)
-    .option('--nats <url>', 'publish events to NATS: nats://[user:pass@]host[:port]/base.subject; JetStream with dedupe ids when a stream covers it (repeatable)', collect)
-    .option('--webhook <url>', 'POST each event as JSON to this URL (retries, Idempotency-Key) (repeatable)', collect)
-    .option('--publish <what>', 'what --mqtt/--nats/--webhook get: events (default), outputs (one message per frame) or both', publishWhat)
-    .option('--nats-stream <name>', 'create (or bound) a JetStream stream <name> over each --nats base subject first: 24 h, 1 GiB, oldest dropped; publishes then dedupe by message id')
     .option('-o, --out <file.jsonl>', 'write one JSON line per frame')
     .option('-a, --annotate <file.mp4>', 'write an annotated H.264 MP4 (one per feed)')
     .option('-n, --max-frames <N>', 'stop each feed after N frames', positiveInt)
@@ -193,7 +197,7 @@ export async function runCli(argv: readonly string[], options: CliOptions = {}):
       code = r.code;
     });
 
-  program.command('serve')
+  const serve = program.command('serve')
     .description('run the feeds of a config file behind an HTTP API with a live view in the browser (REST, event streams, /metrics)')
     .option('-c, --config <file>', 'job config (JSON or YAML): feeds, detector, ocr, track, parallel, serve')
     .option('--host <address>', 'interface to listen on (default 127.0.0.1; any other needs a token: NV_SERVE_TOKEN)')
@@ -202,13 +206,6 @@ export async function runCli(argv: readonly string[], options: CliOptions = {}):
     .option('--classes <names>', 'comma-separated class names for the detector')
     .option('--ocr', 'recognize text (PaddleOCR)')
     .option('--track', 'track objects across frames')
-    .option('--zones <file.yaml>', 'zones, lines and dwell (YAML or JSON) for every feed; turns --track on')
-    .option('--clips <dir>', 'write an MP4 clip of each zone entry, line crossing and dwell into <dir>')
-    .option('--mqtt <url>', 'publish events to MQTT: mqtt://[user:pass@]host[:port]/base/topic (repeatable)', collect)
-    .option('--nats <url>', 'publish events to NATS: nats://[user:pass@]host[:port]/base.subject; JetStream with dedupe ids when a stream covers it (repeatable)', collect)
-    .option('--webhook <url>', 'POST each event as JSON to this URL (retries, Idempotency-Key) (repeatable)', collect)
-    .option('--publish <what>', 'what --mqtt/--nats/--webhook get: events (default), outputs (one message per frame) or both', publishWhat)
-    .option('--nats-stream <name>', 'create (or bound) a JetStream stream <name> over each --nats base subject first: 24 h, 1 GiB, oldest dropped; publishes then dedupe by message id')
     .option('--parallel <N>', 'run the detector on up to N frames of a feed at once', positiveInt)
     .option('--allow-custom-pipeline', 'run custom GStreamer pipelines from the config (trusted configs only)')
     .addHelpText('after', [
@@ -233,6 +230,8 @@ export async function runCli(argv: readonly string[], options: CliOptions = {}):
         ...(options.onServeReady ? { onReady: options.onServeReady } : {}),
       }, io, options.signal);
     });
+
+  for (const c of [run, serve]) eventOptions(c);
 
   program.command('outputs')
     .description('read one feed\'s outputs back from a JetStream stream, in order (duplicates dropped, gaps reported): one JSON line each')

@@ -15,7 +15,7 @@ import { basename, dirname, extname, join, resolve } from 'node:path';
 import type { JobConfig } from './config-file.js';
 import { outputToJson } from './jsonl.js';
 import { ensureOutputStream } from '@nv/sinks';
-import { Publisher, sinkEventLine, type SinkPlan } from './publish.js';
+import { Publisher, natsServerAndBase, sinkEventLine, type SinkPlan } from './publish.js';
 import { isFinite } from './sources.js';
 import { AnnotateStage, FrameLimitStage } from './stages.js';
 import { CONNECTED, nextSourceLink, renderStatus, type FeedStatus, type SourceLink } from './status.js';
@@ -338,9 +338,7 @@ export async function ensureStreams(plan: Pick<JobPlan, 'sinks' | 'natsStream'>)
   if (plan.natsStream === undefined) return;
   for (const s of plan.sinks ?? []) {
     if (!/^nats:/i.test(s.url)) continue;
-    const u = new URL(s.url.split('?')[0]!);
-    const base = u.pathname.replace(/^\/+|\/+$/g, '');
-    const server = `${u.protocol}//${u.username ? `${u.username}${u.password ? `:${u.password}` : ''}@` : ''}${u.host}`;
+    const { server, base } = natsServerAndBase(s.url);
     try {
       await ensureOutputStream({ url: server, name: plan.natsStream, subjects: [base === '' ? '>' : `${base}.>`] });
     } catch (e) {

@@ -6,6 +6,7 @@ import { ConfigError } from '@nv/core';
 import { readFeedOutputs } from '@nv/sinks';
 import type { Io } from './job.js';
 import { EXIT } from './job.js';
+import { natsServerAndBase } from './publish.js';
 
 /**
  * Reads `<base subject>.<feed>.outputs` from the stream until `idleMs` without an output or the
@@ -23,9 +24,8 @@ export async function readOutputs(
   if (u.protocol !== 'nats:') throw ConfigError.invalidConfig('nv outputs', [{ field: '--nats', message: 'not a nats:// URL' }]);
   const token = flags.feed.replace(/[^A-Za-z0-9_-]/g, '_');
   if (token === '') throw ConfigError.invalidConfig('nv outputs', [{ field: '--feed', message: 'a feed name' }]);
-  const base = u.pathname.replace(/^\/+|\/+$/g, '');
+  const { server, base } = natsServerAndBase(flags.nats);
   const subject = `${base === '' ? '' : `${base}.`}${token}.outputs`;
-  const server = `nats://${u.username ? `${u.username}${u.password ? `:${u.password}` : ''}@` : ''}${u.host}`;
   const reader = readFeedOutputs({
     url: server, subject, ...(flags.stream ? { stream: flags.stream } : {}), ...(flags.from ? { from: flags.from } : {}),
     ...(flags.idleMs ? { idleMs: flags.idleMs } : {}), ...(signal ? { signal } : {}),

@@ -147,3 +147,15 @@ export function sinkEventLine(e: SinkHealthEvent): string {
   }
 }
 
+
+/**
+ * A `nats://` sink URL split into the server to connect to (credentials kept, query dropped)
+ * and the base subject (its path with dots, `''` when none).
+ * @param url - e.g. `nats://nv:pw@host:4222/nv.site1`
+ * @returns `{ server: 'nats://nv:pw@host:4222', base: 'nv.site1' }`
+ */
+export function natsServerAndBase(url: string): { server: string; base: string } {
+  const u = new URL(url.split('?')[0]!);
+  const creds = u.username ? `${u.username}${u.password ? `:${u.password}` : ''}@` : '';
+  return { server: `nats://${creds}${u.host}`, base: u.pathname.replace(/^\/+|\/+$/g, '') };
+}

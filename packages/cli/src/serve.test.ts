@@ -28,17 +28,23 @@ const CONFIG = [
 
 type Json = Record<string, any>; // eslint-disable-line @typescript-eslint/no-explicit-any
 
+/** Runs `nv serve -c cfg` in-process until it is listening; abort `ac` to stop it, `done` is its exit code. */
+async function startServe(cfg: string) {
+  const c = capture();
+  const ac = new AbortController();
+  let url = '';
+  let onReady: () => void = () => undefined;
+  const ready = new Promise<void>((r) => { onReady = r; });
+  const done = runCli(['serve', '-c', cfg], { io: c.io, signal: ac.signal, onServeReady: (u) => { url = u; onReady(); } });
+  await Promise.race([ready, done.then((code) => { throw new Error(`nv serve exited ${code}: ${c.err.join('\n')}`); })]);
+  return { c, ac, url, done };
+}
+
 describe('nv serve', () => {
   it('serves the config\'s feeds; the API adds a feed written as on the command line, with the config\'s stages; Ctrl-C stops it with exit 0', async () => {
     const cfg = join(dir, 'serve.yaml');
     writeFileSync(cfg, CONFIG);
-    const c = capture();
-    const ac = new AbortController();
-    let url = '';
-    let onReady: () => void = () => undefined;
-    const ready = new Promise<void>((r) => { onReady = r; });
-    const done = runCli(['serve', '-c', cfg], { io: c.io, signal: ac.signal, onServeReady: (u) => { url = u; onReady(); } });
-    await Promise.race([ready, done.then((code) => { throw new Error(`nv serve exited ${code}: ${c.err.join('\n')}`); })]);
+    const { c, ac, url, done } = await startServe(cfg);
     try {
       expect(c.out.join('\n')).toMatch(/^nv serve: http:\/\/127\.0\.0\.1:\d+\/ {2}\(1 feed;/m);
       const feeds = (await (await fetch(`${url}/api/feeds`)).json()) as Json;
@@ -112,13 +118,7 @@ describe('nv serve', () => {
     const cfg = join(dir, 'serve-sinks.yaml');
     // a broker that is not there: messages wait in the sink's bounded queue, the feed never waits
     writeFileSync(cfg, ['feeds: []', 'sinks: [{ url: "mqtt://nv:s3cretpw@127.0.0.1:9/site1", queueSize: 50 }]', 'serve: { port: 0 }', ''].join('\n'));
-    const c = capture();
-    const ac = new AbortController();
-    let url = '';
-    let onReady: () => void = () => undefined;
-    const ready = new Promise<void>((r) => { onReady = r; });
-    const done = runCli(['serve', '-c', cfg], { io: c.io, signal: ac.signal, onServeReady: (u) => { url = u; onReady(); } });
-    await Promise.race([ready, done.then((code) => { throw new Error(`nv serve exited ${code}: ${c.err.join('\n')}`); })]);
+    const { c, ac, url, done } = await startServe(cfg);
     try {
       const add = await fetch(`${url}/api/feeds`, {
         method: 'POST', headers: { 'content-type': 'application/json' },

@@ -11,6 +11,7 @@ import type { FrameEnvelope, PixelFormat } from '@nv/frame';
 import { loadBinding, type RawJpegEncoder } from './binding.js';
 import { adoptCallerStack } from './caller-stack.js';
 import { encodeFailure, nativeRefusal } from './jpeg-encoder.js';
+import { checkFrameAndTs, checkInputShape } from './encoder-input.js';
 import { NativeFrame } from './native-frame.js';
 import { NV_FORMAT_TO_GST } from './pipeline.js';
 import { hostFrame } from './writer.js';
@@ -88,13 +89,7 @@ export class H264Encoder {
    * ```
    */
   static open(options: H264EncoderOptions): H264Encoder {
-    if (typeof options !== 'object' || options === null) throw new InvalidArgumentError('options', 'an H264EncoderOptions object', options);
-    const { width, height, format } = options;
-    if (!Number.isInteger(width) || width < 1 || width > 65_536) throw new InvalidArgumentError('width', 'an integer in [1, 65536]', width);
-    if (!Number.isInteger(height) || height < 1 || height > 65_536) throw new InvalidArgumentError('height', 'an integer in [1, 65536]', height);
-    if (typeof format !== 'string' || !Object.prototype.hasOwnProperty.call(NV_FORMAT_TO_GST, format)) {
-      throw new InvalidArgumentError('format', `one of ${Object.keys(NV_FORMAT_TO_GST).join(', ')}`, format);
-    }
+    const { width, height, format } = checkInputShape(options, 'H264EncoderOptions');
     const checkOut = (name: string, v: unknown) => {
       if (!(typeof v === 'number' && Number.isInteger(v) && v >= 16 && v <= 4096 && v % 2 === 0)) throw new InvalidArgumentError(name, 'an even integer in [16, 4096]', v);
     };
@@ -146,14 +141,8 @@ export class H264Encoder {
     const caller = new Error();
     if (this.#closed) throw adoptCallerStack(MediaError.invalidMedia('h264 encoder is closed'), caller);
     if (this.#pending) throw new Error('encoder busy: H264Encoder encodes one frame at a time (await the previous encode(), or check busy)');
-    if (typeof frame !== 'object' || frame === null) throw new InvalidArgumentError('frame', 'a frame', frame);
     const o = this.#opts;
-    if (frame.width !== o.width || frame.height !== o.height || frame.format !== o.format) {
-      throw new InvalidArgumentError('frame', `a ${o.width}x${o.height} ${o.format} frame`, `${String(frame.width)}x${String(frame.height)} ${String(frame.format)}`);
-    }
-    if (ts !== undefined && !(typeof ts === 'number' && Number.isFinite(ts) && ts >= 0 && ts <= Number.MAX_SAFE_INTEGER)) {
-      throw new InvalidArgumentError('ts', 'a finite number of nanoseconds >= 0', ts);
-    }
+    checkFrameAndTs(frame, o, ts);
     let pts = ts === undefined ? this.#lastPts + 1 : Math.round(ts);
     if (pts <= this.#lastPts) pts = this.#lastPts + 1; // the addon does the same: strictly increasing
     const handle = frame instanceof NativeFrame && !frame.isReleased ? frame._handle : hostFrame(frame, o);

@@ -8,14 +8,13 @@ import { FrameAccessError, InvalidArgumentError, MediaError, type MonotonicTs } 
 import type { FrameEnvelope, PixelFormat } from '@nv/frame';
 import { loadBinding, type RawJpegEncoder } from './binding.js';
 import { adoptCallerStack } from './caller-stack.js';
+import { checkFrameAndTs, checkInputShape } from './encoder-input.js';
 import { NativeFrame } from './native-frame.js';
 import { NV_FORMAT_TO_GST } from './pipeline.js';
 import { hostFrame } from './writer.js';
 
 /** The largest JPEG side (the format stores sizes in 16 bits), rounded down to even. */
 const MAX_OUT = 65_534;
-/** The largest input side (`@nv/frame`'s `MAX_FRAME_DIMENSION`). */
-const MAX_IN = 65_536;
 
 /** Options of {@link JpegEncoder.open}. */
 export interface JpegEncoderOptions {
@@ -90,13 +89,7 @@ export class JpegEncoder {
    * ```
    */
   static open(options: JpegEncoderOptions): JpegEncoder {
-    if (typeof options !== 'object' || options === null) throw new InvalidArgumentError('options', 'a JpegEncoderOptions object', options);
-    const { width, height, format } = options;
-    if (!Number.isInteger(width) || width < 1 || width > MAX_IN) throw new InvalidArgumentError('width', 'an integer in [1, 65536]', width);
-    if (!Number.isInteger(height) || height < 1 || height > MAX_IN) throw new InvalidArgumentError('height', 'an integer in [1, 65536]', height);
-    if (typeof format !== 'string' || !Object.prototype.hasOwnProperty.call(NV_FORMAT_TO_GST, format)) {
-      throw new InvalidArgumentError('format', `one of ${Object.keys(NV_FORMAT_TO_GST).join(', ')}`, format);
-    }
+    const { width, height, format } = checkInputShape(options, 'JpegEncoderOptions');
     const even = (v: number) => Math.min(MAX_OUT, Math.max(16, 2 * Math.round(v / 2)));
     const checkOut = (name: string, v: unknown) => {
       if (!(typeof v === 'number' && Number.isInteger(v) && v >= 16 && v <= MAX_OUT && v % 2 === 0)) {
@@ -167,14 +160,8 @@ export class JpegEncoder {
     const caller = new Error(); // the caller's frames, for a rejection from the native worker
     if (this.#closed) throw adoptCallerStack(MediaError.invalidMedia('jpeg encoder is closed'), caller);
     if (this.#pending) throw new Error('encoder busy: JpegEncoder encodes one frame at a time (await the previous encode(), or check busy)');
-    if (typeof frame !== 'object' || frame === null) throw new InvalidArgumentError('frame', 'a frame', frame);
     const o = this.#opts;
-    if (frame.width !== o.width || frame.height !== o.height || frame.format !== o.format) {
-      throw new InvalidArgumentError('frame', `a ${o.width}x${o.height} ${o.format} frame`, `${String(frame.width)}x${String(frame.height)} ${String(frame.format)}`);
-    }
-    if (ts !== undefined && !(typeof ts === 'number' && Number.isFinite(ts) && ts >= 0 && ts <= Number.MAX_SAFE_INTEGER)) {
-      throw new InvalidArgumentError('ts', 'a finite number of nanoseconds >= 0', ts);
-    }
+    checkFrameAndTs(frame, o, ts);
     const handle = frame instanceof NativeFrame && !frame.isReleased ? frame._handle : hostFrame(frame, o);
     let encoded: Promise<Uint8Array>;
     try {

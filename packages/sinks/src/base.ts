@@ -94,6 +94,7 @@ export abstract class QueuedSink implements MessageSink {
   #reconnects = 0;
   #lastError: string | undefined;
   #wakeScheduled = false;
+  #loop: Promise<void> | undefined;
   readonly #drainWaiters = new Set<() => void>();
   readonly #sleepers = new Set<() => void>();
   #closePromise: Promise<CloseResult> | undefined;
@@ -212,6 +213,22 @@ export abstract class QueuedSink implements MessageSink {
   protected get inFlightCount(): number { return this.#inFlight.size; }
   /** Whether the transport is up, as last set with {@link QueuedSink.setConnected}. */
   protected get isConnected(): boolean { return this.#connected; }
+
+  /**
+   * Runs `run` as this sink's one delivery loop: while it runs, a call does nothing; when it
+   * settles with messages still queued (and `again()` agrees), the sink wakes again. Loops handle
+   * failures per message, so a rejection is only swallowed.
+   */
+  protected runLoop(run: () => Promise<void>, again: () => boolean = () => true): void {
+    if (this.#loop !== undefined) return;
+    this.#loop = run().catch(() => { /* handled per message */ }).finally(() => {
+      this.#loop = undefined;
+      if (this.queuedCount > 0 && again()) this.wake();
+    });
+  }
+
+  /** The delivery loop in progress, if any (a teardown waits for it). */
+  protected get loop(): Promise<void> | undefined { return this.#loop; }
 
   /** Asks for {@link QueuedSink.onWake} on a microtask (coalesced). */
   protected wake(): void {

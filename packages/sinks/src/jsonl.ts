@@ -65,7 +65,6 @@ export class JsonlFileSink extends QueuedSink {
   #fh: FileHandle | undefined;
   #size = 0;
   #failures = 0;
-  #running: Promise<void> | undefined;
 
   /**
    * @param options - see {@link JsonlFileSinkOptions}
@@ -84,15 +83,11 @@ export class JsonlFileSink extends QueuedSink {
   get path(): string { return this.#path; }
 
   protected onWake(): void {
-    if (this.#running !== undefined) return;
-    this.#running = this.#run().finally(() => {
-      this.#running = undefined;
-      if (this.queuedCount > 0) this.wake();
-    });
+    this.runLoop(() => this.#run());
   }
 
   protected async teardown(): Promise<void> {
-    await this.#running;
+    await this.loop;
     const fh = this.#fh;
     this.#fh = undefined;
     await fh?.close();

@@ -106,7 +106,6 @@ export class NatsSink extends QueuedSink {
   /** Whether `#nc` is connected now (between `reconnect` and `disconnect` statuses). */
   #up = false;
   #connecting: Promise<void> | undefined;
-  #running: Promise<void> | undefined;
   readonly #routes = new Map<string, { route: Route; at: number }>();
   readonly #strikes = new WeakMap<Pending, number>();
   #viaJs = 0;
@@ -144,11 +143,8 @@ export class NatsSink extends QueuedSink {
   }
 
   protected onWake(): void {
-    if (this.#running !== undefined || !this.#up) return;
-    this.#running = this.#run().catch(() => { /* every failure is handled per message */ }).finally(() => {
-      this.#running = undefined;
-      if (this.queuedCount > 0 && this.#up) this.wake();
-    });
+    if (!this.#up) return;
+    this.runLoop(() => this.#run(), () => this.#up);
   }
 
   protected async teardown(): Promise<void> {

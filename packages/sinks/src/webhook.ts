@@ -66,7 +66,6 @@ export class WebhookSink extends QueuedSink {
   readonly #timeoutMs: number;
   readonly #maxRetries: number;
   readonly #backoff: ResolvedBackoff;
-  #running: Promise<void> | undefined;
   #abort: AbortController | undefined;
 
   /**
@@ -109,16 +108,12 @@ export class WebhookSink extends QueuedSink {
   }
 
   protected onWake(): void {
-    if (this.#running !== undefined) return;
-    this.#running = this.#run().finally(() => {
-      this.#running = undefined;
-      if (this.queuedCount > 0) this.wake();
-    });
+    this.runLoop(() => this.#run());
   }
 
   protected async teardown(): Promise<void> {
     this.#abort?.abort();
-    await this.#running;
+    await this.loop;
   }
 
   async #run(): Promise<void> {
