@@ -23,9 +23,11 @@ const ALLOWED = {
   sync: ['core'],
   sinks: ['core', 'runtime'],
   inference: ['core'],
+  remote: ['core', 'inference'],
+  cluster: ['core'],
   onnx: ['core', 'frame', 'inference', 'perception'],
   ocr: ['core', 'frame', 'inference', 'perception'],
-  cli: ['analytics', 'core', 'frame', 'media', 'metrics', 'ocr', 'onnx', 'perception', 'runtime', 'server', 'sinks', 'sync', 'test-util', 'tracking'],
+  cli: ['analytics', 'cluster', 'core', 'frame', 'inference', 'media', 'metrics', 'ocr', 'onnx', 'perception', 'remote', 'runtime', 'server', 'sinks', 'sync', 'test-util', 'tracking'],
 };
 
 const layerRules = Object.entries(ALLOWED).map(([pkg, allowed]) => ({
@@ -46,6 +48,7 @@ const TEST_EXTRA = {
   analytics: ['runtime', 'tracking'],
   sync: ['runtime', 'frame'],
   sinks: ['frame', 'perception'],
+  remote: ['onnx', 'frame', 'media', 'perception', 'runtime'],
 };
 const testLayerRules = Object.entries(ALLOWED).map(([pkg, allowed]) => ({
   name: `layering-${pkg}-tests`,

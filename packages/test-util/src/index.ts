@@ -23,4 +23,6 @@ export {
   startRtspTestServer, stopRtspTestServers, rtspTestServerAvailable, freeTcpPort, RTSP_TEST_PYTHON, RTSP_TEST_SERVER_SCRIPT,
 } from './rtsp-server.js';
 export type { RtspTestServer, RtspTestServerOptions } from './rtsp-server.js';
+export { startNatsTestCluster, NATS_SERVER_BIN } from './nats-server.js';
+export type { NatsTestCluster, NatsTestClusterOptions, NatsTestServer } from './nats-server.js';
 export { seededRandom } from './random.js';
