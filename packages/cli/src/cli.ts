@@ -1,5 +1,5 @@
 /**
- * The `nv` command line: `nv run`, `nv serve`, `nv probe`, `nv demo`.
+ * The `nv` command line: `nv run`, `nv serve`, `nv outputs`, `nv cluster`, `nv node`, `nv worker`, `nv probe`, `nv demo`.
  */
 import { ConfigError, MediaError, NvError, parseConfig } from '@nv/core';
 import { probeSource } from '@nv/media';
@@ -15,6 +15,8 @@ import { readOutputs } from './outputs.js';
 import { runServe } from './serve.js';
 import { sourceFromArg } from './sources.js';
 import { terminalIo } from './terminal.js';
+import { registerWorkerCommand } from './worker.js';
+import { registerClusterCommands } from './cluster.js';
 
 /** Options of {@link runCli}. */
 export interface CliOptions {
@@ -86,6 +88,7 @@ function planFrom(sources: string[], flags: Record<string, unknown>, loaded?: Jo
   if ((typeof flags['clips'] === 'string' || file.clips) && !anyAnalytics) {
     throw new JobError('--clips records the events of zones and lines: give them with --zones file.yaml (or analytics: in the config)', EXIT.usage);
   }
+  if (typeof flags['remoteInference'] === 'string' && !detector) throw new JobError('--remote-inference runs the detector on nv worker processes: give --detector (or detector: in the config)', EXIT.usage);
   // Zones and lines work on tracks: analytics turns the tracker on (with its defaults).
   const track = askedTrack === false && anyAnalytics ? {} : askedTrack;
   return {
@@ -94,7 +97,7 @@ function planFrom(sources: string[], flags: Record<string, unknown>, loaded?: Jo
     ...(feedAnalytics.some((a) => a !== undefined) ? { feedAnalytics } : {}),
     ...sinkPlans(flags, file),
     ...(typeof flags['clips'] === 'string' ? { clips: { ...file.clips, dir: flags['clips'] } } : file.clips ? { clips: file.clips } : {}),
-    ...(detector ? { detector } : {}),
+    ...(detector ? { detector: typeof flags['remoteInference'] === 'string' ? { ...detector, remote: { ...detector.remote, nats: flags['remoteInference'] as string } } : detector } : {}),
     out: (flags['out'] as string | undefined) ?? file.out,
     annotate: (flags['annotate'] as string | undefined) ?? file.annotate,
     maxFrames: (flags['maxFrames'] as number | undefined) ?? file.maxFrames,
@@ -232,6 +235,7 @@ export async function runCli(argv: readonly string[], options: CliOptions = {}):
     });
 
   for (const c of [run, serve]) eventOptions(c);
+  for (const c of [run, serve]) c.option('--remote-inference <url>', 'run the detector on `nv worker` processes over NATS: nats://[user:pass@]host[:port] (they must serve the same model file; max_payload 8MB)');
 
   program.command('outputs')
     .description('read one feed\'s outputs back from a JetStream stream, in order (duplicates dropped, gaps reported): one JSON line each')
@@ -246,6 +250,12 @@ export async function runCli(argv: readonly string[], options: CliOptions = {}):
     .action(async (flags: { nats: string; feed: string; stream?: string; from?: 'start' | 'new'; idleMs?: number }) => {
       code = await readOutputs(flags, io, options.signal);
     });
+
+  registerClusterCommands(program, {
+    io, ...(options.signal ? { signal: options.signal } : {}), setCode: (n) => { code = n; },
+    planFrom: (flags, file) => planFrom([], flags, file),
+  });
+  registerWorkerCommand(program, { io, ...(options.signal ? { signal: options.signal } : {}), setCode: (n) => { code = n; } });
 
   program.command('probe')
     .description('show codec, resolution, frame rate, duration and the decoder nv would use')

@@ -51,6 +51,17 @@ export const JobConfigSchema = z.strictObject({
     scoreThreshold: z.number().min(0).max(1).optional(),
     iouThreshold: z.number().min(0).max(1).optional(),
     threads: z.int().min(1).max(64).optional(),
+    /**
+     * Run the model on `nv worker` processes over NATS instead of in this process (`--remote-inference`):
+     * `nats` is the server URL (`nats://[user:pass@]host[:port]`); `timeoutMs` the reply deadline
+     * (default 5000), `maxInFlight` the runs on the wire at once (default 4).
+     */
+    remote: z.strictObject({
+      nats: z.string().min(1),
+      subject: z.string().min(1).optional(),
+      timeoutMs: z.int().min(1).max(3_600_000).optional(),
+      maxInFlight: z.int().min(1).max(1024).optional(),
+    }).optional(),
   }).optional(),
   /** Text recognition (PaddleOCR); `true` for defaults. Without a detector, the text detector finds the regions. */
   ocr: z.union([z.boolean(), z.strictObject({ minConfidence: z.number().min(0).max(1).optional(), limitSideLen: z.int().min(32).optional(), threads: z.int().min(1).max(64).optional() })]).optional(),

@@ -6,6 +6,7 @@ import { ConfigError, InvalidArgumentError, MediaError, redactUrl, type FeedId, 
 import { buildPipeline, probeSource } from '@nv/media';
 import { TEXT, TextDetector, TextRecognizer } from '@nv/ocr';
 import { OnnxDetector } from '@nv/onnx';
+import { RemoteExecutor } from '@nv/remote';
 import type { Stage } from '@nv/perception';
 import { Runtime, feedConfigFromSettings, type FeedHandle, type FeedSettings, type OutputEnvelope, type StopError } from '@nv/runtime';
 import { TrackerStage } from '@nv/tracking';
@@ -240,6 +241,26 @@ function refusal(e: unknown, label: string): JobError | undefined {
 }
 
 /**
+ * The executor of a detector with `remote:` (`--remote-inference`): runs go to `nv worker`
+ * processes over NATS. It is the detector's own, one per feed; its NATS connection opens when
+ * the detector starts and closes when the detector stops (releases its model), so nothing else
+ * has to release it.
+ * @throws {JobError} usage, for an invalid URL or option (shown without credentials)
+ */
+function remoteExecutor(r: NonNullable<NonNullable<JobPlan['detector']>['remote']>): RemoteExecutor {
+  try {
+    return new RemoteExecutor({
+      servers: r.nats,
+      ...(r.subject !== undefined ? { subject: r.subject } : {}),
+      ...(r.timeoutMs !== undefined ? { timeoutMs: r.timeoutMs } : {}),
+      ...(r.maxInFlight !== undefined ? { maxInFlight: r.maxInFlight } : {}),
+    });
+  } catch (e) {
+    throw usage(`detector.remote: ${(e as Error).message}`);
+  }
+}
+
+/**
  * The stages of one feed of a job: frame limit, detector (or text detector), tracker, OCR,
  * analytics (zones, lines), annotated-video writer, as the plan asks.
  * @param plan - the job plan
@@ -262,6 +283,7 @@ export function buildStages(
       ...(plan.detector.scoreThreshold !== undefined ? { scoreThreshold: plan.detector.scoreThreshold } : {}),
       ...(plan.detector.iouThreshold !== undefined ? { iouThreshold: plan.detector.iouThreshold } : {}),
       ...(plan.detector.threads ? { intraOpNumThreads: plan.detector.threads } : {}),
+      ...(plan.detector.remote ? { executor: remoteExecutor(plan.detector.remote) } : {}),
     } as ConstructorParameters<typeof OnnxDetector>[0]));
   } else if (plan.ocr) {
     const o = plan.ocr as { limitSideLen?: number; threads?: number };

@@ -42,9 +42,10 @@ const RUN = `${Date.now().toString(36)}${process.pid.toString(36)}`;
  * @param o - a feed's output
  * @param what - events, outputs or both
  * @param classNames - the detector's class names (for output lines)
+ * @param extra - fields added to every payload (`nv node`: the feed's `fence`)
  * @returns the messages (possibly none)
  */
-export function messagesOf(o: OutputEnvelope, what: PublishWhat, classNames?: readonly string[]): SinkMessage[] {
+export function messagesOf(o: OutputEnvelope, what: PublishWhat, classNames?: readonly string[], extra?: Record<string, unknown>): SinkMessage[] {
   const token = feedToken(o);
   const key = `${RUN}-${o.feedId}`;
   const out: SinkMessage[] = [];
@@ -53,25 +54,28 @@ export function messagesOf(o: OutputEnvelope, what: PublishWhat, classNames?: re
     events.forEach((e, i) => {
       out.push({
         id: messageId(key, o.seq, i), subject: `${token}.events.${e.type}`,
-        payload: { ...eventToJson(e), ...(o.feedName !== undefined ? { feedName: o.feedName } : {}) },
+        payload: { ...eventToJson(e), ...(o.feedName !== undefined ? { feedName: o.feedName } : {}), ...extra },
       });
     });
   }
-  if (what !== 'events') out.push({ id: `${key}:${o.seq}:out`, subject: `${token}.outputs`, payload: outputToJson(o, classNames) });
+  if (what !== 'events') out.push({ id: `${key}:${o.seq}:out`, subject: `${token}.outputs`, payload: { ...outputToJson(o, classNames), ...extra } });
   return out;
 }
 
 /** The job's sinks. */
 export class Publisher {
   readonly #sinks: { readonly sink: MessageSink; readonly what: PublishWhat }[] = [];
+  readonly #decorate: ((o: OutputEnvelope) => Record<string, unknown> | undefined) | undefined;
 
   /**
    * Opens every sink (each connects in the background; nothing waits for a broker).
    * @param plans - the sinks
    * @param onHealth - a sink's health events (disconnected, reconnected, drops, failed deliveries)
+   * @param decorate - fields added to every message of an output (`nv node`: the feed's `fence`)
    * @throws {ConfigError} a bad URL or option, naming the flag or field
    */
-  constructor(plans: readonly (SinkPlan & { readonly field: string })[], onHealth: (e: SinkHealthEvent) => void) {
+  constructor(plans: readonly (SinkPlan & { readonly field: string })[], onHealth: (e: SinkHealthEvent) => void, decorate?: (o: OutputEnvelope) => Record<string, unknown> | undefined) {
+    this.#decorate = decorate;
     try {
       for (const p of plans) {
         this.#sinks.push({ sink: createSink(p.url, { field: p.field, onHealth, ...(p.queueSize !== undefined ? { queueSize: p.queueSize } : {}) }), what: p.publish ?? 'events' });
@@ -92,7 +96,8 @@ export class Publisher {
    * @param classNames - the detector's class names
    */
   publish(o: OutputEnvelope, classNames?: readonly string[]): void {
-    for (const { sink, what } of this.#sinks) for (const m of messagesOf(o, what, classNames)) sink.publish(m);
+    const extra = this.#decorate?.(o);
+    for (const { sink, what } of this.#sinks) for (const m of messagesOf(o, what, classNames, extra)) sink.publish(m);
   }
 
   /** Every sink's counters. */

@@ -5,7 +5,7 @@
 import type { SourceSpec, TypedMetadata } from '@nv/core';
 import { MetricsExporter, type MetricsSource } from '@nv/metrics';
 import { TEXT } from '@nv/ocr';
-import { Runtime, feedConfigFromSettings, type FeedSettings } from '@nv/runtime';
+import { Runtime, feedConfigFromSettings, type FeedSettings, type OutputEnvelope } from '@nv/runtime';
 import { ApiError, NvServer, defaultOverlay, type LiveViewOptions, type LiveViewStage } from '@nv/server';
 import type { ZodType } from 'zod';
 import { JobFeedSchema, type JobConfig } from './config-file.js';
@@ -27,6 +27,15 @@ export interface ServeOptions {
   readonly liveView?: LiveViewOptions | undefined;
   /** Called once the server is ready, with its URL (tests). */
   readonly onReady?: ((url: string, server: NvServer<FeedSettings>) => void) | undefined;
+  /** Fields merged into every output's JSON — the event streams and the sinks (`nv node`: the feed's `fence`). */
+  readonly decorate?: ((o: OutputEnvelope) => Record<string, unknown> | undefined) | undefined;
+  /** The cluster's status for `GET /api/cluster` (`nv node`). */
+  readonly cluster?: (() => Promise<unknown>) | undefined;
+  /**
+   * Called once the server is ready (`nv node`: join the cluster, whose feeds it then adds and
+   * removes); the returned `close()` runs first when stopping. It replaces the banner line.
+   */
+  readonly attach?: ((server: NvServer<FeedSettings>, runtime: Runtime) => Promise<{ close(): Promise<void> }>) | undefined;
 }
 
 function textOf(m: TypedMetadata): string {
@@ -50,13 +59,15 @@ export async function runServe(plan: JobPlan, file: JobConfig, options: ServeOpt
   }
   const classNames = plan.detector?.classNames;
   await ensureStreams(plan);
-  const publisher = new Publisher(plan.sinks ?? [], (e) => { io.err(`nv: ${sinkEventLine(e)}`); });
+  const publisher = new Publisher(plan.sinks ?? [], (e) => { io.err(`nv: ${sinkEventLine(e)}`); }, options.decorate);
   const runtime = new Runtime();
   // Every feed's outputs (added over the API too) reach the sinks; a sink never holds a feed back.
   if (publisher.active) runtime.onOutput((o) => { publisher.publish(o, classNames); });
   let metrics: MetricsExporter | undefined;
   let server: NvServer<FeedSettings> | undefined;
+  let attached: { close(): Promise<void> } | undefined;
   const stop = async () => {
+    await attached?.close().catch((e: unknown) => { io.err(`nv: ${(e as Error).message}`); });
     await server?.close();
     await runtime.shutdown();
     await publisher.close(5000);
@@ -78,7 +89,8 @@ export async function runServe(plan: JobPlan, file: JobConfig, options: ServeOpt
       ...(options.token !== undefined ? { token: options.token } : {}),
       config: { ...file, feeds: undefined },
       liveView: { ...options.liveView, overlay: defaultOverlay(classNames ?? (plan.ocr && !plan.detector ? ['text'] : undefined), textOf) },
-      serializeOutput: (o) => outputToJson(o, classNames),
+      serializeOutput: options.decorate ? (o) => ({ ...outputToJson(o, classNames), ...options.decorate!(o) }) : (o) => outputToJson(o, classNames),
+      ...(options.cluster ? { cluster: options.cluster } : {}),
       addFeed: (settings: FeedSettings, live: LiveViewStage) => runtime.addFeed(serveFeedConfig(plan, settings, live)),
     });
   } catch (e) {
@@ -95,8 +107,17 @@ export async function runServe(plan: JobPlan, file: JobConfig, options: ServeOpt
       throw new JobError(`${what}: ${e instanceof ApiError ? `${e.message}${e.fields ? ` (${e.fields.map((x) => x.field).join(', ')})` : ''}` : (e as Error).message}`, EXIT.usage);
     }
   }
+  if (options.attach) {
+    try {
+      attached = await options.attach(server, runtime);
+    } catch (e) {
+      await stop();
+      throw e;
+    }
+  } else {
+    io.out(`nv serve: ${server.url}/  (${plan.feeds.length} feed${plan.feeds.length === 1 ? '' : 's'}; API ${server.url}/openapi.json; metrics ${server.url}/metrics)`);
+  }
   server.markReady();
-  io.out(`nv serve: ${server.url}/  (${plan.feeds.length} feed${plan.feeds.length === 1 ? '' : 's'}; API ${server.url}/openapi.json; metrics ${server.url}/metrics)`);
   options.onReady?.(server.url, server);
   await new Promise<void>((r) => {
     if (!signal || signal.aborted) { if (signal?.aborted) r(); else return; }

@@ -293,8 +293,13 @@ export class ClusterStore {
    * @throws {ClusterError} `NotApplied`, `Unreachable`
    */
   async status(): Promise<ClusterStatus> {
-    const b = await openBuckets(this.#nc, this.#names);
-    return readStatus(b);
+    try {
+      return await readStatus(await openBuckets(this.#nc, this.#names));
+    } catch (e) {
+      if (ClusterError.isInstance(e)) throw e;
+      // A timeout or "JetStream not enabled" while a NATS server is down and a leader is elected.
+      throw new ClusterError('Unreachable', `cannot read the state of cluster '${this.#names.cluster}': ${(e as Error).message} (try again)`, { cause: e });
+    }
   }
 
   /** Closes the connection. */

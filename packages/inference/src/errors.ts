@@ -22,7 +22,17 @@ export type InferenceErrorKind =
   /** The executor's run queue was full: the run was refused at once. */
   | 'QueueFull'
   /** The executor, model or pool was released before (or while) the request ran. */
-  | 'Released';
+  | 'Released'
+  /** Remote executor: nothing serves the model's subject (no inference worker runs that model). */
+  | 'NoResponders'
+  /** Remote executor: a request or reply is larger than the NATS server's `max_payload`. */
+  | 'PayloadTooLarge'
+  /** Remote executor: no reply within the response timeout (the worker is slow, overloaded or gone). */
+  | 'TimedOut'
+  /** Remote executor: the inference worker answered with a failure (its kind in `remoteKind`). */
+  | 'RemoteFailed'
+  /** Remote executor: the NATS server cannot be reached, refused the connection, or the connection closed. */
+  | 'ConnectionFailed';
 
 /** Why a model load failed (`kind: 'ModelLoadFailed'`). */
 export type ModelLoadFailureReason =
@@ -49,6 +59,8 @@ export interface InferenceErrorOptions {
   readonly reason?: ModelLoadFailureReason;
   /** For `ProviderUnavailable`: the providers onnxruntime reports. */
   readonly availableProviders?: readonly string[];
+  /** For `RemoteFailed`: the kind the remote worker reported (`'RunFailed'`, `'BadRequest'`, …). */
+  readonly remoteKind?: string;
   /** Underlying cause. */
   readonly cause?: unknown;
 }
@@ -80,6 +92,8 @@ export class InferenceError extends NvError {
   readonly reason: ModelLoadFailureReason | undefined;
   /** For `ProviderUnavailable`: the execution providers onnxruntime reports. */
   readonly availableProviders: readonly string[] | undefined;
+  /** For `RemoteFailed`: the kind the remote worker reported; `undefined` otherwise. */
+  readonly remoteKind: string | undefined;
   private readonly [INFERENCE] = true;
 
   /** Prefer the static factories; this constructor sanitizes the message and the detail. */
@@ -89,6 +103,7 @@ export class InferenceError extends NvError {
     this.detail = options.detail === undefined ? undefined : sanitizeErrorString(options.detail);
     this.reason = options.reason;
     this.availableProviders = options.availableProviders === undefined ? undefined : Object.freeze([...options.availableProviders]);
+    this.remoteKind = options.remoteKind;
   }
 
   /**
@@ -141,11 +156,25 @@ export class InferenceError extends NvError {
 
   /**
    * @param limit - the queue bound
+   * @param detail - overrides the default detail (a remote worker's refusal says so)
    * @returns a `QueueFull` error
    */
-  static queueFull(limit: number): InferenceError {
-    const detail = `${limit} runs are already waiting for a worker (maxQueuedRuns); the run was refused`;
+  static queueFull(limit: number, detail = `${limit} runs are already waiting for a worker (maxQueuedRuns); the run was refused`): InferenceError {
     return new InferenceError({ kind: 'QueueFull', message: `QueueFull: ${detail}`, detail });
+  }
+
+  /**
+   * A remote-executor failure (`NoResponders`, `PayloadTooLarge`, `TimedOut`, `RemoteFailed`,
+   * `ConnectionFailed`).
+   * @param kind - which
+   * @param detail - what happened, with the server (never its credentials) and the fix
+   * @param extra - for `RemoteFailed`, the worker's own kind; the cause
+   * @returns the error
+   */
+  static remote(
+    kind: 'NoResponders' | 'PayloadTooLarge' | 'TimedOut' | 'RemoteFailed' | 'ConnectionFailed', detail: string, extra: { remoteKind?: string; cause?: unknown } = {},
+  ): InferenceError {
+    return new InferenceError({ kind, message: `${kind}: ${detail}`, detail, ...extra });
   }
 
   /**

@@ -9,7 +9,8 @@
  *   ArrayBuffers.
  * - {@link InlineExecutor}: sessions on the calling thread (tiny models, tests).
  *
- * A remote executor (NATS) will implement the same interface.
+ * `RemoteExecutor` (`@nv/remote`) implements the same interface over NATS: its runs go to
+ * inference workers on other machines.
  *
  * @packageDocumentation
  */

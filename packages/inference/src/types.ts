@@ -2,8 +2,8 @@
  * The executor contract: what a stage needs from "something that runs ONNX models" — load a
  * model, learn its inputs and outputs, run it on float32 tensors, release it — with nothing
  * that ties it to a thread or a machine. {@link WorkerExecutor} runs sessions in worker
- * threads, {@link InlineExecutor} on the calling thread; an executor that runs them on other
- * machines (over NATS) implements the same interface.
+ * threads, {@link InlineExecutor} on the calling thread; `RemoteExecutor` (`@nv/remote`) runs them on
+ * inference workers on other machines, over NATS, behind the same interface.
  *
  * @packageDocumentation
  */
@@ -111,7 +111,8 @@ export interface InferenceModel {
    * @param outputNames - outputs to fetch (default: all)
    * @returns the outputs by name, as plain `{ dims, data }`
    * @throws {InferenceError} `RunFailed`, `WorkerExited` (the worker died during the run; it
-   *   is replaced and the next run works), `QueueFull`, `Released`
+   *   is replaced and the next run works), `QueueFull`, `Released`; a remote executor also
+   *   `TimedOut`, `NoResponders`, `PayloadTooLarge`, `RemoteFailed`, `ConnectionFailed`
    */
   run(inputs: InferenceInputs, outputNames?: readonly string[]): Promise<InferenceOutputs>;
   /** Releases the model's sessions (idempotent); later runs fail with `Released`. */
@@ -149,8 +150,8 @@ export interface InferenceExecutorStats {
 
 /**
  * Runs ONNX models. Implementations: {@link WorkerExecutor} (worker threads, the default of
- * nv's stages), {@link InlineExecutor} (the calling thread); a remote executor (NATS) is
- * planned. Inputs are prepared in slots of the executor's {@link TensorPool}.
+ * nv's stages), {@link InlineExecutor} (the calling thread), `RemoteExecutor` of `@nv/remote` (inference
+ * workers reached over NATS). Inputs are prepared in slots of the executor's {@link TensorPool}.
  *
  * @example
  * ```ts

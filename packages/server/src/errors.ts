@@ -7,7 +7,7 @@ import { ConfigError, MediaError, RuntimeError, type ConfigIssue } from '@nv/cor
 export type ApiErrorCode =
   | 'InvalidJson' | 'InvalidFeed' | 'PolicyRefused' | 'Unauthorized' | 'NotFound' | 'FeedNotFound' | 'NoLiveView'
   | 'MethodNotAllowed' | 'AlreadyPaused' | 'NotPaused' | 'FeedStopped' | 'DuplicateName' | 'FeedLimitExceeded' | 'ViewerLimit'
-  | 'BodyTooLarge' | 'UnsupportedMediaType' | 'ShuttingDown' | 'NotReady' | 'Internal';
+  | 'BodyTooLarge' | 'UnsupportedMediaType' | 'ShuttingDown' | 'NotReady' | 'ClusterUnavailable' | 'Internal';
 
 /** The body of every error answer. */
 export interface ApiErrorBody {

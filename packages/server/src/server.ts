@@ -54,6 +54,11 @@ export interface NvServerOptions<T> {
   readonly liveView?: LiveViewOptions;
   /** The JSON form of an output for `/api/outputs` (default: ids, boxes, tracks, signals, view, per-stage latency; never pixels). */
   readonly serializeOutput?: (o: OutputEnvelope) => unknown;
+  /**
+   * The whole cluster's status, for `GET /api/cluster` (an `nv node` gives it; elsewhere the
+   * route answers 404). A rejection answers 503 `ClusterUnavailable`.
+   */
+  readonly cluster?: () => Promise<unknown>;
   /** Buffer of each `/api/outputs` and `/api/events` client, in messages (default 256; the oldest are dropped when a client lags). */
   readonly streamCapacity?: number;
 }
@@ -234,6 +239,17 @@ export class NvServer<T = unknown> {
   }
 
   /**
+   * Stops a feed (draining) and removes it, with its live view (what `DELETE /api/feeds/:id` does).
+   * @param id - the feed
+   * @throws {ApiError} when the runtime refuses
+   */
+  async removeFeed(id: FeedId): Promise<void> {
+    try { await this.#o.runtime.removeFeed(id); } catch (e) { throw ApiError.from(e); }
+    this.#live.detach(id);
+    this.#settings.delete(id);
+  }
+
+  /**
    * Stops answering: live viewers and event streams are disconnected, the port is closed.
    * The runtime keeps running (shut it down after). Idempotent.
    */
@@ -327,10 +343,13 @@ export class NvServer<T = unknown> {
     app.get('/api/feeds/:id', async (req) => this.#summary(this.#feed(req).diagnostics()));
     app.delete('/api/feeds/:id', async (req) => {
       const h = this.#feed(req);
-      try { await rt.removeFeed(h.id); } catch (e) { throw ApiError.from(e); }
-      this.#live.detach(h.id);
-      this.#settings.delete(h.id);
+      await this.removeFeed(h.id);
       return { removed: h.id };
+    });
+    app.get('/api/cluster', async () => {
+      const c = this.#o.cluster;
+      if (!c) throw new ApiError(404, 'NotFound', 'this server is not a cluster node (nv node)');
+      try { return await c(); } catch (e) { throw new ApiError(503, 'ClusterUnavailable', `cannot read the cluster state: ${(e as Error).message}`); }
     });
     const lifecycle = (op: 'pause' | 'resume') => async (req: FastifyRequest) => {
       const h = this.#feed(req);

@@ -65,7 +65,24 @@ describe.skipIf(NATS_SERVER === undefined)('JetStream outputs (real nats-server)
     for await (const o of reader) got.push(o.id);
     expect(got).toEqual(['r1-1:0:out', 'r1-1:1:out', 'r1-1:2:out', 'r1-1:3:out', 'r1-1:4:out', 'r1-1:7:out', 'r1-1:8:out', 'r2-1:0:out', 'r2-1:1:out']);
     expect(gaps).toEqual([{ expected: 5, got: 7, count: 2 }]);
-    expect(reader.stats()).toEqual({ received: 10, delivered: 9, duplicates: 1, gaps: 1, missing: 2, malformed: 0, runs: 2 });
+    expect(reader.stats()).toEqual({ received: 10, delivered: 9, duplicates: 1, gaps: 1, missing: 2, malformed: 0, runs: 2, stale: 0 });
+  });
+
+  it('drops the late outputs of a former cluster owner: a fence token below the newest seen is stale, whatever its seq', async () => {
+    await ensureOutputStream({ url, name: 'OUT_F', subjects: ['nv.f.>'], maxAgeMs: 60_000, duplicateWindowMs: 10_000 });
+    const sink = new NatsSink({ url: `${url}/nv.f` });
+    const fenced = (run: string, seq: number, node: string, token: number) => ({ ...out(run, 1, seq), payload: { seq, feed: 1, fence: { node, token } } });
+    for (const seq of [0, 1, 2]) sink.publish(fenced('n1a', seq, 'n1', 5));
+    for (const seq of [0, 1]) sink.publish(fenced('n2a', seq, 'n2', 9)); // n2 took the feed (lease 9)
+    for (const seq of [3, 4]) sink.publish(fenced('n1a', seq, 'n1', 5)); // n1, partitioned, delivers its queue late
+    sink.publish(fenced('n2a', 2, 'n2', 9));
+    await waitFor(() => sink.stats().delivered === 8, '8 delivered');
+    await sink.close();
+    const reader = readFeedOutputs({ url, stream: 'OUT_F', subject: 'nv.f.f1.outputs', idleMs: 1000 });
+    const got: string[] = [];
+    for await (const o of reader) got.push(o.id);
+    expect(got).toEqual(['n1a-1:0:out', 'n1a-1:1:out', 'n1a-1:2:out', 'n2a-1:0:out', 'n2a-1:1:out', 'n2a-1:2:out']);
+    expect(reader.stats()).toMatchObject({ delivered: 6, stale: 2, duplicates: 0, gaps: 0, runs: 2 });
   });
 
   it('a bounded stream drops its oldest past maxBytes; the reader starts where the stream does', async () => {

@@ -26,6 +26,8 @@ export interface OutputStreamOptions {
   readonly maxBytes?: number;
   /** How long a `Nats-Msg-Id` is remembered for dedupe, ms (default 2 min). */
   readonly duplicateWindowMs?: number;
+  /** Copies of the stream on a NATS cluster (1–5; used when creating it). Default 1. */
+  readonly replicas?: number;
 }
 
 /** What {@link ensureOutputStream} made or found. */
@@ -80,6 +82,8 @@ export async function ensureOutputStream(options: OutputStreamOptions): Promise<
   const maxAgeMs = positive('maxAgeMs', options.maxAgeMs, 24 * 3_600_000);
   const maxBytes = positive('maxBytes', options.maxBytes, 1024 ** 3);
   const duplicateWindowMs = positive('duplicateWindowMs', options.duplicateWindowMs, 120_000);
+  const replicas = positive('replicas', options.replicas, 1);
+  if (replicas > 5) throw ConfigError.invalidConfig('output stream options', [{ field: 'replicas', message: 'at most 5' }]);
   if (duplicateWindowMs > maxAgeMs) throw ConfigError.invalidConfig('output stream options', [{ field: 'duplicateWindowMs', message: 'must not exceed maxAgeMs' }]);
   let nc: NatsConnection;
   try {
@@ -100,7 +104,7 @@ export async function ensureOutputStream(options: OutputStreamOptions): Promise<
       info = await jsm.streams.update(name, config);
     } catch (e) {
       if (!/not found/i.test((e as Error).message)) throw e;
-      info = await jsm.streams.add({ name, ...config });
+      info = await jsm.streams.add({ name, ...config, num_replicas: replicas });
       created = true;
     }
     return {
@@ -164,8 +168,13 @@ export interface FeedOutputReaderStats {
   readonly missing: number;
   /** Messages that were not an nv message (`{ id, payload }` JSON); skipped. */
   readonly malformed: number;
-  /** Producer runs seen (a new run — `nv` restarted — starts its seq again). */
+  /** Producer runs seen (a new run — `nv` restarted, or another cluster node took the feed — starts its seq again). */
   readonly runs: number;
+  /**
+   * Outputs dropped as stale: their `fence.token` (the cluster lease they were made under) is
+   * smaller than the newest seen — a partitioned former owner's late outputs.
+   */
+  readonly stale: number;
 }
 
 const OUT_ID = /^(.*):(\d+):out$/;
@@ -193,7 +202,7 @@ export function readFeedOutputs(options: ReadFeedOutputsOptions): AsyncIterable<
   const stream = options.stream ?? 'NV_OUTPUTS';
   const idleMs = options.idleMs;
   if (idleMs !== undefined && !(Number.isFinite(idleMs) && idleMs > 0)) throw ConfigError.invalidConfig('output reader options', [{ field: 'idleMs', message: 'must be a positive number of ms' }]);
-  const s = { received: 0, delivered: 0, duplicates: 0, gaps: 0, missing: 0, malformed: 0, runs: 0 };
+  const s = { received: 0, delivered: 0, duplicates: 0, gaps: 0, missing: 0, malformed: 0, runs: 0, stale: 0 };
   async function* run(): AsyncGenerator<FeedOutputRecord> {
     const nc = await connectTo(options.url);
     try {
@@ -202,6 +211,7 @@ export function readFeedOutputs(options: ReadFeedOutputsOptions): AsyncIterable<
       });
       let run: string | undefined;
       let last = -1;
+      let maxToken = -Infinity;
       let idleSince = Date.now();
       while (!options.signal?.aborted) {
         const waitMs = 1000; // the client's smallest pull expiry
@@ -219,6 +229,14 @@ export function readFeedOutputs(options: ReadFeedOutputsOptions): AsyncIterable<
         const payloadSeq = (body?.payload as { seq?: unknown } | undefined)?.seq;
         const seq = match ? Number(match[2]) : typeof payloadSeq === 'number' ? payloadSeq : undefined;
         if (id === undefined || seq === undefined || !Number.isSafeInteger(seq)) { s.malformed++; continue; }
+        // Outputs of a feed run by a cluster node carry its lease (`fence`): one from an owner
+        // that has lost the lease (a smaller token than the newest seen) is stale, whatever its seq.
+        const fence = (body?.payload as { fence?: { token?: unknown } } | undefined)?.fence;
+        const token = typeof fence?.token === 'number' ? fence.token : undefined;
+        if (token !== undefined) {
+          if (token < maxToken) { s.stale++; continue; }
+          maxToken = token;
+        }
         const key = match ? match[1]! : '';
         if (key !== run) { run = key; last = -1; s.runs++; }
         if (seq <= last) { s.duplicates++; continue; }
