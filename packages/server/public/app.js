@@ -328,6 +328,45 @@ $('#token-form').addEventListener('submit', (ev) => {
   refresh();
 });
 
+// ---- the cluster (on an nv node: GET /api/cluster; elsewhere 404 and the panel stays hidden) ----
+let clusterOn = true;
+async function refreshCluster() {
+  if (!clusterOn) return;
+  let s;
+  try {
+    s = await api('GET', '/api/cluster');
+  } catch (e) {
+    if (e.code && e.code.startsWith('NotFound')) { clusterOn = false; return; }
+    $('#cluster-summary').textContent = `(unavailable: ${e.message})`;
+    return;
+  }
+  $('#cluster').hidden = false;
+  $('#cluster-summary').textContent = `${s.cluster}: ${s.nodes.length} node${s.nodes.length === 1 ? '' : 's'} · ${s.feeds.length} feed${s.feeds.length === 1 ? '' : 's'}`;
+  const urls = new Map(s.nodes.map((n) => [n.name, n.url]));
+  const rows = s.feeds.map((f) => {
+    const tr = document.createElement('tr');
+    tr.dataset.feed = f.name;
+    const cell = (text, cls) => { const td = document.createElement('td'); td.textContent = text; if (cls) td.className = cls; tr.append(td); return td; };
+    cell(f.name);
+    const owner = cell('');
+    const url = f.owner && urls.get(f.owner);
+    if (url && url !== location.origin) { const a = document.createElement('a'); a.href = `${url}/`; a.textContent = f.owner; owner.append(a); } else owner.textContent = f.owner || '–';
+    cell(f.token !== undefined && f.token !== null ? String(f.token) : '–');
+    const st = cell('');
+    const b = document.createElement('span');
+    b.className = `badge ${f.state}`;
+    b.textContent = f.state;
+    if (f.error) b.title = f.error;
+    st.append(b);
+    cell(f.frames !== undefined && f.frames !== null ? String(f.frames) : '–');
+    return tr;
+  });
+  $('#cluster-feeds tbody').replaceChildren(...rows);
+  $('#cluster-nodes').textContent = s.nodes.map((n) => `${n.name}: ${n.feeds} feed${n.feeds === 1 ? '' : 's'}`).join(' · ');
+}
+
 connectEvents();
 refresh();
 setInterval(refresh, 1000);
+refreshCluster();
+setInterval(refreshCluster, 2000);

@@ -152,3 +152,51 @@ describe.skipIf(!available)('glass-to-glass latency, read back in the page', () 
     }
   }, 60_000);
 });
+
+describe.skipIf(!available)('the page on a cluster node (GET /api/cluster)', () => {
+  it('shows the whole cluster — each feed with its node (a link to that node), lease, state and frames; hidden where there is no cluster', async () => {
+    const runtime = new Runtime();
+    let calls = 0;
+    // What ClusterNode.status() returns (the real path — nv node's — is tested in @nv/cli's cluster.test.ts).
+    const cluster = async () => {
+      calls++;
+      return {
+        cluster: 'site1', leaseTtlMs: 10_000, job: {},
+        feeds: [
+          { name: 'dock', owner: 'n2', token: 14, state: 'running', frames: 812 },
+          { name: 'gate', owner: 'n1', token: 9, state: 'failed', frames: undefined, error: 'source unreachable' },
+          { name: 'yard', owner: undefined, token: undefined, state: 'unassigned' },
+        ],
+        nodes: [
+          { name: 'n1', feeds: 1, startedAt: 0, url: 'http://10.0.0.1:8080', heartbeatAgeMs: 400 },
+          { name: 'n2', feeds: 1, startedAt: 0, url: 'http://10.0.0.2:8080', heartbeatAgeMs: 900 },
+        ],
+      };
+    };
+    const withCluster = await NvServer.start<FeedSettings>({ runtime, port: 0, feedSchema: FeedSettingsSchema, cluster, addFeed: (s) => runtime.addFeed(feedConfigFromSettings(s)) });
+    const without = await NvServer.start<FeedSettings>({ runtime, port: 0, feedSchema: FeedSettingsSchema, addFeed: (s) => runtime.addFeed(feedConfigFromSettings(s)) });
+    withCluster.markReady();
+    without.markReady();
+    const browser = await chromium.launch({ executablePath: CHROMIUM, headless: true, args: ['--no-sandbox', '--disable-gpu', '--disable-dev-shm-usage'] });
+    try {
+      const page = await browser.newPage();
+      await page.goto(`${withCluster.url}/`);
+      await page.waitForSelector('#cluster:not([hidden]) tr[data-feed="gate"]', { timeout: 10_000 });
+      const rows = await page.evaluate(() => [...document.querySelectorAll('#cluster-feeds tbody tr')].map((tr: any) => [...tr.children].map((td: any) => td.textContent)));
+      expect(rows).toEqual([['dock', 'n2', '14', 'running', '812'], ['gate', 'n1', '9', 'failed', '–'], ['yard', '–', '–', 'unassigned', '–']]);
+      expect(await page.getAttribute('tr[data-feed="dock"] a', 'href')).toBe('http://10.0.0.2:8080/');
+      expect(await page.getAttribute('tr[data-feed="gate"] .badge', 'title')).toBe('source unreachable');
+      await expect(page.locator('#cluster-summary').textContent()).resolves.toBe('site1: 2 nodes · 3 feeds');
+      const plain = await browser.newPage();
+      await plain.goto(`${without.url}/`);
+      await plain.waitForTimeout(2500);
+      expect(await plain.evaluate(() => document.querySelector('#cluster').hidden)).toBe(true);
+      expect(calls).toBeGreaterThan(0);
+    } finally {
+      await browser.close();
+      await withCluster.close();
+      await without.close();
+      await runtime.shutdown();
+    }
+  }, 60_000);
+});

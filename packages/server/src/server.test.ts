@@ -310,3 +310,34 @@ describe('redactSecrets', () => {
   });
 });
 
+
+describe('GET /api/cluster', () => {
+  it('404 on a server that is not a cluster node; 503 ClusterUnavailable when the cluster cannot be read; the token applies', async () => {
+    const runtime = new Runtime();
+    let fail = false;
+    const server = await NvServer.start<FeedSettings>({
+      runtime, port: 0, feedSchema: FeedSettingsSchema, token: TOKEN,
+      cluster: async () => { if (fail) throw new Error('JetStream did not answer'); return { cluster: 'site1', feeds: [], nodes: [] }; },
+      addFeed: (s) => runtime.addFeed(feedConfigFromSettings(s)),
+    });
+    const plain = await NvServer.start<FeedSettings>({ runtime, port: 0, feedSchema: FeedSettingsSchema, addFeed: (s) => runtime.addFeed(feedConfigFromSettings(s)) });
+    try {
+      const auth = { authorization: `Bearer ${TOKEN}` };
+      expect((await fetch(`${server.url}/api/cluster`)).status).toBe(401);
+      const ok = await fetch(`${server.url}/api/cluster`, { headers: auth });
+      expect(ok.status).toBe(200);
+      expect(await ok.json()).toEqual({ cluster: 'site1', feeds: [], nodes: [] });
+      fail = true;
+      const down = await fetch(`${server.url}/api/cluster`, { headers: auth });
+      expect(down.status).toBe(503);
+      expect(((await down.json()) as { error: { code: string; message: string } }).error).toMatchObject({ code: 'ClusterUnavailable', message: expect.stringContaining('JetStream did not answer') });
+      const none = await fetch(`${plain.url}/api/cluster`);
+      expect(none.status).toBe(404);
+      expect(((await none.json()) as { error: { message: string } }).error.message).toContain('not a cluster node');
+    } finally {
+      await server.close();
+      await plain.close();
+      await runtime.shutdown();
+    }
+  });
+});
