@@ -212,7 +212,11 @@ describe.skipIf(NATS_SERVER_BIN === undefined || !existsSync(bin))('nv cluster +
     await victim.stop('SIGKILL');
     await new Promise((r) => setTimeout(r, TTL * 1.2));
     for (const f of before.feeds) {
-      const o = await nextOutput(f.name, () => true, 10_000);
+      // A sink on the killed server reconnects and its stream elects a leader: allow for both.
+      const o = await nextOutput(f.name, () => true, 20_000).catch((e: unknown) => {
+        for (const n of nodes.values()) console.log(`[cluster] ${n.name} stderr:\n${n.err.slice(-3000)}`);
+        throw e;
+      });
       expect(o.fence).toEqual({ node: f.owner, token: f.token });
     }
     const after = await waitFor(() => status(), 'status');

@@ -251,15 +251,18 @@ async function runNode(
                 const h = await server.addFeed({ ...(settings as object), name: feed } as FeedSettings);
                 handles.set(feed, h.id);
               } catch (e) {
-                fences.delete(feed);
+                if (fences.get(feed) === fence) fences.delete(feed);
                 throw e;
               }
             },
-            stop: async (feed) => {
+            stop: async (feed, opts) => {
               const id = handles.get(feed);
+              const fence = fences.get(feed);
               handles.delete(feed);
+              // A lost lease: no new frames at once, at most a second for what is in flight.
+              if (id !== undefined && opts?.urgent) await runtime.feed(id)?.stop({ timeoutMs: 1000 }).catch(() => undefined);
               if (id !== undefined) await server.removeFeed(id).catch(() => undefined);
-              fences.delete(feed);
+              if (fences.get(feed) === fence) fences.delete(feed);
             },
             report: (feed) => {
               const id = handles.get(feed);

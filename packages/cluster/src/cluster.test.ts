@@ -46,6 +46,13 @@ class Ledger {
     };
   }
   owners(): Map<string, string> { return new Map([...this.running].map(([f, r]) => [f, r.node])); }
+  /** The feed ends by itself on its node (a file at its end, a fatal error). */
+  end(feed: string): void {
+    const r = this.running.get(feed);
+    this.running.delete(feed);
+    const h = this.history.findLast((x) => x.feed === feed && x.node === r?.node && x.to === undefined);
+    if (h) h.to = Date.now();
+  }
 }
 
 /**
@@ -54,7 +61,7 @@ class Ledger {
  */
 const TTL = 10_000;
 /** The partition test's TTL: one server, no elections. */
-const SHORT_TTL = 2000;
+const SHORT_TTL = 3000;
 const FEEDS = ['gate', 'dock', 'yard', 'lobby', 'roof', 'lane'];
 const desired = (names = FEEDS) => ({ job: { track: true }, feeds: names.map((name) => ({ name, settings: { source: `testpattern:ball`, name } })) });
 
@@ -90,8 +97,11 @@ describe.skipIf(NATS_SERVER_BIN === undefined)('a cluster on a 3-server NATS clu
       expect(s.leaseTtlMs).toBe(TTL);
       expect(s.feeds.map((f) => f.state)).toEqual(FEEDS.map(() => 'unassigned'));
       expect(s.job).toEqual({ track: true });
-      const again = await store.apply(desired(), { replicas: 3, leaseTtlMs: TTL });
+      const again = await store.apply(desired());
+      expect(again.leaseTtlMs).toBe(TTL); // a re-apply without a TTL keeps the cluster's
       expect(again.added).toEqual([]);
+      const short = await store.apply(desired(), { leaseTtlMs: 2000 }).catch((x: unknown) => x);
+      expect((short as Error).message).toContain('leaseTtlMs');
       expect(again.unchanged.length).toBe(6);
       expect(again.jobChanged).toBe(false);
       const bad = await store.apply({ job: {}, feeds: [{ name: 'a b', settings: {} }] }).catch((x: unknown) => x);
@@ -158,6 +168,19 @@ describe.skipIf(NATS_SERVER_BIN === undefined)('a cluster on a 3-server NATS clu
     await victim.start();
   }, 40_000);
 
+  it('a feed that ends by itself on its node keeps its lease as failed and is started again after retryMs', async () => {
+    const r = ledger.running.get('dock')!;
+    ledger.end('dock');
+    await waitFor(() => events.some((e) => e.type === 'FeedFailed' && e.feed === 'dock' && e.node === r.node), 'dock failed');
+    await waitFor(() => ledger.running.get('dock')?.node === r.node, 'dock started again');
+    expect(ledger.running.get('dock')!.token).toBe(r.token);
+  }, 30_000);
+
+  it('a node refuses a tick too long for the lease TTL', async () => {
+    const e = await ClusterNode.start({ servers: nats.urls, cluster: 't', name: 'slow', tickMs: 4000, controller: ledger.controller('slow') }).catch((x: unknown) => x);
+    expect((e as Error).message).toContain('tickMs');
+  });
+
   it('settings changed by apply restart the feed on its owner; a removed feed stops and loses its lease; a failed start is retried', async () => {
     const store = await ClusterStore.connect({ servers: nats.urls, cluster: 't' });
     try {
@@ -210,7 +233,7 @@ describe.skipIf(NATS_SERVER_BIN === undefined)('a partitioned node (its NATS con
     const ledger = new Ledger();
     const events: (ClusterNodeEvent & { node: string })[] = [];
     const store = await ClusterStore.connect({ servers: nats.urls, cluster: 'p' });
-    const opts = (name: string, servers: string) => ({ servers, cluster: 'p', name, controller: ledger.controller(name), onEvent: (e: ClusterNodeEvent) => events.push({ ...e, node: name }) });
+    const opts = (name: string, servers: string) => ({ servers, cluster: 'p', name, controller: ledger.controller(name), onEvent: (e: ClusterNodeEvent) => events.push({ ...e, node: name }), tickMs: 500 });
     let a: ClusterNode | undefined, b: ClusterNode | undefined;
     try {
       await store.apply(desired(['cam1', 'cam2']), { leaseTtlMs: SHORT_TTL });

@@ -5,7 +5,7 @@
  *
  * @packageDocumentation
  */
-import { ConfigError } from '@nv/core';
+import { ConfigError, sanitizeErrorString } from '@nv/core';
 import type { NatsConnection } from '@nats-io/transport-node';
 import { assignFeeds } from './assign.js';
 import { CLUSTER_NAME_PATTERN, clusterNames, connectCluster, type ClusterConnectionOptions } from './connection.js';
@@ -31,8 +31,11 @@ export interface FeedController {
    * @param fence - the lease: put it in every output
    */
   start(name: string, settings: unknown, job: unknown, fence: Fence): Promise<void>;
-  /** Stops a feed (quickly: its lease is being given up or is lost). Must not throw. */
-  stop(name: string): Promise<void>;
+  /**
+   * Stops a feed. Must not throw. `urgent`: the lease is lost or about to expire — stop within
+   * about a second (no long drain); otherwise (hand-over, removal, shutdown, restart) drain.
+   */
+  stop(name: string, options?: { readonly urgent?: boolean }): Promise<void>;
   /** The feed's state and frames, for the heartbeat (optional). */
   report?(name: string): { readonly state: string; readonly frames?: number } | undefined;
 }
@@ -57,7 +60,7 @@ export interface ClusterNodeOptions extends ClusterConnectionOptions {
   readonly name: string;
   /** Runs the feeds. */
   readonly controller: FeedController;
-  /** How often to heartbeat, renew and re-plan, in ms. Default: the lease TTL ÷ 4. At most half the TTL. */
+  /** How often to heartbeat, renew and re-plan, in ms. Default: the lease TTL ÷ 4 (less for short TTLs). At most a third of TTL − max(1 s, 10 % TTL). */
   readonly tickMs?: number;
   /** How long a failed feed waits before it is started again, in ms. Default 10000. */
   readonly retryMs?: number;
@@ -79,7 +82,8 @@ interface Owned {
   error?: string;
   failedAt?: number;
   deadline?: ReturnType<typeof setTimeout>;
-  renewing?: boolean;
+  /** The renewal in flight, if any (one at a time per lease). */
+  renewal?: Promise<void>;
 }
 
 /** Counters of a node. */
@@ -127,12 +131,16 @@ export class ClusterNode {
   readonly #nc: NatsConnection;
   readonly #b: ClusterBuckets;
   readonly #owned = new Map<string, Owned>();
+  /** Stops in progress per feed: a feed is started again only after its last stop finished. */
+  readonly #stopping = new Map<string, Promise<void>>();
   readonly #startedAt = Date.now();
   readonly #tickMs: number;
   #timer: ReturnType<typeof setTimeout> | undefined;
-  #renewTimer: ReturnType<typeof setTimeout> | undefined;
+  #renewTimer: ReturnType<typeof setInterval> | undefined;
   #running: Promise<void> = Promise.resolve();
-  #renewing: Promise<void> = Promise.resolve();
+  #heartbeating = false;
+  /** Set by `close()`: no more planning; renewals go on until every feed is released. */
+  #leaving = false;
   #closed = false;
   #job: unknown = {};
   #stats = { ticks: 0, claims: 0, releases: 0, lost: 0, requests: 0, failedTicks: 0, failedHeartbeats: 0 };
@@ -141,15 +149,24 @@ export class ClusterNode {
     this.#o = o;
     this.#nc = nc;
     this.#b = b;
-    this.#tickMs = o.tickMs ?? Math.max(100, Math.floor(b.ttlMs / 4));
+    this.#tickMs = o.tickMs ?? ClusterNode.defaultTickMs(b.ttlMs);
   }
 
+  /** The default tick: TTL ÷ 4, or less so that three renewals fit before the fence. */
+  static defaultTickMs(ttlMs: number): number {
+    return Math.max(100, Math.floor(Math.min(ttlMs / 4, (ttlMs - ClusterNode.fenceMarginMs(ttlMs)) / 3)));
+  }
+
+  /** How long before a lease could expire a node stops its feed: max(1 s, 10 % TTL). */
+  static fenceMarginMs(ttlMs: number): number { return Math.max(1000, Math.floor(ttlMs * 0.1)); }
+
   /**
-   * Connects, joins the cluster and runs its first tick (claims what is assigned to it).
+   * Connects, joins the cluster and runs its first planning round (claims what is assigned to
+   * it; a round that fails — NATS busy electing a leader — is retried at the next tick).
    * @param options - servers, name, controller
    * @returns the running node
    * @throws {ClusterError} `Unreachable`, `NotApplied` (after `waitForApplyMs`)
-   * @throws {ConfigError} a bad name, server list or tick
+   * @throws {ConfigError} a bad name, server list or tick (at most a third of TTL − margin)
    */
   static async start(options: ClusterNodeOptions): Promise<ClusterNode> {
     if (typeof options.name !== 'string' || !CLUSTER_NAME_PATTERN.test(options.name)) {
@@ -169,16 +186,20 @@ export class ClusterNode {
         throw e;
       }
     }
-    if (options.tickMs !== undefined && options.tickMs * 2 > b.ttlMs) {
+    // Three renewal chances before the fence: a lease survives two renewals lost in a row.
+    const window = b.ttlMs - ClusterNode.fenceMarginMs(b.ttlMs);
+    const tick = options.tickMs ?? ClusterNode.defaultTickMs(b.ttlMs);
+    if (tick * 3 > window) {
       await nc.close().catch(() => undefined);
-      throw ConfigError.invalidConfig('cluster node options', [{ field: 'tickMs', message: `must be at most half the lease TTL (${b.ttlMs} ms)` }]);
+      throw ConfigError.invalidConfig('cluster node options', [{ field: 'tickMs', message: `${tick} ms is too long for the lease TTL (${b.ttlMs} ms): at most ${Math.floor(window / 3)} ms` }]);
     }
     const node = new ClusterNode(options, nc, b);
     node.#watchConnection();
+    node.#renewTimer = setInterval(() => { void node.#keepAlive(); }, node.#tickMs);
     await node.#keepAlive();
-    await node.#tick();
+    node.#running = node.#tick().catch(() => { node.#stats.failedTicks++; });
+    await node.#running;
     node.#schedule();
-    node.#scheduleRenewals();
     return node;
   }
 
@@ -208,17 +229,21 @@ export class ClusterNode {
   status(): Promise<ClusterStatus> { return readStatus(this.#b); }
 
   /**
-   * Leaves the cluster: stops every feed, gives up its leases (so the other nodes take them
-   * over at once instead of after a TTL), removes its heartbeat, disconnects. Idempotent.
+   * Leaves the cluster: marks itself leaving (planners stop assigning to it), stops planning,
+   * stops every feed and gives up its lease — renewing the others meanwhile — so the other
+   * nodes take them over at once instead of after a TTL; then removes its heartbeat and
+   * disconnects. Idempotent.
    */
   async close(): Promise<void> {
-    if (this.#closed) return;
-    this.#closed = true;
+    if (this.#leaving) { while (!this.#closed) await new Promise((r) => setTimeout(r, 20)); return; }
+    this.#leaving = true;
     if (this.#timer) clearTimeout(this.#timer);
-    if (this.#renewTimer) clearTimeout(this.#renewTimer);
+    await this.#heartbeat().catch(() => undefined);
     await this.#running.catch(() => undefined);
-    await this.#renewing.catch(() => undefined);
     await Promise.all([...this.#owned.keys()].map((f) => this.#release(f, 'shutdown')));
+    await Promise.all([...this.#stopping.values()]);
+    if (this.#renewTimer) clearInterval(this.#renewTimer);
+    this.#closed = true;
     await this.#b.nodes.delete(this.#o.name).catch(() => undefined);
     // Draining waits for the server; a partitioned node just closes.
     const drained = this.#nc.isClosed() ? Promise.resolve() : this.#nc.drain().catch(() => undefined);
@@ -241,31 +266,23 @@ export class ClusterNode {
   }
 
   #schedule(): void {
-    if (this.#closed) return;
+    if (this.#leaving) return;
     this.#timer = setTimeout(() => {
       this.#running = this.#tick().catch(() => { this.#stats.failedTicks++; }).finally(() => this.#schedule());
     }, this.#tickMs);
-    this.#timer.unref?.();
   }
 
   /**
-   * Renewals and the heartbeat run on their own timer, each request with a short timeout, so a
-   * slow planning round (reads that wait for a NATS server to come back) never holds a lease
-   * back.
+   * Renewals and the heartbeat: every tick on their own timer, each request with a short
+   * timeout, one renewal in flight per lease — so neither a slow planning round nor one slow
+   * renewal (or a feed that takes long to stop) holds the other leases back.
    */
-  #scheduleRenewals(): void {
-    if (this.#closed) return;
-    this.#renewTimer = setTimeout(() => {
-      this.#renewing = this.#keepAlive().finally(() => this.#scheduleRenewals());
-    }, this.#tickMs);
-    this.#renewTimer.unref?.();
-  }
-
   async #keepAlive(): Promise<void> {
-    await Promise.all([
-      this.#renewAll(),
-      this.#heartbeat().catch(() => { this.#stats.failedHeartbeats++; }),
-    ]);
+    if (this.#closed) return;
+    for (const [feed, o] of this.#owned) void this.#renew(feed, o);
+    if (this.#heartbeating || this.#leaving) return;
+    this.#heartbeating = true;
+    try { await this.#heartbeat(); } catch { this.#stats.failedHeartbeats++; } finally { this.#heartbeating = false; }
   }
 
   /** The per-request timeout of renewals and heartbeats. */
@@ -273,23 +290,26 @@ export class ClusterNode {
 
   /** One planning round: read, plan, release, claim. */
   async #tick(): Promise<void> {
-    if (this.#closed) return;
+    if (this.#leaving) return;
     this.#stats.ticks++;
     let timer: ReturnType<typeof setTimeout> | undefined;
     const budget = new Promise<never>((_, reject) => { timer = setTimeout(() => reject(new Error('cluster state read timed out')), Math.max(1000, this.#b.ttlMs / 2)); });
     let read;
     try {
-      read = await Promise.race([Promise.all([readDesired(this.#b), readAll<LeaseValue>(this.#b.leases), readAll<NodeValue>(this.#b.nodes)]), budget]);
+      read = await Promise.race([Promise.all([readDesired(this.#b), readAll<LeaseValue>(this.#b.leases, this.#b.names.leases, this.#b.jsm), readAll<NodeValue>(this.#b.nodes, this.#b.names.nodes, this.#b.jsm)]), budget]);
     } finally { clearTimeout(timer); }
     const [desired, leases, nodes] = read;
     this.#stats.requests += 3 + desired.feeds.size + leases.size + nodes.size;
     this.#job = desired.job;
-    const live = new Set([...nodes.values()].map((n) => n.value.name));
+    // A node that is leaving gets nothing new (it hands its feeds over).
+    const live = new Set([...nodes.values()].filter((n) => n.value.leaving !== true).map((n) => n.value.name));
     live.add(this.#o.name);
     const holders = new Map([...leases].map(([feed, l]) => [feed, l.value.node]));
     const plan = assignFeeds(desired.feeds.keys(), live, holders);
+    const retryMs = this.#o.retryMs ?? 10_000;
     for (const [feed, o] of [...this.#owned]) {
-      if (this.#closed) return;
+      if (this.#leaving) return;
+      if (this.#owned.get(feed) !== o || o.state === 'stopping') continue;
       const want = desired.feeds.get(feed);
       if (want === undefined) {
         // Only a delete marker (or no entry at all) removes a feed: a listing that missed a key never does.
@@ -299,17 +319,27 @@ export class ClusterNode {
       }
       const target = plan.get(feed);
       if (target !== this.#o.name && target !== undefined && live.has(target)) { await this.#release(feed, 'reassigned'); continue; }
-      if (want.revision !== o.settingsRevision && o.state !== 'stopping') {
+      if (o.state === 'running' && this.#o.controller.report) {
+        // A feed that ended by itself (a file at its end, a fatal error, removed by hand) keeps
+        // its lease only as a failed feed, started again after retryMs.
+        const r = this.#o.controller.report(feed);
+        if (r === undefined || r.state === 'stopped' || r.state === 'failed') {
+          o.state = 'failed';
+          o.error = r === undefined ? 'the feed is no longer running on this node' : `the feed ${r.state}`;
+          o.failedAt = Date.now();
+          this.#emit({ type: 'FeedFailed', feed, token: o.token, error: o.error });
+        }
+      }
+      if (want.revision !== o.settingsRevision) {
         o.settingsRevision = want.revision;
-        await this.#o.controller.stop(feed);
         this.#emit({ type: 'FeedRestarted', feed, token: o.token });
-        await this.#startFeed(feed, o, want.settings);
-      } else if (o.state === 'failed' && o.failedAt !== undefined && Date.now() - o.failedAt >= (this.#o.retryMs ?? 10_000)) {
-        await this.#startFeed(feed, o, want.settings);
+        await this.#startFeed(feed, o, want.settings, true);
+      } else if (o.state === 'failed' && o.failedAt !== undefined && Date.now() - o.failedAt >= retryMs) {
+        await this.#startFeed(feed, o, want.settings, true);
       }
     }
     for (const [feed, want] of desired.feeds) {
-      if (this.#closed) return;
+      if (this.#leaving) return;
       if (plan.get(feed) !== this.#o.name || this.#owned.has(feed) || leases.has(feed)) continue;
       await this.#claim(feed, want.settings, want.revision);
     }
@@ -322,8 +352,15 @@ export class ClusterNode {
     try {
       // A placeholder token: the lease's token is its creation revision, written at the first renewal.
       revision = await this.#b.leases.create(feed, JSON.stringify({ node: this.#o.name, token: 0, since: sentAt } satisfies LeaseValue));
-    } catch {
-      return; // somebody else holds it (or took it a moment ago)
+    } catch (e) {
+      if (/wrong last sequence/i.test((e as Error).message)) return; // somebody else holds it
+      // Timed out: the server may have stored it anyway. Give back a placeholder of ours.
+      const now = await this.#b.leases.get(feed).catch(() => null);
+      try {
+        const v = now && now.operation === 'PUT' ? now.json<LeaseValue>() : undefined;
+        if (v && v.node === this.#o.name && v.token === 0) await this.#b.leases.delete(feed, { previousSeq: now!.revision });
+      } catch { /* it expires with the TTL */ }
+      return;
     }
     const o: Owned = { token: revision, revision, validFrom: sentAt, settingsRevision, state: 'starting' };
     this.#owned.set(feed, o);
@@ -331,24 +368,46 @@ export class ClusterNode {
     this.#armDeadline(feed, o);
     this.#emit({ type: 'FeedClaimed', feed, token: revision });
     await this.#renew(feed, o);
-    if (this.#owned.get(feed) === o) await this.#startFeed(feed, o, settings);
+    if (this.#owned.get(feed) === o) await this.#startFeed(feed, o, settings, false);
   }
 
-  async #startFeed(feed: string, o: Owned, settings: unknown): Promise<void> {
+  /** Stops a feed once (the stops of one feed run one after another). */
+  #stopFeed(feed: string, urgent: boolean): Promise<void> {
+    const prev = this.#stopping.get(feed) ?? Promise.resolve();
+    const p = prev.then(() => this.#o.controller.stop(feed, { urgent })).catch(() => undefined);
+    this.#stopping.set(feed, p);
+    void p.then(() => { if (this.#stopping.get(feed) === p) this.#stopping.delete(feed); });
+    return p;
+  }
+
+  async #startFeed(feed: string, o: Owned, settings: unknown, restart: boolean): Promise<void> {
     o.state = 'starting';
+    if (restart) await this.#stopFeed(feed, false);
+    await this.#stopping.get(feed);
+    if (this.#owned.get(feed) !== o || this.#leaving) return;
     const t0 = performance.now();
     try {
       await this.#o.controller.start(feed, settings, this.#job, { node: this.#o.name, token: o.token });
-      if (this.#owned.get(feed) !== o) { await this.#o.controller.stop(feed); return; } // lost meanwhile
+      if (this.#owned.get(feed) !== o) { await this.#stopFeed(feed, true); return; } // lost meanwhile
       o.state = 'running';
       delete o.error;
       this.#emit({ type: 'FeedStarted', feed, token: o.token, ms: Math.round(performance.now() - t0) });
     } catch (e) {
       o.state = 'failed';
-      o.error = e instanceof Error ? e.message : String(e);
+      o.error = sanitizeErrorString(e instanceof Error ? e.message : String(e));
       o.failedAt = Date.now();
       this.#emit({ type: 'FeedFailed', feed, token: o.token, error: o.error });
     }
+  }
+
+  /** The lease is gone or about to go: forget it and stop the feed at once. */
+  #lose(feed: string, o: Owned, e: ClusterNodeEvent): void {
+    if (this.#owned.get(feed) !== o) return;
+    this.#owned.delete(feed);
+    if (o.deadline) clearTimeout(o.deadline);
+    this.#stats.lost++;
+    this.#emit(e);
+    void this.#stopFeed(feed, true);
   }
 
   /**
@@ -357,25 +416,13 @@ export class ClusterNode {
    */
   #armDeadline(feed: string, o: Owned): void {
     if (o.deadline) clearTimeout(o.deadline);
-    const at = o.validFrom + this.#b.ttlMs - Math.max(1000, Math.floor(this.#b.ttlMs * 0.1));
-    o.deadline = setTimeout(() => {
-      if (this.#owned.get(feed) !== o) return;
-      this.#owned.delete(feed);
-      this.#stats.lost++;
-      this.#emit({ type: 'LeaseExpired', feed, token: o.token });
-      void this.#o.controller.stop(feed);
-    }, Math.max(0, at - Date.now()));
-    o.deadline.unref?.();
+    const at = o.validFrom + this.#b.ttlMs - ClusterNode.fenceMarginMs(this.#b.ttlMs);
+    o.deadline = setTimeout(() => { this.#lose(feed, o, { type: 'LeaseExpired', feed, token: o.token }); }, Math.max(0, at - Date.now()));
   }
 
-  async #renewAll(): Promise<void> {
-    await Promise.all([...this.#owned].map(([feed, o]) => this.#renew(feed, o)));
-  }
-
-  async #renew(feed: string, o: Owned): Promise<void> {
-    if (o.renewing) return;
-    o.renewing = true;
-    try { await this.#renewOnce(feed, o); } finally { o.renewing = false; }
+  #renew(feed: string, o: Owned): Promise<void> {
+    o.renewal ??= this.#renewOnce(feed, o).finally(() => { o.renewal = undefined; });
+    return o.renewal;
   }
 
   async #renewOnce(feed: string, o: Owned): Promise<void> {
@@ -389,15 +436,8 @@ export class ClusterNode {
     } catch (e) {
       if (this.#owned.get(feed) !== o) return;
       if (/wrong last sequence/i.test((e as Error).message)) {
-        // Taken by another node (this one's lease expired while it could not renew).
-        this.#owned.delete(feed);
-        if (o.deadline) clearTimeout(o.deadline);
-        this.#stats.lost++;
-        const now = await this.#b.leases.get(feed).catch(() => null);
-        let owner: string | undefined;
-        try { owner = now && now.operation === 'PUT' ? now.json<LeaseValue>().node : undefined; } catch { owner = undefined; }
-        this.#emit({ type: 'LeaseLost', feed, token: o.token, owner });
-        await this.#o.controller.stop(feed);
+        // Taken by another node (this one's lease expired while it could not renew), or expired.
+        this.#lose(feed, o, { type: 'LeaseLost', feed, token: o.token, owner: undefined });
       }
       // Otherwise (timeout, disconnected): try again next tick; the deadline stops the feed if that never works.
     }
@@ -405,14 +445,25 @@ export class ClusterNode {
 
   async #release(feed: string, reason: 'removed' | 'reassigned' | 'shutdown'): Promise<void> {
     const o = this.#owned.get(feed);
-    if (!o) return;
+    if (!o || o.state === 'stopping') return;
     o.state = 'stopping';
-    await this.#o.controller.stop(feed);
-    if (o.deadline) clearTimeout(o.deadline);
+    // The lease is renewed while the feed drains; given up once it has stopped.
+    await this.#stopFeed(feed, false);
+    if (this.#owned.get(feed) !== o) return; // lost meanwhile (already stopped)
+    await o.renewal;
     this.#owned.delete(feed);
+    if (o.deadline) clearTimeout(o.deadline);
     this.#stats.releases++;
     this.#stats.requests++;
-    await this.#b.leases.delete(feed, { previousSeq: o.revision }).catch(() => undefined);
+    try {
+      await this.#b.leases.delete(feed, { previousSeq: o.revision });
+    } catch {
+      // A renewal moved the revision, or a timeout: delete it if it is still ours, else it expires.
+      const now = await this.#b.leases.get(feed).catch(() => null);
+      try {
+        if (now && now.operation === 'PUT' && now.json<LeaseValue>().token === o.token) await this.#b.leases.delete(feed, { previousSeq: now.revision });
+      } catch { /* it expires with the TTL */ }
+    }
     this.#emit({ type: 'FeedReleased', feed, token: o.token, reason });
   }
 
@@ -422,7 +473,10 @@ export class ClusterNode {
       const r = o.state === 'running' ? this.#o.controller.report?.(feed) : undefined;
       feeds[feed] = { token: o.token, state: r?.state ?? o.state, ...(r?.frames !== undefined ? { frames: r.frames } : {}), ...(o.error !== undefined ? { error: o.error.slice(0, 300) } : {}) };
     }
-    const v: NodeValue = { name: this.#o.name, startedAt: this.#startedAt, at: Date.now(), ...(this.#o.url !== undefined ? { url: this.#o.url } : {}), feeds };
+    const v: NodeValue = {
+      name: this.#o.name, startedAt: this.#startedAt, at: Date.now(), ...(this.#o.url !== undefined ? { url: this.#o.url } : {}),
+      ...(this.#leaving ? { leaving: true } : {}), feeds,
+    };
     this.#stats.requests++;
     await this.#b.nodes.put(this.#o.name, JSON.stringify(v), { timeout: this.#requestTimeoutMs });
   }

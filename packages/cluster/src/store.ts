@@ -6,7 +6,7 @@
  * @packageDocumentation
  */
 import { ConfigError } from '@nv/core';
-import { jetstreamManager } from '@nats-io/jetstream';
+import { jetstreamManager, type JetStreamManager } from '@nats-io/jetstream';
 import { Kvm, type KV } from '@nats-io/kv';
 import type { NatsConnection } from '@nats-io/transport-node';
 import { CLUSTER_NAME_PATTERN, clusterNames, connectCluster, parseServers, type ClusterConnectionOptions, type ClusterNames } from './connection.js';
@@ -48,6 +48,8 @@ export interface NodeValue {
   readonly at: number;
   /** The node's own API (`nv node --port`), when it serves one. */
   readonly url?: string;
+  /** Set while it shuts down: it hands its feeds over and gets no new ones. */
+  readonly leaving?: boolean;
   /** The feeds it owns. */
   readonly feeds: Readonly<Record<string, NodeFeedReport>>;
 }
@@ -72,7 +74,11 @@ export interface DesiredState {
 export interface ApplyOptions {
   /** Replicas of each bucket (1, or 3 on a 3-server NATS cluster). Default 1. */
   readonly replicas?: number;
-  /** How long a lease and a heartbeat live without renewal, in ms (≥ 1000). Default 10000. */
+  /**
+   * How long a lease and a heartbeat live without renewal, in ms (≥ 3000). Default: the TTL the
+   * cluster has (10000 when it is created). Running nodes read it at start: restart them after
+   * changing it.
+   */
   readonly leaseTtlMs?: number;
 }
 
@@ -139,6 +145,7 @@ export interface ClusterStatus {
 /** The three buckets of a cluster, open. @internal */
 export interface ClusterBuckets {
   readonly names: ClusterNames;
+  readonly jsm: JetStreamManager;
   readonly feeds: KV;
   readonly leases: KV;
   readonly nodes: KV;
@@ -168,15 +175,29 @@ export async function openBuckets(nc: NatsConnection, names: ClusterNames): Prom
   }
   const kvm = new Kvm(nc);
   return {
-    names, ttlMs: ttl[1]!,
+    names, jsm, ttlMs: ttl[1]!,
     feeds: await kvm.open(names.feeds), leases: await kvm.open(names.leases), nodes: await kvm.open(names.nodes),
   };
 }
 
-/** Every live key's JSON value of a bucket (deleted keys skipped). @internal */
-export async function readAll<T>(kv: KV, filter?: string): Promise<Map<string, { value: T; revision: number }>> {
-  const keys: string[] = [];
-  for await (const k of await kv.keys(filter)) keys.push(k);
+/**
+ * Every live key's JSON value of a bucket (deleted keys skipped). @internal
+ *
+ * The keys come from the stream's per-subject state (`STREAM.INFO` with a subject filter, paged
+ * by the client), not from `kv.keys()`: that would create a consumer per call — a meta-layer
+ * operation on a clustered JetStream, which stalls while a killed server's meta leader is
+ * replaced — while stream info and gets are answered by the stream's own replicas.
+ */
+export async function readAll<T>(kv: KV, bucket?: string, jsm?: JetStreamManager): Promise<Map<string, { value: T; revision: number }>> {
+  let keys: string[];
+  if (bucket !== undefined && jsm !== undefined) {
+    const prefix = `$KV.${bucket}.`;
+    const info = await jsm.streams.info(`KV_${bucket}`, { subjects_filter: `${prefix}>` });
+    keys = Object.keys(info.state.subjects ?? {}).map((subject) => subject.slice(prefix.length));
+  } else {
+    keys = [];
+    for await (const k of await kv.keys()) keys.push(k);
+  }
   const out = new Map<string, { value: T; revision: number }>();
   await Promise.all(keys.map(async (k) => {
     const e = await kv.get(k);
@@ -246,26 +267,40 @@ export class ClusterStore {
    */
   async apply(desired: DesiredState, options: ApplyOptions = {}): Promise<ApplyResult> {
     checkDesired(desired);
-    const ttl = options.leaseTtlMs ?? DEFAULT_TTL_MS;
     const replicas = options.replicas ?? 1;
-    if (!Number.isInteger(ttl) || ttl < 1000) throw ConfigError.invalidConfig('cluster options', [{ field: 'leaseTtlMs', message: 'an integer ≥ 1000 (ms)' }]);
+    if (options.leaseTtlMs !== undefined && (!Number.isInteger(options.leaseTtlMs) || options.leaseTtlMs < 3000)) {
+      throw ConfigError.invalidConfig('cluster options', [{ field: 'leaseTtlMs', message: 'an integer ≥ 3000 (ms): a lease must outlive a few renewals and a NATS leader election' }]);
+    }
     if (!Number.isInteger(replicas) || replicas < 1 || replicas > 5) throw ConfigError.invalidConfig('cluster options', [{ field: 'replicas', message: 'an integer in 1..5' }]);
+    try {
+      return await this.#apply(desired, options.leaseTtlMs, replicas);
+    } catch (e) {
+      if (ClusterError.isInstance(e) || ConfigError.isInstance(e)) throw e;
+      throw new ClusterError('Unreachable', `cannot write the state of cluster '${this.#names.cluster}': ${(e as Error).message}`, { cause: e });
+    }
+  }
+
+  async #apply(desired: DesiredState, ttlOption: number | undefined, replicas: number): Promise<ApplyResult> {
     const jsm = await jetstreamManager(this.#nc, { timeout: 5000 });
     const kvm = new Kvm(this.#nc);
-    const open = async (bucket: string, ttlMs: number): Promise<KV> => {
+    let ttl = ttlOption ?? DEFAULT_TTL_MS;
+    // The TTL changes only when asked for: a routine re-apply never shortens it under running nodes.
+    const open = async (bucket: string, withTtl: boolean): Promise<KV> => {
       try {
         const info = await jsm.streams.info(`KV_${bucket}`);
-        if (Math.round(info.config.max_age / 1e6) !== ttlMs) await jsm.streams.update(`KV_${bucket}`, { ...info.config, max_age: ttlMs * 1e6 });
+        const current = Math.round(info.config.max_age / 1e6);
+        if (withTtl && ttlOption === undefined) ttl = current;
+        else if (withTtl && current !== ttl) await jsm.streams.update(`KV_${bucket}`, { ...info.config, max_age: ttl * 1e6 });
         return await kvm.open(bucket);
       } catch (e) {
-        if (!/not found/i.test((e as Error).message)) throw new ClusterError('Unreachable', `JetStream: ${(e as Error).message}`, { cause: e });
-        return await kvm.create(bucket, { history: 1, replicas, ...(ttlMs > 0 ? { ttl: ttlMs } : {}) });
+        if (!/not found/i.test((e as Error).message)) throw e;
+        return await kvm.create(bucket, { history: 1, replicas, ...(withTtl ? { ttl } : {}) });
       }
     };
-    const feeds = await open(this.#names.feeds, 0);
-    await open(this.#names.leases, ttl);
-    await open(this.#names.nodes, ttl);
-    const current = await readAll<unknown>(feeds);
+    const feeds = await open(this.#names.feeds, false);
+    await open(this.#names.leases, true);
+    await open(this.#names.nodes, true);
+    const current = await readAll<unknown>(feeds, this.#names.feeds, jsm);
     const job = JSON.stringify(desired.job ?? {});
     const oldJob = current.get('job');
     const jobChanged = oldJob === undefined || JSON.stringify(oldJob.value) !== job;
@@ -310,7 +345,7 @@ export class ClusterStore {
 
 /** The desired feeds and the job of open buckets. @internal */
 export async function readDesired(b: ClusterBuckets): Promise<{ job: unknown; feeds: Map<string, { settings: unknown; revision: number }> }> {
-  const all = await readAll<unknown>(b.feeds);
+  const all = await readAll<unknown>(b.feeds, b.names.feeds, b.jsm);
   const feeds = new Map<string, { settings: unknown; revision: number }>();
   for (const [k, v] of all) if (k.startsWith(FEED_PREFIX)) feeds.set(k.slice(FEED_PREFIX.length), { settings: v.value, revision: v.revision });
   return { job: all.get('job')?.value ?? {}, feeds };
@@ -318,7 +353,7 @@ export async function readDesired(b: ClusterBuckets): Promise<{ job: unknown; fe
 
 /** The status of open buckets. @internal */
 export async function readStatus(b: ClusterBuckets): Promise<ClusterStatus> {
-  const [desired, leases, nodes] = await Promise.all([readDesired(b), readAll<LeaseValue>(b.leases), readAll<NodeValue>(b.nodes)]);
+  const [desired, leases, nodes] = await Promise.all([readDesired(b), readAll<LeaseValue>(b.leases, b.names.leases, b.jsm), readAll<NodeValue>(b.nodes, b.names.nodes, b.jsm)]);
   const now = Date.now();
   const feeds = [...desired.feeds.keys()].sort().map((name): FeedStatus => {
     const lease = leases.get(name)?.value;
