@@ -222,7 +222,7 @@ describe.skipIf(NATS_SERVER_BIN === undefined || !existsSync(bin))('nv cluster +
     const after = await waitFor(() => status(), 'status');
     expect(after.feeds.map((f) => [f.name, f.owner, f.token, f.state])).toEqual(before.feeds.map((f) => [f.name, f.owner, f.token, 'running']));
     await victim.start();
-  }, 90_000);
+  }, 120_000);
 
   it('SIGTERM a node: it hands its feeds over at once and exits 0 with its summary', async () => {
     const before = await status();

@@ -26,7 +26,7 @@ export interface NatsServers {
  */
 export function parseServers(raw: unknown, field = 'servers'): NatsServers {
   const list = typeof raw === 'string' ? [raw] : Array.isArray(raw) ? raw : undefined;
-  if (list === undefined || list.length === 0 || list.length > 64) throw new InvalidArgumentError(field, 'a nats:// URL or a list of 1 to 64 of them', raw);
+  if (list === undefined || list.length === 0 || list.length > 64) throw new InvalidArgumentError(field, 'a nats:// URL or a list of 1 to 64 of them', Array.isArray(raw) ? `${raw.length} URLs` : typeof raw);
   const hostPorts: string[] = [];
   let user: string | undefined, pass: string | undefined, token: string | undefined;
   for (const s of list) {
@@ -45,8 +45,13 @@ export function parseServers(raw: unknown, field = 'servers'): NatsServers {
     const port = u.port === '' ? 4222 : Number(u.port);
     const host = u.hostname;
     hostPorts.push(`${u.protocol === 'tls:' ? 'tls://' : ''}${host}:${port}`);
-    const uu = u.username === '' ? undefined : decodeURIComponent(u.username);
-    const pp = u.password === '' ? undefined : decodeURIComponent(u.password);
+    let uu: string | undefined, pp: string | undefined;
+    try {
+      uu = u.username === '' ? undefined : decodeURIComponent(u.username);
+      pp = u.password === '' ? undefined : decodeURIComponent(u.password);
+    } catch {
+      throw new InvalidArgumentError(field, 'nats://[user:password@]host[:port] with valid percent-encoding', redactUrl(s));
+    }
     if (pp !== undefined) { user = uu; pass = pp; token = undefined; } else if (uu !== undefined) { token = uu; user = undefined; pass = undefined; }
   }
   return {

@@ -363,8 +363,9 @@ export class RemoteExecutor implements InferenceExecutor {
     const data = msg.data;
     const out: Record<string, { dims: readonly number[]; data: Float32Array }> = {};
     let at = 0;
+    if (!Array.isArray(r.outputs)) throw InferenceError.remote('RemoteFailed', `the worker on '${model.subject}' sent a reply without outputs`, { remoteKind: 'BadReply' });
     for (const o of r.outputs) {
-      if (typeof o.name !== 'string' || !isDims(o.dims)) throw InferenceError.remote('RemoteFailed', `the worker on '${model.subject}' sent a malformed output description`, { remoteKind: 'BadReply' });
+      if (typeof o !== 'object' || o === null || typeof o.name !== 'string' || !isDims(o.dims)) throw InferenceError.remote('RemoteFailed', `the worker on '${model.subject}' sent a malformed output description`, { remoteKind: 'BadReply' });
       const len = elementsOf(o.dims) * 4;
       if (at + len > data.length) throw InferenceError.remote('RemoteFailed', `the worker on '${model.subject}' sent ${data.length} bytes, fewer than its outputs' dimensions need`, { remoteKind: 'BadReply' });
       out[o.name] = Object.freeze({ dims: Object.freeze([...o.dims]), data: float32From(data.subarray(at, at + len)) });
@@ -437,7 +438,8 @@ export class RemoteExecutor implements InferenceExecutor {
       const inbox = createInbox();
       // eslint-disable-next-line prefer-const
       let conn: Connection;
-      const sub = nc.subscribe(`${inbox}.*`, { callback: (err, msg) => { if (!err) this.#onReply(conn, msg); } });
+      // A throw here would stop the client's reader loop: a malformed reply is counted and dropped.
+      const sub = nc.subscribe(`${inbox}.*`, { callback: (err, msg) => { if (err) return; try { this.#onReply(conn, msg); } catch { this.#late++; } } });
       conn = { nc, inbox, sub };
       this.#live = conn;
       void nc.closed().then(() => {
@@ -480,7 +482,7 @@ async function readModelFile(path: string, name: string): Promise<Uint8Array> {
 
 function tensorInfos(v: unknown): TensorInfo[] {
   if (!Array.isArray(v)) return [];
-  return v.map((t: TensorInfo) => Object.freeze({
+  return v.filter((t): t is TensorInfo => typeof t === 'object' && t !== null).map((t: TensorInfo) => Object.freeze({
     name: String(t.name), isTensor: t.isTensor === true, type: typeof t.type === 'string' ? t.type : undefined,
     shape: Object.freeze(Array.isArray(t.shape) ? t.shape.map((d) => (typeof d === 'number' ? d : String(d))) : []),
   }));

@@ -248,6 +248,7 @@ export class InferenceService {
     const executor = given ?? new WorkerExecutor({ workers, ...(intra !== undefined ? { intraOpNumThreads: intra } : {}) });
     const owns = given === undefined;
     let model: InferenceModel | undefined;
+    let nc: NatsConnection | undefined;
     try {
       model = await executor.load({ model: bytes, name, ...(intra !== undefined ? { session: { intraOpNumThreads: intra } } : {}) });
       for (const t of model.inputs) {
@@ -255,7 +256,7 @@ export class InferenceService {
           throw InferenceError.modelLoadFailed(name, 'InvalidModel', `input '${t.name}' is ${t.isTensor ? `${t.type ?? '?'} of rank ${t.shape.length}` : 'not a tensor'}; remote inference serves float32 tensor inputs of rank ≥ 1`);
         }
       }
-      const nc = await connectServers(servers, `nv-inference-service:${name}`, connectTimeoutMs);
+      nc = await connectServers(servers, `nv-inference-service:${name}`, connectTimeoutMs);
       const service = new InferenceService({
         name, sha, subject: modelSubject(base, sha), servers: servers.display, queueGroup, nc, model, executor, owns, maxBatch, windowMs, maxQueued,
         concurrency: given === undefined ? workers : Math.max(1, workers),
@@ -264,6 +265,7 @@ export class InferenceService {
       await nc.flush();
       return service;
     } catch (e) {
+      await nc?.close().catch(() => undefined);
       await model?.release().catch(() => undefined);
       if (owns) await executor.release().catch(() => undefined);
       throw e;
@@ -303,7 +305,20 @@ export class InferenceService {
   }
 
   #listen(): void {
-    this.#sub = this.#nc.subscribe(this.subject, { queue: this.queueGroup, callback: (err, msg) => { if (!err) this.#onMessage(msg); } });
+    // A throw inside a subscription callback would stop the client's reader loop (the worker would
+    // stay subscribed and answer nothing): every request is handled inside a try.
+    this.#sub = this.#nc.subscribe(this.subject, {
+      queue: this.queueGroup,
+      callback: (err, msg) => {
+        if (err) return;
+        try {
+          this.#onMessage(msg);
+        } catch (e) {
+          this.#bad++; this.#errors++;
+          try { this.#reply(msg, { v: WIRE_VERSION, id: '', ok: false, kind: 'BadRequest', detail: `malformed request: ${(e as Error).message}` }); } catch { /* cannot even answer */ }
+        }
+      },
+    });
   }
 
   #onMessage(msg: Msg): void {
@@ -397,7 +412,13 @@ export class InferenceService {
       const batch = take.map((i) => this.#queue[i]!);
       for (let k = take.length - 1; k >= 0; k--) this.#queue.splice(take[k]!, 1);
       this.#running++;
-      void this.#runBatch(batch).finally(() => {
+      void this.#runBatch(batch).catch((e: unknown) => {
+        // Whatever failed after the run (splitting outputs): every requester of the batch is answered.
+        for (const r of batch) {
+          this.#errors++;
+          try { this.#reply(r.msg, { v: WIRE_VERSION, id: r.header.id, ok: false, kind: 'RunFailed', detail: (e as Error).message }); } catch { /* gone */ }
+        }
+      }).finally(() => {
         this.#running--;
         this.#pump();
         if (this.#running === 0 && this.#queue.length === 0 && this.#idle) { const r = this.#idle; this.#idle = undefined; r(); }
