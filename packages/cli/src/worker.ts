@@ -143,9 +143,16 @@ async function runWorker(flags: WorkerFlags, ctx: WorkerCommandContext): Promise
   }
   io.out(`nv worker: serving ${service.name} (sha256 ${service.sha256.slice(0, 16)}…) on ${service.servers} subject ${service.subject}` +
     ` (queue group ${service.queueGroup}, ${service.dynamicBatch ? `batches of up to ${service.maxBatch}` : 'fixed batch: one request per run'})`);
-  if (signal !== undefined && !signal.aborted) await new Promise<void>((r) => signal.addEventListener('abort', () => r(), { once: true }));
-  else if (signal === undefined) await new Promise<never>(() => {});
+  // Until Ctrl-C / SIGTERM — or until the connection closes for good by itself.
+  const lost = service.closed().then((e) => ({ lost: true as const, error: e }));
+  const stopped = signal === undefined ? new Promise<never>(() => {})
+    : signal.aborted ? Promise.resolve({ lost: false as const }) : new Promise<{ lost: false }>((r) => signal.addEventListener('abort', () => r({ lost: false }), { once: true }));
+  const why = await Promise.race([lost, stopped]);
   await service.close();
+  if (why.lost) {
+    io.err(`nv: worker: the NATS connection closed${why.error ? `: ${why.error.message}` : ''}; exiting so that a supervisor restarts it`);
+    return EXIT.source;
+  }
   const s = service.stats();
   io.out(`nv worker: stopped: ${s.requests} requests, ${s.batches} batches (mean ${s.meanBatchSize.toFixed(2)} per batch), ${s.replies} replies, ${s.errors} errors (${s.refused} refused: queue full)`);
   return EXIT.ok;

@@ -272,6 +272,15 @@ export class InferenceService {
     }
   }
 
+  /**
+   * Settles when the NATS connection has closed for good — after `close()`, or by itself
+   * (credentials revoked, reconnection given up) — with the error, if any. `nv worker` exits
+   * non-zero then, so a supervisor restarts it instead of it sitting in the queue group unreachable.
+   */
+  closed(): Promise<Error | undefined> {
+    return this.#nc.closed().then((e) => (e instanceof Error ? e : undefined), (e: unknown) => (e instanceof Error ? e : new Error(String(e))));
+  }
+
   /** @returns the counters and the queue depth */
   stats(): InferenceServiceStats {
     return Object.freeze({
