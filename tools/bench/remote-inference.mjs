@@ -18,7 +18,7 @@
 // like: the local side never batches); --max-batch 8 shows its cross-request batching.
 // Sides alternate (local, remote, local, …); each number is the median of the rounds. No forced GC.
 import { spawn, spawnSync } from 'node:child_process';
-import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { existsSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { createServer } from 'node:net';
 import { availableParallelism, cpus, tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -41,8 +41,7 @@ const log = (...a) => console.error(...a);
 const median = (a) => { const s = [...a].sort((x, y) => x - y); return s.length % 2 ? s[(s.length - 1) / 2] : (s[s.length / 2 - 1] + s[s.length / 2]) / 2; };
 const pct = (a, p) => { const s = [...a].sort((x, y) => x - y); return s[Math.min(s.length - 1, Math.floor((p / 100) * s.length))]; };
 
-const NATS = ['/usr/sbin/nats-server', '/usr/bin/nats-server', '/usr/local/bin/nats-server'].find((p) => spawnSync('test', ['-x', p]).status === 0)
-  ?? spawnSync('sh', ['-c', 'command -v nats-server'], { encoding: 'utf8' }).stdout.trim();
+const NATS = ['/usr/sbin/nats-server'].find((p) => existsSync(p)); // Debian's nats-server
 if (!NATS) { console.error('nats-server is not installed'); process.exit(1); }
 
 const dir = mkdtempSync(join(tmpdir(), 'nv-bench-remote-'));

@@ -53,7 +53,7 @@ export function findBinary(name: string, candidates: readonly string[]): string 
 }
 
 /** Path of nats-server, when installed. */
-export const NATS_SERVER = findBinary('nats-server', ['/usr/sbin/nats-server', '/usr/bin/nats-server', '/usr/local/bin/nats-server']);
+export const NATS_SERVER = findBinary('nats-server', ['/usr/sbin/nats-server']);
 
 const running = new Set<ChildProcess>();
 process.once('exit', () => {

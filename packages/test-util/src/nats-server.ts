@@ -12,7 +12,7 @@ import { join } from 'node:path';
 import { freeTcpPort } from './rtsp-server.js';
 
 /** The `nats-server` binary, when installed (Debian: `/usr/sbin/nats-server`). */
-export const NATS_SERVER_BIN: string | undefined = ['/usr/sbin/nats-server', '/usr/bin/nats-server', '/usr/local/bin/nats-server'].find((p) => existsSync(p))
+export const NATS_SERVER_BIN: string | undefined = ['/usr/sbin/nats-server', '/usr/bin/nats-server'].find((p) => existsSync(p))
   ?? ((): string | undefined => {
     const r = spawnSync('sh', ['-c', 'command -v nats-server'], { encoding: 'utf8' });
     return r.status === 0 && r.stdout.trim() !== '' ? r.stdout.trim() : undefined;
