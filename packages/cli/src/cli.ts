@@ -7,6 +7,7 @@ import { FeedNameSchema, FeedSettingsSchema, type FeedSettings } from '@nv/runti
 import type { NvServer } from '@nv/server';
 import { Command, CommanderError, InvalidArgumentError as CommanderArgError } from 'commander';
 import { readFileSync } from 'node:fs';
+import { positiveInt, portNumber } from './args.js';
 import { loadJobConfig, loadZonesFile, type JobConfig } from './config-file.js';
 import { runDemo } from './demo.js';
 import { EXIT, JobError, printSummary, runJob, type Io, type JobPlan } from './job.js';
@@ -37,17 +38,6 @@ export function cliVersion(): string {
   return typeof pkg.version === 'string' ? pkg.version : 'unknown';
 }
 
-function positiveInt(v: string): number {
-  const n = Number(v);
-  if (!Number.isInteger(n) || n < 1) throw new CommanderArgError(`expected a positive integer, got '${v}'`);
-  return n;
-}
-
-function portNumber(v: string): number {
-  const n = Number(v);
-  if (!/^[0-9]+$/.test(v) || !Number.isInteger(n) || n > 65535) throw new CommanderArgError(`expected a port number (0-65535), got '${v}'`);
-  return n;
-}
 
 function collect(v: string, previous: string[] | undefined): string[] { return [...(previous ?? []), v]; }
 

@@ -5,13 +5,14 @@
  * output and event (each with its `fence`) to the cluster's stream, and serves the API and live
  * view of its own feeds plus `GET /api/cluster` for the whole cluster.
  */
-import { ClusterError, ClusterNode, ClusterStore, clusterNames, parseServers, type ClusterNodeEvent, type ClusterStatus, type Fence } from '@nv/cluster';
+import { ClusterError, ClusterNode, ClusterStore, clusterNames, parseServers, type ClusterNodeEvent, type ClusterStatus, type Fence, type ParsedServers } from '@nv/cluster';
 import { ConfigError, parseConfig, type FeedId } from '@nv/core';
 import type { FeedSettings } from '@nv/runtime';
 import { ensureOutputStream } from '@nv/sinks';
-import { InvalidArgumentError as CommanderArgError, type Command } from 'commander';
+import type { Command } from 'commander';
 import { readFileSync } from 'node:fs';
 import { parse as parseYaml } from 'yaml';
+import { positiveInt, portNumber } from './args.js';
 import { JobConfigSchema, loadJobConfig, type JobConfig } from './config-file.js';
 import { EXIT, JobError, type Io, type JobPlan } from './job.js';
 import { runServe } from './serve.js';
@@ -25,17 +26,6 @@ export interface ClusterCommandContext {
   planFrom(flags: Record<string, unknown>, file: JobConfig): JobPlan;
 }
 
-function positiveInt(v: string): number {
-  const n = Number(v);
-  if (!Number.isInteger(n) || n < 1) throw new CommanderArgError(`expected a positive integer, got '${v}'`);
-  return n;
-}
-
-function portNumber(v: string): number {
-  const n = Number(v);
-  if (!/^[0-9]+$/.test(v) || n > 65535) throw new CommanderArgError(`expected a port number (0-65535), got '${v}'`);
-  return n;
-}
 
 /** The config file as written (feeds' settings are stored as given; nodes validate them again). */
 function rawConfig(path: string): Record<string, unknown> {
@@ -43,6 +33,12 @@ function rawConfig(path: string): Record<string, unknown> {
   const text = readFileSync(path, 'utf8');
   const data = (/\.json$/i.test(path) ? JSON.parse(text) : parseYaml(text)) as unknown;
   return (typeof data === 'object' && data !== null ? data : {}) as Record<string, unknown>;
+}
+
+/** The first server of a list as one `nats://` URL with its credentials (the sinks' and stream helper's form). */
+function firstServerUrl(servers: ParsedServers): string {
+  const creds = servers.user !== undefined ? `${encodeURIComponent(servers.user)}:${encodeURIComponent(servers.pass ?? '')}@` : servers.token !== undefined ? `${encodeURIComponent(servers.token)}@` : '';
+  return `nats://${creds}${servers.servers[0]}`;
 }
 
 /** The cluster's errors as one `nv:` line and an exit code. */
@@ -123,9 +119,8 @@ export function registerClusterCommands(program: Command, ctx: ClusterCommandCon
       try {
         const r = await store.apply({ job, feeds }, { ...(flags.replicas !== undefined ? { replicas: flags.replicas } : {}), ...(flags.leaseTtlMs !== undefined ? { leaseTtlMs: flags.leaseTtlMs } : {}) });
         // The stream every node publishes outputs and events to.
-        const creds = servers.user !== undefined ? `${encodeURIComponent(servers.user)}:${encodeURIComponent(servers.pass ?? '')}@` : servers.token !== undefined ? `${encodeURIComponent(servers.token)}@` : '';
         const stream = await ensureOutputStream({
-          url: `nats://${creds}${servers.servers[0]}`, name: names.outputs, subjects: [`${names.subjectBase}.>`],
+          url: firstServerUrl(servers), name: names.outputs, subjects: [`${names.subjectBase}.>`],
           ...(flags.replicas !== undefined ? { replicas: flags.replicas } : {}),
         });
         const list = (what: string, xs: readonly string[]) => (xs.length > 0 ? [`${what} ${xs.join(', ')}`] : []);
@@ -216,11 +211,10 @@ async function runNode(
       await store?.close();
     }
   }
-  const creds = servers.user !== undefined ? `${encodeURIComponent(servers.user)}:${encodeURIComponent(servers.pass ?? '')}@` : servers.token !== undefined ? `${encodeURIComponent(servers.token)}@` : '';
   // Only the operator's flag passes through; --name is this node's, not a feed's.
   const plan = ctx.planFrom({ allowCustomPipeline: flags['allowCustomPipeline'] === true }, { ...job, feeds: undefined });
   // Every output and event to the cluster's stream (created by nv cluster apply), plus the job's own sinks.
-  const nodePlan: JobPlan = { ...plan, sinks: [...(plan.sinks ?? []), { url: `nats://${creds}${servers.servers[0]}/${names.subjectBase}`, publish: 'both', field: '--nats' }] };
+  const nodePlan: JobPlan = { ...plan, sinks: [...(plan.sinks ?? []), { url: `${firstServerUrl(servers)}/${names.subjectBase}`, publish: 'both', field: '--nats' }] };
   let node: ClusterNode | undefined;
   const handles = new Map<string, FeedId>();
   const fences = new Map<string, Fence>();
