@@ -4,7 +4,7 @@
 // connection and does nothing else.
 //
 // A nats-server 2.9 (JetStream) is started by the bench. For each F, `ClusterStore.apply` writes F
-// feeds (lease TTL --ttl-ms, default 10 s: the default of `nv cluster apply`; tick = TTL ÷ 4), then
+// feeds (lease TTL --ttl-ms, default 15 s: the default of `nv cluster apply`; tick = TTL ÷ 4, renewals every TTL ÷ 10), then
 // 3 node processes join (each a fresh Node process with a no-op feed controller: only the cluster
 // work is measured, no video) plus one baseline process (connects, idles). Once every feed is
 // claimed and the cluster is stable, each process measures its own CPU (user + system) over the
@@ -44,7 +44,7 @@ if (process.argv[2] === '--child') {
   const feedsList = arg('feeds', '10,100,500').split(',').map(Number);
   const rounds = Number(arg('rounds', '3'));
   const windowMs = Number(arg('window-ms', '20000'));
-  const ttl = Number(arg('ttl-ms', '10000'));
+  const ttl = Number(arg('ttl-ms', '15000'));
   const { ClusterStore } = await import(dist);
   const freePort = () => new Promise((r) => { const s = createServer(); s.listen(0, '127.0.0.1', () => { const p = s.address().port; s.close(() => r(p)); }); });
   const ticks = () => 100; // USER_HZ: clock ticks per second in /proc on Linux

@@ -48,6 +48,9 @@ function clusterFailure(e: unknown, io: Io): number | undefined {
   return e.kind === 'InvalidDesiredState' ? EXIT.usage : EXIT.source;
 }
 
+/** The NATS outage a node should survive (a leader election with room to spare): below it, apply warns. */
+const MIN_SURVIVABLE_OUTAGE_MS = 10_000;
+
 const ago = (ms: number): string => (ms < 10_000 ? `${(ms / 1000).toFixed(1)} s ago` : `${Math.round(ms / 1000)} s ago`);
 
 /** The status as a table. */
@@ -98,7 +101,7 @@ export function registerClusterCommands(program: Command, ctx: ClusterCommandCon
     .requiredOption('--nats <urls>', 'nats://[user:pass@]host[:port], several comma-separated')
     .option('--cluster <name>', 'the cluster (default nv): buckets NV_<name>_FEEDS/_LEASES/_NODES, stream NV_<name>_OUTPUTS')
     .option('--replicas <N>', 'copies of each bucket and of the outputs stream (1, or 3 on a 3-server NATS cluster; used when creating)', positiveInt)
-    .option('--lease-ttl-ms <ms>', 'how long a lease lives without renewal (default 10000; more than the NATS cluster\'s leader election)', positiveInt)
+    .option('--lease-ttl-ms <ms>', 'how long a lease lives without renewal (default 15000; a node survives NATS outages of TTL minus about 3 s, and a JetStream leader election takes up to about 9 s)', positiveInt)
     .action(async (flags: { config: string; nats: string; cluster?: string; replicas?: number; leaseTtlMs?: number }) => {
       const raw = rawConfig(flags.config);
       const { feeds: rawFeeds, ...job } = raw;
@@ -127,6 +130,10 @@ export function registerClusterCommands(program: Command, ctx: ClusterCommandCon
         io.out(`nv cluster ${names.cluster}: ${feeds.length} feed${feeds.length === 1 ? '' : 's'} applied (lease TTL ${r.leaseTtlMs / 1000} s; outputs in stream ${stream.name} on ${names.subjectBase}.<feed>.outputs)`);
         for (const l of [...list('added', r.added), ...list('updated', r.updated), ...list('removed', r.removed), ...list('unchanged', r.unchanged)]) io.out(`  ${l}`);
         if (r.jobChanged) io.out('  job settings written (nodes started from now on use them; restart running nodes to apply them there)');
+        const survives = ClusterNode.survivableOutageMs(r.leaseTtlMs);
+        if (survives < MIN_SURVIVABLE_OUTAGE_MS) {
+          io.err(`nv: warning: with a lease TTL of ${r.leaseTtlMs / 1000} s a node stops its feeds when NATS takes no lease renewal for ${(survives / 1000).toFixed(1)} s; a JetStream leader election after a NATS server dies took up to 8.3 s in our tests: on a NATS cluster use --lease-ttl-ms 15000 or more`);
+        }
       } catch (e) {
         const code = clusterFailure(e, io);
         if (code === undefined) throw e;

@@ -38,6 +38,6 @@ export async function readOutputs(
     return EXIT.source;
   }
   const s = reader.stats();
-  io.err(`nv: ${subject}: ${s.delivered} outputs in order${s.duplicates ? `, ${s.duplicates} duplicates dropped` : ''}${s.stale ? `, ${s.stale} stale (an old owner's) dropped` : ''}${s.runs > 1 ? `, ${s.runs} producer runs` : ''}${s.gaps ? `, ${s.missing} missing in ${s.gaps} gap${s.gaps === 1 ? '' : 's'}` : ''}`);
+  io.err(`nv: ${subject}: ${s.delivered} outputs in order${s.duplicates ? `, ${s.duplicates} duplicates dropped` : ''}${s.stale ? `, ${s.stale} stale (an old owner's) dropped` : ''}${s.runs > 1 ? `, ${s.runs} producer runs` : ''}${s.gaps ? `, ${s.missing} missing in ${s.gaps} gap${s.gaps === 1 ? '' : 's'}` : ''}${s.resumes ? `, resumed ${s.resumes} time${s.resumes === 1 ? '' : 's'} after a NATS failure` : ''}`);
   return EXIT.ok;
 }

@@ -76,7 +76,7 @@ export interface ApplyOptions {
   readonly replicas?: number;
   /**
    * How long a lease and a heartbeat live without renewal, in ms (≥ 3000). Default: the TTL the
-   * cluster has (10000 when it is created). Running nodes read it at start: restart them after
+   * cluster has (15000 when it is created: see `ClusterNode.survivableOutageMs`). Running nodes read it at start: restart them after
    * changing it.
    */
   readonly leaseTtlMs?: number;
@@ -153,7 +153,7 @@ export interface ClusterBuckets {
 }
 
 const FEED_PREFIX = 'feed.';
-const DEFAULT_TTL_MS = 10_000;
+const DEFAULT_TTL_MS = 15_000;
 
 /**
  * Opens the buckets of an applied cluster. @internal

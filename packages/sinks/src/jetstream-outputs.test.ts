@@ -10,6 +10,7 @@ import { connect, type NatsConnection } from '@nats-io/transport-node';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { ensureOutputStream, readFeedOutputs, type FeedOutputGap } from './jetstream-outputs.js';
 import { NatsSink } from './nats.js';
+import { startNatsTestCluster } from '@nv/test-util';
 import { NATS_SERVER, removeScratch, scratch, startNatsServer, waitFor, type BrokerProcess } from './test-fixtures.js';
 
 const out = (run: string, feed: number, seq: number) => ({ id: `${run}-${feed}:${seq}:out`, subject: `f${feed}.outputs`, payload: { seq, feed } });
@@ -65,7 +66,7 @@ describe.skipIf(NATS_SERVER === undefined)('JetStream outputs (real nats-server)
     for await (const o of reader) got.push(o.id);
     expect(got).toEqual(['r1-1:0:out', 'r1-1:1:out', 'r1-1:2:out', 'r1-1:3:out', 'r1-1:4:out', 'r1-1:7:out', 'r1-1:8:out', 'r2-1:0:out', 'r2-1:1:out']);
     expect(gaps).toEqual([{ expected: 5, got: 7, count: 2 }]);
-    expect(reader.stats()).toEqual({ received: 10, delivered: 9, duplicates: 1, gaps: 1, missing: 2, malformed: 0, runs: 2, stale: 0 });
+    expect(reader.stats()).toEqual({ received: 10, delivered: 9, duplicates: 1, gaps: 1, missing: 2, malformed: 0, runs: 2, stale: 0, resumes: 0 });
   });
 
   it('drops the late outputs of a former cluster owner: a fence token below the newest seen is stale, whatever its seq', async () => {
@@ -105,4 +106,44 @@ describe.skipIf(NATS_SERVER === undefined)('JetStream outputs (real nats-server)
     expect(() => readFeedOutputs({ url, subject: 'nv.>' })).toThrow(ConfigError);
     expect(() => readFeedOutputs({ url, subject: 'nv.x.outputs', idleMs: -1 })).toThrow(/idleMs/);
   });
+});
+
+describe.skipIf(NATS_SERVER === undefined)('JetStream outputs on a 3-server NATS cluster', () => {
+  it('a reader started as the server leading the stream dies waits out the election: every output once, in order, none skipped', async () => {
+    const nats = await startNatsTestCluster({ size: 3 });
+    const sink = new NatsSink({ url: `${nats.servers[0]!.url}/nv.c` });
+    const ac = new AbortController();
+    let timer: NodeJS.Timeout | undefined;
+    try {
+      await ensureOutputStream({ url: nats.servers[0]!.url, name: 'OUT_C', subjects: ['nv.c.>'], replicas: 3 });
+      const nc = await connect({ servers: nats.servers[0]!.url });
+      const leader = (await (await jetstreamManager(nc)).streams.info('OUT_C')).cluster?.leader;
+      await nc.close();
+      const victim = nats.servers.find((s) => s.name === leader)!;
+      const readVia = nats.servers.find((s) => s !== victim)!;
+      let seq = 0;
+      timer = setInterval(() => { sink.publish(out('r1', 1, seq++)); }, 50);
+      await waitFor(() => sink.stats().delivered >= 20, '20 outputs stored');
+      await victim.stop('SIGKILL');
+      // Read from the start while the stream has no leader: the reader asks again until it has one.
+      const reader = readFeedOutputs({ url: readVia.url, stream: 'OUT_C', subject: 'nv.c.f1.outputs', signal: ac.signal });
+      const seen: number[] = [];
+      const guard = setTimeout(() => ac.abort(), 60_000);
+      for await (const o of reader) {
+        seen.push(o.seq);
+        if (seen.length === 300) break; // 15 s of outputs, a leader election in them
+      }
+      clearTimeout(guard);
+      expect(ac.signal.aborted).toBe(false);
+      expect(seen).toEqual(seen.map((_, i) => i)); // none skipped, none twice
+      expect(reader.stats()).toMatchObject({ delivered: 300, duplicates: 0, gaps: 0, stale: 0 });
+      expect(reader.stats().resumes).toBeGreaterThan(0);
+      console.log(`[outputs] reader across a stream leader's death: ${JSON.stringify(reader.stats())}`);
+    } finally {
+      clearInterval(timer);
+      ac.abort();
+      await sink.close({ timeoutMs: 1000 });
+      await nats.close();
+    }
+  }, 90_000);
 });

@@ -52,12 +52,22 @@ function positive(field: string, v: number | undefined, def: number): number {
   return v;
 }
 
-async function connectTo(url: string): Promise<NatsConnection> {
+async function connectTo(url: string, reconnectForever = false): Promise<NatsConnection> {
   const t = parseNatsUrl(url);
   return connect({
     servers: t.server, ...(t.user !== undefined ? { user: t.user } : {}), ...(t.pass !== undefined ? { pass: t.pass } : {}),
     ...(t.token !== undefined ? { token: t.token } : {}), timeout: 5000,
+    // A reader outlives server restarts (the servers it learns from the cluster included); its signal ends it.
+    ...(reconnectForever ? { maxReconnectAttempts: -1, reconnectTimeWait: 500 } : {}),
   });
+}
+
+/** Errors a reader cannot get past by asking again: no such stream, not allowed, closed for good. */
+function permanentReadError(e: unknown): boolean {
+  const name = e instanceof Error ? e.name : '';
+  const text = e instanceof Error ? e.message : String(e);
+  return name === 'StreamNotFoundError' || name === 'PermissionViolationError' || name === 'AuthorizationError' || name === 'ClosedConnectionError'
+    || /stream not found|permissions? violation|authoriz|connection closed/i.test(text);
 }
 
 /**
@@ -175,7 +185,16 @@ export interface FeedOutputReaderStats {
    * smaller than the newest seen — a partitioned former owner's late outputs.
    */
   readonly stale: number;
+  /**
+   * Times the reader asked the stream again after a transient failure (a NATS server died, a
+   * stream or consumer leader was being elected, a request timed out): it resumes after the
+   * last message it received, so nothing is skipped or read twice.
+   */
+  readonly resumes: number;
 }
+
+/** Wait before asking the stream again after a transient failure (ms). */
+const RESUME_DELAY_MS = 500;
 
 const OUT_ID = /^(.*):(\d+):out$/;
 
@@ -184,7 +203,10 @@ const OUT_ID = /^(.*):(\d+):out$/;
  * consumer; nothing is prefetched beyond one fetch). Duplicates — a seq not above the last
  * yielded one of the same producer run — are dropped and counted; a seq jump is reported as a
  * gap (`onGap`, counted) and the output after it is still yielded. A new producer run (the `<run>`
- * part of the id changes: nv restarted, seq starts again) resets the order.
+ * part of the id changes: nv restarted, seq starts again) resets the order. A transient failure
+ * (a NATS server of the cluster died, a leader election, a timed-out request) does not end the
+ * iteration: the reader reconnects and resumes after the last message it received (counted
+ * `resumes`); a missing stream, a permission error or a closed connection ends it with the error.
  * @param options - server, stream, subject, where to start, when to end
  * @returns an async iterable of the outputs, with `stats()`
  * @example
@@ -202,25 +224,48 @@ export function readFeedOutputs(options: ReadFeedOutputsOptions): AsyncIterable<
   const stream = options.stream ?? 'NV_OUTPUTS';
   const idleMs = options.idleMs;
   if (idleMs !== undefined && !(Number.isFinite(idleMs) && idleMs > 0)) throw ConfigError.invalidConfig('output reader options', [{ field: 'idleMs', message: 'must be a positive number of ms' }]);
-  const s = { received: 0, delivered: 0, duplicates: 0, gaps: 0, missing: 0, malformed: 0, runs: 0, stale: 0 };
+  const s = { received: 0, delivered: 0, duplicates: 0, gaps: 0, missing: 0, malformed: 0, runs: 0, stale: 0, resumes: 0 };
   async function* run(): AsyncGenerator<FeedOutputRecord> {
-    const nc = await connectTo(options.url);
+    const nc = await connectTo(options.url, true);
     try {
-      const consumer = await jetstream(nc).consumers.get(stream, {
-        filter_subjects: options.subject, ...(options.from === 'new' ? { deliver_policy: DeliverPolicy.New } : {}),
-      });
+      const js = jetstream(nc);
+      // Where the next message is: known after the first one (or, for `new`, from the stream's
+      // last sequence), so a consumer made again after a failure starts exactly there.
+      let nextStreamSeq: number | undefined;
+      let consumer: Awaited<ReturnType<typeof js.consumers.get>> | undefined;
       let run: string | undefined;
       let last = -1;
       let maxToken = -Infinity;
       let idleSince = Date.now();
       while (!options.signal?.aborted) {
         const waitMs = 1000; // the client's smallest pull expiry
-        const m = await consumer.next({ expires: waitMs });
+        let m;
+        try {
+          if (consumer === undefined) {
+            if (nextStreamSeq === undefined && options.from === 'new') {
+              nextStreamSeq = (await (await jetstreamManager(nc, { timeout: 5000 })).streams.info(stream)).state.last_seq + 1;
+            }
+            consumer = await js.consumers.get(stream, {
+              filter_subjects: options.subject,
+              ...(nextStreamSeq !== undefined ? { deliver_policy: DeliverPolicy.StartSequence, opt_start_seq: nextStreamSeq } : {}),
+            });
+          }
+          m = await consumer.next({ expires: waitMs });
+        } catch (e) {
+          if (permanentReadError(e) || options.signal?.aborted) throw e;
+          // A server died or a leader is being elected: ask again, after the last message read.
+          consumer = undefined;
+          s.resumes++;
+          if (idleMs !== undefined && Date.now() - idleSince >= idleMs) return;
+          await new Promise((r) => setTimeout(r, RESUME_DELAY_MS));
+          continue;
+        }
         if (m === null) {
           if (idleMs !== undefined && Date.now() - idleSince >= idleMs) return;
           continue;
         }
         idleSince = Date.now();
+        nextStreamSeq = m.seq + 1;
         s.received++;
         let body: { id?: unknown; payload?: unknown };
         try { body = m.json(); } catch { s.malformed++; continue; }
