@@ -23,7 +23,7 @@ const ALLOWED = {
   sync: ['core'],
   sinks: ['core', 'runtime'],
   inference: ['core'],
-  remote: ['core', 'inference'],
+  remote: ['core', 'inference', 'onnx'],
   cluster: ['core'],
   onnx: ['core', 'frame', 'inference', 'perception'],
   ocr: ['core', 'frame', 'inference', 'perception'],
@@ -48,7 +48,7 @@ const TEST_EXTRA = {
   analytics: ['runtime', 'tracking'],
   sync: ['runtime', 'frame'],
   sinks: ['frame', 'perception'],
-  remote: ['onnx', 'frame', 'media', 'perception', 'runtime'],
+  remote: ['frame', 'media', 'perception', 'runtime'],
 };
 const testLayerRules = Object.entries(ALLOWED).map(([pkg, allowed]) => ({
   name: `layering-${pkg}-tests`,

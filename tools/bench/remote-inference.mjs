@@ -4,7 +4,7 @@
 // InferenceService (what `nv worker` runs) in a separate Node process, through a local
 // nats-server (max_payload 8MB, as deploy/nats/nats-server.conf).
 //
-// Run: npx tsc -b packages/remote && node tools/bench/remote-inference.mjs [--runs 30] [--rounds 3] [--threads N] [--max-batch 1]
+// Run: npx tsc -b packages/remote && node tools/bench/remote-inference.mjs [--runs 30] [--rounds 3] [--threads N] [--max-batch 1] [--score 0.25]
 //
 // What is measured, per side and per in-flight level (1 and 3):
 //   frames/s   runs ÷ wall time, with `in-flight` runs outstanding at all times (each run
@@ -17,6 +17,11 @@
 // with the same threads as the local one. The worker runs with maxBatch 1 by default (like for
 // like: the local side never batches); --max-batch 8 shows its cross-request batching.
 // Sides alternate (local, remote, local, …); each number is the median of the rounds. No forced GC.
+//
+// Each run is what OnnxDetector does per frame: the model, then the head decoded and NMS'd
+// (reduceDetections, nv's default thresholds: score 0.25, IoU 0.45, ≤ 300 kept, ≤ 30,000
+// candidates). `local` and `remote raw` (reduceOnWorker false: the 2.8 MB head comes back) decode
+// on this thread; `remote` (the default) has the worker decode and NMS, and gets K × 6 floats back.
 import { spawn, spawnSync } from 'node:child_process';
 import { existsSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { createServer } from 'node:net';
@@ -26,6 +31,7 @@ import { performance } from 'node:perf_hooks';
 import { pathToFileURL } from 'node:url';
 import { WorkerExecutor } from '../../packages/inference/dist/index.js';
 import { RemoteExecutor } from '../../packages/remote/dist/index.js';
+import { reduceDetections } from '../../packages/onnx/dist/index.js';
 import { buildYoloModel } from './yolo-model.mjs';
 
 const argv = process.argv.slice(2);
@@ -92,12 +98,18 @@ const worker = await startChild(process.execPath, ['--input-type=module', '-e', 
 // The two sides: the same load call, the same slot fill, the same runs.
 const local = new WorkerExecutor({ workers: 1, intraOpNumThreads: THREADS, pool: { slots: Math.max(...LEVELS) + 1 } });
 const remote = new RemoteExecutor({ servers: url, maxInFlight: Math.max(...LEVELS), timeoutMs: 60_000 });
+const remoteRaw = new RemoteExecutor({ servers: url, maxInFlight: Math.max(...LEVELS), timeoutMs: 60_000, reduceOnWorker: false });
+const SPEC = {
+  output: 'output0', head: 'yolov8', layout: 'channelsFirst', numClasses: 80, scoreThreshold: Number(arg('score', 0.25)), iouThreshold: 0.45,
+  maxDetections: 300, maxCandidates: 30_000, classAgnostic: false, content: [[0, 0, S, S]],
+};
+const SIDES = ['local', 'remote-raw', 'remote'];
 const sides = {};
-for (const [name, ex] of [['local', local], ['remote', remote]]) {
+for (const [name, ex] of [['local', local], ['remote-raw', remoteRaw], ['remote', remote]]) {
   const m = await ex.load({ model: modelPath, session: { intraOpNumThreads: THREADS, graphOptimizationLevel: 'all' } });
   const slot = await ex.pool.acquire(image.length);
   slot.data.set(image);
-  await m.run({ images: slot.input([1, 3, S, S]) }, ['output0']); // warm-up
+  await m.run({ images: slot.input([1, 3, S, S]) }, ['output0'], m.reductions?.includes('detections') ? { detections: SPEC } : undefined); // warm-up
   sides[name] = { ex, m };
 }
 
@@ -115,9 +127,12 @@ async function measure(side, inFlight) {
       const slot = await ex.pool.acquire(image.length);
       slot.data.set(image);
       const t = performance.now();
-      const out = await m.run({ images: slot.input([1, 3, S, S]) }, ['output0']);
+      const reduce = m.reductions?.includes('detections') === true;
+      const out = await m.run({ images: slot.input([1, 3, S, S]) }, ['output0'], reduce ? { detections: SPEC } : undefined);
+      const dets = reduce ? out.output0 : reduceDetections(out.output0, SPEC);
       lat.push(performance.now() - t);
-      if (out.output0.dims[2] !== 8400) throw new Error('unexpected output');
+      kept.push(dets.dims[1]);
+      if (dets.dims[2] !== 6) throw new Error('unexpected output');
     }
   };
   const t = performance.now();
@@ -128,19 +143,21 @@ async function measure(side, inFlight) {
 }
 
 const results = {};
+const kept = [];
 for (let r = 0; r < ROUNDS; r++) {
   for (const level of LEVELS) {
-    for (const side of r % 2 === 0 ? ['local', 'remote'] : ['remote', 'local']) {
+    for (const side of r % 2 === 0 ? SIDES : [...SIDES].reverse()) {
       const x = await measure(side, level);
       (results[`${side}-${level}`] ??= []).push(x);
       log(`round ${r + 1} ${side} in-flight ${level}: ${x.fps.toFixed(2)} frames/s, p50 ${x.p50.toFixed(1)} ms, p95 ${x.p95.toFixed(1)} ms`);
     }
   }
 }
-const rs = remote.stats();
+const rs = remote.stats(), rr = remoteRaw.stats();
 for (const s of Object.values(sides)) await s.m.release();
 await local.release();
 await remote.release();
+await remoteRaw.release();
 worker.kill('SIGTERM');
 const workerStats = await new Promise((resolve) => { let o = ''; worker.stdout.on('data', (d) => { o += d; }); worker.once('exit', () => resolve(/stats (.*)/.exec(o)?.[1] ?? '{}')); });
 
@@ -150,14 +167,17 @@ console.log(`Node ${process.version}, ${cpus()[0]?.model ?? '?'} ×${cpus().leng
   `worker maxBatch ${MAX_BATCH}; ${RUNS} runs per measurement, median of ${ROUNDS} rounds.`);
 console.log(`Command: \`${command}\``);
 console.log('');
-console.log('| in flight | local WorkerExecutor frames/s | remote (1 worker process) frames/s | remote ÷ local | local p50 / p95 ms | remote p50 / p95 ms | added p50 / p95 ms | CPU ms/run: local (this process) | remote: this process + worker process |');
-console.log('| --- | --- | --- | --- | --- | --- | --- | --- | --- |');
+console.log('| in flight | side | frames/s | ÷ local | p50 / p95 ms | added p50 / p95 ms | CPU ms/run: this process + worker process |');
+console.log('| --- | --- | --- | --- | --- | --- | --- |');
 for (const level of LEVELS) {
-  const lf = med(`local-${level}`, 'fps'), rf = med(`remote-${level}`, 'fps');
-  const l50 = med(`local-${level}`, 'p50'), l95 = med(`local-${level}`, 'p95'), r50 = med(`remote-${level}`, 'p50'), r95 = med(`remote-${level}`, 'p95');
-  const lc = med(`local-${level}`, 'cpu'), rc = med(`remote-${level}`, 'cpu'), wc = med(`remote-${level}`, 'wcpu');
-  console.log(`| ${level} | ${lf.toFixed(2)} | ${rf.toFixed(2)} | ${(rf / lf).toFixed(3)} | ${l50.toFixed(1)} / ${l95.toFixed(1)} | ${r50.toFixed(1)} / ${r95.toFixed(1)} | ${(r50 - l50).toFixed(1)} / ${(r95 - l95).toFixed(1)} | ${lc.toFixed(1)} | ${rc.toFixed(1)} + ${wc.toFixed(1)} |`);
+  const lf = med(`local-${level}`, 'fps'), l50 = med(`local-${level}`, 'p50'), l95 = med(`local-${level}`, 'p95');
+  for (const side of SIDES) {
+    const k = `${side}-${level}`;
+    const f = med(k, 'fps'), p50 = med(k, 'p50'), p95 = med(k, 'p95'), c = med(k, 'cpu'), w = med(k, 'wcpu');
+    const label = side === 'local' ? 'local WorkerExecutor, decode here' : side === 'remote-raw' ? 'remote, raw head back, decode here' : 'remote, decoded + NMS on the worker';
+    console.log(`| ${level} | ${label} | ${f.toFixed(2)} | ${(f / lf).toFixed(3)} | ${p50.toFixed(1)} / ${p95.toFixed(1)} | ${side === 'local' ? '—' : `${(p50 - l50).toFixed(1)} / ${(p95 - l95).toFixed(1)}`} | ${c.toFixed(1)}${side === 'local' ? '' : ` + ${w.toFixed(1)}`} |`);
+  }
 }
 console.log('');
-console.log(`Remote executor: ${rs.runs} runs, ${rs.float32Fallbacks} float32 fallbacks, ${(rs.bytesSent / rs.runs / 1e6).toFixed(2)} MB sent and ${(rs.bytesReceived / rs.runs / 1e6).toFixed(2)} MB received per run; worker: ${workerStats}.`);
+console.log(`Per run: ${(rs.bytesSent / rs.runs / 1e6).toFixed(2)} MB sent (unorm8; ${rs.float32Fallbacks} float32 fallbacks); received ${(rr.bytesReceived / rr.runs / 1e6).toFixed(2)} MB raw vs ${(rs.bytesReceived / rs.runs / 1e3).toFixed(2)} kB decoded (${median(kept)} detections kept, median); worker: ${workerStats}.`);
 process.exit(0);

@@ -154,6 +154,6 @@ async function runWorker(flags: WorkerFlags, ctx: WorkerCommandContext): Promise
     return EXIT.source;
   }
   const s = service.stats();
-  io.out(`nv worker: stopped: ${s.requests} requests, ${s.batches} batches (mean ${s.meanBatchSize.toFixed(2)} per batch), ${s.replies} replies, ${s.errors} errors (${s.refused} refused: queue full)`);
+  io.out(`nv worker: stopped: ${s.requests} requests, ${s.batches} batches (mean ${s.meanBatchSize.toFixed(2)} per batch), ${s.replies} replies (${s.reduced} decoded to detections here), ${s.errors} errors (${s.refused} refused: queue full)`);
   return EXIT.ok;
 }

@@ -23,7 +23,7 @@ export type { TensorPoolOptions, TensorPoolStats, AcquireOptions } from './tenso
 export type { InferenceInput, InferenceOutput, InferenceInputs, InferenceOutputs, SlotLease } from './tensor.js';
 export type {
   InferenceExecutor, InferenceModel, InferenceExecutorStats, LoadModelRequest, SessionOptions, TensorInfo, ExecutionProvider,
-  GraphOptimizationLevel,
+  GraphOptimizationLevel, DetectionReduction, RunOptions,
 } from './types.js';
 export { InferenceError } from './errors.js';
 export type { InferenceErrorKind, ModelLoadFailureReason, InferenceErrorOptions } from './errors.js';

@@ -97,6 +97,49 @@ export interface TensorInfo {
  * await model.release();
  * ```
  */
+/**
+ * A request that the executor turn a YOLO-family detection output into detections where the
+ * model runs — decode the head, drop boxes outside each item's content, apply NMS (or, for an
+ * end-to-end head, keep the best scores) — and return them instead of the raw tensor: the
+ * output then has shape `[B, K, 6]`, rows `x1, y1, x2, y2, score, class` in input pixels, best
+ * score first, K the most any item kept (shorter items padded with zero rows). The same steps,
+ * on the same floats, as `@nv/onnx`'s detector runs locally, so the detections are identical.
+ * Asked for only where {@link InferenceModel.reductions} lists `'detections'` (a remote worker:
+ * the reply is kilobytes instead of the head's megabytes).
+ */
+export interface DetectionReduction {
+  /** The output to reduce. */
+  readonly output: string;
+  /** The head (`'auto'`: from the output's shape and `numClasses`). */
+  readonly head: 'yolov5' | 'yolov8' | 'end2end' | 'auto';
+  /** The output's layout (`'auto'`: from its shape). */
+  readonly layout: 'channelsFirst' | 'channelsLast' | 'auto';
+  /** Classes of the model, when known. */
+  readonly numClasses?: number;
+  /** Candidates need a score ≥ this. */
+  readonly scoreThreshold: number;
+  /** NMS IoU threshold. */
+  readonly iouThreshold: number;
+  /** Detections kept per item, at most. */
+  readonly maxDetections: number;
+  /** Candidates considered by NMS per item, at most (the best scores). */
+  readonly maxCandidates: number;
+  /** NMS across classes. */
+  readonly classAgnostic: boolean;
+  /**
+   * Per batch item, the rectangle `[x0, y0, x1, y1]` of the input (pixels) that holds the
+   * image — a letterbox's content; a box with no area inside it is dropped before NMS. An item
+   * of padding has `[0, 0, 0, 0]`.
+   */
+  readonly content: readonly (readonly number[])[];
+}
+
+/** Options of one {@link InferenceModel.run}. */
+export interface RunOptions {
+  /** Reduce a detection output where the model runs (only where `reductions` has `'detections'`). */
+  readonly detections?: DetectionReduction;
+}
+
 export interface InferenceModel {
   /** The name given at load (or the path). */
   readonly name: string;
@@ -105,16 +148,24 @@ export interface InferenceModel {
   /** The model's outputs, in declaration order. */
   readonly outputs: readonly TensorInfo[];
   /**
+   * Reductions this model's runs accept in {@link RunOptions} (`'detections'`: see
+   * {@link DetectionReduction}). Absent or empty for local executors: reducing where the
+   * tensor already is saves nothing.
+   */
+  readonly reductions?: readonly 'detections'[];
+  /**
    * Runs the model. Every input slot is returned to its pool when the returned promise
    * settles, whatever the outcome.
    * @param inputs - float32 tensors by input name
    * @param outputNames - outputs to fetch (default: all)
-   * @returns the outputs by name, as plain `{ dims, data }`
+   * @param options - a reduction (only one listed in {@link InferenceModel.reductions})
+   * @returns the outputs by name, as plain `{ dims, data }` (a reduced output as described by
+   *   {@link DetectionReduction})
    * @throws {InferenceError} `RunFailed`, `WorkerExited` (the worker died during the run; it
    *   is replaced and the next run works), `QueueFull`, `Released`; a remote executor also
    *   `TimedOut`, `NoResponders`, `PayloadTooLarge`, `RemoteFailed`, `ConnectionFailed`
    */
-  run(inputs: InferenceInputs, outputNames?: readonly string[]): Promise<InferenceOutputs>;
+  run(inputs: InferenceInputs, outputNames?: readonly string[], options?: RunOptions): Promise<InferenceOutputs>;
   /** Releases the model's sessions (idempotent); later runs fail with `Released`. */
   release(): Promise<void>;
 }

@@ -8,7 +8,7 @@
  */
 import { BBox, StageError, TypedMetadata, detectionId, metadataKey, type FeedId, type MetadataKey } from '@nv/core';
 import type { FrameEnvelope } from '@nv/frame';
-import { InferenceError, InlineExecutor, WorkerExecutor, type InferenceExecutor, type InferenceOutputs } from '@nv/inference';
+import { InferenceError, InlineExecutor, WorkerExecutor, type InferenceExecutor, type InferenceOutputs, type RunOptions } from '@nv/inference';
 import { availableParallelism } from 'node:os';
 import { createDetection, type Detection, type StageStartContext } from '@nv/perception';
 import { Candidates, decodeHead, resolveHead, type ResolvedHead } from './heads.js';
@@ -16,6 +16,7 @@ import type { LetterboxGeometry } from './letterbox.js';
 import { loadModel, type LoadedModel, type OnnxModelInfo } from './model.js';
 import { nonMaxSuppression, topScores } from './nms.js';
 import { resolveOptions, type OnnxDetectorOptions, type ResolvedOptions } from './options.js';
+import { REDUCED_CHANNELS } from './reduce.js';
 import { LetterboxPreprocessor } from './preprocess.js';
 
 /**
@@ -232,21 +233,38 @@ export class OnnxDetectorCore {
       slot.release();
       throw StageError.isInstance(e) ? e : StageError.processingFailed(this.id, `cannot read frame: ${e instanceof Error ? e.message : String(e)}`, e);
     }
+    // Where the model runs elsewhere (a remote worker), the head is decoded and NMS'd there:
+    // the reply is K × 6 floats per frame, not the head's N × (4 + C).
+    const reduce = m.model.reductions?.includes('detections') === true;
+    const o = this.options;
+    const runOptions: RunOptions | undefined = reduce ? {
+      detections: {
+        output: m.info.outputName, head: o.head, layout: o.layout, ...(m.numClasses !== undefined ? { numClasses: m.numClasses } : {}),
+        scoreThreshold: o.scoreThreshold, iouThreshold: o.iouThreshold, maxDetections: o.maxDetections, maxCandidates: o.maxCandidates,
+        classAgnostic: o.classAgnosticNms,
+        content: Array.from({ length: batch }, (_, b) => {
+          const g = geoms[b];
+          return g ? [g.padLeft, g.padTop, g.padLeft + g.contentWidth, g.padTop + g.contentHeight] : [0, 0, 0, 0];
+        }),
+      },
+    } : undefined;
     let result: InferenceOutputs;
     try {
       // The run owns the slot from here and returns it to the pool when it settles.
-      result = await m.model.run({ [m.info.inputName]: slot.input([batch, 3, pre.inputHeight, pre.inputWidth]) }, [m.info.outputName]);
+      result = await m.model.run({ [m.info.inputName]: slot.input([batch, 3, pre.inputHeight, pre.inputWidth]) }, [m.info.outputName], runOptions);
     } catch (e) {
       const detail = `inference failed: ${e instanceof Error ? e.message : String(e)}`;
       throw InferenceError.isInstance(e) && e.kind === 'QueueFull' ? StageError.resourceExhausted(this.id, detail) : StageError.processingFailed(this.id, detail, e);
     }
     const t = result[m.info.outputName];
     if (!t) throw StageError.processingFailed(this.id, `output '${m.info.outputName}' is missing`);
-    return this.#decode(m, t.dims, t.data, items, geoms);
+    // A reduced output is end-to-end rows (x1, y1, x2, y2, score, class), already through NMS.
+    const reduced: ResolvedHead | undefined = reduce ? { head: 'end2end', layout: 'channelsLast', channels: REDUCED_CHANNELS, numClasses: m.numClasses } : undefined;
+    return this.#decode(m, t.dims, t.data, items, geoms, reduced);
   }
 
-  #decode(m: LoadedModel, dims: readonly number[], data: Float32Array, items: readonly DetectorInput[], geoms: readonly LetterboxGeometry[]): Detection[][] {
-    let head = this.#head;
+  #decode(m: LoadedModel, dims: readonly number[], data: Float32Array, items: readonly DetectorInput[], geoms: readonly LetterboxGeometry[], fixed?: ResolvedHead): Detection[][] {
+    let head = fixed ?? this.#head;
     if (!head) {
       const r = resolveHead(dims, { head: this.options.head, layout: this.options.layout, numClasses: m.numClasses });
       if (r.status !== 'ok') throw StageError.processingFailed(this.id, `output '${m.info.outputName}': ${r.status === 'error' ? r.detail : 'shape unknown'}`);

@@ -16,6 +16,7 @@ export { resolveHead } from './heads.js';
 export type { DetectionHead, OutputLayout, ResolvedHead, HeadResolution, HeadRequest } from './heads.js';
 export { nonMaxSuppression, topScores } from './nms.js';
 export type { NmsOptions } from './nms.js';
+export { reduceDetections, REDUCED_CHANNELS } from './reduce.js';
 export { letterboxGeometry, inputToFrame, frameToInput } from './letterbox.js';
 export type { LetterboxGeometry } from './letterbox.js';
 export { LetterboxPreprocessor } from './preprocess.js';

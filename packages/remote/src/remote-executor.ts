@@ -9,7 +9,7 @@ import { InvalidArgumentError } from '@nv/core';
 import {
   InferenceError, TensorPool,
   type InferenceExecutor, type InferenceExecutorStats, type InferenceInputs, type InferenceModel, type InferenceOutputs,
-  type LoadModelRequest, type SlotLease, type TensorInfo, type TensorPoolOptions,
+  type DetectionReduction, type LoadModelRequest, type RunOptions, type SlotLease, type TensorInfo, type TensorPoolOptions,
 } from '@nv/inference';
 import { createInbox, headers as natsHeaders, type Msg, type NatsConnection, type Subscription } from '@nats-io/transport-node';
 import { connectServers, parseServers, type NatsServers } from './connection.js';
@@ -45,6 +45,13 @@ export interface RemoteExecutorOptions {
   readonly pool?: TensorPool | TensorPoolOptions;
   /** Deadline of the connection attempt (ms). Default 5000. */
   readonly connectTimeoutMs?: number;
+  /**
+   * Let workers that can (all of this version) decode detection heads and apply NMS, so a
+   * detector's reply is K × 6 floats per frame instead of the raw head (2.7 MiB for an
+   * 80-class 640 × 640 YOLO): the model's `reductions` lists `'detections'` and `OnnxDetector`
+   * asks for it. Default `true`; `false` always fetches raw outputs.
+   */
+  readonly reduceOnWorker?: boolean;
 }
 
 /**
@@ -61,6 +68,7 @@ export const REMOTE_EXECUTOR_DEFAULTS = Object.freeze({
   timeoutMs: 5000,
   inputEncoding: 'unorm8' as InputEncoding,
   connectTimeoutMs: 5000,
+  reduceOnWorker: true,
 });
 
 /** {@link InferenceExecutorStats} plus what only a remote executor has. */
@@ -97,6 +105,7 @@ interface RunJob {
   readonly model: RemoteModel;
   readonly inputs: readonly { name: string; dims: readonly number[]; data: Float32Array }[];
   readonly outputs: readonly string[] | undefined;
+  readonly detections: DetectionReduction | undefined;
   readonly slots: readonly SlotLease[];
   readonly resolve: (o: InferenceOutputs) => void;
   readonly reject: (e: unknown) => void;
@@ -161,6 +170,8 @@ export class RemoteExecutor implements InferenceExecutor {
   readonly timeoutMs: number;
   /** How float inputs travel. */
   readonly inputEncoding: InputEncoding;
+  /** Whether detection outputs may be reduced on the worker. */
+  readonly reduceOnWorker: boolean;
   readonly #servers: NatsServers;
   readonly #connectTimeoutMs: number;
   readonly #models = new Set<RemoteModel>();
@@ -200,6 +211,9 @@ export class RemoteExecutor implements InferenceExecutor {
     const enc = options.inputEncoding ?? REMOTE_EXECUTOR_DEFAULTS.inputEncoding;
     if (enc !== 'unorm8' && enc !== 'float32') throw new InvalidArgumentError('inputEncoding', "'unorm8' or 'float32'", enc);
     this.inputEncoding = enc;
+    const reduce = options.reduceOnWorker ?? REMOTE_EXECUTOR_DEFAULTS.reduceOnWorker;
+    if (typeof reduce !== 'boolean') throw new InvalidArgumentError('reduceOnWorker', 'a boolean', reduce);
+    this.reduceOnWorker = reduce;
     this.pool = options.pool instanceof TensorPool ? options.pool : new TensorPool({ shared: false, slots: this.maxInFlight + 2, ...options.pool });
   }
 
@@ -242,7 +256,8 @@ export class RemoteExecutor implements InferenceExecutor {
         throw InferenceError.remote('RemoteFailed', `the worker on '${subject}' serves another model (sha256 ${String(info.sha).slice(0, 16)}…, this one ${sha.slice(0, 16)}…)`, { remoteKind: 'ModelMismatch' });
       }
       if (this.#released) throw InferenceError.released('executor');
-      const model = new RemoteModel(this, name, sha, subject, tensorInfos(info.inputs), tensorInfos(info.outputs));
+      const reductions = this.reduceOnWorker && Array.isArray(info.reductions) && info.reductions.includes('detections') ? ['detections' as const] : [];
+      const model = new RemoteModel(this, name, sha, subject, tensorInfos(info.inputs), tensorInfos(info.outputs), reductions);
       this.#models.add(model);
       return model;
     } finally {
@@ -349,7 +364,10 @@ export class RemoteExecutor implements InferenceExecutor {
       for (const p of parts) { body.set(p, off); off += p.length; }
     }
     const id = String(++this.#nextId);
-    const header: RunHeader = { v: WIRE_VERSION, id, sha: model.sha, inputs: wireInputs, outputs: job.outputs === undefined ? null : [...job.outputs] };
+    const header: RunHeader = {
+      v: WIRE_VERSION, id, sha: model.sha, inputs: wireInputs, outputs: job.outputs === undefined ? null : [...job.outputs],
+      ...(job.detections !== undefined ? { detections: job.detections } : {}),
+    };
     const h = natsHeaders();
     h.set(OP_HEADER, 'run');
     h.set(RUN_HEADER, JSON.stringify(header));
@@ -501,11 +519,13 @@ class RemoteModel implements InferenceModel {
   readonly outputs: readonly TensorInfo[];
   readonly sha: string;
   readonly subject: string;
+  readonly reductions: readonly 'detections'[];
   readonly #executor: RemoteExecutor;
   #released = false;
 
-  constructor(executor: RemoteExecutor, name: string, sha: string, subject: string, inputs: TensorInfo[], outputs: TensorInfo[]) {
+  constructor(executor: RemoteExecutor, name: string, sha: string, subject: string, inputs: TensorInfo[], outputs: TensorInfo[], reductions: 'detections'[]) {
     this.#executor = executor;
+    this.reductions = Object.freeze(reductions);
     this.name = name;
     this.sha = sha;
     this.subject = subject;
@@ -515,7 +535,7 @@ class RemoteModel implements InferenceModel {
 
   get released(): boolean { return this.#released; }
 
-  run(inputs: InferenceInputs, outputNames?: readonly string[]): Promise<InferenceOutputs> {
+  run(inputs: InferenceInputs, outputNames?: readonly string[], options?: RunOptions): Promise<InferenceOutputs> {
     const slots: SlotLease[] = [];
     if (typeof inputs === 'object' && inputs !== null) for (const t of Object.values(inputs)) if (t?.slot) slots.push(t.slot);
     const fail = (e: unknown): Promise<never> => { for (const s of slots) s.release(); return Promise.reject(e); };
@@ -529,11 +549,16 @@ class RemoteModel implements InferenceModel {
         const bad = outputNames.find((n) => !known.has(n));
         if (bad !== undefined) throw InferenceError.runFailed(this.name, `unknown output '${bad}' (outputs: ${[...known].join(', ')})`);
       }
+      if (options?.detections !== undefined && !this.reductions.includes('detections')) {
+        throw InferenceError.runFailed(this.name, this.#executor.reduceOnWorker
+          ? 'the workers serving this model do not reduce detections (an older nv worker): run without options.detections'
+          : 'reduceOnWorker is false: run without options.detections');
+      }
     } catch (e) {
       return fail(e);
     }
     return new Promise<InferenceOutputs>((resolve, reject) => {
-      this.#executor._run({ model: this, inputs: list, outputs: outputNames === undefined ? undefined : [...outputNames], slots, resolve, reject });
+      this.#executor._run({ model: this, inputs: list, outputs: outputNames === undefined ? undefined : [...outputNames], detections: options?.detections, slots, resolve, reject });
     });
   }
 

@@ -5,6 +5,7 @@
 import { writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { InferenceError, InlineExecutor, WorkerExecutor, type InferenceOutputs } from '@nv/inference';
+import { reduceDetections } from '@nv/onnx';
 import { connect, headers as natsHeaders } from '@nats-io/transport-node';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { InferenceService, RemoteExecutor } from './index.js';
@@ -159,6 +160,42 @@ describe.skipIf(NATS_SERVER === undefined)('remote inference over NATS', () => {
     g2.open();
     await Promise.all([q0, q1, q2]);
     expect(st.stats()).toMatchObject({ requests: 3, batches: 3, maxBatchSize: 1 });
+  });
+
+  it('reduces a detection head on the worker when asked: the same rows as reduceDetections on a local run, a fraction of the bytes; a bad request is typed', async () => {
+    // A YOLOv8-shaped head with boxes of positive size around the centre.
+    const boxesBytes = imageModel({ size: SIZE, boxes: true, seed: 5 });
+    await service({ subject: 'nv.reduce', model: boxesBytes });
+    const c = client({ subject: 'nv.reduce' });
+    const m = await c.load({ model: boxesBytes });
+    expect(m.reductions).toEqual(['detections']);
+    const lm = await local.load({ model: boxesBytes });
+    const half = SIZE / 2;
+    const spec = {
+      output: 'output0', head: 'yolov8', layout: 'channelsFirst', numClasses: 80, scoreThreshold: 0.05, iouThreshold: 0.5,
+      maxDetections: 20, maxCandidates: 300, classAgnostic: false, content: [[0, 4, SIZE, SIZE - 4], [0, 0, SIZE, SIZE]],
+    } as const;
+    const input = { images: { dims: [2, 3, SIZE, SIZE], data: Float32Array.from({ length: 2 * ITEM }, (_, i) => ((i * 7) % 256) / 255) } };
+    const before = c.stats().bytesReceived;
+    const got = await m.run(input, ['output0'], { detections: spec });
+    const raw = (await lm.run({ images: { dims: input.images.dims, data: input.images.data.slice() } }, ['output0']))['output0']!;
+    expect(raw.dims).toEqual([2, 84, half * half]);
+    const want = reduceDetections(raw, spec);
+    expect(want.dims[1]).toBeGreaterThan(0);
+    expect(got['output0']!.dims).toEqual(want.dims);
+    expect(bitsEqual(got['output0']!.data, want.data)).toBe(true);
+    expect(c.stats().bytesReceived - before).toBe(want.data.byteLength);
+    // A spec the worker cannot use is a typed refusal, never a hang or a crash.
+    const bad = await m.run(input, ['output0'], { detections: { ...spec, content: [[0, 0, 1, 1]] } }).catch((x: unknown) => x);
+    expect(InferenceError.isInstance(bad) && [bad.kind, bad.remoteKind]).toEqual(['RemoteFailed', 'BadRequest']);
+    expect((bad as Error).message).toContain('content');
+    const wrongHead = await m.run(input, ['output0'], { detections: { ...spec, head: 'end2end' } }).catch((x: unknown) => x);
+    expect(InferenceError.isInstance(wrongHead) && [wrongHead.kind, wrongHead.remoteKind]).toEqual(['RemoteFailed', 'RunFailed']);
+    // A client that wants raw outputs never asks.
+    const rawClient = client({ subject: 'nv.reduce', reduceOnWorker: false });
+    const rm = await rawClient.load({ model: boxesBytes });
+    expect(rm.reductions).toEqual([]);
+    expect(await kindOf(rm.run(input, ['output0'], { detections: spec }))).toBe('RunFailed');
   });
 
   it('no worker for the model: load fails with NoResponders at once, naming the sha prefix, the server without credentials and the fix', async () => {

@@ -1,6 +1,7 @@
 /**
  * Remote inference through the runtime: an OnnxDetector on a RemoteExecutor in an ordered
- * parallel head (width 3), against worker processes on a real nats-server.
+ * parallel head (width 3), against worker processes on a real nats-server — the head decoded and
+ * NMS'd on the worker (compact replies) and, for comparison, fetched raw.
  */
 import { writeFileSync } from 'node:fs';
 import { join } from 'node:path';
@@ -85,6 +86,16 @@ describe.skipIf(NATS_SERVER === undefined || !distBuilt())('OnnxDetector on a Re
     expect(ok.outs.map((o) => o.seq)).toEqual(Array.from({ length: FRAMES }, (_, i) => i));
     for (const o of ok.outs) expect(detsOf(o), `frame ${o.seq}`).toEqual(want.get(o.seq));
     expect(executor.stats()).toMatchObject({ runs: FRAMES, failedRuns: 0, float32Fallbacks: 0, connected: false });
+    // Decoded and NMS'd on the worker: a reply is a few rows of 6 floats, not the 84 × 1024 head.
+    const rawBytes = 84 * 1024 * 4;
+    const maxKept = Math.max(...[...want.values()].map((d) => d.length));
+    expect(executor.stats().bytesReceived).toBeLessThanOrEqual(FRAMES * maxKept * 6 * 4);
+    // The same with raw outputs (reduceOnWorker false): identical detections, the whole head per frame.
+    const rawExecutor = new RemoteExecutor({ servers: nats.url, subject: 'nv.rt', timeoutMs: 1000, reduceOnWorker: false });
+    const raw = await runFeed(new OnnxDetector({ modelPath, executor: rawExecutor, inputSize: { width: 64, height: 64 }, head: 'yolov8', layout: 'channelsFirst' }));
+    for (const o of raw.outs) expect(detsOf(o), `frame ${o.seq} (raw)`).toEqual(want.get(o.seq));
+    expect(rawExecutor.stats()).toMatchObject({ runs: FRAMES, bytesReceived: FRAMES * rawBytes });
+    await rawExecutor.release();
 
     // 2. A second worker that hangs on every run; killed with SIGKILL once a frame has failed on it.
     const victim = await startWorkerProcess(nats.url, modelPath, { subject: 'nv.rt', holdRuns: true });

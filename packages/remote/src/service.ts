@@ -11,11 +11,12 @@ import {
   InferenceError, WorkerExecutor,
   type InferenceExecutor, type InferenceInputs, type InferenceModel, type InferenceOutputs, type TensorInfo,
 } from '@nv/inference';
+import { reduceDetections } from '@nv/onnx';
 import { headers as natsHeaders, type Msg, type NatsConnection, type Subscription } from '@nats-io/transport-node';
 import { connectServers, parseServers } from './connection.js';
 import {
   OP_HEADER, REPLY_HEADER, RUN_HEADER, WIRE_VERSION, bytesOf, bytesPerValue, copyFloat32, dequantizeUnorm8, elementsOf, formatBytes, isDims,
-  modelSubject, parseHeader, sha256Hex, subjectProblem,
+  detectionsProblem, modelSubject, parseHeader, sha256Hex, subjectProblem,
   type InfoReply, type RunHeader, type RunReply, type WireOutput,
 } from './wire.js';
 
@@ -94,6 +95,8 @@ export interface InferenceServiceStats {
   readonly errors: number;
   /** Requests answered successfully. */
   readonly replies: number;
+  /** Of those, requests whose detection output was decoded and NMS'd here (a compact reply). */
+  readonly reduced: number;
 }
 
 interface Request {
@@ -173,6 +176,7 @@ export class InferenceService {
   #info = 0;
   #batches = 0;
   #batched = 0;
+  #reduced = 0;
   #maxBatchSeen = 0;
   #refused = 0;
   #bad = 0;
@@ -286,7 +290,7 @@ export class InferenceService {
     return Object.freeze({
       requests: this.#requests, infoRequests: this.#info, batches: this.#batches, batchedRequests: this.#batched,
       meanBatchSize: this.#batches === 0 ? 0 : this.#batched / this.#batches, maxBatchSize: this.#maxBatchSeen,
-      queueDepth: this.#queue.length, running: this.#running, refused: this.#refused, badRequests: this.#bad, errors: this.#errors, replies: this.#replies,
+      queueDepth: this.#queue.length, running: this.#running, refused: this.#refused, badRequests: this.#bad, errors: this.#errors, replies: this.#replies, reduced: this.#reduced,
     });
   }
 
@@ -379,6 +383,13 @@ export class InferenceService {
       const outs = new Set(this.outputs.map((o) => o.name));
       if (!Array.isArray(h.outputs) || h.outputs.some((o) => !outs.has(o))) return { kind: 'BadRequest', detail: `unknown output requested (outputs: ${[...outs].join(', ')})` };
     }
+    if (h.detections !== undefined) {
+      const items = h.inputs.find((i) => i.name === this.inputs[0]!.name)!.dims[0] ?? 1;
+      const p = detectionsProblem(h.detections, items);
+      if (p !== undefined) return { kind: 'BadRequest', detail: `detections: ${p}` };
+      const name = h.detections.output;
+      if (!this.outputs.some((o) => o.name === name) || (h.outputs !== null && !h.outputs.includes(name))) return { kind: 'BadRequest', detail: `detections: '${name}' is not an output of this run` };
+    }
     return undefined;
   }
 
@@ -386,6 +397,7 @@ export class InferenceService {
     this.#info++;
     const info: InfoReply = {
       v: WIRE_VERSION, ok: true, sha: this.sha256, name: this.name, inputs: this.inputs, outputs: this.outputs, dynamicBatch: this.dynamicBatch, maxBatch: this.maxBatch,
+      reductions: ['detections'],
     };
     this.#reply(msg, info);
   }
@@ -506,6 +518,21 @@ export class InferenceService {
         parts.push(bytesOf(t!.data.subarray(at * per, (at + r.items) * per)));
       }
       at += r.items;
+      const d = r.header.detections;
+      if (d !== undefined) {
+        // Decoded and NMS'd here: K × 6 floats per item go back instead of the head.
+        const k = tensors.findIndex((x) => x.name === d.output);
+        try {
+          const reduced = reduceDetections({ dims: outs[k]!.dims, data: float32View(parts[k]!) }, d);
+          outs[k] = { name: d.output, dims: reduced.dims };
+          parts[k] = bytesOf(reduced.data);
+        } catch (e) {
+          this.#errors++;
+          this.#reply(r.msg, { v: WIRE_VERSION, id: r.header.id, ok: false, kind: 'RunFailed', detail: `cannot reduce output '${d.output}' to detections: ${e instanceof Error ? e.message : String(e)}` });
+          continue;
+        }
+        this.#reduced++;
+      }
       let size = 0;
       for (const p of parts) size += p.length;
       const header: RunReply = { v: WIRE_VERSION, id: r.header.id, ok: true, outputs: outs, batch: batch.length };
@@ -525,4 +552,9 @@ export class InferenceService {
       this.#reply(r.msg, header, body);
     }
   }
+}
+
+/** The float32 values of bytes that are a view of a Float32Array (aligned): no copy. */
+function float32View(b: Uint8Array): Float32Array {
+  return new Float32Array(b.buffer, b.byteOffset, b.byteLength / 4);
 }

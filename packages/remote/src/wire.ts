@@ -7,19 +7,22 @@
  * Every message is a NATS request with headers (nats-server ≥ 2.2):
  *
  * - request header `Nv-Op`: `info` or `run`; a run also has `Nv-Run`, one JSON line
- *   `{ "v": 1, "id", "sha", "inputs": [{ "name", "dims", "enc" }], "outputs": [names] | null }`,
+ *   `{ "v": 1, "id", "sha", "inputs": [{ "name", "dims", "enc" }], "outputs": [names] | null,
+ *   "detections"? }` — `detections` (a `DetectionReduction` of `@nv/inference`) asks the worker
+ *   to decode that output and apply NMS, replying `[B, K, 6]` rows instead of the raw head —,
  *   and its body is the inputs' bytes, concatenated in that order (`unorm8`: one byte per value;
  *   `float32`: 4 bytes per value, little-endian).
  * - reply header `Nv-Reply`, one JSON line: `{ "v": 1, "id", "ok": true, "outputs": [{ "name",
  *   "dims" }], "batch" }` with the outputs' float32 little-endian bytes concatenated in the body,
  *   or `{ "v": 1, "id", "ok": false, "kind", "detail" }` with an empty body. An `info` reply is
- *   `{ "v": 1, "ok": true, "sha", "name", "inputs", "outputs", "dynamicBatch", "maxBatch" }`.
+ *   `{ "v": 1, "ok": true, "sha", "name", "inputs", "outputs", "dynamicBatch", "maxBatch",
+ *   "reductions": ["detections"] }` (`reductions` absent: a worker that only sends raw outputs).
  *
  * @packageDocumentation
  * @internal
  */
 import { createHash } from 'node:crypto';
-import type { TensorInfo } from '@nv/inference';
+import type { DetectionReduction, TensorInfo } from '@nv/inference';
 
 /** Wire protocol version (the `v` of every header). @internal */
 export const WIRE_VERSION = 1;
@@ -42,6 +45,8 @@ export interface RunHeader {
   readonly sha: string;
   readonly inputs: readonly WireInput[];
   readonly outputs: readonly string[] | null;
+  /** Decode and NMS this output on the worker (see `DetectionReduction`). */
+  readonly detections?: DetectionReduction;
 }
 /** One output of a reply. @internal */
 export interface WireOutput { readonly name: string; readonly dims: readonly number[] }
@@ -59,6 +64,27 @@ export interface InfoReply {
   readonly outputs: readonly TensorInfo[];
   readonly dynamicBatch: boolean;
   readonly maxBatch: number;
+  /** What the worker reduces on request (`'detections'`); absent on workers that cannot. */
+  readonly reductions?: readonly string[];
+}
+
+/** Why `d` is not a usable detection reduction for a request of `items` items, or undefined when it is. @internal */
+export function detectionsProblem(d: unknown, items: number): string | undefined {
+  if (typeof d !== 'object' || d === null) return 'expected an object';
+  const r = d as Record<string, unknown>;
+  if (typeof r['output'] !== 'string') return 'output: expected a name';
+  if (!['yolov5', 'yolov8', 'end2end', 'auto'].includes(r['head'] as string)) return 'head: expected yolov5, yolov8, end2end or auto';
+  if (!['channelsFirst', 'channelsLast', 'auto'].includes(r['layout'] as string)) return 'layout: expected channelsFirst, channelsLast or auto';
+  if (r['numClasses'] !== undefined && !(Number.isSafeInteger(r['numClasses']) && (r['numClasses'] as number) >= 1)) return 'numClasses: expected a positive integer';
+  const num = (k: string, lo: number, hi: number) => typeof r[k] === 'number' && (r[k] as number) >= lo && (r[k] as number) <= hi;
+  if (!num('scoreThreshold', 0, 1) || !num('iouThreshold', 0, 1)) return 'scoreThreshold and iouThreshold: expected numbers in [0, 1]';
+  if (!Number.isSafeInteger(r['maxDetections']) || !Number.isSafeInteger(r['maxCandidates']) || !num('maxDetections', 0, 1e6) || !num('maxCandidates', 0, 1e7)) return 'maxDetections and maxCandidates: expected non-negative integers';
+  if (typeof r['classAgnostic'] !== 'boolean') return 'classAgnostic: expected a boolean';
+  const c = r['content'];
+  if (!Array.isArray(c) || c.length !== items || !c.every((x) => Array.isArray(x) && x.length === 4 && x.every((v) => typeof v === 'number' && Number.isFinite(v)))) {
+    return `content: expected ${items} rectangles [x0, y0, x1, y1]`;
+  }
+  return undefined;
 }
 
 /** @internal */
