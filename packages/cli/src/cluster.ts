@@ -101,7 +101,7 @@ export function registerClusterCommands(program: Command, ctx: ClusterCommandCon
     .requiredOption('--nats <urls>', 'nats://[user:pass@]host[:port], several comma-separated')
     .option('--cluster <name>', 'the cluster (default nv): buckets NV_<name>_FEEDS/_LEASES/_NODES, stream NV_<name>_OUTPUTS')
     .option('--replicas <N>', 'copies of each bucket and of the outputs stream (1, or 3 on a 3-server NATS cluster; used when creating)', positiveInt)
-    .option('--lease-ttl-ms <ms>', 'how long a lease lives without renewal (default 15000; a node survives NATS outages of TTL minus about 3 s, and a JetStream leader election takes up to about 9 s)', positiveInt)
+    .option('--lease-ttl-ms <ms>', 'how long a lease lives without renewal (default 15000: a node survives a NATS outage of about 80 % of it, 12 s, and a JetStream leader election takes up to about 9 s)', positiveInt)
     .action(async (flags: { config: string; nats: string; cluster?: string; replicas?: number; leaseTtlMs?: number }) => {
       const raw = rawConfig(flags.config);
       const { feeds: rawFeeds, ...job } = raw;
@@ -171,7 +171,7 @@ export function registerClusterCommands(program: Command, ctx: ClusterCommandCon
     .option('--cluster <name>', 'the cluster (default nv)')
     .option('--host <address>', 'interface of the API (default 127.0.0.1; any other needs NV_SERVE_TOKEN)')
     .option('--port <N>', 'TCP port of the API (default 8080; 0 picks a free one)', portNumber)
-    .option('--tick-ms <ms>', 'how often to renew leases and re-plan (default: the lease TTL ÷ 4)', positiveInt)
+    .option('--tick-ms <ms>', 'how often to re-plan: claim, hand over (default: the lease TTL ÷ 4; leases are renewed every min(tick, TTL ÷ 10))', positiveInt)
     .option('--wait-ms <ms>', 'wait this long for nv cluster apply when the cluster has no state yet (default 0: fail at once)', positiveInt)
     .option('--allow-custom-pipeline', 'run custom GStreamer pipelines from the applied config (trusted configs only)')
     .addHelpText('after', [

@@ -60,7 +60,11 @@ export interface ClusterNodeOptions extends ClusterConnectionOptions {
   readonly name: string;
   /** Runs the feeds. */
   readonly controller: FeedController;
-  /** How often to heartbeat, renew and re-plan, in ms. Default: the lease TTL ÷ 4 (less for short TTLs). At most a third of TTL − max(1 s, 10 % TTL). */
+  /**
+   * How often to re-plan (read the buckets, claim, hand over), in ms. Default: the lease TTL ÷ 4
+   * (less for short TTLs); at most a third of TTL − max(1 s, 10 % TTL). Leases are renewed and the
+   * heartbeat written every min(tick, TTL ÷ 10) ({@link ClusterNode.renewIntervalMs}).
+   */
   readonly tickMs?: number;
   /** How long a failed feed waits before it is started again, in ms. Default 10000. */
   readonly retryMs?: number;
@@ -307,7 +311,11 @@ export class ClusterNode {
   }
 
   /** The per-request timeout of renewals and heartbeats. */
-  get #requestTimeoutMs(): number { return Math.max(500, Math.min(2000, this.#tickMs)); }
+  /**
+   * Shorter than the renewal interval, so a renewal that hangs (an election) is given up before
+   * the next one is due and no interval is skipped — the outage arithmetic of `survivableOutageMs` holds.
+   */
+  get #requestTimeoutMs(): number { return Math.max(200, Math.min(2000, this.#renewMs - 100)); }
 
   /** One planning round: read, plan, release, claim. */
   async #tick(): Promise<void> {

@@ -86,18 +86,6 @@ export interface TensorInfo {
 }
 
 /**
- * A model loaded on an executor.
- *
- * @example
- * ```ts
- * const model = await executor.load({ model: bytes });
- * const slot = await executor.pool.acquire(3 * 640 * 640);
- * fill(slot.data);
- * const { output0 } = await model.run({ images: slot.input([1, 3, 640, 640]) }, ['output0']);
- * await model.release();
- * ```
- */
-/**
  * A request that the executor turn a YOLO-family detection output into detections where the
  * model runs — decode the head, drop boxes outside each item's content, apply NMS (or, for an
  * end-to-end head, keep the best scores) — and return them instead of the raw tensor: the
@@ -140,6 +128,18 @@ export interface RunOptions {
   readonly detections?: DetectionReduction;
 }
 
+/**
+ * A model loaded on an executor.
+ *
+ * @example
+ * ```ts
+ * const model = await executor.load({ model: bytes });
+ * const slot = await executor.pool.acquire(3 * 640 * 640);
+ * fill(slot.data);
+ * const { output0 } = await model.run({ images: slot.input([1, 3, 640, 640]) }, ['output0']);
+ * await model.release();
+ * ```
+ */
 export interface InferenceModel {
   /** The name given at load (or the path). */
   readonly name: string;

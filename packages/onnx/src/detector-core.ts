@@ -237,9 +237,12 @@ export class OnnxDetectorCore {
     // the reply is K × 6 floats per frame, not the head's N × (4 + C).
     const reduce = m.model.reductions?.includes('detections') === true;
     const o = this.options;
+    // The head this detector resolved (at load, or from a first raw output) when it has one.
+    const known = this.#head ?? m.info.head;
     const runOptions: RunOptions | undefined = reduce ? {
       detections: {
-        output: m.info.outputName, head: o.head, layout: o.layout, ...(m.numClasses !== undefined ? { numClasses: m.numClasses } : {}),
+        output: m.info.outputName, head: known?.head ?? o.head, layout: known?.layout ?? o.layout,
+        ...(m.numClasses !== undefined ? { numClasses: m.numClasses } : {}),
         scoreThreshold: o.scoreThreshold, iouThreshold: o.iouThreshold, maxDetections: o.maxDetections, maxCandidates: o.maxCandidates,
         classAgnostic: o.classAgnosticNms,
         content: Array.from({ length: batch }, (_, b) => {
@@ -278,8 +281,11 @@ export class OnnxDetectorCore {
     const per = boxes * head.channels;
     const o = this.options, cand = this.#cand;
     const out: Detection[][] = [];
+    // Reduced rows passed the threshold where they were made (on the exact score, before it was
+    // stored as float32): filtering their rounded scores again could drop a box a local run keeps.
+    const threshold = fixed ? -Infinity : o.scoreThreshold;
     for (let b = 0; b < items.length; b++) {
-      decodeHead(data, b * per, head, boxes, o.scoreThreshold, cand);
+      decodeHead(data, b * per, head, boxes, threshold, cand);
       // Non-finite, inverted, or entirely in the padding (no area inside the frame): not an object.
       const g = geoms[b]!, x0 = g.padLeft, x1 = g.padLeft + g.contentWidth, y0 = g.padTop, y1 = g.padTop + g.contentHeight;
       cand.retain((a, c, d, e) => Math.min(d, x1) > Math.max(a, x0) && Math.min(e, y1) > Math.max(c, y0));

@@ -11,6 +11,7 @@ import {
   type InferenceExecutor, type InferenceExecutorStats, type InferenceInputs, type InferenceModel, type InferenceOutputs,
   type DetectionReduction, type LoadModelRequest, type RunOptions, type SlotLease, type TensorInfo, type TensorPoolOptions,
 } from '@nv/inference';
+import { reduceDetections } from '@nv/onnx';
 import { createInbox, headers as natsHeaders, type Msg, type NatsConnection, type Subscription } from '@nats-io/transport-node';
 import { connectServers, parseServers, type NatsServers } from './connection.js';
 import {
@@ -89,6 +90,8 @@ export interface RemoteExecutorStats extends InferenceExecutorStats {
   readonly bytesSent: number;
   /** Reply payload bytes received. */
   readonly bytesReceived: number;
+  /** Runs asked to reduce detections that a worker answered raw (an older `nv worker`): reduced here instead. */
+  readonly reducedHere: number;
   /** Whether a NATS connection is open now. */
   readonly connected: boolean;
   /** The servers, without credentials. */
@@ -192,6 +195,7 @@ export class RemoteExecutor implements InferenceExecutor {
   #fallbacks = 0;
   #sent = 0;
   #received = 0;
+  #reducedHere = 0;
 
   /**
    * @param options - see {@link RemoteExecutorOptions}
@@ -276,7 +280,7 @@ export class RemoteExecutor implements InferenceExecutor {
       kind: this.kind, workers: 0, running: this.#inFlight, queued: this.#queue.length, runs: this.#runs, failedRuns: this.#failedRuns,
       workerRestarts: 0, models: this.#models.size, inputTransfer: 'direct' as const, pool: this.pool.stats(),
       timedOut: this.#timedOut, lateResponses: this.#late, noResponders: this.#noResponders, payloadTooLarge: this.#tooLarge,
-      float32Fallbacks: this.#fallbacks, bytesSent: this.#sent, bytesReceived: this.#received,
+      float32Fallbacks: this.#fallbacks, bytesSent: this.#sent, bytesReceived: this.#received, reducedHere: this.#reducedHere,
       connected: this.#live !== undefined && !this.#live.nc.isClosed(), servers: this.#servers.display,
     });
   }
@@ -390,6 +394,19 @@ export class RemoteExecutor implements InferenceExecutor {
       at += len;
     }
     if (at !== data.length) throw InferenceError.remote('RemoteFailed', `the worker on '${model.subject}' sent ${data.length} bytes for outputs of ${at}`, { remoteKind: 'BadReply' });
+    const d = job.detections;
+    if (d !== undefined && !(Array.isArray(r.reduced) && r.reduced.includes(d.output))) {
+      // An older worker of the group (a rolling upgrade) ignored the request: reduce here.
+      const raw = out[d.output];
+      if (!raw) throw InferenceError.remote('RemoteFailed', `the worker on '${model.subject}' sent no output '${d.output}'`, { remoteKind: 'BadReply' });
+      try {
+        const reduced = reduceDetections(raw, d);
+        out[d.output] = Object.freeze({ dims: Object.freeze(reduced.dims), data: reduced.data });
+      } catch (e) {
+        throw InferenceError.runFailed(model.name, `cannot reduce output '${d.output}' to detections: ${e instanceof Error ? e.message : String(e)}`, e);
+      }
+      this.#reducedHere++;
+    }
     return Object.freeze(out);
   }
 

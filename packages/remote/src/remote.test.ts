@@ -191,6 +191,32 @@ describe.skipIf(NATS_SERVER === undefined)('remote inference over NATS', () => {
     expect((bad as Error).message).toContain('content');
     const wrongHead = await m.run(input, ['output0'], { detections: { ...spec, head: 'end2end' } }).catch((x: unknown) => x);
     expect(InferenceError.isInstance(wrongHead) && [wrongHead.kind, wrongHead.remoteKind]).toEqual(['RemoteFailed', 'RunFailed']);
+    // An older worker (it lists the reduction but answers raw, as during a rolling upgrade): the client reduces.
+    const sha = sha256Hex(boxesBytes);
+    const nc = await connect({ servers: nats.url });
+    cleanups.push(() => nc.close());
+    const real = await InferenceService.start({ servers: nats.url, model: boxesBytes, executor: new InlineExecutor(), subject: 'nv.old-info' });
+    cleanups.push(() => real.close());
+    nc.subscribe(modelSubject('nv.old', sha), {
+      callback: (_e, msg) => {
+        const h = natsHeaders();
+        if (msg.headers?.get('Nv-Op') === 'info') {
+          h.set(REPLY_HEADER, JSON.stringify({ v: 1, ok: true, sha, name: 'old', inputs: real.inputs, outputs: real.outputs, dynamicBatch: true, maxBatch: 8, reductions: ['detections'] }));
+          msg.respond(new Uint8Array(0), { headers: h });
+          return;
+        }
+        const id = (JSON.parse(msg.headers!.get('Nv-Run')) as { id: string }).id;
+        h.set(REPLY_HEADER, JSON.stringify({ v: 1, id, ok: true, outputs: [{ name: 'output0', dims: raw.dims }], batch: 1 }));
+        msg.respond(new Uint8Array(raw.data.buffer, raw.data.byteOffset, raw.data.byteLength), { headers: h });
+      },
+    });
+    const oldClient = client({ subject: 'nv.old' });
+    const om = await oldClient.load({ model: boxesBytes });
+    const fell = await om.run(input, ['output0'], { detections: spec });
+    expect(fell['output0']!.dims).toEqual(want.dims);
+    expect(bitsEqual(fell['output0']!.data, want.data)).toBe(true);
+    expect(oldClient.stats().reducedHere).toBe(1);
+    expect(c.stats().reducedHere).toBe(0);
     // A client that wants raw outputs never asks.
     const rawClient = client({ subject: 'nv.reduce', reduceOnWorker: false });
     const rm = await rawClient.load({ model: boxesBytes });

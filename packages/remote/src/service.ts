@@ -535,7 +535,7 @@ export class InferenceService {
       }
       let size = 0;
       for (const p of parts) size += p.length;
-      const header: RunReply = { v: WIRE_VERSION, id: r.header.id, ok: true, outputs: outs, batch: batch.length };
+      const header: RunReply = { v: WIRE_VERSION, id: r.header.id, ok: true, outputs: outs, batch: batch.length, ...(d !== undefined ? { reduced: [d.output] } : {}) };
       if (max !== undefined && size + 256 + JSON.stringify(header).length > max) {
         this.#errors++;
         this.#reply(r.msg, { v: WIRE_VERSION, id: r.header.id, ok: false, kind: 'PayloadTooLarge', detail: `the outputs are ${formatBytes(size)} (${size} bytes), over the server's max_payload ${max}: raise max_payload (deploy/nats/nats-server.conf sets 8MB) or ask for fewer outputs` });

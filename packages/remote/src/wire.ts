@@ -13,7 +13,7 @@
  *   and its body is the inputs' bytes, concatenated in that order (`unorm8`: one byte per value;
  *   `float32`: 4 bytes per value, little-endian).
  * - reply header `Nv-Reply`, one JSON line: `{ "v": 1, "id", "ok": true, "outputs": [{ "name",
- *   "dims" }], "batch" }` with the outputs' float32 little-endian bytes concatenated in the body,
+ *   "dims" }], "batch", "reduced"?: [names] }` with the outputs' float32 little-endian bytes concatenated in the body,
  *   or `{ "v": 1, "id", "ok": false, "kind", "detail" }` with an empty body. An `info` reply is
  *   `{ "v": 1, "ok": true, "sha", "name", "inputs", "outputs", "dynamicBatch", "maxBatch",
  *   "reductions": ["detections"] }` (`reductions` absent: a worker that only sends raw outputs).
@@ -52,7 +52,11 @@ export interface RunHeader {
 export interface WireOutput { readonly name: string; readonly dims: readonly number[] }
 /** The `Nv-Reply` header of a run. @internal */
 export type RunReply =
-  | { readonly v: number; readonly id: string; readonly ok: true; readonly outputs: readonly WireOutput[]; readonly batch: number }
+  | {
+    readonly v: number; readonly id: string; readonly ok: true; readonly outputs: readonly WireOutput[]; readonly batch: number;
+    /** Outputs reduced to detection rows on the worker (absent: none — an older worker ignored the request's `detections`). */
+    readonly reduced?: readonly string[];
+  }
   | { readonly v: number; readonly id: string; readonly ok: false; readonly kind: string; readonly detail: string };
 /** The `Nv-Reply` header of an info request. @internal */
 export interface InfoReply {

@@ -102,6 +102,37 @@ describe.skipIf(NATS_SERVER === undefined)('JetStream outputs (real nats-server)
     expect(seqs).toEqual(Array.from({ length: seqs.length }, (_, i) => 100 - seqs.length + i)); // the newest, in order, no gap
   });
 
+  it('ends at once with the error on a server without JetStream; an abort ends it while its server is down', async () => {
+    const plain = await startNatsServer();
+    try {
+      const r = readFeedOutputs({ url: `nats://127.0.0.1:${plain.port}`, subject: 'nv.x.f.outputs', idleMs: 60_000 });
+      const t0 = Date.now();
+      await expect((async () => { for await (const _ of r) { /* nothing */ } })()).rejects.toThrow(/jetstream|no responders/i);
+      expect(Date.now() - t0).toBeLessThan(10_000);
+    } finally {
+      await plain.stop('SIGKILL');
+    }
+    // A reader waiting on a server that then dies: aborting ends the iteration (no throw, no hang).
+    const dir = scratch('nats-outputs-abort');
+    const down = await startNatsServer({ storeDir: dir });
+    try {
+      const u = `nats://127.0.0.1:${down.port}`;
+      await ensureOutputStream({ url: u, name: 'OUT_D', subjects: ['nv.d.>'] });
+      const ac = new AbortController();
+      const r = readFeedOutputs({ url: u, stream: 'OUT_D', subject: 'nv.d.f.outputs', signal: ac.signal });
+      const done = (async () => { for await (const _ of r) { /* nothing arrives */ } return 'ended'; })();
+      await new Promise((res) => setTimeout(res, 1500));
+      await down.stop('SIGKILL');
+      await new Promise((res) => setTimeout(res, 1500));
+      const t0 = Date.now();
+      ac.abort();
+      expect(await done).toBe('ended');
+      expect(Date.now() - t0).toBeLessThan(3000);
+    } finally {
+      removeScratch(dir);
+    }
+  }, 30_000);
+
   it('refuses a wildcard subject and a bad idle time', () => {
     expect(() => readFeedOutputs({ url, subject: 'nv.>' })).toThrow(ConfigError);
     expect(() => readFeedOutputs({ url, subject: 'nv.x.outputs', idleMs: -1 })).toThrow(/idleMs/);

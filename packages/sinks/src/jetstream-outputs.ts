@@ -62,12 +62,18 @@ async function connectTo(url: string, reconnectForever = false): Promise<NatsCon
   });
 }
 
-/** Errors a reader cannot get past by asking again: no such stream, not allowed, closed for good. */
-function permanentReadError(e: unknown): boolean {
+/**
+ * Errors a reader cannot get past by asking again: no such stream, not allowed, closed for good,
+ * or a server without JetStream (no responder for the API while the server says it has none —
+ * a server that announces JetStream but does not answer yet is recovering: asked again).
+ */
+function permanentReadError(e: unknown, nc: NatsConnection): boolean {
   const name = e instanceof Error ? e.name : '';
   const text = e instanceof Error ? e.message : String(e);
+  const noJetStream = name === 'JetStreamNotEnabled' || /jetstream (is )?not enabled/i.test(text);
   return name === 'StreamNotFoundError' || name === 'PermissionViolationError' || name === 'AuthorizationError' || name === 'ClosedConnectionError'
-    || /stream not found|permissions? violation|authoriz|connection closed/i.test(text);
+    || /stream not found|permissions? violation|authoriz|connection closed/i.test(text)
+    || (noJetStream && nc.info?.jetstream !== true);
 }
 
 /**
@@ -206,7 +212,8 @@ const OUT_ID = /^(.*):(\d+):out$/;
  * part of the id changes: nv restarted, seq starts again) resets the order. A transient failure
  * (a NATS server of the cluster died, a leader election, a timed-out request) does not end the
  * iteration: the reader reconnects and resumes after the last message it received (counted
- * `resumes`); a missing stream, a permission error or a closed connection ends it with the error.
+ * `resumes`); a missing stream, a server without JetStream, a permission error, or failures for
+ * longer than `idleMs`, end it with the error. Aborting `signal` ends it (also while NATS is down).
  * @param options - server, stream, subject, where to start, when to end
  * @returns an async iterable of the outputs, with `stats()`
  * @example
@@ -227,6 +234,9 @@ export function readFeedOutputs(options: ReadFeedOutputsOptions): AsyncIterable<
   const s = { received: 0, delivered: 0, duplicates: 0, gaps: 0, missing: 0, malformed: 0, runs: 0, stale: 0, resumes: 0 };
   async function* run(): AsyncGenerator<FeedOutputRecord> {
     const nc = await connectTo(options.url, true);
+    // An abort closes the connection, so a fetch waiting through an outage ends too.
+    const onAbort = (): void => { void nc.close().catch(() => undefined); };
+    options.signal?.addEventListener('abort', onAbort, { once: true });
     try {
       const js = jetstream(nc);
       // Where the next message is: known after the first one (or, for `new`, from the stream's
@@ -252,11 +262,15 @@ export function readFeedOutputs(options: ReadFeedOutputsOptions): AsyncIterable<
           }
           m = await consumer.next({ expires: waitMs });
         } catch (e) {
-          if (permanentReadError(e) || options.signal?.aborted) throw e;
+          if (options.signal?.aborted) return;
+          if (permanentReadError(e, nc)) throw e;
           // A server died or a leader is being elected: ask again, after the last message read.
+          // The consumer given up is deleted (else it lingers on the server until it is inactive).
+          void consumer?.delete().catch(() => undefined);
           consumer = undefined;
           s.resumes++;
-          if (idleMs !== undefined && Date.now() - idleSince >= idleMs) return;
+          // Failing for longer than the idle time is not "the stream is quiet": say why.
+          if (idleMs !== undefined && Date.now() - idleSince >= idleMs) throw e;
           await new Promise((r) => setTimeout(r, RESUME_DELAY_MS));
           continue;
         }
@@ -296,6 +310,7 @@ export function readFeedOutputs(options: ReadFeedOutputsOptions): AsyncIterable<
         yield { seq, id, subject: m.subject, payload: body.payload, streamSeq: m.seq };
       }
     } finally {
+      options.signal?.removeEventListener('abort', onAbort);
       await nc.close().catch(() => undefined);
     }
   }
