@@ -201,6 +201,14 @@ export interface FeedOutputReaderStats {
 
 /** Wait before asking the stream again after a transient failure (ms). */
 const RESUME_DELAY_MS = 500;
+/**
+ * Deadline of the reader's JetStream API requests — making its consumer, the stream's last
+ * sequence (ms). Short on purpose: after a server of a NATS cluster dies, nats-server 2.9 places
+ * about half of the new ephemeral consumers on the dead server (it stays a peer) and those
+ * requests never get an answer, for as long as it is down (measured: 35–45 % of creations timed
+ * out for a whole minute, every kill); a short deadline and a new try gets past that in seconds.
+ */
+const READ_REQUEST_TIMEOUT_MS = 2000;
 
 const OUT_ID = /^(.*):(\d+):out$/;
 
@@ -238,7 +246,7 @@ export function readFeedOutputs(options: ReadFeedOutputsOptions): AsyncIterable<
     const onAbort = (): void => { void nc.close().catch(() => undefined); };
     options.signal?.addEventListener('abort', onAbort, { once: true });
     try {
-      const js = jetstream(nc);
+      const js = jetstream(nc, { timeout: READ_REQUEST_TIMEOUT_MS });
       // Where the next message is: known after the first one (or, for `new`, from the stream's
       // last sequence), so a consumer made again after a failure starts exactly there.
       let nextStreamSeq: number | undefined;
@@ -253,7 +261,7 @@ export function readFeedOutputs(options: ReadFeedOutputsOptions): AsyncIterable<
         try {
           if (consumer === undefined) {
             if (nextStreamSeq === undefined && options.from === 'new') {
-              nextStreamSeq = (await (await jetstreamManager(nc, { timeout: 5000 })).streams.info(stream)).state.last_seq + 1;
+              nextStreamSeq = (await (await jetstreamManager(nc, { timeout: READ_REQUEST_TIMEOUT_MS })).streams.info(stream)).state.last_seq + 1;
             }
             consumer = await js.consumers.get(stream, {
               filter_subjects: options.subject,
