@@ -8,7 +8,7 @@
  */
 import { jetstreamManager } from '@nats-io/jetstream';
 import { connect, type NatsConnection } from '@nats-io/transport-node';
-import { NATS_SERVER_BIN, startNatsTestCluster, type NatsTestCluster } from '@nv/test-util';
+import { NATS_SERVER_BIN, freeTcpPort, startNatsTestCluster, type NatsTestCluster } from '@nv/test-util';
 import { readFeedOutputs } from '@nv/sinks';
 import { spawn, type ChildProcess } from 'node:child_process';
 import { existsSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
@@ -57,8 +57,8 @@ describe.skipIf(NATS_SERVER_BIN === undefined || !existsSync(bin))('nv cluster +
     expect(await runCli(['cluster', 'status', '--nats', nats.urls, '--cluster', 't', '--json'], { io: c.io })).toBe(EXIT.ok);
     return JSON.parse(c.out[0]!) as StatusJson;
   };
-  const startNode = (name: string): NodeProc => {
-    const proc = spawn(process.execPath, [bin, 'node', '--nats', nats.urls, '--cluster', 't', '--name', name, '--port', '0', '--tick-ms', '1000'], { stdio: ['ignore', 'pipe', 'pipe'] });
+  const startNode = (name: string, servers = nats.urls): NodeProc => {
+    const proc = spawn(process.execPath, [bin, 'node', '--nats', servers, '--cluster', 't', '--name', name, '--port', '0', '--tick-ms', '1000'], { stdio: ['ignore', 'pipe', 'pipe'] });
     const n: NodeProc = { name, proc, out: '', err: '', exit: new Promise((r) => proc.once('exit', (code) => r(code))) };
     proc.stdout!.on('data', (d: Buffer) => { n.out += d.toString(); });
     proc.stderr!.on('data', (d: Buffer) => { n.err += d.toString(); });
@@ -224,7 +224,8 @@ describe.skipIf(NATS_SERVER_BIN === undefined || !existsSync(bin))('nv cluster +
     for (const f of before.feeds) {
       // A sink on the killed server reconnects and its stream elects a leader; the reader's
       // consumers may be placed on the dead server (nats-server 2.9) and are made again.
-      const o = await nextOutput(f.name, () => true, 20_000);
+      // 40 s: each try that lands on the dead server costs 2.5 s; 16 of them in a row are ~1 in 65,000.
+      const o = await nextOutput(f.name, () => true, 40_000);
       expect(o.fence).toEqual({ node: f.owner, token: f.token });
       seen.push(`${f.name} at ${o.at - killedAt} ms (${o.resumes} resumes)`);
     }
@@ -232,7 +233,7 @@ describe.skipIf(NATS_SERVER_BIN === undefined || !existsSync(bin))('nv cluster +
     const after = await waitFor(() => status(), 'status');
     expect(after.feeds.map((f) => [f.name, f.owner, f.token, f.state])).toEqual(before.feeds.map((f) => [f.name, f.owner, f.token, 'running']));
     await victim.start();
-  }, 120_000);
+  }, 200_000);
 
   it('SIGTERM a node: it hands its feeds over at once and exits 0 with its summary', async () => {
     const before = await status();
@@ -249,4 +250,12 @@ describe.skipIf(NATS_SERVER_BIN === undefined || !existsSync(bin))('nv cluster +
     expect(n.out).toMatch(new RegExp(`nv node ${leaving}: left cluster t \\(\\d+ claimed, \\d+ released, 0 lost\\)`));
     expect(n.err).toContain(`released ${mine[0]!.name}`);
   }, 60_000);
+  it('a node whose first listed NATS server is down joins through the others and its outputs reach the stream', async () => {
+    const dead = `nats://127.0.0.1:${await freeTcpPort()}`;
+    startNode('n4', `${dead},${nats.urls}`);
+    const mine = await waitFor(async () => (await status()).feeds.find((f) => f.owner === 'n4' && f.state === 'running'), 'n4 running a feed', 30_000)
+      .catch((e: unknown) => { throw new Error(`${(e as Error).message}\n${nodes.get('n4')!.err}`); });
+    const o = await nextOutput(mine.name, (fence) => fence.node === 'n4', 20_000);
+    expect(o.fence).toEqual({ node: 'n4', token: mine.token });
+  }, 90_000);
 });

@@ -41,6 +41,11 @@ function firstServerUrl(servers: ParsedServers): string {
   return `nats://${creds}${servers.servers[0]}`;
 }
 
+/** The other servers of the list (`host:port`): the sinks' and stream helper's `servers`. */
+function otherServers(servers: ParsedServers): string[] {
+  return servers.servers.slice(1);
+}
+
 /** The cluster's errors as one `nv:` line and an exit code. */
 function clusterFailure(e: unknown, io: Io): number | undefined {
   if (!ClusterError.isInstance(e)) return undefined;
@@ -123,7 +128,7 @@ export function registerClusterCommands(program: Command, ctx: ClusterCommandCon
         const r = await store.apply({ job, feeds }, { ...(flags.replicas !== undefined ? { replicas: flags.replicas } : {}), ...(flags.leaseTtlMs !== undefined ? { leaseTtlMs: flags.leaseTtlMs } : {}) });
         // The stream every node publishes outputs and events to.
         const stream = await ensureOutputStream({
-          url: firstServerUrl(servers), name: names.outputs, subjects: [`${names.subjectBase}.>`],
+          url: firstServerUrl(servers), servers: otherServers(servers), name: names.outputs, subjects: [`${names.subjectBase}.>`],
           ...(flags.replicas !== undefined ? { replicas: flags.replicas } : {}),
         });
         const list = (what: string, xs: readonly string[]) => (xs.length > 0 ? [`${what} ${xs.join(', ')}`] : []);
@@ -221,7 +226,10 @@ async function runNode(
   // Only the operator's flag passes through; --name is this node's, not a feed's.
   const plan = ctx.planFrom({ allowCustomPipeline: flags['allowCustomPipeline'] === true }, { ...job, feeds: undefined });
   // Every output and event to the cluster's stream (created by nv cluster apply), plus the job's own sinks.
-  const nodePlan: JobPlan = { ...plan, sinks: [...(plan.sinks ?? []), { url: `${firstServerUrl(servers)}/${names.subjectBase}`, publish: 'both', field: '--nats' }] };
+  // With every server of the list, so a node started while the first one is down still delivers.
+  const more = otherServers(servers);
+  const sinkUrl = `${firstServerUrl(servers)}/${names.subjectBase}${more.length > 0 ? `?servers=${more.join(',')}` : ''}`;
+  const nodePlan: JobPlan = { ...plan, sinks: [...(plan.sinks ?? []), { url: sinkUrl, publish: 'both', field: '--nats' }] };
   let node: ClusterNode | undefined;
   const handles = new Map<string, FeedId>();
   const fences = new Map<string, Fence>();

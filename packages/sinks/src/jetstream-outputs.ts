@@ -28,6 +28,8 @@ export interface OutputStreamOptions {
   readonly duplicateWindowMs?: number;
   /** Copies of the stream on a NATS cluster (1–5; used when creating it). Default 1. */
   readonly replicas?: number;
+  /** More servers of the same NATS cluster (`host[:port]`), tried besides the URL's (its credentials apply). */
+  readonly servers?: readonly string[];
 }
 
 /** What {@link ensureOutputStream} made or found. */
@@ -52,10 +54,10 @@ function positive(field: string, v: number | undefined, def: number): number {
   return v;
 }
 
-async function connectTo(url: string, reconnectForever = false): Promise<NatsConnection> {
+async function connectTo(url: string, reconnectForever = false, more: readonly string[] = []): Promise<NatsConnection> {
   const t = parseNatsUrl(url);
   return connect({
-    servers: t.server, ...(t.user !== undefined ? { user: t.user } : {}), ...(t.pass !== undefined ? { pass: t.pass } : {}),
+    servers: [t.server, ...more.map((s) => String(s).trim()).filter((s) => s !== '' && s !== t.server)], ...(t.user !== undefined ? { user: t.user } : {}), ...(t.pass !== undefined ? { pass: t.pass } : {}),
     ...(t.token !== undefined ? { token: t.token } : {}), timeout: 5000,
     // A reader outlives server restarts (the servers it learns from the cluster included); its signal ends it.
     ...(reconnectForever ? { maxReconnectAttempts: -1, reconnectTimeWait: 500 } : {}),
@@ -103,7 +105,7 @@ export async function ensureOutputStream(options: OutputStreamOptions): Promise<
   if (duplicateWindowMs > maxAgeMs) throw ConfigError.invalidConfig('output stream options', [{ field: 'duplicateWindowMs', message: 'must not exceed maxAgeMs' }]);
   let nc: NatsConnection;
   try {
-    nc = await connectTo(options.url);
+    nc = await connectTo(options.url, false, options.servers);
   } catch (e) {
     throw new Error(`cannot connect to ${redactUrl(options.url)}: ${(e as Error).message}`, { cause: e });
   }

@@ -163,6 +163,15 @@ describe.skipIf(NATS_SERVER === undefined)('NatsSink against a real nats-server 
     expect(s.stats().dropped.shutdown).toBe(7);
   });
 
+  it('servers: with the URL\'s server down at start, the sink connects to another one of the list and delivers', async () => {
+    const dead = await freeTcpPort();
+    const s = track(new NatsSink({ url: `nats://127.0.0.1:${dead}/nv.js.alt`, servers: [`127.0.0.1:${server.port}`] }));
+    for (const id of ids('alt', 0, 20)) s.publish({ id, payload: id });
+    await waitFor(() => s.stats().delivered === 20, '20 delivered through the second server');
+    expect(await streamIds(nc, 'nv.js.alt')).toEqual(ids('alt', 0, 20));
+    expect(s.stats()).toMatchObject({ jetstream: 20, connected: true });
+  });
+
   it('close with the server up delivers what is buffered first', async () => {
     const s = new NatsSink({ url: `nats://127.0.0.1:${server.port}/nv.js.close` });
     for (const id of ids('z', 0, 200)) s.publish({ id, payload: id });
@@ -178,5 +187,8 @@ describe.skipIf(NATS_SERVER === undefined)('NatsSink against a real nats-server 
     expect(field(() => new NatsSink({ url: 'nats://h/a.*' }))).toBe('url');
     expect(field(() => new NatsSink({ url: 'nats://h/a', jetstream: 'sometimes' as never }))).toBe('jetstream');
     expect(field(() => new NatsSink({ url: 'nats://h/a', maxInFlight: 0 }))).toBe('maxInFlight');
+    expect(field(() => new NatsSink({ url: 'nats://h/a', servers: ['u:p@h2:4222'] }))).toBe('servers');
+    expect(field(() => new NatsSink({ url: 'nats://h/a', servers: ['h2:4222/x'] }))).toBe('servers');
+    expect(field(() => new NatsSink({ url: 'nats://h/a', servers: 'h2' as never }))).toBe('servers');
   });
 });

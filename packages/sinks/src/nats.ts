@@ -37,6 +37,13 @@ export interface NatsSinkOptions extends SinkCommonOptions {
    * the server in CONNECT, never into `target`, errors or stats.
    */
   readonly url: string;
+  /**
+   * More servers of the same NATS cluster, `host[:port]` (default port 4222), tried besides the
+   * URL's host — to connect at first and to reconnect — with the URL's credentials. Without them
+   * a sink whose one server is down at start waits for that server (once connected, the client
+   * also learns the cluster's other servers from it).
+   */
+  readonly servers?: readonly string[];
   /** See {@link NatsJetStreamMode} (default `auto`). */
   readonly jetstream?: NatsJetStreamMode;
   /** Messages sent per round, at most (default 64). */
@@ -93,6 +100,7 @@ type Outcome = { readonly ok: true; readonly duplicate: boolean } | { readonly o
  */
 export class NatsSink extends QueuedSink {
   readonly #target: NatsTarget;
+  readonly #servers: readonly string[];
   readonly #mode: NatsJetStreamMode;
   readonly #maxInFlight: number;
   readonly #ackTimeoutMs: number;
@@ -124,6 +132,7 @@ export class NatsSink extends QueuedSink {
       throw ConfigError.invalidConfig('nats sink options', [{ field: 'jetstream', message: `must be 'auto', 'always' or 'never' (got ${String(mode)})` }]);
     }
     this.#target = t;
+    this.#servers = [t.server, ...parseExtraServers(options.servers).filter((s) => s !== t.server)];
     this.#mode = mode;
     this.#maxInFlight = positiveInt(options.maxInFlight, DEFAULT_NATS_MAX_IN_FLIGHT, 'maxInFlight');
     this.#ackTimeoutMs = Math.max(1, nonNegative(options.ackTimeoutMs, DEFAULT_NATS_ACK_TIMEOUT_MS, 'ackTimeoutMs'));
@@ -165,7 +174,7 @@ export class NatsSink extends QueuedSink {
   async #connectLoop(): Promise<void> {
     const t = this.#target;
     const opts: NodeConnectionOptions = {
-      servers: [t.server],
+      servers: [...this.#servers],
       name: `nv-sinks:${this.name}`,
       reconnect: true,
       maxReconnectAttempts: -1,
@@ -364,6 +373,27 @@ export class NatsSink extends QueuedSink {
       : fallback;
     return this.error(kind, text);
   }
+}
+
+/**
+ * Checks {@link NatsSinkOptions.servers}.
+ * @returns `host:port` of each
+ * @throws {ConfigError} (field `servers`) for an entry that is not `host[:port]`
+ */
+function parseExtraServers(list: readonly string[] | undefined): string[] {
+  if (list === undefined) return [];
+  const bad = (message: string): ConfigError => ConfigError.invalidConfig('nats sink options', [{ field: 'servers', message }]);
+  if (!Array.isArray(list)) throw bad('a list of host[:port]');
+  return list.map((raw) => {
+    const s = typeof raw === 'string' ? raw.trim() : '';
+    let u: URL;
+    try { u = new URL(`nats://${s}`); } catch { throw bad(`not host[:port]: ${redactUrl(String(raw))}`); }
+    if (s === '' || u.hostname === '' || u.username !== '' || (u.pathname !== '' && u.pathname !== '/') || u.search !== '' || u.hash !== '') {
+      throw bad(`not host[:port] (credentials go in the URL): ${redactUrl(String(raw))}`);
+    }
+    const host = u.hostname.includes(':') && !u.hostname.startsWith('[') ? `[${u.hostname}]` : u.hostname;
+    return `${host}:${u.port === '' ? 4222 : Number(u.port)}`;
+  });
 }
 
 /**

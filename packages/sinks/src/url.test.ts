@@ -31,6 +31,7 @@ describe('parseSinkUrl / createSink', () => {
       options: { url: 'mqtt://nv:pw@broker:1883/site1/events', qos: 0, retain: true, clientId: 'cam', queueSize: 50 },
     });
     expect(parseSinkUrl('mqtts://broker/t').kind).toBe('mqtt');
+    expect(parseSinkUrl('nats://nats1:4222/nv.t?servers=nats2:4222,nats3').options).toEqual({ url: 'nats://nats1:4222/nv.t', servers: ['nats2:4222', 'nats3'] });
     expect(parseSinkUrl('nats://tok@nats:4222/nv.events?jetstream=never&maxInFlight=8')).toEqual({
       kind: 'nats', target: 'nats://***@nats:4222/nv.events?jetstream=never&maxInFlight=8',
       options: { url: 'nats://tok@nats:4222/nv.events', jetstream: 'never', maxInFlight: 8 },

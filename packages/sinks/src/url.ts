@@ -41,7 +41,7 @@ export interface CreateSinkOptions extends SinkCommonOptions, ParseSinkUrlOption
 /** Query parameters each kind understands (webhook URLs keep theirs: they belong to the endpoint). */
 const QUERY_KEYS: Readonly<Record<Exclude<SinkKind, 'webhook'>, readonly string[]>> = {
   mqtt: ['qos', 'retain', 'clientId', 'queueSize', 'maxInFlight', 'name'],
-  nats: ['jetstream', 'queueSize', 'maxInFlight', 'name'],
+  nats: ['jetstream', 'queueSize', 'maxInFlight', 'name', 'servers'],
   file: ['maxBytes', 'maxFiles', 'queueSize', 'name'],
 };
 
@@ -205,6 +205,9 @@ function natsParams(params: Map<string, string>, field: string): Omit<NatsSinkOp
   }
   const maxInFlight = intParam(params, 'maxInFlight', field);
   if (maxInFlight !== undefined) out.maxInFlight = maxInFlight;
+  // More servers of the same NATS cluster: `?servers=h2:4222,h3:4222`.
+  const servers = params.get('servers');
+  if (servers !== undefined) out.servers = servers.split(',').map((x) => x.trim()).filter((x) => x !== '');
   return out;
 }
 
